@@ -1,0 +1,208 @@
+//! Layer primitives the search spaces are built from.
+//!
+//! They mirror `torch.nn.Conv2d`, `BatchNorm2d` (train mode: batch statistics) and `Linear`,
+//! take their initial values from a [`WeightInit`], and report FLOPs the way Suite-Zero's
+//! `params` and `flops` were counted (NASLib's `get_model_stats`, i.e. tensorwatch), so parameter
+//! and FLOP counts can be checked against the benchmark tables.
+
+use crate::init::WeightInit;
+use crate::network::{BnMode, ForwardCtx, Weight, WeightKind, WeightTensor};
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::module::{avg_pool2d, conv2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+use burn::tensor::{DType, TensorData};
+
+/// Everything a layer needs at construction: where to put it, in which float type, and where
+/// its initial weights come from.
+pub struct LayerBuilder<'a> {
+    pub device: &'a Device,
+    pub dtype: DType,
+    pub init: &'a mut WeightInit,
+}
+
+impl LayerBuilder<'_> {
+    fn tensor<const D: usize>(&self, values: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+        Tensor::from_data(TensorData::new(values, shape), (self.device, self.dtype))
+    }
+
+    fn param<const D: usize>(&self, values: Vec<f32>, shape: [usize; D]) -> Param<Tensor<D>> {
+        Param::from_tensor(self.tensor(values, shape))
+    }
+
+    pub fn conv(&mut self, spec: ConvSpec) -> Conv {
+        let ConvSpec { c_in, c_out, kernel, stride, padding, dilation, groups, bias } = spec;
+        let fan_in = c_in / groups * kernel * kernel;
+        let numel = c_out * fan_in;
+        let weight = self.init.weight(numel, fan_in);
+        let weight = self.param(weight, [c_out, c_in / groups, kernel, kernel]);
+        let bias = bias.then(|| {
+            let b = self.init.bias(c_out, fan_in);
+            self.param(b, [c_out])
+        });
+        Conv { weight, bias, stride, padding, dilation, groups }
+    }
+
+    pub fn batch_norm(&mut self, channels: usize) -> BatchNorm {
+        BatchNorm {
+            gamma: self.param(vec![1.0; channels], [channels]),
+            beta: self.param(vec![0.0; channels], [channels]),
+        }
+    }
+
+    pub fn linear(&mut self, d_in: usize, d_out: usize) -> Linear {
+        let weight = self.init.weight(d_in * d_out, d_in);
+        let bias = self.init.bias(d_out, d_in);
+        Linear { weight: self.param(weight, [d_out, d_in]), bias: self.param(bias, [d_out]) }
+    }
+}
+
+/// Shape of a 2-D convolution (square kernel, symmetric padding).
+#[derive(Debug, Clone, Copy)]
+pub struct ConvSpec {
+    pub c_in: usize,
+    pub c_out: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    pub groups: usize,
+    pub bias: bool,
+}
+
+impl ConvSpec {
+    /// A bias-free convolution with stride 1, "same" padding, no dilation, one group.
+    pub fn new(c_in: usize, c_out: usize, kernel: usize) -> Self {
+        Self { c_in, c_out, kernel, stride: 1, padding: kernel / 2, dilation: 1, groups: 1, bias: false }
+    }
+
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.stride = stride;
+        self
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Conv {
+    pub weight: Param<Tensor<4>>,
+    pub bias: Option<Param<Tensor<1>>>,
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    pub groups: usize,
+}
+
+impl Conv {
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let options = ConvOptions::new(
+            [self.stride; 2],
+            [self.padding; 2],
+            [self.dilation; 2],
+            self.groups,
+        );
+        let y = conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options);
+        if ctx.record.flops {
+            let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
+            let [n, _, h, w] = y.dims();
+            let positions = (n * h * w) as f64;
+            let mut flops = (kh * kw * c_in_per_group * c_out) as f64 * positions;
+            if self.bias.is_some() {
+                flops += c_out as f64 * positions;
+            }
+            ctx.add_flops(flops);
+        }
+        y
+    }
+
+
+    pub fn weight(&self) -> Weight {
+        Weight { kind: WeightKind::Conv, tensor: WeightTensor::Conv(self.weight.val()) }
+    }
+}
+
+/// `BatchNorm2d(affine=True)` as the references run it: batch statistics (train mode),
+/// biased variance, eps 1e-5. Running statistics are never used by the proxies, so there are
+/// none.
+#[derive(Module, Debug)]
+pub struct BatchNorm {
+    pub gamma: Param<Tensor<1>>,
+    pub beta: Param<Tensor<1>>,
+}
+
+impl BatchNorm {
+    pub const EPS: f64 = 1e-5;
+
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        if ctx.record.flops {
+            // tensorwatch counts an affine BN as two ops per element.
+            ctx.add_flops(2.0 * x.shape().num_elements() as f64);
+        }
+        match ctx.bn {
+            BnMode::Off => x,
+            BnMode::Batch => {
+                let [n, c, h, w] = x.dims();
+                let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
+                let (var, mean) = per_channel.var_mean_bias(1);
+                let mean = mean.reshape([1, c, 1, 1]);
+                let std = var.add_scalar(Self::EPS).sqrt().reshape([1, c, 1, 1]);
+                let gamma = self.gamma.val().reshape([1, c, 1, 1]);
+                let beta = self.beta.val().reshape([1, c, 1, 1]);
+                x.sub(mean).div(std).mul(gamma).add(beta)
+            }
+        }
+    }
+
+}
+
+#[derive(Module, Debug)]
+pub struct Linear {
+    pub weight: Param<Tensor<2>>,
+    pub bias: Param<Tensor<1>>,
+}
+
+impl Linear {
+    pub fn forward(&self, x: Tensor<2>, ctx: &mut ForwardCtx) -> Tensor<2> {
+        let [n, _] = x.dims();
+        let [d_out, d_in] = self.weight.dims();
+        // tensorwatch counts the multiplies only, not the bias adds.
+        ctx.add_flops((n * d_in * d_out) as f64);
+        x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0))
+    }
+
+
+    pub fn weight(&self) -> Weight {
+        Weight { kind: WeightKind::Linear, tensor: WeightTensor::Linear(self.weight.val()) }
+    }
+}
+
+/// `nn.AvgPool2d(kernel, stride, padding, count_include_pad)`, with its FLOPs counted as
+/// tensorwatch does (kernel² per output element).
+pub fn avg_pool(
+    x: Tensor<4>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    count_include_pad: bool,
+    ctx: &mut ForwardCtx,
+) -> Tensor<4> {
+    let options = AvgPoolOptions::new([kernel; 2])
+        .with_stride([stride; 2])
+        .with_padding([padding; 2])
+        .with_count_include_pad(count_include_pad);
+    let y = avg_pool2d(x, options);
+    if ctx.record.flops {
+        let [n, c, h, w] = y.dims();
+        ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
+    }
+    y
+}
+
+/// Global average pooling (`AdaptiveAvgPool2d(1)` + flatten) to `[n, c]`.
+///
+/// FLOPs: tensorwatch charges `(h + 1)·(w + 1)` per channel for it; that is what makes our
+/// counts equal Suite-Zero's `flops` column for every NB201 arch (checked in the tests).
+pub fn global_avg_pool(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+    let [n, c, h, w] = x.dims();
+    ctx.add_flops((n * c * (h + 1) * (w + 1)) as f64);
+    x.mean_dim(3).mean_dim(2).reshape([n, c])
+}

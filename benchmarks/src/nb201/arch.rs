@@ -1,0 +1,216 @@
+//! NAS-Bench-201 architecture encodings.
+//!
+//! Two encodings are in use and both parse:
+//! * the official string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` (node k's incoming edges),
+//! * NASLib's op-index tuple `(a, b, c, d, e, f)`, one index per edge in the order
+//!   `(1,2),(1,3),(1,4),(2,3),(2,4),(3,4)` with ops
+//!   `[skip_connect, none, nor_conv_3x3, nor_conv_1x1, avg_pool_3x3]`.
+
+use anyhow::{bail, Context, Result};
+use std::fmt;
+use std::str::FromStr;
+
+/// Number of architectures in the space (5^6).
+pub const NUM_ARCHS: usize = 15_625;
+
+/// The six edges `(from, to)` in NASLib tuple order, nodes numbered 1..=4 (1 = cell input).
+pub const EDGES: [(usize, usize); 6] = [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)];
+
+/// An edge operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Nb201Op {
+    Skip,
+    None,
+    Conv3x3,
+    Conv1x1,
+    AvgPool3x3,
+}
+
+impl Nb201Op {
+    /// Ops in NASLib's index order.
+    pub const ALL: [Nb201Op; 5] =
+        [Nb201Op::Skip, Nb201Op::None, Nb201Op::Conv3x3, Nb201Op::Conv1x1, Nb201Op::AvgPool3x3];
+
+    /// The official NAS-Bench-201 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Nb201Op::Skip => "skip_connect",
+            Nb201Op::None => "none",
+            Nb201Op::Conv3x3 => "nor_conv_3x3",
+            Nb201Op::Conv1x1 => "nor_conv_1x1",
+            Nb201Op::AvgPool3x3 => "avg_pool_3x3",
+        }
+    }
+
+    /// NASLib's op index.
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|&o| o == self).expect("op is in ALL")
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+}
+
+/// One NAS-Bench-201 cell: the op on each of the six edges, in [`EDGES`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nb201Arch(pub [Nb201Op; 6]);
+
+impl Nb201Arch {
+    /// The architecture with this index into the 5^6 enumeration of NASLib op tuples
+    /// (first edge most significant). Not the official NB201 index.
+    pub fn from_ordinal(ordinal: usize) -> Option<Self> {
+        if ordinal >= NUM_ARCHS {
+            return None;
+        }
+        let mut ops = [Nb201Op::Skip; 6];
+        let mut rest = ordinal;
+        for slot in ops.iter_mut().rev() {
+            *slot = Nb201Op::ALL[rest % 5];
+            rest /= 5;
+        }
+        Some(Self(ops))
+    }
+
+    /// Inverse of [`Nb201Arch::from_ordinal`].
+    pub fn ordinal(&self) -> usize {
+        self.0.iter().fold(0, |acc, op| acc * 5 + op.index())
+    }
+
+    /// The op on edge `from → to` (nodes 1..=4).
+    pub fn op(&self, from: usize, to: usize) -> Nb201Op {
+        let e = EDGES.iter().position(|&e| e == (from, to)).expect("a valid NB201 edge");
+        self.0[e]
+    }
+
+    /// NASLib's tuple form, `(a, b, c, d, e, f)`.
+    pub fn to_tuple_string(&self) -> String {
+        let idx: Vec<String> = self.0.iter().map(|o| o.index().to_string()).collect();
+        format!("({})", idx.join(", "))
+    }
+
+    /// The official NAS-Bench-201 string.
+    pub fn to_official_string(&self) -> String {
+        let node = |to: usize| -> String {
+            (1..to).map(|from| format!("{}~{}", self.op(from, to).name(), from - 1)).collect::<Vec<_>>().join("|")
+        };
+        format!("|{}|+|{}|+|{}|", node(2), node(3), node(4))
+    }
+
+    fn parse_tuple(s: &str) -> Result<Self> {
+        let inner = s
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+            .context("a tuple must be written (a, b, c, d, e, f)")?;
+        let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        if parts.len() != 6 {
+            bail!("a tuple needs 6 op indices, found {}", parts.len());
+        }
+        let mut ops = [Nb201Op::Skip; 6];
+        for (slot, p) in ops.iter_mut().zip(parts) {
+            let i: usize = p.parse().with_context(|| format!("`{p}` is not an op index 0..=4"))?;
+            *slot = *Nb201Op::ALL.get(i).with_context(|| format!("op index {i} is not in 0..=4"))?;
+        }
+        Ok(Self(ops))
+    }
+
+    fn parse_official(s: &str) -> Result<Self> {
+        let nodes: Vec<&str> = s.trim().split('+').collect();
+        if nodes.len() != 3 {
+            bail!("the official string has 3 nodes separated by '+', found {}", nodes.len());
+        }
+        let mut ops = [None; 6];
+        for (k, node) in nodes.iter().enumerate() {
+            let to = k + 2;
+            let node = node
+                .strip_prefix('|')
+                .and_then(|n| n.strip_suffix('|'))
+                .with_context(|| format!("node {} `{node}` must be wrapped in '|'", k + 1))?;
+            let inputs: Vec<&str> = node.split('|').collect();
+            if inputs.len() != k + 1 {
+                bail!("node {} must have {} inputs, found {}", k + 1, k + 1, inputs.len());
+            }
+            for input in inputs {
+                let (name, src) =
+                    input.split_once('~').with_context(|| format!("`{input}` is not op~input"))?;
+                let op = Nb201Op::from_name(name).with_context(|| {
+                    format!("unknown op `{name}` (expected skip_connect, none, nor_conv_3x3, nor_conv_1x1 or avg_pool_3x3)")
+                })?;
+                let src: usize = src.parse().with_context(|| format!("input `{src}` is not a node number"))?;
+                let e = EDGES
+                    .iter()
+                    .position(|&e| e == (src + 1, to))
+                    .with_context(|| format!("node {} cannot take input from node {src}", k + 1))?;
+                if ops[e].replace(op).is_some() {
+                    bail!("edge {src}→{} is given twice", k + 1);
+                }
+            }
+        }
+        let ops = ops.map(|o| o.expect("every edge was filled: counts checked above"));
+        Ok(Self(ops))
+    }
+}
+
+impl FromStr for Nb201Arch {
+    type Err = anyhow::Error;
+
+    /// Parses either encoding; the error names the string and what is wrong with it.
+    fn from_str(s: &str) -> Result<Self> {
+        let parsed = if s.trim_start().starts_with('(') {
+            Self::parse_tuple(s)
+        } else {
+            Self::parse_official(s)
+        };
+        parsed.with_context(|| format!("invalid NAS-Bench-201 architecture `{s}`"))
+    }
+}
+
+impl fmt::Display for Nb201Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_official_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_encodings_agree() {
+        // Suite-Zero row idx 534 of zc_nasbench201.json and its official string.
+        let t: Nb201Arch = "(0, 2, 3, 2, 3, 1)".parse().unwrap();
+        assert_eq!(
+            t.to_official_string(),
+            "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
+        );
+        let o: Nb201Arch = t.to_official_string().parse().unwrap();
+        assert_eq!(o, t);
+        assert_eq!(o.to_tuple_string(), "(0, 2, 3, 2, 3, 1)");
+    }
+
+    #[test]
+    fn ordinals_round_trip() {
+        for i in [0, 1, 4, 5, 777, NUM_ARCHS - 1] {
+            assert_eq!(Nb201Arch::from_ordinal(i).unwrap().ordinal(), i);
+        }
+        assert!(Nb201Arch::from_ordinal(NUM_ARCHS).is_none());
+    }
+
+    #[test]
+    fn bad_strings_are_errors_that_name_them() {
+        for bad in [
+            "",
+            "(0, 1, 2)",
+            "(0, 1, 2, 3, 4, 5)",
+            "(a, 1, 2, 3, 4, 0)",
+            "|skip_connect~0|+|none~0|none~1|",
+            "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "|none~0|+|none~0|none~0|+|none~0|none~1|none~2|",
+            "|none~0|+|none~0|none~1|+|none~0|none~1|none~7|",
+        ] {
+            let err = format!("{:#}", bad.parse::<Nb201Arch>().unwrap_err());
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+}

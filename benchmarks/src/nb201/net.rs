@@ -1,0 +1,224 @@
+//! The NAS-Bench-201 network (xautodl `TinyNetwork` with `InferCell`s), as a burn module.
+//!
+//! stem conv3×3(3→C) + BN; three stages of N cells at C, 2C, 4C channels, joined by ResNet
+//! basic blocks with stride 2; BN + ReLU + global average pool + linear head. Each cell is a
+//! 4-node DAG whose six edges carry none / skip / ReLU-Conv1×1-BN / ReLU-Conv3×3-BN /
+//! avg_pool3×3 (count_include_pad = False). Convs have no bias; every BN is affine.
+
+use super::arch::{Nb201Arch, Nb201Op, EDGES};
+use crate::init::WeightInit;
+use crate::layers::{avg_pool, global_avg_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
+use crate::network::{BuildOptions, ForwardCtx, Network, Weight};
+use burn::prelude::*;
+
+/// Macro-structure of the network. The benchmark's is C = 16, N = 5.
+#[derive(Debug, Clone, Copy)]
+pub struct Nb201Config {
+    pub channels: usize,
+    pub cells_per_stage: usize,
+}
+
+impl Default for Nb201Config {
+    fn default() -> Self {
+        Self { channels: 16, cells_per_stage: 5 }
+    }
+}
+
+#[derive(Module, Debug)]
+struct ReluConvBn {
+    conv: Conv,
+    bn: BatchNorm,
+}
+
+impl ReluConvBn {
+    fn new(b: &mut LayerBuilder, spec: ConvSpec) -> Self {
+        Self { conv: b.conv(spec), bn: b.batch_norm(spec.c_out) }
+    }
+
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let x = ctx.relu(x);
+        let x = self.conv.forward(x, ctx);
+        self.bn.forward(x, ctx)
+    }
+
+}
+
+#[derive(Module, Debug)]
+struct Edge {
+    conv: Option<ReluConvBn>,
+    #[module(skip)]
+    op: Nb201Op,
+}
+
+impl Edge {
+    fn new(b: &mut LayerBuilder, op: Nb201Op, c: usize) -> Self {
+        let conv = match op {
+            Nb201Op::Conv3x3 => Some(ReluConvBn::new(b, ConvSpec::new(c, c, 3))),
+            Nb201Op::Conv1x1 => Some(ReluConvBn::new(b, ConvSpec::new(c, c, 1))),
+            Nb201Op::Skip | Nb201Op::None | Nb201Op::AvgPool3x3 => None,
+        };
+        Self { conv, op }
+    }
+
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        match (&self.conv, self.op) {
+            (Some(conv), _) => conv.forward(x, ctx),
+            (None, Nb201Op::Skip) => x,
+            (None, Nb201Op::None) => x.mul_scalar(0.0),
+            (None, Nb201Op::AvgPool3x3) => avg_pool(x, 3, 1, 1, false, ctx),
+            (None, op) => unreachable!("{op:?} is built with a conv"),
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+struct Cell {
+    /// One per edge, in [`EDGES`] order.
+    edges: Vec<Edge>,
+}
+
+impl Cell {
+    fn new(b: &mut LayerBuilder, arch: &Nb201Arch, c: usize) -> Self {
+        Self { edges: arch.0.iter().map(|&op| Edge::new(b, op, c)).collect() }
+    }
+
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        // nodes[0] is the cell input (node 1 in EDGES' numbering).
+        let mut nodes = vec![x];
+        for to in 2..=4 {
+            let mut sum: Option<Tensor<4>> = None;
+            for (e, &(from, _)) in EDGES.iter().enumerate().filter(|(_, &(_, t))| t == to) {
+                let y = self.edges[e].forward(nodes[from - 1].clone(), ctx);
+                sum = Some(match sum {
+                    Some(s) => s.add(y),
+                    None => y,
+                });
+            }
+            nodes.push(sum.expect("every node has an input edge"));
+        }
+        nodes.pop().expect("four nodes")
+    }
+
+
+    fn weights(&self, out: &mut Vec<Weight>) {
+        out.extend(self.edges.iter().filter_map(|e| e.conv.as_ref()).map(|c| c.conv.weight()));
+    }
+}
+
+/// xautodl `ResNetBasicblock(C_in, C_out, stride=2)`.
+#[derive(Module, Debug)]
+struct Reduction {
+    conv_a: ReluConvBn,
+    conv_b: ReluConvBn,
+    shortcut: Conv,
+}
+
+impl Reduction {
+    fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> Self {
+        Self {
+            conv_a: ReluConvBn::new(b, ConvSpec::new(c_in, c_out, 3).stride(2)),
+            conv_b: ReluConvBn::new(b, ConvSpec::new(c_out, c_out, 3)),
+            shortcut: b.conv(ConvSpec::new(c_in, c_out, 1)),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let residual = avg_pool(x.clone(), 2, 2, 0, true, ctx);
+        let residual = self.shortcut.forward(residual, ctx);
+        let y = self.conv_a.forward(x, ctx);
+        let y = self.conv_b.forward(y, ctx);
+        residual.add(y)
+    }
+
+
+    fn weights(&self, out: &mut Vec<Weight>) {
+        out.extend([self.conv_a.conv.weight(), self.conv_b.conv.weight(), self.shortcut.weight()]);
+    }
+}
+
+#[derive(Module, Debug)]
+enum Block {
+    Cell(Cell),
+    Reduction(Reduction),
+}
+
+/// A NAS-Bench-201 network for one architecture.
+#[derive(Module, Debug)]
+pub struct Nb201Net {
+    stem_conv: Conv,
+    stem_bn: BatchNorm,
+    blocks: Vec<Block>,
+    last_bn: BatchNorm,
+    classifier: Linear,
+}
+
+impl Nb201Net {
+    pub fn new(
+        arch: &Nb201Arch,
+        config: Nb201Config,
+        options: &BuildOptions,
+        init: &mut WeightInit,
+        device: &Device,
+    ) -> Self {
+        let b = &mut LayerBuilder { device, dtype: options.dtype, init };
+        let c = config.channels;
+        let stem_conv = b.conv(ConvSpec::new(3, c, 3));
+        let stem_bn = b.batch_norm(c);
+        let mut blocks = Vec::new();
+        let mut c_prev = c;
+        for stage in 0..3 {
+            let c_stage = c << stage;
+            if stage > 0 {
+                blocks.push(Block::Reduction(Reduction::new(b, c_prev, c_stage)));
+            }
+            for _ in 0..config.cells_per_stage {
+                blocks.push(Block::Cell(Cell::new(b, arch, c_stage)));
+            }
+            c_prev = c_stage;
+        }
+        let last_bn = b.batch_norm(c_prev);
+        let classifier = b.linear(c_prev, options.num_classes);
+        Self { stem_conv, stem_bn, blocks, last_bn, classifier }
+    }
+}
+
+impl Network for Nb201Net {
+    fn parameter_count(&self) -> usize {
+        Module::num_params(self)
+    }
+
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+        let x = self.stem_conv.forward(x, ctx);
+        let mut x = self.stem_bn.forward(x, ctx);
+        for block in &self.blocks {
+            x = match block {
+                Block::Cell(cell) => cell.forward(x, ctx),
+                Block::Reduction(red) => red.forward(x, ctx),
+            };
+        }
+        let x = self.last_bn.forward(x, ctx);
+        let x = ctx.relu(x);
+        if ctx.record.pre_gap {
+            ctx.pre_gap = Some(x.clone());
+        }
+        let pooled = global_avg_pool(x, ctx);
+        self.classifier.forward(pooled, ctx)
+    }
+
+
+    fn weights(&self) -> Vec<Weight> {
+        let mut out = vec![self.stem_conv.weight()];
+        for block in &self.blocks {
+            match block {
+                Block::Cell(c) => c.weights(&mut out),
+                Block::Reduction(r) => r.weights(&mut out),
+            }
+        }
+        out.push(self.classifier.weight());
+        out
+    }
+
+    fn device(&self) -> Device {
+        self.stem_conv.weight.device()
+    }
+}

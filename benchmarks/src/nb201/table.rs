@@ -1,0 +1,223 @@
+//! The NAS-Bench-201 accuracy table, joined from two public files on the official arch
+//! string:
+//! * Suite-Zero's `suitezero-nasbench201-zen.zip` — 200-epoch validation accuracy (what
+//!   Suite-Zero correlates against) and Zen scores, all 15,625 archs × 3 tasks;
+//! * NATS-Bench's `nats-tss-test-accuracy-200ep.csv` — 200-epoch test accuracy, in official
+//!   NB201 index order (the Suite-Zero `idx` is not that index).
+
+use super::arch::{Nb201Arch, NUM_ARCHS};
+use crate::data_dir::{self, DataDir};
+use crate::images::ImageSet;
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::str::FromStr;
+
+/// The three NAS-Bench-201 tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nb201Task {
+    Cifar10,
+    Cifar100,
+    ImageNet16_120,
+}
+
+impl Nb201Task {
+    pub const ALL: [Nb201Task; 3] = [Nb201Task::Cifar10, Nb201Task::Cifar100, Nb201Task::ImageNet16_120];
+
+    /// The dataset name used by NAS-Bench-201 and Suite-Zero.
+    pub fn name(self) -> &'static str {
+        match self {
+            Nb201Task::Cifar10 => "cifar10",
+            Nb201Task::Cifar100 => "cifar100",
+            Nb201Task::ImageNet16_120 => "ImageNet16-120",
+        }
+    }
+
+    pub fn num_classes(self) -> usize {
+        match self {
+            Nb201Task::Cifar10 => 10,
+            Nb201Task::Cifar100 => 100,
+            Nb201Task::ImageNet16_120 => 120,
+        }
+    }
+
+    /// The images proxies are fed for this task.
+    pub fn images(self) -> ImageSet {
+        match self {
+            Nb201Task::Cifar10 => ImageSet::Cifar10,
+            Nb201Task::Cifar100 => ImageSet::Cifar100,
+            Nb201Task::ImageNet16_120 => ImageSet::ImageNet16StandIn,
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+impl FromStr for Nb201Task {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "cifar10" | "cifar-10" => Ok(Nb201Task::Cifar10),
+            "cifar100" | "cifar-100" => Ok(Nb201Task::Cifar100),
+            "imagenet16-120" | "imagenet16" | "imagenet" => Ok(Nb201Task::ImageNet16_120),
+            _ => bail!("unknown NAS-Bench-201 task `{s}` (expected cifar10, cifar100 or ImageNet16-120)"),
+        }
+    }
+}
+
+impl fmt::Display for Nb201Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the benchmark knows about one architecture, per task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nb201Record {
+    pub arch: Nb201Arch,
+    /// Official NAS-Bench-201 index (row of the NATS CSV).
+    pub nb201_index: usize,
+    /// 200-epoch validation accuracy (%), per task in [`Nb201Task::ALL`] order.
+    pub val_acc: [f64; 3],
+    /// 200-epoch test accuracy (%), per task.
+    pub test_acc: [f64; 3],
+    /// Suite-Zero's Zen score, per task.
+    pub zen: [f64; 3],
+}
+
+impl Nb201Record {
+    pub fn val_accuracy(&self, task: Nb201Task) -> f64 {
+        self.val_acc[task.slot()]
+    }
+    pub fn test_accuracy(&self, task: Nb201Task) -> f64 {
+        self.test_acc[task.slot()]
+    }
+    pub fn suite_zero_zen(&self, task: Nb201Task) -> f64 {
+        self.zen[task.slot()]
+    }
+}
+
+/// All 15,625 architectures, indexed by [`Nb201Arch::ordinal`].
+#[derive(Debug, Clone)]
+pub struct Nb201Table {
+    records: Vec<Nb201Record>,
+}
+
+#[derive(Deserialize)]
+struct ZenRow {
+    arch: String,
+    zen: ZenScore,
+    val_accuracy: f64,
+}
+
+#[derive(Deserialize)]
+struct ZenScore {
+    score: f64,
+}
+
+#[derive(Deserialize)]
+struct NatsRow {
+    #[serde(rename = "CIFAR10TestAccuracy200Epochs")]
+    cifar10: f64,
+    #[serde(rename = "CIFAR100TestAccuracy200Epochs")]
+    cifar100: f64,
+    #[serde(rename = "ImageNetTestAccuracy200Epochs")]
+    imagenet: f64,
+    #[serde(rename = "ArchitectureString")]
+    arch: String,
+}
+
+impl Nb201Table {
+    /// Loads and joins both files from the data directory.
+    pub fn load(dir: &DataDir) -> Result<Self> {
+        let zip = dir.require(&data_dir::NB201_SUITEZERO_ZIP)?;
+        let csv = dir.require(&data_dir::NB201_NATS_CSV)?;
+        Self::load_files(&zip, &csv)
+    }
+
+    pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
+        let val = read_suite_zero_zip(zip).with_context(|| {
+            format!("cannot load {} (re-download it: {})", zip.display(), data_dir::NB201_SUITEZERO_ZIP.source)
+        })?;
+        let test = read_nats_csv(csv).with_context(|| {
+            format!("cannot load {} (re-download it: {})", csv.display(), data_dir::NB201_NATS_CSV.source)
+        })?;
+        let mut records = Vec::with_capacity(NUM_ARCHS);
+        for ordinal in 0..NUM_ARCHS {
+            let arch = Nb201Arch::from_ordinal(ordinal).expect("ordinal < NUM_ARCHS");
+            let (val_acc, zen) = val[ordinal].with_context(|| {
+                format!("{} has no row for {} in some task", zip.display(), arch.to_tuple_string())
+            })?;
+            let (nb201_index, test_acc) = test[ordinal]
+                .with_context(|| format!("{} has no row for {arch}", csv.display()))?;
+            records.push(Nb201Record { arch, nb201_index, val_acc, test_acc, zen });
+        }
+        Ok(Self { records })
+    }
+
+    pub fn records(&self) -> &[Nb201Record] {
+        &self.records
+    }
+
+    pub fn get(&self, arch: &Nb201Arch) -> &Nb201Record {
+        &self.records[arch.ordinal()]
+    }
+}
+
+type ValEntry = Option<([f64; 3], [f64; 3])>;
+
+/// Per ordinal: validation accuracy and Zen score for each task.
+fn read_suite_zero_zip(path: &Path) -> Result<Vec<ValEntry>> {
+    let file = std::fs::File::open(path)?;
+    let mut zip = zip::ZipArchive::new(file).context("not a readable zip archive")?;
+    let mut acc = vec![[f64::NAN; 3]; NUM_ARCHS];
+    let mut zen = vec![[f64::NAN; 3]; NUM_ARCHS];
+    let mut seen = vec![[false; 3]; NUM_ARCHS];
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).context("corrupt zip entry")?;
+        let name = entry.name().to_string();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let task = Nb201Task::ALL
+            .into_iter()
+            .find(|t| name.contains(&format!("--{}--", t.name())))
+            .with_context(|| format!("entry `{name}` names no NB201 task"))?;
+        let mut text = String::new();
+        entry.read_to_string(&mut text).with_context(|| format!("cannot decompress `{name}`"))?;
+        let rows: Vec<ZenRow> =
+            serde_json::from_str(&text).with_context(|| format!("entry `{name}` is not a JSON list of rows"))?;
+        for row in rows {
+            let arch: Nb201Arch = row.arch.parse().with_context(|| format!("in entry `{name}`"))?;
+            let o = arch.ordinal();
+            let s = task.slot();
+            if seen[o][s] {
+                bail!("{arch} appears twice for {task} (entry `{name}`)");
+            }
+            seen[o][s] = true;
+            acc[o][s] = row.val_accuracy;
+            zen[o][s] = row.zen.score;
+        }
+    }
+    Ok((0..NUM_ARCHS).map(|o| seen[o].iter().all(|&s| s).then_some((acc[o], zen[o]))).collect())
+}
+
+/// Per ordinal: official index and test accuracy for each task.
+fn read_nats_csv(path: &Path) -> Result<Vec<Option<(usize, [f64; 3])>>> {
+    let mut reader = csv::Reader::from_path(path)?;
+    let mut out = vec![None; NUM_ARCHS];
+    for (index, row) in reader.deserialize::<NatsRow>().enumerate() {
+        let row = row.with_context(|| format!("bad CSV row {}", index + 2))?;
+        let arch: Nb201Arch = row.arch.parse().with_context(|| format!("CSV row {}", index + 2))?;
+        let slot = &mut out[arch.ordinal()];
+        if slot.is_some() {
+            bail!("{arch} appears twice (CSV row {})", index + 2);
+        }
+        *slot = Some((index, [row.cifar10, row.cifar100, row.imagenet]));
+    }
+    Ok(out)
+}

@@ -1,0 +1,134 @@
+//! The interface between search spaces and proxies.
+//!
+//! burn has no forward hooks, so a network's `forward` takes a [`ForwardCtx`]: the proxy says
+//! what it wants recorded ([`Record`]) and how BatchNorm behaves ([`BnMode`]), and the layers
+//! push their activations into it as they run. One forward pass then serves SWAP (ReLU
+//! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
+
+use burn::prelude::*;
+use burn::tensor::{DType, Device};
+
+/// How BatchNorm layers behave in a forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BnMode {
+    /// Normalise with the statistics of the current batch (PyTorch `train()` mode), as the
+    /// SWAP and zero-cost references do.
+    Batch,
+    /// BatchNorm is the identity (synflow's "no BN" copy of the network).
+    Off,
+}
+
+/// What a forward pass records. All off by default: recording costs memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Record {
+    /// The output of every ReLU applied to a 4-D tensor, in execution order.
+    pub relu: bool,
+    /// The features right before global average pooling.
+    pub pre_gap: bool,
+    /// Count FLOPs (multiply-adds, per sample) as Suite-Zero's `flops` column does
+    /// (NASLib `get_model_stats` = tensorwatch: conv and linear multiply-adds, 2 per element for
+    /// affine BN, 1 per element for ReLU, k² per pooled output).
+    pub flops: bool,
+}
+
+/// State threaded through one forward pass.
+#[derive(Debug)]
+pub struct ForwardCtx {
+    pub bn: BnMode,
+    pub record: Record,
+    /// ReLU outputs (when `record.relu`).
+    pub relu: Vec<Tensor<4>>,
+    /// Pre-GAP features (when `record.pre_gap`).
+    pub pre_gap: Option<Tensor<4>>,
+    /// FLOPs summed over the batch (when `record.flops`); divide by the batch size.
+    pub flops: f64,
+}
+
+impl ForwardCtx {
+    pub fn new(bn: BnMode, record: Record) -> Self {
+        Self { bn, record, relu: Vec::new(), pre_gap: None, flops: 0.0 }
+    }
+
+    /// Applies ReLU, recording its output if asked to.
+    pub fn relu(&mut self, x: Tensor<4>) -> Tensor<4> {
+        if self.record.flops {
+            self.flops += x.shape().num_elements() as f64;
+        }
+        let y = burn::tensor::activation::relu(x);
+        if self.record.relu {
+            self.relu.push(y.clone());
+        }
+        y
+    }
+
+    pub(crate) fn add_flops(&mut self, flops: f64) {
+        if self.record.flops {
+            self.flops += flops;
+        }
+    }
+}
+
+/// Which kind of layer a weight belongs to (the zero-cost references score conv and linear
+/// weights only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightKind {
+    Conv,
+    Linear,
+}
+
+/// A conv or linear weight, as the tensor that autodiff tracks (so `grad` works on it).
+#[derive(Debug, Clone)]
+pub struct Weight {
+    pub kind: WeightKind,
+    pub tensor: WeightTensor,
+}
+
+#[derive(Debug, Clone)]
+pub enum WeightTensor {
+    Conv(Tensor<4>),
+    Linear(Tensor<2>),
+}
+
+impl WeightTensor {
+    /// The weight as a flat vector.
+    pub fn flat(&self) -> Tensor<1> {
+        match self {
+            WeightTensor::Conv(t) => t.clone().flatten(0, 3),
+            WeightTensor::Linear(t) => t.clone().flatten(0, 1),
+        }
+    }
+
+    /// The gradient of this weight, flattened, if autodiff computed one.
+    pub fn grad_flat(&self, grads: &burn::tensor::Gradients) -> Option<Tensor<1>> {
+        match self {
+            WeightTensor::Conv(t) => t.grad(grads).map(|g| g.flatten(0, 3)),
+            WeightTensor::Linear(t) => t.grad(grads).map(|g| g.flatten(0, 1)),
+        }
+    }
+}
+
+/// Options for building a network.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub num_classes: usize,
+    /// Float type of the parameters (synflow runs in float64).
+    pub dtype: DType,
+}
+
+impl BuildOptions {
+    pub fn new(num_classes: usize) -> Self {
+        Self { num_classes, dtype: DType::F32 }
+    }
+}
+
+/// A network of some search space, built for one architecture.
+pub trait Network: Send + std::fmt::Debug {
+    /// Logits for a batch `[n, 3, h, w]`.
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2>;
+    /// Number of trainable parameters (every conv, linear and BN affine parameter).
+    fn parameter_count(&self) -> usize;
+    /// Conv and linear weights, in construction order.
+    fn weights(&self) -> Vec<Weight>;
+    /// The device the parameters live on.
+    fn device(&self) -> Device;
+}

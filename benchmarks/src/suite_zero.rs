@@ -1,0 +1,145 @@
+//! NAS-Bench-Suite-Zero's per-arch reference scores (`zc_<benchmark>.json`): the scores its
+//! proxies produced, arch by arch, against which ours are checked.
+
+use crate::data_dir::DataFile;
+use crate::DataDir;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One architecture's row: its arch string, validation accuracy and proxy scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZcEntry {
+    pub arch: String,
+    pub val_accuracy: f64,
+    /// Proxy name → score (NaN where the file holds none or a non-number).
+    pub scores: BTreeMap<String, f64>,
+}
+
+/// All rows of one task, in file order.
+#[derive(Debug, Clone)]
+pub struct ZcTable {
+    pub task: String,
+    pub entries: Vec<ZcEntry>,
+}
+
+impl ZcTable {
+    /// Loads task `task` (e.g. `cifar10`) of a Suite-Zero zc file from the data directory.
+    pub fn load(dir: &DataDir, file: &DataFile, task: &str) -> Result<Self> {
+        let path = dir.require(file)?;
+        Self::load_file(&path, task)
+    }
+
+    pub fn load_file(path: &Path, task: &str) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let root: Value = serde_json::from_str(&python_json_to_strict(&text))
+            .with_context(|| format!("{} is not valid JSON (truncated download?)", path.display()))?;
+        let rows = find_task(&root, task).with_context(|| {
+            format!("{} has no task `{task}` (it has: {})", path.display(), task_names(&root).join(", "))
+        })?;
+        let Value::Object(rows) = rows else {
+            bail!("{}: task `{task}` is not an object of arch rows", path.display());
+        };
+        let mut entries = Vec::with_capacity(rows.len());
+        for (key, row) in rows {
+            let Value::Object(fields) = row else {
+                bail!("{}: row `{key}` is not an object", path.display());
+            };
+            let val_accuracy = fields.get("val_accuracy").and_then(Value::as_f64).unwrap_or(f64::NAN);
+            let scores = fields
+                .iter()
+                .filter_map(|(name, v)| {
+                    let score = v.get("score")?;
+                    Some((name.clone(), json_number(score)))
+                })
+                .collect();
+            let arch = fields.get("arch").and_then(Value::as_str).unwrap_or(key).to_string();
+            entries.push(ZcEntry { arch, val_accuracy, scores });
+        }
+        Ok(Self { task: task.to_string(), entries })
+    }
+}
+
+/// Python's `json` writes `NaN`, `Infinity` and `-Infinity` as bare words, which strict JSON
+/// parsers reject. This quotes them (outside strings), and [`json_number`] reads them back.
+pub fn python_json_to_strict(text: &str) -> std::borrow::Cow<'_, str> {
+    if !(text.contains("NaN") || text.contains("Infinity")) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if let Some(word) = ["-Infinity", "Infinity", "NaN"].into_iter().find(|w| rest.starts_with(w)) {
+            out.push('"');
+            out.push_str(word);
+            out.push('"');
+            rest = &rest[word.len()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A JSON score: a number, or one of Python's quoted non-finite words; NaN otherwise.
+pub fn json_number(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => match s.as_str() {
+            "Infinity" => f64::INFINITY,
+            "-Infinity" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        },
+        _ => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_non_finite_words_are_read() {
+        let text = r#"{"a": {"score": -Infinity}, "b": [NaN, Infinity, "NaN \" Infinity"]}"#;
+        let v: Value = serde_json::from_str(&python_json_to_strict(text)).unwrap();
+        assert_eq!(json_number(&v["a"]["score"]), f64::NEG_INFINITY);
+        assert!(json_number(&v["b"][0]).is_nan());
+        assert_eq!(json_number(&v["b"][1]), f64::INFINITY);
+        assert_eq!(v["b"][2], Value::String("NaN \" Infinity".into()));
+    }
+}
+
+/// The task's rows, at the top level (`{task: …}`) or one level down (`{bench: {task: …}}`).
+fn find_task<'a>(root: &'a Value, task: &str) -> Option<&'a Value> {
+    root.get(task).or_else(|| root.as_object()?.values().find_map(|v| v.get(task)))
+}
+
+fn task_names(root: &Value) -> Vec<String> {
+    let Some(obj) = root.as_object() else { return vec![] };
+    obj.iter()
+        .flat_map(|(k, v)| match v.as_object() {
+            Some(inner) if inner.values().all(|r| r.get("val_accuracy").is_none()) => {
+                inner.keys().map(|i| format!("{k}/{i}")).collect()
+            }
+            _ => vec![k.clone()],
+        })
+        .collect()
+}

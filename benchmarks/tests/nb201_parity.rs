@@ -1,0 +1,54 @@
+//! The NB201 network must be exactly NAS-Bench-201's: parameter and FLOP counts equal
+//! Suite-Zero's `params` and `flops` (millions) arch by arch.
+
+mod common;
+
+use burn::prelude::*;
+use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Config, Nb201Net, Nb201Task};
+use swapnas_benchmarks::network::{BnMode, BuildOptions, ForwardCtx, Network, Record};
+use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::{InitScheme, WeightInit};
+
+fn build(arch: &Nb201Arch, task: Nb201Task, device: &Device) -> Nb201Net {
+    let mut init = WeightInit::new(InitScheme::PytorchDefault, 0);
+    Nb201Net::new(arch, Nb201Config::default(), &BuildOptions::new(task.num_classes()), &mut init, device)
+}
+
+fn flops(net: &Nb201Net, side: usize, device: &Device) -> f64 {
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
+    let _ = net.forward(Tensor::zeros([1, 3, side, side], device), &mut ctx);
+    ctx.flops
+}
+
+#[test]
+fn params_and_flops_match_suite_zero() {
+    let dir = common::data_dir();
+    let device = Device::flex();
+    for task in Nb201Task::ALL {
+        let table = ZcTable::load(&dir, &NB201_ZC_JSON, task.name()).unwrap();
+        assert!(table.entries.len() >= 700);
+        let side = task.images().side();
+        for (i, entry) in table.entries.iter().enumerate() {
+            let arch: Nb201Arch = entry.arch.parse().unwrap();
+            let net = build(&arch, task, &device);
+            let params = net.parameter_count() as f64 / 1e6;
+            assert!(
+                (params - entry.scores["params"]).abs() < 1e-9,
+                "{task} {}: params {params} vs Suite-Zero {}",
+                entry.arch,
+                entry.scores["params"]
+            );
+            // FLOPs need a forward pass: every 5th arch (≥ 140 per task).
+            if i % 5 == 0 {
+                let f = flops(&net, side, &device) / 1e6;
+                assert!(
+                    (f - entry.scores["flops"]).abs() < 1e-6,
+                    "{task} {}: flops {f} vs Suite-Zero {}",
+                    entry.arch,
+                    entry.scores["flops"]
+                );
+            }
+        }
+    }
+}
