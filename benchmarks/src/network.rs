@@ -132,3 +132,14 @@ pub trait Network: Send + std::fmt::Debug {
     /// The device the parameters live on.
     fn device(&self) -> Device;
 }
+
+/// Builds the network of one architecture, as often as a proxy needs (each SWAP repeat
+/// re-initialises; gradient proxies want a fresh copy, another dtype or the autodiff device).
+pub trait NetworkBuilder: Sync {
+    /// A fresh network with weights from `init`.
+    fn build(&self, init: &mut crate::WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network>;
+    /// Classes of the benchmark task (the width of the linear head).
+    fn num_classes(&self) -> usize;
+    /// The architecture, for messages ("scoring arch … failed").
+    fn arch_label(&self) -> String;
+}

@@ -1,1 +1,16 @@
-fn main() {}
+//! `swapnas`: score benchmark architectures with zero-cost proxies and report how well each
+//! proxy ranks them against trained accuracy.
+
+mod cli;
+mod run;
+mod sample;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    if let Err(err) = run::main(cli) {
+        eprintln!("error: {err:#}");
+        std::process::exit(2);
+    }
+}

@@ -1,1 +1,9 @@
+//! Statistics, tables and plots. This crate knows only scores and accuracies: no networks,
+//! no benchmarks.
 
+pub mod plot;
+pub mod stats;
+pub mod table;
+
+pub use stats::{correlate, kendall_tau, spearman_rho, Correlation};
+pub use table::{CorrelationTable, TableRow};

@@ -5,5 +5,5 @@ mod net;
 mod table;
 
 pub use arch::{Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
-pub use net::{Nb201Config, Nb201Net};
+pub use net::{Nb201Builder, Nb201Config, Nb201Net};
 pub use table::{Nb201Record, Nb201Table, Nb201Task};

@@ -222,3 +222,25 @@ impl Network for Nb201Net {
         self.stem_conv.weight.device()
     }
 }
+
+/// Builds [`Nb201Net`]s of one architecture for one task.
+#[derive(Debug, Clone)]
+pub struct Nb201Builder {
+    pub arch: Nb201Arch,
+    pub config: Nb201Config,
+    pub num_classes: usize,
+}
+
+impl crate::network::NetworkBuilder for Nb201Builder {
+    fn build(&self, init: &mut WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network> {
+        Box::new(Nb201Net::new(&self.arch, self.config, options, init, device))
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn arch_label(&self) -> String {
+        self.arch.to_string()
+    }
+}

@@ -1,0 +1,256 @@
+//! The scoring run: load a benchmark, sample architectures, score them with each proxy,
+//! correlate with accuracy, write the table, the per-arch scores and a scatter plot.
+
+use crate::cli::{Accuracy, Bench, Cli, RunArgs};
+use crate::sample::sample_indices;
+use anyhow::{bail, Context, Result};
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::fmt::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::Instant;
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Table, Nb201Task};
+use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
+use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxySettings, RegSwapPrior};
+use swapnas_reports::plot::{scatter_png, ScatterPanel};
+use swapnas_reports::table::write_atomic;
+use swapnas_reports::{correlate, CorrelationTable, TableRow};
+
+pub fn main(cli: Cli) -> Result<()> {
+    let args = cli.run;
+    if args.list_proxies {
+        for e in swapnas_proxies::registry() {
+            println!("{:<10} {}", e.name, e.about);
+        }
+        return Ok(());
+    }
+    run(&args)
+}
+
+/// One architecture to score: a builder for its network and what the benchmark says of it.
+struct Candidate {
+    label: String,
+    builder: Box<dyn NetworkBuilder + Send>,
+    /// Extra per-arch columns for scores.csv (index, accuracies).
+    columns: Vec<String>,
+    accuracy: f64,
+}
+
+/// A benchmark task, loaded and sampled.
+struct Suite {
+    name: String,
+    images: ImageSet,
+    candidates: Vec<Candidate>,
+    column_names: Vec<&'static str>,
+    accuracy_label: String,
+    reg_prior: RegSwapPrior,
+    notes: Vec<(String, String)>,
+}
+
+fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
+    let task: Nb201Task = args.task.parse()?;
+    let table = Nb201Table::load(data)?;
+    let config = Nb201Config::default();
+    let picked = sample_indices(table.records().len(), args.archs, args.seed);
+    let candidates = picked
+        .into_iter()
+        .map(|i| {
+            let r = &table.records()[i];
+            let accuracy = match args.accuracy {
+                Accuracy::Val => r.val_accuracy(task),
+                Accuracy::Test => r.test_accuracy(task),
+            };
+            Candidate {
+                label: r.arch.to_string(),
+                builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: task.num_classes() }),
+                columns: vec![
+                    r.arch.to_tuple_string(),
+                    r.nb201_index.to_string(),
+                    r.val_accuracy(task).to_string(),
+                    r.test_accuracy(task).to_string(),
+                ],
+                accuracy,
+            }
+        })
+        .collect();
+    // The largest NB201 network: every edge a 3×3 conv.
+    let largest = Nb201Builder { arch: Nb201Arch([swapnas_benchmarks::nb201::Nb201Op::Conv3x3; 6]), config, num_classes: task.num_classes() };
+    let largest = largest
+        .build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &BuildOptions::new(task.num_classes()), &Device::flex())
+        .parameter_count();
+    let accuracy_label = match args.accuracy {
+        Accuracy::Val => format!("{task} validation accuracy, 200 epochs (Suite-Zero)"),
+        Accuracy::Test => format!("{task} test accuracy, 200 epochs (NATS-Bench)"),
+    };
+    let mut notes = vec![("network".to_string(), "NAS-Bench-201 (C=16, N=5), BN on batch statistics".to_string())];
+    if task == Nb201Task::ImageNet16_120 {
+        notes.push((
+            "images".to_string(),
+            "STAND-IN: 120 ImageNet sample photos at 16×16, not the ImageNet16-120 training set".to_string(),
+        ));
+    }
+    Ok(Suite {
+        name: format!("nb201-{task}"),
+        images: task.images(),
+        candidates,
+        column_names: vec!["tuple", "nb201_index", "val_accuracy", "test_accuracy"],
+        accuracy_label,
+        reg_prior: RegSwapPrior::from_largest(largest),
+        notes,
+    })
+}
+
+/// Scores of one architecture, one per proxy (NaN where it failed), and the failures.
+struct ArchScores {
+    scores: Vec<f64>,
+    seconds: Vec<f64>,
+    errors: Vec<String>,
+}
+
+fn score_arch(c: &Candidate, proxies: &[Box<dyn Proxy>], batch: &swapnas_benchmarks::ImageBatch, device: &Device, seed: u64) -> ArchScores {
+    let memo = Memo::new();
+    let ctx = ProxyContext { builder: c.builder.as_ref(), batch, device, seed, memo: &memo };
+    let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
+    for p in proxies {
+        let start = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx)))
+            .unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Err(anyhow::anyhow!("internal error: {msg}"))
+            });
+        out.seconds.push(start.elapsed().as_secs_f64());
+        match result {
+            Ok(v) => out.scores.push(v),
+            Err(e) => {
+                out.scores.push(f64::NAN);
+                out.errors.push(format!("{}: {e:#}", p.name()));
+            }
+        }
+    }
+    out
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let started = Instant::now();
+    let data = DataDir::locate(args.data_dir.as_deref())?;
+    let suite = match args.bench {
+        Bench::Nb201 => load_nb201(args, &data)?,
+    };
+    let mut settings = ProxySettings { swap_batch: args.batch, swap_repeats: args.repeats, reg_swap: suite.reg_prior };
+    let reg_rule = if args.reg_mu.is_some() || args.reg_sigma.is_some() { "given on the command line" } else { "default rule: μ = σ = largest network of the space, 0.1M" };
+    if let Some(mu) = args.reg_mu {
+        settings.reg_swap.mu = mu;
+        settings.reg_swap.sigma = mu;
+    }
+    if let Some(sigma) = args.reg_sigma {
+        settings.reg_swap.sigma = sigma;
+    }
+    if !(settings.reg_swap.sigma > 0.0) {
+        bail!("--reg-sigma must be positive, got {}", settings.reg_swap.sigma);
+    }
+    let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
+    let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
+    let batch = suite.images.load_first(&data, batch_size)?;
+    let device = Device::flex();
+    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
+
+    let n = suite.candidates.len();
+    let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    eprintln!(
+        "swapnas: {} — {n} archs (seed {}), proxies {}, SWAP B={} R={}, reg-SWAP μ={}M σ={}M ({reg_rule}), images: {}, data: {}",
+        suite.name,
+        args.seed,
+        names.join(","),
+        args.batch,
+        args.repeats,
+        settings.reg_swap.mu,
+        settings.reg_swap.sigma,
+        suite.images.name(),
+        data.root().display()
+    );
+    let bar = ProgressBar::new(n as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
+            .expect("static template"),
+    );
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let results: Vec<ArchScores> = pool.install(|| {
+        suite
+            .candidates
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let r = score_arch(c, &proxies, &batch, &device, derive_seed(args.seed, i as u64));
+                for e in &r.errors {
+                    bar.println(format!("warning: arch {}: {e}", c.label));
+                }
+                bar.inc(1);
+                r
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+
+    // Per-arch scores.
+    let mut csv = String::new();
+    let _ = writeln!(csv, "arch,{},accuracy,{},errors", suite.column_names.join(","), names.join(","));
+    for (c, r) in suite.candidates.iter().zip(&results) {
+        let scores: Vec<String> = r.scores.iter().map(|s| s.to_string()).collect();
+        let _ = writeln!(
+            csv,
+            "\"{}\",\"{}\",{},{},\"{}\"",
+            c.label,
+            c.columns.join("\",\""),
+            c.accuracy,
+            scores.join(","),
+            r.errors.join("; ").replace('"', "'")
+        );
+    }
+    write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
+
+    // Correlations.
+    let accuracies: Vec<f64> = suite.candidates.iter().map(|c| c.accuracy).collect();
+    let mut rows = Vec::new();
+    let mut columns = Vec::new();
+    for (k, p) in proxies.iter().enumerate() {
+        let scores: Vec<f64> = results.iter().map(|r| r.scores[k]).collect();
+        let seconds = results.iter().map(|r| r.seconds[k]).sum::<f64>() / n.max(1) as f64;
+        let correlation = correlate(&scores, &accuracies);
+        rows.push(TableRow { proxy: p.name().to_string(), settings: p.settings(), correlation, seconds_per_arch: seconds });
+        columns.push(scores);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let mut header = vec![
+        ("benchmark".to_string(), suite.name.clone()),
+        ("accuracy".to_string(), suite.accuracy_label.clone()),
+        ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", args.seed)),
+        ("images".to_string(), format!("first {batch_size} training images of {}", suite.images.name())),
+        ("reg-SWAP prior".to_string(), format!("μ = {}M, σ = {}M params ({reg_rule})", settings.reg_swap.mu, settings.reg_swap.sigma)),
+        ("device".to_string(), "CPU (burn flex backend)".to_string()),
+        ("wall time".to_string(), format!("{wall:.1} s")),
+    ];
+    header.extend(suite.notes.iter().cloned());
+    let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
+    if failed > 0 {
+        header.push(("failures".to_string(), format!("{failed} archs had a proxy fail; their scores are NaN (see scores.csv)")));
+    }
+    let table = CorrelationTable { title: format!("{} — proxy vs accuracy", suite.name), header, rows };
+    table.write_all(&out_dir, "table")?;
+    let panels: Vec<ScatterPanel> = table
+        .rows
+        .iter()
+        .zip(&columns)
+        .map(|(row, scores)| ScatterPanel { proxy: &row.proxy, scores, accuracies: &accuracies, spearman: row.correlation.spearman })
+        .collect();
+    scatter_png(&out_dir.join("scatter.png"), &table.title, &suite.accuracy_label, &panels)?;
+    println!("{}", table.to_markdown());
+    eprintln!("wrote {} (table.md/.csv/.json, scores.csv, scatter.png)", out_dir.display());
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! SWAP — Sample-Wise Activation Patterns (Peng et al., "SWAP-NAS", ICLR 2024).
+//!
+//! Definition, as the official code (`pym1024/SWAP`, `src/metrics/swap.py`) computes it:
+//! before each of R repeats, re-initialise conv and linear weights N(0, 1) with zero bias and
+//! BN to weight 1, bias 0; run one forward pass of the first B training images with BN on
+//! batch statistics; take the output of every ReLU applied to a 4-D tensor, flatten each to
+//! `[B, neurons]` and concatenate over layers; binarise (> 0, i.e. `sign` of a ReLU output);
+//! the score is the number of distinct rows of the `neurons × B` pattern matrix (one
+//! `unique(dim=0)` over all layers together). The result is the mean over the R repeats.
+//!
+//! Deviations: weights come from our seeded ChaCha stream, not torch's RNG (the reference
+//! never seeds), so individual repeats differ while the distribution is the same. A NaN
+//! activation counts as "not positive" where the reference's `sign(NaN)` would make its own
+//! pattern.
+//!
+//! Counting is done without sorting a float matrix: on the device each neuron's B signs are
+//! packed into integers (a matmul of the 0/1 matrix with powers of two, exact in f32 for
+//! 16-bit chunks), and on the host the codes go into a 65,536-bit bitmap (B ≤ 16) or are
+//! sorted and deduplicated as u128 keys (B ≤ 128).
+
+use crate::{derive_seed, Proxy, ProxyContext, ProxySettings};
+use anyhow::{bail, ensure, Result};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Record, WeightInit};
+
+/// Samples packed per f32 code: sums of distinct powers of two below 2^16 are exact.
+const CHUNK: usize = 16;
+/// Largest batch the u128 keys hold.
+pub const MAX_BATCH: usize = 128;
+
+/// The SWAP proxy.
+#[derive(Debug, Clone)]
+pub struct Swap {
+    pub batch: usize,
+    pub repeats: usize,
+}
+
+impl Swap {
+    pub fn new(settings: &ProxySettings) -> Self {
+        Self { batch: settings.swap_batch, repeats: settings.swap_repeats }
+    }
+
+    /// The mean SWAP score over the repeats, and the network's parameter count. Shared with
+    /// reg-SWAP through the context's memo, so scoring both costs one SWAP.
+    pub fn score_and_params(&self, ctx: &ProxyContext) -> Result<(f64, usize)> {
+        let key = format!("swap:{}", self.settings());
+        ctx.memo.get_or_insert_with(&key, || self.compute(ctx))
+    }
+
+    fn compute(&self, ctx: &ProxyContext) -> Result<(f64, usize)> {
+        ensure!(
+            (1..=MAX_BATCH).contains(&self.batch),
+            "SWAP batch must be between 1 and {MAX_BATCH}, got {}",
+            self.batch
+        );
+        ensure!(self.repeats >= 1, "SWAP needs at least one repeat");
+        ensure!(
+            ctx.batch.len() >= self.batch,
+            "SWAP needs {} images, {} were loaded",
+            self.batch,
+            ctx.batch.len()
+        );
+        let images = ctx.batch.first(self.batch).images(ctx.device, DType::F32);
+        let options = BuildOptions::new(ctx.builder.num_classes());
+        let mut total = 0.0;
+        let mut params = 0;
+        for r in 0..self.repeats {
+            let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(ctx.seed, r as u64));
+            let net = ctx.builder.build(&mut init, &options, ctx.device);
+            params = net.parameter_count();
+            let mut fwd = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
+            let _ = net.forward(images.clone(), &mut fwd);
+            total += count_distinct_patterns(&fwd.relu)? as f64;
+        }
+        Ok((total / self.repeats as f64, params))
+    }
+}
+
+impl Proxy for Swap {
+    fn name(&self) -> &'static str {
+        "swap"
+    }
+
+    fn settings(&self) -> String {
+        format!("B={} R={} init=gaussian bn=batch", self.batch, self.repeats)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        Ok(self.score_and_params(ctx)?.0)
+    }
+}
+
+/// The number of distinct sample-wise activation patterns across `activations` (each
+/// `[B, …]`, the same B): neurons are the non-batch positions of every tensor, a neuron's
+/// pattern is which of the B samples activate it (> 0).
+pub fn count_distinct_patterns(activations: &[Tensor<4>]) -> Result<usize> {
+    let Some(first) = activations.first() else {
+        bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
+    };
+    let batch = first.dims()[0];
+    ensure!((1..=MAX_BATCH).contains(&batch), "SWAP supports batches of 1..={MAX_BATCH} samples, got {batch}");
+    let device = first.device();
+    let chunks = batch.div_ceil(CHUNK);
+    // powers[k][i] = 2^(i mod 16) if sample i is in chunk k.
+    let mut powers = vec![0.0f32; chunks * batch];
+    for i in 0..batch {
+        powers[(i / CHUNK) * batch + i] = (1u32 << (i % CHUNK)) as f32;
+    }
+    let powers: Tensor<2> = Tensor::from_data(TensorData::new(powers, [chunks, batch]), (&device, DType::F32));
+    let codes: Vec<Tensor<2>> = activations
+        .iter()
+        .map(|a| {
+            let [b, c, h, w] = a.dims();
+            debug_assert_eq!(b, batch);
+            let bits = a.clone().greater_elem(0.0).float().cast(DType::F32).reshape([b, c * h * w]);
+            powers.clone().matmul(bits)
+        })
+        .collect();
+    let codes = Tensor::cat(codes, 1);
+    let [_, neurons] = codes.dims();
+    let codes: Vec<f32> = codes
+        .into_data()
+        .try_into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read activation codes back from the device: {e:?}"))?;
+    let distinct = if chunks == 1 {
+        let mut seen = vec![0u64; 1 << (CHUNK - 6)];
+        let mut distinct = 0;
+        for &c in &codes {
+            let c = c as usize;
+            let (word, bit) = (c >> 6, 1u64 << (c & 63));
+            if seen[word] & bit == 0 {
+                seen[word] |= bit;
+                distinct += 1;
+            }
+        }
+        distinct
+    } else {
+        let mut keys: Vec<u128> = (0..neurons)
+            .map(|n| (0..chunks).fold(0u128, |key, k| key | ((codes[k * neurons + n] as u128) << (k * CHUNK))))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.len()
+    };
+    Ok(distinct)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn tensor(values: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+    }
+
+    /// Hand-checkable: 3 samples, two layers of 2 neurons each.
+    /// Layer 1 neurons (per sample): n1 = [1, 0, 2] → 101, n2 = [3, 0, 0.5] → 101.
+    /// Layer 2: n3 = [0, 0, 0] → 000, n4 = [0, 5, 0] → 010. Distinct: {101, 000, 010} = 3.
+    #[test]
+    fn hand_checked_tiny_case() {
+        // [B=3, C=2, 1, 1], sample-major.
+        let l1 = tensor(vec![1.0, 3.0, 0.0, 0.0, 2.0, 0.5], [3, 2, 1, 1]);
+        let l2 = tensor(vec![0.0, 0.0, 0.0, 5.0, 0.0, 0.0], [3, 2, 1, 1]);
+        assert_eq!(count_distinct_patterns(&[l1.clone(), l2.clone()]).unwrap(), 3);
+        // One layer alone: {101} = 1; all-zero layer alone: {000, 010} = 2.
+        assert_eq!(count_distinct_patterns(&[l1]).unwrap(), 1);
+        assert_eq!(count_distinct_patterns(&[l2]).unwrap(), 2);
+    }
+
+    /// The packed count equals a plain set of boolean rows, for B in both code paths.
+    #[test]
+    fn packed_count_equals_row_set() {
+        for batch in [1, 5, 16, 17, 40] {
+            let (c, h, w) = (3, 4, 5);
+            let n = batch * c * h * w;
+            // Deterministic pseudo-random signs with some repeated columns.
+            let values: Vec<f32> = (0..n).map(|i| if (i * 7919 + i / 13) % 3 == 0 { 1.0 } else { 0.0 }).collect();
+            let rows: HashSet<Vec<bool>> = (0..c * h * w)
+                .map(|neuron| (0..batch).map(|s| values[s * c * h * w + neuron] > 0.0).collect())
+                .collect();
+            let t = tensor(values, [batch, c, h, w]);
+            assert_eq!(count_distinct_patterns(&[t]).unwrap(), rows.len(), "B = {batch}");
+        }
+    }
+
+    #[test]
+    fn no_relu_is_an_error() {
+        assert!(count_distinct_patterns(&[]).is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! Rank correlations between proxy scores and accuracies.
+//!
+//! Sign convention: higher score is meant to predict higher accuracy; ρ and τ are reported as
+//! computed, never with a silent `abs`.
+//!
+//! Non-finite scores (NaN, ±inf) are kept, not dropped: they are ranked below every finite
+//! score and tied with each other — as NASLib does by mapping them to −1e8 — and counted in
+//! [`Correlation::non_finite`]. Pairs whose accuracy is not finite are dropped (and counted).
+
+use serde::Serialize;
+
+/// Rank correlation of one proxy against accuracy on a set of architectures.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Correlation {
+    /// Architectures used.
+    pub n: usize,
+    /// Of those, how many had a NaN or infinite score (ranked last, tied).
+    pub non_finite: usize,
+    /// Architectures dropped because their accuracy was not finite.
+    pub dropped: usize,
+    pub spearman: f64,
+    pub kendall: f64,
+}
+
+/// ρ and τ of `scores` against `accuracies` (same length, same order).
+pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
+    assert_eq!(scores.len(), accuracies.len(), "one score per accuracy");
+    let (mut s, mut a) = (Vec::new(), Vec::new());
+    let mut dropped = 0;
+    for (&sc, &ac) in scores.iter().zip(accuracies) {
+        if ac.is_finite() {
+            s.push(sc);
+            a.push(ac);
+        } else {
+            dropped += 1;
+        }
+    }
+    let non_finite = s.iter().filter(|v| !v.is_finite()).count();
+    let s = rank_last_nonfinite(&s);
+    Correlation { n: s.len(), non_finite, dropped, spearman: spearman_rho(&s, &a), kendall: kendall_tau(&s, &a) }
+}
+
+/// Replaces non-finite scores by one value below every finite score.
+fn rank_last_nonfinite(scores: &[f64]) -> Vec<f64> {
+    let floor = scores.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
+    let below = if floor.is_finite() { floor - 1.0 - floor.abs() } else { 0.0 };
+    scores.iter().map(|&v| if v.is_finite() { v } else { below }).collect()
+}
+
+/// Ranks 1..=n, ties given their average rank.
+pub fn average_ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        let rank = (start + end + 1) as f64 / 2.0; // mean of start+1 ..= end
+        for &i in &order[start..end] {
+            ranks[i] = rank;
+        }
+        start = end;
+    }
+    ranks
+}
+
+/// Pearson's r; NaN when either side is constant or fewer than 2 points.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    if x.len() < 2 {
+        return f64::NAN;
+    }
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        sxy += (a - mx) * (b - my);
+        sxx += (a - mx).powi(2);
+        syy += (b - my).powi(2);
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+/// Spearman's ρ: Pearson's r of the average ranks (the tie-corrected form scipy computes).
+pub fn spearman_rho(x: &[f64], y: &[f64]) -> f64 {
+    pearson(&average_ranks(x), &average_ranks(y))
+}
+
+/// Kendall's τ-b (tie-corrected, as scipy's default), O(n²).
+pub fn kendall_tau(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let (mut concordant, mut discordant, mut tie_x, mut tie_y) = (0i64, 0i64, 0i64, 0i64);
+    for i in 0..n {
+        for j in i + 1..n {
+            let dx = x[i].total_cmp(&x[j]) as i64;
+            let dy = y[i].total_cmp(&y[j]) as i64;
+            match (dx, dy) {
+                (0, 0) => {}
+                (0, _) => tie_x += 1,
+                (_, 0) => tie_y += 1,
+                _ if dx == dy => concordant += 1,
+                _ => discordant += 1,
+            }
+        }
+    }
+    let denom = (((concordant + discordant + tie_x) as f64) * ((concordant + discordant + tie_y) as f64)).sqrt();
+    if denom == 0.0 {
+        return f64::NAN;
+    }
+    (concordant - discordant) as f64 / denom
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn values_checked_against_scipy() {
+        // scipy.stats.spearmanr / kendalltau (scipy 1.x) on these give ρ = 0.8406680016960504,
+        // τ-b = 0.6900655593423541 (x has a tie).
+        let x = [1.0, 2.0, 2.0, 4.0, 5.0, 3.0];
+        let y = [1.5, 2.5, 1.0, 6.0, 5.5, 3.0];
+        assert!(close(spearman_rho(&x, &y), 0.8406680016960504), "{}", spearman_rho(&x, &y));
+        assert!(close(kendall_tau(&x, &y), 0.6900655593423541), "{}", kendall_tau(&x, &y));
+        let rev: Vec<f64> = y.iter().map(|v| -v).collect();
+        assert!(close(spearman_rho(&x, &rev), -spearman_rho(&x, &y)), "sign is kept");
+    }
+
+    #[test]
+    fn average_ranks_handle_ties() {
+        assert_eq!(average_ranks(&[10.0, 20.0, 10.0, 30.0]), vec![1.5, 3.0, 1.5, 4.0]);
+    }
+
+    #[test]
+    fn non_finite_scores_rank_last_and_are_counted() {
+        let scores = [f64::NAN, 2.0, 3.0, f64::NEG_INFINITY, 5.0];
+        let acc = [0.5, 2.0, 3.0, 0.6, 5.0];
+        let c = correlate(&scores, &acc);
+        assert_eq!((c.n, c.non_finite, c.dropped), (5, 2, 0));
+        // NaN and -inf tie at the bottom, and those two do have the lowest accuracies.
+        assert!(c.spearman > 0.97, "{c:?}");
+        let c = correlate(&[1.0, 2.0, 3.0], &[1.0, f64::NAN, 3.0]);
+        assert_eq!((c.n, c.dropped), (2, 1));
+    }
+}
