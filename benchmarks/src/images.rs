@@ -139,7 +139,7 @@ impl ImageSet {
         if bytes.is_empty() {
             bail!("the file is empty");
         }
-        if bytes.len() % record != 0 {
+        if !bytes.len().is_multiple_of(record) {
             bail!(
                 "its size ({} bytes) is not a multiple of the {record}-byte record: truncated or another format",
                 bytes.len()

@@ -112,20 +112,6 @@ pub fn json_number(v: &Value) -> f64 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn python_non_finite_words_are_read() {
-        let text = r#"{"a": {"score": -Infinity}, "b": [NaN, Infinity, "NaN \" Infinity"]}"#;
-        let v: Value = serde_json::from_str(&python_json_to_strict(text)).unwrap();
-        assert_eq!(json_number(&v["a"]["score"]), f64::NEG_INFINITY);
-        assert!(json_number(&v["b"][0]).is_nan());
-        assert_eq!(json_number(&v["b"][1]), f64::INFINITY);
-        assert_eq!(v["b"][2], Value::String("NaN \" Infinity".into()));
-    }
-}
 
 /// The task's rows, at the top level (`{task: …}`) or one level down (`{bench: {task: …}}`).
 fn find_task<'a>(root: &'a Value, task: &str) -> Option<&'a Value> {
@@ -142,4 +128,19 @@ fn task_names(root: &Value) -> Vec<String> {
             _ => vec![k.clone()],
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_non_finite_words_are_read() {
+        let text = r#"{"a": {"score": -Infinity}, "b": [NaN, Infinity, "NaN \" Infinity"]}"#;
+        let v: Value = serde_json::from_str(&python_json_to_strict(text)).unwrap();
+        assert_eq!(json_number(&v["a"]["score"]), f64::NEG_INFINITY);
+        assert!(json_number(&v["b"][0]).is_nan());
+        assert_eq!(json_number(&v["b"][1]), f64::INFINITY);
+        assert_eq!(v["b"][2], Value::String("NaN \" Infinity".into()));
+    }
 }

@@ -151,7 +151,7 @@ fn run(args: &RunArgs) -> Result<()> {
     if let Some(sigma) = args.reg_sigma {
         settings.reg_swap.sigma = sigma;
     }
-    if !(settings.reg_swap.sigma > 0.0) {
+    if settings.reg_swap.sigma.is_nan() || settings.reg_swap.sigma <= 0.0 {
         bail!("--reg-sigma must be positive, got {}", settings.reg_swap.sigma);
     }
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;

@@ -137,6 +137,7 @@ impl Reduction {
 }
 
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // a handful per network
 enum Block {
     Cell(Cell),
     Reduction(Reduction),

@@ -207,7 +207,9 @@ fn read_suite_zero_zip(path: &Path) -> Result<Vec<ValEntry>> {
 }
 
 /// Per ordinal: official index and test accuracy for each task.
-fn read_nats_csv(path: &Path) -> Result<Vec<Option<(usize, [f64; 3])>>> {
+type TestEntry = Option<(usize, [f64; 3])>;
+
+fn read_nats_csv(path: &Path) -> Result<Vec<TestEntry>> {
     let mut reader = csv::Reader::from_path(path)?;
     let mut out = vec![None; NUM_ARCHS];
     for (index, row) in reader.deserialize::<NatsRow>().enumerate() {

@@ -1,0 +1,96 @@
+//! The NB201 table and image loaders on the real files, and on corrupted copies of them.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use swapnas_benchmarks::data_dir::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP, NB201_ZC_JSON};
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Table, Nb201Task, NUM_ARCHS};
+use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::ImageSet;
+
+fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("swapnas-loaders-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn err_of(zip: &Path, csv: &Path) -> String {
+    format!("{:#}", Nb201Table::load_files(zip, csv).unwrap_err())
+}
+
+#[test]
+fn real_table_joins_both_sources() {
+    let dir = common::data_dir();
+    let table = Nb201Table::load(&dir).unwrap();
+    assert_eq!(table.records().len(), NUM_ARCHS);
+    // NATS row 0 (official index 0).
+    let a: Nb201Arch = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|".parse().unwrap();
+    let r = table.get(&a);
+    assert_eq!(r.nb201_index, 0);
+    assert!((r.test_accuracy(Nb201Task::Cifar10) - 85.86333333333334).abs() < 1e-9);
+    // Suite-Zero's zc file and zip agree on validation accuracy for every arch they share.
+    for task in Nb201Task::ALL {
+        let zc = ZcTable::load(&dir, &NB201_ZC_JSON, task.name()).unwrap();
+        for e in &zc.entries {
+            let arch: Nb201Arch = e.arch.parse().unwrap();
+            let ours = table.get(&arch).val_accuracy(task);
+            assert!((ours - e.val_accuracy).abs() < 1e-6, "{task} {}: {ours} vs {}", e.arch, e.val_accuracy);
+        }
+    }
+}
+
+#[test]
+fn corrupt_and_truncated_files_give_clear_errors() {
+    let dir = common::data_dir();
+    let zip = dir.require(&NB201_SUITEZERO_ZIP).unwrap();
+    let csv = dir.require(&NB201_NATS_CSV).unwrap();
+    let zip_bytes = std::fs::read(&zip).unwrap();
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+
+    let garbage = temp_file("garbage.zip", b"this is not a zip archive at all");
+    let e = err_of(&garbage, &csv);
+    assert!(e.contains("garbage.zip") && e.contains("not a readable zip") && e.contains("re-download"), "{e}");
+
+    let half = temp_file("half.zip", &zip_bytes[..zip_bytes.len() / 2]);
+    let e = err_of(&half, &csv);
+    assert!(e.contains("half.zip"), "{e}");
+
+    let lines: Vec<&str> = csv_text.lines().collect();
+    let truncated = temp_file("truncated.csv", lines[..lines.len() / 2].join("\n").as_bytes());
+    let e = err_of(&zip, &truncated);
+    assert!(e.contains("truncated.csv") && e.contains("has no row for"), "{e}");
+
+    let mut bad = lines.clone();
+    bad[10] = "85.1,not-a-number,3.0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,x";
+    let bad_csv = temp_file("bad.csv", bad.join("\n").as_bytes());
+    let e = err_of(&zip, &bad_csv);
+    assert!(e.contains("bad.csv") && e.contains("row 11"), "{e}");
+
+    let mut bad_arch = lines.clone();
+    bad_arch[3] = "85.1,50.0,3.0,|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|,x";
+    let bad_arch_csv = temp_file("bad-arch.csv", bad_arch.join("\n").as_bytes());
+    let e = err_of(&zip, &bad_arch_csv);
+    assert!(e.contains("conv_9x9") && e.contains("unknown op"), "{e}");
+
+    let truncated_json = temp_file("zc.json", b"{\"cifar10\": {\"(0, 1");
+    let e = format!("{:#}", ZcTable::load_file(&truncated_json, "cifar10").unwrap_err());
+    assert!(e.contains("zc.json") && e.contains("not valid JSON"), "{e}");
+}
+
+#[test]
+fn real_images_load_in_file_order() {
+    let dir = common::data_dir();
+    let b = ImageSet::Cifar10.load_first(&dir, 16).unwrap();
+    assert_eq!((b.len(), b.side, b.pixels.len()), (16, 32, 16 * 3 * 32 * 32));
+    // The first CIFAR-10 training images are a frog (6) and a truck (9).
+    assert_eq!(&b.labels[..2], &[6, 9]);
+    let c = ImageSet::Cifar100.load_first(&dir, 64).unwrap();
+    assert_eq!(c.len(), 64);
+    assert!(c.labels.iter().all(|&l| l < 100));
+    let i = ImageSet::ImageNet16StandIn.load_first(&dir, 16).unwrap();
+    assert_eq!((i.len(), i.side), (16, 16));
+    let e = format!("{:#}", ImageSet::Cifar10.load_first(&dir, 100_000).unwrap_err());
+    assert!(e.contains("only") && e.contains("100000"), "{e}");
+}

@@ -1,0 +1,94 @@
+//! The `swapnas` binary end to end, on the real data.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("SWAPNAS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
+    dir
+}
+
+fn swapnas() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_swapnas"));
+    c.env_remove("SWAPNAS_DATA");
+    c
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("swapnas-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn runs_a_small_real_sample_and_writes_every_output() {
+    let out = temp_dir("run");
+    let o = swapnas()
+        .args(["--bench", "nb201", "--task", "cifar100", "--archs", "6", "--repeats", "2", "--seed", "5"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("| swap |") && stdout.contains("| reg_swap |"), "{stdout}");
+    assert!(stdout.contains("6, uniform sample without replacement, seed 5"), "{stdout}");
+    for f in ["table.md", "table.csv", "table.json", "scores.csv", "scatter.png"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let rows: Vec<&str> = scores.lines().skip(1).collect();
+    assert_eq!(rows.len(), 6);
+    // Every arch got finite, positive SWAP scores, bounded by 2^16 patterns for B = 16.
+    for row in rows {
+        let fields: Vec<&str> = row.rsplitn(4, ',').collect();
+        let swap: f64 = fields[2].parse().unwrap();
+        assert!(swap > 0.0 && swap <= 65536.0, "{row}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+#[test]
+fn user_errors_exit_2_with_a_clear_message() {
+    let data = data_dir();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--task", "mnist"], "unknown NAS-Bench-201 task `mnist`"),
+        (vec!["--proxies", "swap,bogus"], "unknown proxy `bogus`"),
+        (vec!["--reg-sigma", "0"], "--reg-sigma must be positive"),
+    ];
+    for (args, expected) in cases {
+        let o = swapnas().args(&args).arg("--archs").arg("1").arg("--data-dir").arg(&data).arg("--out").arg(temp_dir("err")).output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    // A data directory without the files: names the missing file, its source and destination.
+    let empty = temp_dir("empty-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = swapnas().arg("--data-dir").arg(&empty).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("suitezero-nasbench201-zen.zip") && stderr.contains("get it from") && stderr.contains("put it at"), "{stderr}");
+    // No data directory at all.
+    let o = swapnas().current_dir(&empty).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr.contains("SWAPNAS_DATA"), "{stderr}");
+    std::fs::remove_dir_all(empty).unwrap();
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let o = swapnas().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    for flag in ["--bench", "--task", "--archs", "--proxies", "--repeats", "--batch", "--seed", "--reg-mu", "--reg-sigma", "--accuracy", "--out", "--data-dir", "--jobs"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}

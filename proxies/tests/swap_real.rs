@@ -1,0 +1,64 @@
+//! SWAP on real NB201 networks and real CIFAR-10 images.
+
+use burn::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
+use swapnas_benchmarks::{BnMode, BuildOptions, DataDir, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
+use swapnas_proxies::{count_distinct_patterns, Memo, Proxy, ProxyContext, ProxySettings, RegSwap, Swap};
+
+fn data_dir() -> DataDir {
+    let dir = std::env::var_os("SWAPNAS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(dir.join("images").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
+    DataDir::at(dir)
+}
+
+fn builder(arch: &str) -> Nb201Builder {
+    Nb201Builder { arch: arch.parse::<Nb201Arch>().unwrap(), config: Nb201Config::default(), num_classes: 10 }
+}
+
+/// The packed device count equals the reference's definition computed naively on the host:
+/// the set of rows of the (neurons × samples) sign matrix over all ReLU outputs.
+#[test]
+fn packed_count_equals_naive_unique_rows_on_a_real_network() {
+    let device = Device::flex();
+    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let b = builder("(2, 3, 2, 0, 4, 2)");
+    let net = b.build(&mut WeightInit::new(InitScheme::Gaussian, 11), &BuildOptions::new(10), &device);
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
+    let _ = net.forward(batch.images(&device, burn::tensor::DType::F32), &mut ctx);
+    let fast = count_distinct_patterns(&ctx.relu).unwrap();
+    let mut rows: HashSet<Vec<bool>> = HashSet::new();
+    for t in &ctx.relu {
+        let [n, c, h, w] = t.dims();
+        let v: Vec<f32> = t.to_data().try_into_vec().unwrap();
+        let per = c * h * w;
+        for neuron in 0..per {
+            rows.insert((0..n).map(|s| v[s * per + neuron] > 0.0).collect());
+        }
+    }
+    assert_eq!(fast, rows.len());
+    assert!(fast > 100, "a real network has many patterns, got {fast}");
+}
+
+#[test]
+fn swap_is_seeded_and_reg_swap_reuses_it() {
+    let device = Device::flex();
+    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let settings = ProxySettings { swap_repeats: 2, ..ProxySettings::default() };
+    let b = builder("(2, 2, 3, 0, 4, 2)");
+    let score = |seed: u64, proxy: &dyn Proxy, memo: &Memo| {
+        proxy.score(&ProxyContext { builder: &b, batch: &batch, device: &device, seed, memo }).unwrap()
+    };
+    let swap = Swap::new(&settings);
+    let memo = Memo::new();
+    let s1 = score(1, &swap, &memo);
+    assert_eq!(s1, score(1, &swap, &Memo::new()), "same seed, same score");
+    assert_ne!(s1, score(2, &swap, &Memo::new()), "another seed re-initialises differently");
+    let reg = RegSwap::new(&settings);
+    let r = score(1, &reg, &memo);
+    let params = b.build(&mut WeightInit::new(InitScheme::Gaussian, 0), &BuildOptions::new(10), &device).parameter_count();
+    assert!((r - s1 * settings.reg_swap.factor(params)).abs() < 1e-9 * s1);
+}
