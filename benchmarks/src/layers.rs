@@ -6,7 +6,7 @@
 //! and FLOP counts can be checked against the benchmark tables.
 
 use crate::init::WeightInit;
-use crate::network::{BnMode, ForwardCtx, Weight, WeightKind, WeightTensor};
+use crate::network::{BnMode, ForwardCtx, Probe, Weight, WeightKind, WeightTensor};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::module::{avg_pool2d, conv2d};
@@ -111,6 +111,11 @@ impl Conv {
             }
             ctx.add_flops(flops);
         }
+        if ctx.record.layer_outputs {
+            let (probe, y) = Probe::attach(y);
+            ctx.conv_outputs.push(probe);
+            return y;
+        }
         y
     }
 
@@ -143,6 +148,9 @@ impl BatchNorm {
                 let [n, c, h, w] = x.dims();
                 let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
                 let (var, mean) = per_channel.var_mean_bias(1);
+                if ctx.record.bn_variance {
+                    ctx.bn_variances.push(var.clone().reshape([c]));
+                }
                 let mean = mean.reshape([1, c, 1, 1]);
                 let std = var.add_scalar(Self::EPS).sqrt().reshape([1, c, 1, 1]);
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
@@ -166,7 +174,13 @@ impl Linear {
         let [d_out, d_in] = self.weight.dims();
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
-        x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0))
+        let y = x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0));
+        if ctx.record.layer_outputs {
+            let (probe, y) = Probe::attach(y);
+            ctx.linear_outputs.push(probe);
+            return y;
+        }
+        y
     }
 
 

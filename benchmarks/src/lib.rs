@@ -19,4 +19,4 @@ pub mod suite_zero;
 pub use data_dir::DataDir;
 pub use images::{ImageBatch, ImageSet};
 pub use init::{InitScheme, WeightInit};
-pub use network::{BnMode, BuildOptions, ForwardCtx, Network, NetworkBuilder, Record, Weight, WeightKind};
+pub use network::{BnMode, BuildOptions, ForwardCtx, Network, NetworkBuilder, Probe, Record, Weight, WeightKind, WeightTensor};

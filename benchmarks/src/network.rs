@@ -25,6 +25,12 @@ pub struct Record {
     pub relu: bool,
     /// The features right before global average pooling.
     pub pre_gap: bool,
+    /// Every conv and linear output, with a zero leaf added to it that requires grad: after a
+    /// backward pass the leaf's gradient is the gradient of the output (burn has no hooks).
+    /// Needs an autodiff device.
+    pub layer_outputs: bool,
+    /// Each BatchNorm's per-channel batch variance (biased) in execution order.
+    pub bn_variance: bool,
     /// Count FLOPs (multiply-adds, per sample) as Suite-Zero's `flops` column does
     /// (NASLib `get_model_stats` = tensorwatch: conv and linear multiply-adds, 2 per element for
     /// affine BN, 1 per element for ReLU, k² per pooled output).
@@ -40,13 +46,28 @@ pub struct ForwardCtx {
     pub relu: Vec<Tensor<4>>,
     /// Pre-GAP features (when `record.pre_gap`).
     pub pre_gap: Option<Tensor<4>>,
+    /// Conv outputs and their zero leaves (when `record.layer_outputs`).
+    pub conv_outputs: Vec<Probe<4>>,
+    /// Linear outputs and their zero leaves (when `record.layer_outputs`).
+    pub linear_outputs: Vec<Probe<2>>,
+    /// Per-channel batch variances of each BN (when `record.bn_variance`).
+    pub bn_variances: Vec<Tensor<1>>,
     /// FLOPs summed over the batch (when `record.flops`); divide by the batch size.
     pub flops: f64,
 }
 
 impl ForwardCtx {
     pub fn new(bn: BnMode, record: Record) -> Self {
-        Self { bn, record, relu: Vec::new(), pre_gap: None, flops: 0.0 }
+        Self {
+            bn,
+            record,
+            relu: Vec::new(),
+            pre_gap: None,
+            conv_outputs: Vec::new(),
+            linear_outputs: Vec::new(),
+            bn_variances: Vec::new(),
+            flops: 0.0,
+        }
     }
 
     /// Applies ReLU, recording its output if asked to.
@@ -65,6 +86,29 @@ impl ForwardCtx {
         if self.record.flops {
             self.flops += flops;
         }
+    }
+}
+
+/// A recorded layer output and the zero leaf added to it (its gradient is the output's).
+#[derive(Debug, Clone)]
+pub struct Probe<const D: usize> {
+    /// The output value (without the leaf).
+    pub output: Tensor<D>,
+    /// A zero tensor that requires grad, added to the output in the forward pass.
+    pub leaf: Tensor<D>,
+}
+
+impl<const D: usize> Probe<D> {
+    /// Adds a zero leaf to `output`, returning the probe and the value to continue with.
+    pub fn attach(output: Tensor<D>) -> (Self, Tensor<D>) {
+        let leaf = output.zeros_like().detach().require_grad();
+        let next = output.clone().add(leaf.clone());
+        (Self { output, leaf }, next)
+    }
+
+    /// d(loss)/d(output), once a backward pass has run.
+    pub fn grad(&self, grads: &burn::tensor::Gradients) -> Option<Tensor<D>> {
+        self.leaf.grad(grads)
     }
 }
 

@@ -8,10 +8,20 @@ use std::path::PathBuf;
 ///
 /// Example: swapnas --bench nb201 --task cifar100
 #[derive(Debug, Parser)]
-#[command(name = "swapnas", version, about, long_about)]
+#[command(name = "swapnas", version, about, long_about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check proxies against NAS-Bench-Suite-Zero's reference scores, arch by arch: scores
+    /// the archs of `zc_<bench>.json` and reports Spearman(ours, reference) and both
+    /// proxies' correlation with validation accuracy on the same archs.
+    Check(RunArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,6 +65,10 @@ pub struct RunArgs {
     /// SWAP: number of input images, the first of the training set (the reference's 16).
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
+
+    /// Baseline proxies: number of real training images in their minibatch.
+    #[arg(long, default_value_t = 64)]
+    pub proxy_batch: usize,
 
     /// Seed for the architecture sample and for weight initialisation.
     #[arg(long, default_value_t = 0)]

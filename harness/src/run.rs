@@ -1,7 +1,7 @@
 //! The scoring run: load a benchmark, sample architectures, score them with each proxy,
 //! correlate with accuracy, write the table, the per-arch scores and a scatter plot.
 
-use crate::cli::{Accuracy, Bench, Cli, RunArgs};
+use crate::cli::{Accuracy, Bench, Cli, Command, RunArgs};
 use crate::sample::sample_indices;
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
@@ -19,23 +19,25 @@ use swapnas_reports::table::write_atomic;
 use swapnas_reports::{correlate, CorrelationTable, TableRow};
 
 pub fn main(cli: Cli) -> Result<()> {
-    let args = cli.run;
-    if args.list_proxies {
-        for e in swapnas_proxies::registry() {
-            println!("{:<10} {}", e.name, e.about);
+    match cli.command {
+        Some(Command::Check(args)) => crate::check::run(&args),
+        None if cli.run.list_proxies => {
+            for e in swapnas_proxies::registry() {
+                println!("{:<10} {}", e.name, e.about);
+            }
+            Ok(())
         }
-        return Ok(());
+        None => run(&cli.run),
     }
-    run(&args)
 }
 
 /// One architecture to score: a builder for its network and what the benchmark says of it.
-struct Candidate {
-    label: String,
-    builder: Box<dyn NetworkBuilder + Send>,
+pub struct Candidate {
+    pub label: String,
+    pub builder: Box<dyn NetworkBuilder + Send>,
     /// Extra per-arch columns for scores.csv (index, accuracies).
-    columns: Vec<String>,
-    accuracy: f64,
+    pub columns: Vec<String>,
+    pub accuracy: f64,
 }
 
 /// A benchmark task, loaded and sampled.
@@ -103,10 +105,10 @@ fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
 }
 
 /// Scores of one architecture, one per proxy (NaN where it failed), and the failures.
-struct ArchScores {
-    scores: Vec<f64>,
-    seconds: Vec<f64>,
-    errors: Vec<String>,
+pub struct ArchScores {
+    pub scores: Vec<f64>,
+    pub seconds: Vec<f64>,
+    pub errors: Vec<String>,
 }
 
 fn score_arch(c: &Candidate, proxies: &[Box<dyn Proxy>], batch: &swapnas_benchmarks::ImageBatch, device: &Device, seed: u64) -> ArchScores {
@@ -136,14 +138,19 @@ fn score_arch(c: &Candidate, proxies: &[Box<dyn Proxy>], batch: &swapnas_benchma
     out
 }
 
-fn run(args: &RunArgs) -> Result<()> {
-    let started = Instant::now();
-    let data = DataDir::locate(args.data_dir.as_deref())?;
-    let suite = match args.bench {
-        Bench::Nb201 => load_nb201(args, &data)?,
+/// The proxies' settings from the flags, and how the reg-SWAP prior was chosen.
+pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(ProxySettings, &'static str)> {
+    let mut settings = ProxySettings {
+        swap_batch: args.batch,
+        swap_repeats: args.repeats,
+        reg_swap: space_prior,
+        batch: args.proxy_batch,
     };
-    let mut settings = ProxySettings { swap_batch: args.batch, swap_repeats: args.repeats, reg_swap: suite.reg_prior };
-    let reg_rule = if args.reg_mu.is_some() || args.reg_sigma.is_some() { "given on the command line" } else { "default rule: μ = σ = largest network of the space, 0.1M" };
+    let rule = if args.reg_mu.is_some() || args.reg_sigma.is_some() {
+        "given on the command line"
+    } else {
+        "default rule: μ = σ = largest network of the space, 0.1M"
+    };
     if let Some(mu) = args.reg_mu {
         settings.reg_swap.mu = mu;
         settings.reg_swap.sigma = mu;
@@ -154,10 +161,52 @@ fn run(args: &RunArgs) -> Result<()> {
     if settings.reg_swap.sigma.is_nan() || settings.reg_swap.sigma <= 0.0 {
         bail!("--reg-sigma must be positive, got {}", settings.reg_swap.sigma);
     }
+    Ok((settings, rule))
+}
+
+/// Scores every candidate with every proxy, in parallel over archs, with a progress bar.
+/// The seed of arch i is derived from `--seed` and i.
+pub fn score_all(
+    candidates: &[Candidate],
+    proxies: &[Box<dyn Proxy>],
+    batch: &swapnas_benchmarks::ImageBatch,
+    args: &RunArgs,
+) -> Result<Vec<ArchScores>> {
+    let device = Device::flex();
+    let bar = ProgressBar::new(candidates.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
+            .expect("static template"),
+    );
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let results = pool.install(|| {
+        candidates
+            .par_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let r = score_arch(c, proxies, batch, &device, derive_seed(args.seed, i as u64));
+                for e in &r.errors {
+                    bar.println(format!("warning: arch {}: {e}", c.label));
+                }
+                bar.inc(1);
+                r
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let started = Instant::now();
+    let data = DataDir::locate(args.data_dir.as_deref())?;
+    let suite = match args.bench {
+        Bench::Nb201 => load_nb201(args, &data)?,
+    };
+    let (settings, reg_rule) = proxy_settings(args, suite.reg_prior)?;
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
     let batch = suite.images.load_first(&data, batch_size)?;
-    let device = Device::flex();
     let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
 
@@ -175,28 +224,7 @@ fn run(args: &RunArgs) -> Result<()> {
         suite.images.name(),
         data.root().display()
     );
-    let bar = ProgressBar::new(n as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
-            .expect("static template"),
-    );
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
-    let results: Vec<ArchScores> = pool.install(|| {
-        suite
-            .candidates
-            .par_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let r = score_arch(c, &proxies, &batch, &device, derive_seed(args.seed, i as u64));
-                for e in &r.errors {
-                    bar.println(format!("warning: arch {}: {e}", c.label));
-                }
-                bar.inc(1);
-                r
-            })
-            .collect()
-    });
-    bar.finish_and_clear();
+    let results = score_all(&suite.candidates, &proxies, &batch, args)?;
 
     // Per-arch scores.
     let mut csv = String::new();
@@ -232,6 +260,7 @@ fn run(args: &RunArgs) -> Result<()> {
         ("accuracy".to_string(), suite.accuracy_label.clone()),
         ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", args.seed)),
         ("images".to_string(), format!("first {batch_size} training images of {}", suite.images.name())),
+        ("baseline batch".to_string(), format!("{} images", settings.batch)),
         ("reg-SWAP prior".to_string(), format!("μ = {}M, σ = {}M params ({reg_rule})", settings.reg_swap.mu, settings.reg_swap.sigma)),
         ("device".to_string(), "CPU (burn flex backend)".to_string()),
         ("wall time".to_string(), format!("{wall:.1} s")),

@@ -8,6 +8,8 @@
 //! Gaussian input, pre-GAP features) it asks of the builder and of
 //! [`swapnas_benchmarks::ForwardCtx`], so the trait does not change as proxies are added.
 
+mod grad_norm;
+pub mod measure;
 mod memo;
 mod registry;
 mod reg_swap;
@@ -15,6 +17,7 @@ mod swap;
 
 pub use memo::Memo;
 pub use registry::{find, names, registry, ProxyEntry};
+pub use grad_norm::GradNorm;
 pub use reg_swap::{RegSwap, RegSwapPrior};
 pub use swap::{count_distinct_patterns, Swap};
 
@@ -46,11 +49,14 @@ pub struct ProxySettings {
     pub swap_repeats: usize,
     /// reg-SWAP's μ and σ, in millions of parameters.
     pub reg_swap: RegSwapPrior,
+    /// Batch of real training images for the baseline proxies (zero-cost-nas' NB201 script
+    /// uses 64).
+    pub batch: usize,
 }
 
 impl Default for ProxySettings {
     fn default() -> Self {
-        Self { swap_batch: 16, swap_repeats: 32, reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 } }
+        Self { swap_batch: 16, swap_repeats: 32, reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 }, batch: 64 }
     }
 }
 

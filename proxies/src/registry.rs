@@ -1,6 +1,6 @@
 //! Proxies by name. Adding a proxy: one file with its `impl Proxy`, one line here.
 
-use crate::{Proxy, ProxySettings, RegSwap, Swap};
+use crate::{GradNorm, Proxy, ProxySettings, RegSwap, Swap};
 use anyhow::{bail, Result};
 
 /// A registered proxy: its name, one line about it, and how to make it from the settings.
@@ -15,6 +15,9 @@ pub fn registry() -> Vec<ProxyEntry> {
     vec![
         ProxyEntry { name: "swap", about: "SWAP: distinct sample-wise ReLU activation patterns (Peng et al. 2024)", make: |s| Box::new(Swap::new(s)) },
         ProxyEntry { name: "reg_swap", about: "regularised SWAP: SWAP × exp(-(params-μ)²/σ)", make: |s| Box::new(RegSwap::new(s)) },
+        // Baselines I (issue 3): params, flops, l2_norm, nwot, zen, meco, jacov, epe_nas.
+        // Baselines II (issue 4): grad_norm, snip, grasp, fisher, synflow, plain, zico.
+        ProxyEntry { name: "grad_norm", about: "Σ‖∂L/∂W‖ of cross-entropy on a real batch (Abdelfattah et al. 2021)", make: |s| Box::new(GradNorm::new(s)) },
     ]
 }
 

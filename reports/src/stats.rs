@@ -41,7 +41,7 @@ pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
 }
 
 /// Replaces non-finite scores by one value below every finite score.
-fn rank_last_nonfinite(scores: &[f64]) -> Vec<f64> {
+pub fn rank_last_nonfinite(scores: &[f64]) -> Vec<f64> {
     let floor = scores.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min);
     let below = if floor.is_finite() { floor - 1.0 - floor.abs() } else { 0.0 };
     scores.iter().map(|&v| if v.is_finite() { v } else { below }).collect()
