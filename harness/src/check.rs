@@ -4,7 +4,7 @@
 //! ≥ 0.9), and each one's Spearman with validation accuracy (target: within ±0.03).
 
 use crate::cli::{Bench, RunArgs};
-use crate::run::{proxy_settings, score_all, Candidate};
+use crate::run::{open_cache, proxy_settings, score_all, Candidate, Scoring};
 use crate::sample::sample_indices;
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -42,7 +42,12 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
     let batch = task.images().load_first(&data, batch_size)?;
     eprintln!("swapnas check: nb201-{task}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), args.seed);
-    let results = score_all(&candidates, &proxies, &batch, args)?;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-nb201-{task}")));
+    std::fs::create_dir_all(&out)?;
+    let cache = open_cache(args, &out)?;
+    let bench = format!("nb201-{task}");
+    let scoring = Scoring { bench: &bench, proxies: &proxies, batch: &batch, cache: cache.as_ref() };
+    let results = score_all(&candidates, &scoring, args)?;
 
     let acc: Vec<f64> = entries.iter().map(|e| e.val_accuracy).collect();
     let mut md = format!(
@@ -107,8 +112,6 @@ pub fn run(args: &RunArgs) -> Result<()> {
         csv.push('\n');
     }
     md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03. Non-finite scores rank below all finite ones.\n");
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-nb201-{task}")));
-    std::fs::create_dir_all(&out)?;
     write_atomic(&out.join("check.md"), md.as_bytes())?;
     write_atomic(&out.join("scores.csv"), csv.as_bytes())?;
     println!("{md}");

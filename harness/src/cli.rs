@@ -99,6 +99,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub jobs: Option<usize>,
 
+    /// Neither read nor write the score cache (`<out>/scores.jsonl`).
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// List the registered proxies and exit.
     #[arg(long)]
     pub list_proxies: bool,

@@ -10,7 +10,10 @@ use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+use crate::cache::{cache_key, CachedScore, ScoreCache};
+use sha2::Digest;
 use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Table, Nb201Task};
 use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxySettings, RegSwapPrior};
@@ -111,24 +114,65 @@ pub struct ArchScores {
     pub errors: Vec<String>,
 }
 
-fn score_arch(c: &Candidate, proxies: &[Box<dyn Proxy>], batch: &swapnas_benchmarks::ImageBatch, device: &Device, seed: u64) -> ArchScores {
+/// Where scores come from and go to while scoring one benchmark task.
+pub struct Scoring<'a> {
+    /// Benchmark-task name, part of the cache key (e.g. `nb201-cifar100`).
+    pub bench: &'a str,
+    pub proxies: &'a [Box<dyn Proxy>],
+    pub batch: &'a swapnas_benchmarks::ImageBatch,
+    pub cache: Option<&'a ScoreCache>,
+}
+
+/// The seed of an architecture: a function of `--seed` and the arch alone, so a score does
+/// not depend on which other archs were sampled with it (and so can be cached).
+pub fn arch_seed(seed: u64, label: &str) -> u64 {
+    let h = sha2::Sha256::digest(label.as_bytes());
+    derive_seed(seed, u64::from_le_bytes(h[..8].try_into().expect("8 bytes")))
+}
+
+fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
     let memo = Memo::new();
-    let ctx = ProxyContext { builder: c.builder.as_ref(), batch, device, seed, memo: &memo };
+    let ctx = ProxyContext { builder: c.builder.as_ref(), batch: scoring.batch, device, seed, memo: &memo };
     let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
-    for p in proxies {
+    for p in scoring.proxies {
+        let settings = p.settings();
+        let key = cache_key(scoring.bench, &c.label, p.name(), &settings, seed);
+        if let Some(hit) = scoring.cache.and_then(|cache| cache.get(&key)) {
+            out.scores.push(hit.value());
+            out.seconds.push(hit.seconds);
+            from_cache.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
         let start = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx)))
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                Err(anyhow::anyhow!("internal error: {msg}"))
-            });
-        out.seconds.push(start.elapsed().as_secs_f64());
+        let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx))).unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(anyhow::anyhow!("internal error: {msg}"))
+        });
+        let seconds = start.elapsed().as_secs_f64();
+        out.seconds.push(seconds);
         match result {
-            Ok(v) => out.scores.push(v),
+            Ok(v) => {
+                out.scores.push(v);
+                if let Some(cache) = scoring.cache {
+                    let entry = CachedScore {
+                        bench: scoring.bench.to_string(),
+                        arch: c.label.clone(),
+                        proxy: p.name().to_string(),
+                        settings,
+                        seed,
+                        score: v.to_string(),
+                        seconds,
+                    };
+                    if let Err(e) = cache.append(&entry) {
+                        out.errors.push(format!("{}: score computed but not cached: {e:#}", p.name()));
+                    }
+                }
+            }
+            // Failures are not cached: a rerun tries again.
             Err(e) => {
                 out.scores.push(f64::NAN);
                 out.errors.push(format!("{}: {e:#}", p.name()));
@@ -164,14 +208,9 @@ pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(Prox
     Ok((settings, rule))
 }
 
-/// Scores every candidate with every proxy, in parallel over archs, with a progress bar.
-/// The seed of arch i is derived from `--seed` and i.
-pub fn score_all(
-    candidates: &[Candidate],
-    proxies: &[Box<dyn Proxy>],
-    batch: &swapnas_benchmarks::ImageBatch,
-    args: &RunArgs,
-) -> Result<Vec<ArchScores>> {
+/// Scores every candidate with every proxy, in parallel over archs, with a progress bar;
+/// scores already in the cache are taken from it, new ones are appended as they come.
+pub fn score_all(candidates: &[Candidate], scoring: &Scoring, args: &RunArgs) -> Result<Vec<ArchScores>> {
     let device = Device::flex();
     let bar = ProgressBar::new(candidates.len() as u64);
     bar.set_style(
@@ -179,12 +218,12 @@ pub fn score_all(
             .expect("static template"),
     );
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
-    let results = pool.install(|| {
+    let from_cache = AtomicUsize::new(0);
+    let results: Vec<ArchScores> = pool.install(|| {
         candidates
             .par_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let r = score_arch(c, proxies, batch, &device, derive_seed(args.seed, i as u64));
+            .map(|c| {
+                let r = score_arch(c, scoring, &device, arch_seed(args.seed, &c.label), &from_cache);
                 for e in &r.errors {
                     bar.println(format!("warning: arch {}: {e}", c.label));
                 }
@@ -194,7 +233,34 @@ pub fn score_all(
             .collect()
     });
     bar.finish_and_clear();
+    if let Some(cache) = scoring.cache {
+        let total = candidates.len() * scoring.proxies.len();
+        eprintln!(
+            "scores: {} of {total} taken from the cache {}, {} computed",
+            from_cache.load(Ordering::Relaxed),
+            cache.path().display(),
+            total - from_cache.load(Ordering::Relaxed)
+        );
+    }
     Ok(results)
+}
+
+/// The score cache of an output directory (`<out>/scores.jsonl`), unless `--no-cache`.
+pub fn open_cache(args: &RunArgs, out_dir: &std::path::Path) -> Result<Option<ScoreCache>> {
+    if args.no_cache {
+        return Ok(None);
+    }
+    let cache = ScoreCache::open(&out_dir.join("scores.jsonl"))?;
+    if cache.repaired_bytes > 0 || cache.corrupt_lines > 0 {
+        eprintln!(
+            "score cache {}: cut off a torn last write ({} bytes), skipped {} corrupt lines; {} scores kept",
+            cache.path().display(),
+            cache.repaired_bytes,
+            cache.corrupt_lines,
+            cache.len()
+        );
+    }
+    Ok(Some(cache))
 }
 
 fn run(args: &RunArgs) -> Result<()> {
@@ -224,7 +290,9 @@ fn run(args: &RunArgs) -> Result<()> {
         suite.images.name(),
         data.root().display()
     );
-    let results = score_all(&suite.candidates, &proxies, &batch, args)?;
+    let cache = open_cache(args, &out_dir)?;
+    let scoring = Scoring { bench: &suite.name, proxies: &proxies, batch: &batch, cache: cache.as_ref() };
+    let results = score_all(&suite.candidates, &scoring, args)?;
 
     // Per-arch scores.
     let mut csv = String::new();

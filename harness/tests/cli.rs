@@ -92,3 +92,56 @@ fn help_explains_every_flag() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+/// A run killed with SIGKILL mid-way resumes from the score cache: scores computed before the
+/// kill are reused as they were, the rest are computed, and a third run computes nothing.
+#[test]
+fn killed_run_resumes_from_the_cache_and_a_rerun_does_no_work() {
+    let out = temp_dir("resume");
+    let args = |c: &mut Command| {
+        c.args(["--task", "cifar10", "--archs", "8", "--repeats", "4", "--jobs", "1", "--proxies", "swap", "--seed", "9"])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(&out);
+    };
+    let mut first = swapnas();
+    args(&mut first);
+    let mut child = first.stderr(std::process::Stdio::null()).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let cache = out.join("scores.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let lines = std::fs::read_to_string(&cache).map(|s| s.lines().count()).unwrap_or(0);
+        if lines >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no scores were cached within 5 minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&cache).unwrap();
+    let cached_before = before.lines().count();
+    assert!(cached_before < 8, "the kill came after the run finished");
+
+    let mut second = swapnas();
+    args(&mut second);
+    let o = second.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("scores: {cached_before} of 8 taken from the cache")), "{stderr}");
+    // The scores from before the kill were kept byte for byte; the rest were appended.
+    let after = std::fs::read_to_string(&cache).unwrap();
+    assert!(after.starts_with(&before));
+    assert_eq!(after.lines().count(), 8);
+
+    let mut third = swapnas();
+    args(&mut third);
+    let o = third.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("scores: 8 of 8 taken from the cache"), "{stderr}");
+    assert!(stderr.contains(", 0 computed"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&cache).unwrap(), after, "a rerun adds nothing");
+    std::fs::remove_dir_all(out).unwrap();
+}

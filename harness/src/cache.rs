@@ -1,0 +1,200 @@
+//! The score cache: every (benchmark, arch, proxy, settings, seed) score is appended to a
+//! log as soon as it is computed, so a rerun computes only what is missing.
+//!
+//! Format: one line per score, `<json>\t<checksum>\n`, the checksum being the first 16 hex
+//! digits of SHA-256 over the JSON. Lines are appended and flushed one at a time; a run
+//! killed at any moment leaves at most a torn last line, which the next open detects (no
+//! newline, bad checksum or bad JSON) and cuts off. Nothing is ever rewritten in place.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// One cached score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CachedScore {
+    pub bench: String,
+    pub arch: String,
+    pub proxy: String,
+    pub settings: String,
+    pub seed: u64,
+    /// The score as text (`NaN`, `inf` and `-inf` survive; JSON numbers cannot hold them).
+    pub score: String,
+    pub seconds: f64,
+}
+
+impl CachedScore {
+    pub fn key(&self) -> String {
+        cache_key(&self.bench, &self.arch, &self.proxy, &self.settings, self.seed)
+    }
+
+    pub fn value(&self) -> f64 {
+        self.score.parse().unwrap_or(f64::NAN)
+    }
+}
+
+/// The key of a score: a hash of everything that determines it.
+pub fn cache_key(bench: &str, arch: &str, proxy: &str, settings: &str, seed: u64) -> String {
+    let mut h = Sha256::new();
+    for part in [bench, arch, proxy, settings, &seed.to_string()] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    hex(&h.finalize()[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn checksum(json: &str) -> String {
+    hex(&Sha256::digest(json.as_bytes())[..8])
+}
+
+/// An open cache file.
+pub struct ScoreCache {
+    path: PathBuf,
+    entries: HashMap<String, CachedScore>,
+    file: Mutex<File>,
+    /// Bytes cut off a torn tail when opening (0 when the file was clean).
+    pub repaired_bytes: u64,
+    /// Complete lines that failed their checksum (skipped; their scores are recomputed).
+    pub corrupt_lines: usize,
+}
+
+impl ScoreCache {
+    /// Opens (or creates) the cache at `path`, cutting off a torn last line.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read score cache {}", path.display())),
+        };
+        let mut entries = HashMap::new();
+        let mut corrupt_lines = 0;
+        // Complete lines end at the last newline; what follows it is a torn write.
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        for line in bytes[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            match parse_line(line) {
+                Some(entry) => {
+                    entries.insert(entry.key(), entry);
+                }
+                None => corrupt_lines += 1,
+            }
+        }
+        let good = complete;
+        let repaired_bytes = (bytes.len() - good) as u64;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open score cache {}", path.display()))?;
+        if repaired_bytes > 0 {
+            // Only a torn or corrupt tail is dropped; every complete line before it is kept.
+            file.set_len(good as u64).with_context(|| format!("cannot repair score cache {}", path.display()))?;
+        }
+        let mut file = file;
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0))?;
+        Ok(Self { path: path.to_path_buf(), entries, file: Mutex::new(file), repaired_bytes, corrupt_lines })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&CachedScore> {
+        self.entries.get(key)
+    }
+
+    /// Appends one score and flushes it to the OS before returning.
+    pub fn append(&self, entry: &CachedScore) -> Result<()> {
+        let json = serde_json::to_string(entry)?;
+        let line = format!("{json}\t{}\n", checksum(&json));
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.write_all(line.as_bytes())
+            .and_then(|_| file.flush())
+            .with_context(|| format!("cannot append to score cache {}", self.path.display()))
+    }
+}
+
+fn parse_line(line: &[u8]) -> Option<CachedScore> {
+    let line = std::str::from_utf8(line).ok()?;
+    let (json, sum) = line.rsplit_once('\t')?;
+    (checksum(json) == sum).then_some(())?;
+    serde_json::from_str(json).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(arch: &str, score: f64) -> CachedScore {
+        CachedScore {
+            bench: "nb201-cifar10".into(),
+            arch: arch.into(),
+            proxy: "swap".into(),
+            settings: "B=16".into(),
+            seed: 1,
+            score: score.to_string(),
+            seconds: 0.5,
+        }
+    }
+
+    #[test]
+    fn survives_a_torn_tail_and_keeps_non_finite_scores() {
+        let dir = std::env::temp_dir().join(format!("swapnas-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("scores.jsonl");
+        {
+            let c = ScoreCache::open(&path).unwrap();
+            c.append(&entry("a", 1.5)).unwrap();
+            c.append(&entry("b", f64::NAN)).unwrap();
+            c.append(&entry("c", f64::NEG_INFINITY)).unwrap();
+        }
+        // Tear the last line in half, as a kill mid-write would.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 20]).unwrap();
+        let c = ScoreCache::open(&path).unwrap();
+        assert_eq!(c.len(), 2);
+        assert!(c.repaired_bytes > 0);
+        assert_eq!(c.get(&entry("a", 0.0).key()).unwrap().value(), 1.5);
+        assert!(c.get(&entry("b", 0.0).key()).unwrap().value().is_nan());
+        // Appending after the repair gives a clean file again.
+        c.append(&entry("c", f64::NEG_INFINITY)).unwrap();
+        drop(c);
+        let c = ScoreCache::open(&path).unwrap();
+        assert_eq!((c.len(), c.repaired_bytes), (3, 0));
+        assert_eq!(c.get(&entry("c", 0.0).key()).unwrap().value(), f64::NEG_INFINITY);
+        // A flipped byte inside a line fails its checksum: that line alone is skipped.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let second_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 10;
+        bytes[second_line] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let c = ScoreCache::open(&path).unwrap();
+        assert_eq!((c.len(), c.corrupt_lines), (2, 1));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn keys_depend_on_every_field() {
+        let base = cache_key("b", "a", "p", "s", 1);
+        assert_ne!(base, cache_key("b", "a", "p", "s", 2));
+        assert_ne!(base, cache_key("b", "a", "p", "s2", 1));
+        assert_ne!(base, cache_key("b", "a2", "p", "s", 1));
+        assert_ne!(cache_key("ab", "c", "p", "s", 1), cache_key("a", "bc", "p", "s", 1));
+    }
+}
