@@ -17,7 +17,7 @@ use sha2::Digest;
 use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Table, Nb201Task};
 use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxySettings, RegSwapPrior};
-use swapnas_reports::plot::{scatter_png, ScatterPanel};
+use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::table::write_atomic;
 use swapnas_reports::{correlate, CorrelationTable, TableRow};
 
@@ -346,8 +346,11 @@ fn run(args: &RunArgs) -> Result<()> {
         .zip(&columns)
         .map(|(row, scores)| ScatterPanel { proxy: &row.proxy, scores, accuracies: &accuracies, spearman: row.correlation.spearman })
         .collect();
-    scatter_png(&out_dir.join("scatter.png"), &table.title, &suite.accuracy_label, &panels)?;
+    scatter(&out_dir.join("scatter"), &table.title, &suite.accuracy_label, &panels)?;
+    let bars: Vec<Bar> = table.rows.iter().map(|r| Bar { label: r.proxy.clone(), value: r.correlation.spearman, interval: r.correlation.spearman_ci }).collect();
+    let rho_label = format!("Spearman ρ with {}", suite.accuracy_label);
+    bar_chart(&out_dir.join("rho"), &format!("{}: ρ with 95% bootstrap CI", suite.name), &rho_label, &bars)?;
     println!("{}", table.to_markdown());
-    eprintln!("wrote {} (table.md/.csv/.json, scores.csv, scatter.png)", out_dir.display());
+    eprintln!("wrote {} (table.md/.csv/.json/.tex, scores.csv, scatter.png/.svg, rho.png/.svg)", out_dir.display());
     Ok(())
 }

@@ -26,14 +26,28 @@ pub struct ScatterPanel<'a> {
     pub spearman: f64,
 }
 
-/// Draws the panels side by side (up to 3 per row) into a PNG at `path`.
-pub fn scatter_png(path: &Path, title: &str, accuracy_label: &str, panels: &[ScatterPanel]) -> Result<()> {
-    register_fonts();
+/// Draws the panels side by side (up to 3 per row) into `<stem>.png` and `<stem>.svg`.
+pub fn scatter(stem: &Path, title: &str, accuracy_label: &str, panels: &[ScatterPanel]) -> Result<()> {
     let cols = panels.len().clamp(1, 3);
     let rows = panels.len().div_ceil(cols).max(1);
     let size = ((cols * 480) as u32, (rows * 400 + 50) as u32);
-    let root = BitMapBackend::new(path, size).into_drawing_area();
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    draw_scatter(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, accuracy_label, panels)?;
+    draw_scatter(SVGBackend::new(&svg, size).into_drawing_area(), &svg, title, accuracy_label, panels)
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    path: &Path,
+    title: &str,
+    accuracy_label: &str,
+    panels: &[ScatterPanel],
+) -> Result<()> {
+    register_fonts();
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let cols = panels.len().clamp(1, 3);
+    let rows = panels.len().div_ceil(cols).max(1);
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (top, body) = root.split_vertically(50);
     top.titled(title, ("sans-serif", 26).into_font()).map_err(|e| err(&e))?;
@@ -73,6 +87,151 @@ pub fn scatter_png(path: &Path, title: &str, accuracy_label: &str, panels: &[Sca
     Ok(())
 }
 
+/// A diverging colour for ρ in [-1, 1]: red (negative) – white (0) – blue (positive).
+fn rho_colour(v: f64) -> RGBColor {
+    if !v.is_finite() {
+        return RGBColor(200, 200, 200);
+    }
+    let t = v.clamp(-1.0, 1.0);
+    let mix = |from: u8, to: u8, f: f64| (from as f64 + (to as f64 - from as f64) * f).round() as u8;
+    if t >= 0.0 {
+        RGBColor(mix(255, 33, t), mix(255, 102, t), mix(255, 172, t))
+    } else {
+        RGBColor(mix(255, 178, -t), mix(255, 24, -t), mix(255, 43, -t))
+    }
+}
+
+/// A proxy × task heatmap of ρ with the values written in the cells and a colour bar, like
+/// the SWAP paper's Figure 4; into `<stem>.png` and `<stem>.svg`.
+pub fn heatmap(stem: &Path, title: &str, rows: &[String], cols: &[String], cells: &[Vec<f64>]) -> Result<()> {
+    let size = ((220 + 120 * cols.len() + 140) as u32, (110 + 40 * rows.len() + 60) as u32);
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    draw_heatmap(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, rows, cols, cells)?;
+    draw_heatmap(SVGBackend::new(&svg, size).into_drawing_area(), &svg, title, rows, cols, cells)
+}
+
+fn draw_heatmap<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    path: &Path,
+    title: &str,
+    rows: &[String],
+    cols: &[String],
+    cells: &[Vec<f64>],
+) -> Result<()> {
+    register_fonts();
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (w, _) = root.dim_in_pixel();
+    let (left, top, cell_w, cell_h) = (200i32, 100i32, 120i32, 40i32);
+    let text = |size: f64| -> TextStyle { ("sans-serif", size).into_font().color(&BLACK).into() };
+    root.draw(&Text::new(title.to_string(), (20, 15), ("sans-serif", 24.0).into_font().style(FontStyle::Bold).color(&BLACK)))
+        .map_err(|e| err(&e))?;
+    for (j, c) in cols.iter().enumerate() {
+        let x = left + j as i32 * cell_w + 8;
+        root.draw(&Text::new(c.clone(), (x, top - 30), text(15.0))).map_err(|e| err(&e))?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let y = top + i as i32 * cell_h;
+        root.draw(&Text::new(r.clone(), (20, y + 12), text(16.0))).map_err(|e| err(&e))?;
+        for (j, &v) in cells[i].iter().enumerate() {
+            let x = left + j as i32 * cell_w;
+            root.draw(&Rectangle::new([(x, y), (x + cell_w - 2, y + cell_h - 2)], rho_colour(v).filled()))
+                .map_err(|e| err(&e))?;
+            let label = if v.is_finite() { format!("{v:.2}") } else { "—".to_string() };
+            let colour = if v.abs() > 0.6 { WHITE } else { BLACK };
+            root.draw(&Text::new(label, (x + cell_w / 2 - 16, y + 11), ("sans-serif", 16.0).into_font().color(&colour)))
+                .map_err(|e| err(&e))?;
+        }
+    }
+    // Colour bar: -1 .. 1.
+    let bar_x = (w as i32 - 100).max(left + cols.len() as i32 * cell_w + 20);
+    let bar_h = (rows.len() as i32 * cell_h).max(120);
+    for k in 0..bar_h {
+        let v = 1.0 - 2.0 * k as f64 / (bar_h - 1) as f64;
+        root.draw(&Rectangle::new([(bar_x, top + k), (bar_x + 20, top + k + 1)], rho_colour(v).filled()))
+            .map_err(|e| err(&e))?;
+    }
+    for (v, k) in [(1.0, 0), (0.0, bar_h / 2), (-1.0, bar_h - 1)] {
+        root.draw(&Text::new(format!("{v:+.1}"), (bar_x + 26, top + k - 7), text(13.0))).map_err(|e| err(&e))?;
+    }
+    root.draw(&Text::new("ρ".to_string(), (bar_x + 4, top - 30), text(16.0))).map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+/// One bar: a value and its interval.
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub interval: [f64; 2],
+}
+
+/// Horizontal bars with interval whiskers (e.g. ρ per proxy with its bootstrap 95% CI),
+/// sorted as given; into `<stem>.png` and `<stem>.svg`.
+pub fn bar_chart(stem: &Path, title: &str, value_label: &str, bars: &[Bar]) -> Result<()> {
+    let size = (760u32, (120 + 34 * bars.len()) as u32);
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    draw_bars(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, value_label, bars)?;
+    draw_bars(SVGBackend::new(&svg, size).into_drawing_area(), &svg, title, value_label, bars)
+}
+
+fn draw_bars<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    path: &Path,
+    title: &str,
+    value_label: &str,
+    bars: &[Bar],
+) -> Result<()> {
+    register_fonts();
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let lo = bars.iter().flat_map(|b| [b.value, b.interval[0]]).filter(|v| v.is_finite()).fold(0.0f64, f64::min);
+    let hi = bars.iter().flat_map(|b| [b.value, b.interval[1]]).filter(|v| v.is_finite()).fold(0.0f64, f64::max);
+    let n = bars.len().max(1);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22).into_font())
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(110)
+        .build_cartesian_2d((lo - 0.05).max(-1.0)..(hi + 0.05).min(1.0), (0..n).into_segmented())
+        .map_err(|e| err(&e))?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(value_label)
+        .y_labels(n)
+        .y_label_formatter(&|seg| match seg {
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => bars.get(*i).map_or(String::new(), |b| b.label.clone()),
+            SegmentValue::Last => String::new(),
+        })
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(bars.iter().enumerate().filter(|(_, b)| b.value.is_finite()).map(|(i, b)| {
+            let (a, z) = if b.value >= 0.0 { (0.0, b.value) } else { (b.value, 0.0) };
+            let mut r = Rectangle::new(
+                [(a, SegmentValue::Exact(i)), (z, SegmentValue::Exact(i + 1))],
+                rho_colour(b.value.signum() * 0.75).filled(),
+            );
+            r.set_margin(5, 5, 0, 0);
+            r
+        }))
+        .map_err(|e| err(&e))?;
+    chart
+        .draw_series(bars.iter().enumerate().filter(|(_, b)| b.interval.iter().all(|v| v.is_finite())).map(|(i, b)| {
+            PathElement::new(
+                vec![(b.interval[0], SegmentValue::CenterOf(i)), (b.interval[1], SegmentValue::CenterOf(i))],
+                BLACK.stroke_width(2),
+            )
+        }))
+        .map_err(|e| err(&e))?;
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
 /// A padded [min, max] range; a unit range around a constant.
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -94,13 +253,19 @@ mod tests {
     fn writes_a_png() {
         let dir = std::env::temp_dir().join(format!("swapnas-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("scatter.png");
         let s = [1.0, 2.0, f64::NAN, 4.0];
         let a = [10.0, 20.0, 30.0, 35.0];
         let panels = [ScatterPanel { proxy: "swap", scores: &s, accuracies: &a, spearman: 1.0 }];
-        scatter_png(&path, "test", "accuracy (%)", &panels).unwrap();
-        let bytes = std::fs::read(&path).unwrap();
+        scatter(&dir.join("scatter"), "test", "accuracy (%)", &panels).unwrap();
+        let bytes = std::fs::read(dir.join("scatter.png")).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+        assert!(std::fs::read_to_string(dir.join("scatter.svg")).unwrap().contains("<svg"));
+        let cells = vec![vec![0.9, f64::NAN], vec![-0.2, 0.5]];
+        heatmap(&dir.join("heat"), "ρ", &["swap".into(), "nwot".into()], &["c10".into(), "c100".into()], &cells).unwrap();
+        assert!(std::fs::read_to_string(dir.join("heat.svg")).unwrap().contains("0.90"));
+        let bars = [Bar { label: "swap".into(), value: 0.8, interval: [0.7, 0.85] }];
+        bar_chart(&dir.join("bars"), "ρ", "Spearman ρ", &bars).unwrap();
+        assert_eq!(&std::fs::read(dir.join("bars.png")).unwrap()[1..4], b"PNG");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

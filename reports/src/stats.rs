@@ -20,6 +20,12 @@ pub struct Correlation {
     pub dropped: usize,
     pub spearman: f64,
     pub kendall: f64,
+    pub pearson: f64,
+    /// 95% bootstrap interval of ρ (1,000 resamples of the archs, seeded): `[lo, hi]`.
+    pub spearman_ci: [f64; 2],
+    /// Of the true top 10% of archs (by accuracy), the fraction the proxy ranks in its own
+    /// top 10%.
+    pub top10_hit: f64,
 }
 
 /// ρ and τ of `scores` against `accuracies` (same length, same order).
@@ -37,7 +43,59 @@ pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
     }
     let non_finite = s.iter().filter(|v| !v.is_finite()).count();
     let s = rank_last_nonfinite(&s);
-    Correlation { n: s.len(), non_finite, dropped, spearman: spearman_rho(&s, &a), kendall: kendall_tau(&s, &a) }
+    Correlation {
+        n: s.len(),
+        non_finite,
+        dropped,
+        spearman: spearman_rho(&s, &a),
+        kendall: kendall_tau(&s, &a),
+        pearson: pearson(&s, &a),
+        spearman_ci: bootstrap_spearman_ci(&s, &a, 1000, 0),
+        top10_hit: top_fraction_hit(&s, &a, 0.1),
+    }
+}
+
+/// Percentile bootstrap 95% interval of Spearman's ρ over `resamples` resamples of the pairs.
+pub fn bootstrap_spearman_ci(x: &[f64], y: &[f64], resamples: usize, seed: u64) -> [f64; 2] {
+    use rand::{Rng, SeedableRng};
+    let n = x.len();
+    if n < 3 {
+        return [f64::NAN, f64::NAN];
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut rhos: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let idx: Vec<usize> = (0..n).map(|_| rng.random_range(0..n)).collect();
+            let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+            let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+            spearman_rho(&xs, &ys)
+        })
+        .filter(|r| r.is_finite())
+        .collect();
+    if rhos.is_empty() {
+        return [f64::NAN, f64::NAN];
+    }
+    rhos.sort_by(f64::total_cmp);
+    let at = |q: f64| rhos[((rhos.len() - 1) as f64 * q).round() as usize];
+    [at(0.025), at(0.975)]
+}
+
+/// Of the top `fraction` of items by `truth`, the fraction that are also in the top
+/// `fraction` by `score` (k = ceil(n·fraction); ties broken by position).
+pub fn top_fraction_hit(score: &[f64], truth: &[f64], fraction: f64) -> f64 {
+    let n = score.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let k = ((n as f64 * fraction).ceil() as usize).clamp(1, n);
+    let top = |v: &[f64]| {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_by(|&i, &j| v[j].total_cmp(&v[i]));
+        idx.truncate(k);
+        idx
+    };
+    let by_truth: std::collections::HashSet<usize> = top(truth).into_iter().collect();
+    top(score).iter().filter(|i| by_truth.contains(i)).count() as f64 / k as f64
 }
 
 /// Replaces non-finite scores by one value below every finite score.
@@ -136,6 +194,25 @@ mod tests {
         assert!(close(kendall_tau(&x, &y), 0.6900655593423541), "{}", kendall_tau(&x, &y));
         let rev: Vec<f64> = y.iter().map(|v| -v).collect();
         assert!(close(spearman_rho(&x, &rev), -spearman_rho(&x, &y)), "sign is kept");
+    }
+
+    #[test]
+    fn bootstrap_interval_brackets_rho_and_top_k_counts_hits() {
+        let x: Vec<f64> = (0..200).map(|i| i as f64 + ((i * 37) % 11) as f64 * 3.0).collect();
+        let y: Vec<f64> = (0..200).map(|i| i as f64).collect();
+        let rho = spearman_rho(&x, &y);
+        let [lo, hi] = bootstrap_spearman_ci(&x, &y, 300, 1);
+        assert!(lo < rho && rho < hi && hi - lo < 0.05, "{lo} {rho} {hi}");
+        // Top 10% of 10 = 1 item: the best by truth is index 9.
+        let truth = [0., 1., 2., 3., 4., 5., 6., 7., 8., 9.];
+        assert_eq!(top_fraction_hit(&truth, &truth, 0.1), 1.0);
+        let rev: Vec<f64> = truth.iter().map(|v| -v).collect();
+        assert_eq!(top_fraction_hit(&rev, &truth, 0.1), 0.0);
+        assert_eq!(top_fraction_hit(&truth, &truth, 0.3), 1.0);
+        let mut two = truth;
+        two.swap(9, 7); // score ranks 7 first, 9 third: top-3 still {7, 8, 9}
+        assert_eq!(top_fraction_hit(&two, &truth, 0.3), 1.0);
+        assert!((top_fraction_hit(&two, &truth, 0.2) - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -27,11 +27,14 @@ pub struct CorrelationTable {
     pub rows: Vec<TableRow>,
 }
 
-const NAN_NOTE: &str = "ρ = Spearman, τ = Kendall τ-b, against the accuracy named above; sign as computed \
-(higher score should mean higher accuracy). Non-finite scores (NaN/±inf) are kept, ranked below every \
-finite score and tied with each other; the column says how many there were.";
+const NAN_NOTE: &str = "ρ = Spearman (95% bootstrap interval over archs), τ = Kendall τ-b, r = Pearson, \
+top-10% = share of the truly best 10% of archs that the proxy also ranks in its top 10%; all against the \
+accuracy named above, sign as computed (higher score should mean higher accuracy; no abs). Best per column \
+in bold. Non-finite scores (NaN/±inf) are kept, ranked below every finite score and tied with each other; \
+the column says how many there were.";
 
-fn fmt3(v: f64) -> String {
+/// A number to 3 decimals, or `NaN`.
+pub fn fmt3(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.3}")
     } else {
@@ -39,22 +42,44 @@ fn fmt3(v: f64) -> String {
     }
 }
 
+/// The largest finite value of a column (every row that reaches it is shown in bold).
+fn best(values: impl Iterator<Item = f64>) -> Option<f64> {
+    values.filter(|v| v.is_finite()).max_by(f64::total_cmp)
+}
+
 impl CorrelationTable {
+    fn best_values(&self) -> [Option<f64>; 4] {
+        let col = |f: fn(&Correlation) -> f64| best(self.rows.iter().map(|r| f(&r.correlation)));
+        [col(|c| c.spearman), col(|c| c.kendall), col(|c| c.pearson), col(|c| c.top10_hit)]
+    }
+
     pub fn to_markdown(&self) -> String {
         let mut s = format!("## {}\n\n", self.title);
         for (k, v) in &self.header {
             let _ = writeln!(s, "- **{k}**: {v}");
         }
-        s.push_str("\n| proxy | ρ (Spearman) | τ (Kendall) | n | non-finite | s/arch | settings |\n");
-        s.push_str("|---|---:|---:|---:|---:|---:|---|\n");
+        s.push_str("\n| proxy | ρ (Spearman) | 95% CI | τ (Kendall) | r (Pearson) | top-10% | n | non-finite | s/arch | settings |\n");
+        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        let best = self.best_values();
+        let bold = |col: usize, v: f64| {
+            if v.is_finite() && best[col] == Some(v) {
+                format!("**{}**", fmt3(v))
+            } else {
+                fmt3(v)
+            }
+        };
         for r in &self.rows {
             let c = &r.correlation;
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {:.2} | {} |",
+                "| {} | {} | [{}, {}] | {} | {} | {} | {} | {} | {:.2} | {} |",
                 r.proxy,
-                fmt3(c.spearman),
-                fmt3(c.kendall),
+                bold(0, c.spearman),
+                fmt3(c.spearman_ci[0]),
+                fmt3(c.spearman_ci[1]),
+                bold(1, c.kendall),
+                bold(2, c.pearson),
+                bold(3, c.top10_hit),
                 c.n,
                 c.non_finite,
                 r.seconds_per_arch,
@@ -66,15 +91,21 @@ impl CorrelationTable {
     }
 
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("proxy,spearman,kendall,n,non_finite,dropped,seconds_per_arch,settings\n");
+        let mut s = String::from(
+            "proxy,spearman,spearman_ci_lo,spearman_ci_hi,kendall,pearson,top10_hit,n,non_finite,dropped,seconds_per_arch,settings\n",
+        );
         for r in &self.rows {
             let c = &r.correlation;
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{:.4},\"{}\"",
+                "{},{},{},{},{},{},{},{},{},{},{:.4},\"{}\"",
                 r.proxy,
                 c.spearman,
+                c.spearman_ci[0],
+                c.spearman_ci[1],
                 c.kendall,
+                c.pearson,
+                c.top10_hit,
                 c.n,
                 c.non_finite,
                 c.dropped,
@@ -85,16 +116,66 @@ impl CorrelationTable {
         s
     }
 
+    /// A LaTeX table (booktabs), best per column in bold.
+    pub fn to_latex(&self) -> String {
+        let best = self.best_values();
+        let cell = |col: usize, v: f64| {
+            if v.is_finite() && best[col] == Some(v) {
+                format!("\\textbf{{{}}}", fmt3(v))
+            } else {
+                fmt3(v)
+            }
+        };
+        let mut s = String::from("\\begin{table}[t]\n\\centering\n");
+        let _ = writeln!(s, "\\caption{{{}}}", latex_escape(&self.title));
+        s.push_str("\\begin{tabular}{lrrrrrr}\n\\toprule\n");
+        s.push_str("Proxy & $\\rho$ & 95\\% CI & $\\tau$ & $r$ & top-10\\% & $n$ \\\\\n\\midrule\n");
+        for r in &self.rows {
+            let c = &r.correlation;
+            let _ = writeln!(
+                s,
+                "{} & {} & [{}, {}] & {} & {} & {} & {} \\\\",
+                latex_escape(&r.proxy),
+                cell(0, c.spearman),
+                fmt3(c.spearman_ci[0]),
+                fmt3(c.spearman_ci[1]),
+                cell(1, c.kendall),
+                cell(2, c.pearson),
+                cell(3, c.top10_hit),
+                c.n
+            );
+        }
+        s.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+        s
+    }
+
     pub fn to_json(&self) -> Result<String> {
         Ok(serde_json::to_string_pretty(self)?)
     }
 
-    /// Writes `<stem>.md`, `<stem>.csv` and `<stem>.json` into `dir`.
+    /// Writes `<stem>.md`, `.csv`, `.json` and `.tex` into `dir`.
     pub fn write_all(&self, dir: &Path, stem: &str) -> Result<()> {
         write_atomic(&dir.join(format!("{stem}.md")), self.to_markdown().as_bytes())?;
         write_atomic(&dir.join(format!("{stem}.csv")), self.to_csv().as_bytes())?;
-        write_atomic(&dir.join(format!("{stem}.json")), self.to_json()?.as_bytes())
+        write_atomic(&dir.join(format!("{stem}.json")), self.to_json()?.as_bytes())?;
+        write_atomic(&dir.join(format!("{stem}.tex")), self.to_latex().as_bytes())
     }
+}
+
+/// Escapes LaTeX's special characters in plain text.
+pub fn latex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\\' => out.push_str("\\textbackslash{}"),
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 /// Writes a file via a temporary sibling and a rename, so a reader never sees half of it.
@@ -119,13 +200,25 @@ mod tests {
             rows: vec![TableRow {
                 proxy: "swap".into(),
                 settings: "B=16 R=32".into(),
-                correlation: Correlation { n: 3, non_finite: 1, dropped: 0, spearman: 0.5, kendall: f64::NAN },
+                correlation: Correlation {
+                    n: 3,
+                    non_finite: 1,
+                    dropped: 0,
+                    spearman: 0.5,
+                    kendall: f64::NAN,
+                    pearson: 0.4,
+                    spearman_ci: [0.1, 0.9],
+                    top10_hit: 1.0,
+                },
                 seconds_per_arch: 1.0,
             }],
         };
         let md = t.to_markdown();
-        assert!(md.contains("| swap | 0.500 | NaN | 3 | 1 |"), "{md}");
+        assert!(md.contains("| swap | **0.500** | [0.100, 0.900] | NaN | **0.400** | **1.000** | 3 | 1 |"), "{md}");
         assert!(md.contains("ranked below every finite score"));
-        assert!(t.to_csv().contains("swap,0.5,NaN,3,1,0"));
+        assert!(t.to_csv().contains("swap,0.5,0.1,0.9,NaN,0.4,1,3,1,0"), "{}", t.to_csv());
+        let tex = t.to_latex();
+        assert!(tex.contains("\\toprule") && tex.contains("swap & \\textbf{0.500}"), "{tex}");
+        assert_eq!(latex_escape("reg_swap 10%"), "reg\\_swap 10\\%");
     }
 }
