@@ -22,6 +22,42 @@ pub enum Command {
     /// the archs of `zc_<bench>.json` and reports Spearman(ours, reference) and both
     /// proxies' correlation with validation accuracy on the same archs.
     Check(RunArgs),
+    /// Reproduce the SWAP paper's comparison: every proxy on every benchmark task that
+    /// exists, with the paper's sample size (1,000 archs) and settings; resumable (each
+    /// task's score cache); writes results/paper/ with the full table, the heatmap and a
+    /// REPORT.md that sets our numbers beside the published ones.
+    Reproduce(ReproduceArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReproduceArgs {
+    /// Smoke check: 5 archs per task, 2 SWAP repeats, baseline batch 16.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Architectures per task [default: 1000, or 5 with --quick].
+    #[arg(long)]
+    pub archs: Option<usize>,
+
+    /// Proxies, comma-separated, or `all`.
+    #[arg(long, default_value = "all")]
+    pub proxies: String,
+
+    /// Seed for the architecture samples and weight initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Output directory.
+    #[arg(long, default_value = "results/paper")]
+    pub out: PathBuf,
+
+    /// Data directory [default: $SWAPNAS_DATA, else ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

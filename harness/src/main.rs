@@ -4,6 +4,7 @@
 mod cache;
 mod check;
 mod cli;
+mod reproduce;
 mod run;
 mod sample;
 

@@ -24,6 +24,7 @@ use swapnas_reports::{correlate, CorrelationTable, TableRow};
 pub fn main(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Check(args)) => crate::check::run(&args),
+        Some(Command::Reproduce(args)) => crate::reproduce::run(&args),
         None if cli.run.list_proxies => {
             for e in swapnas_proxies::registry() {
                 println!("{:<10} {}", e.name, e.about);
@@ -264,8 +265,17 @@ pub fn open_cache(args: &RunArgs, out_dir: &std::path::Path) -> Result<Option<Sc
 }
 
 fn run(args: &RunArgs) -> Result<()> {
-    let started = Instant::now();
     let data = DataDir::locate(args.data_dir.as_deref())?;
+    let table = run_task(args, &data)?;
+    println!("{}", table.to_markdown());
+    Ok(())
+}
+
+/// Scores one benchmark task as `args` say, writes its outputs into the output directory
+/// and returns its correlation table.
+pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
+    let started = Instant::now();
+    let data = data.clone();
     let suite = match args.bench {
         Bench::Nb201 => load_nb201(args, &data)?,
     };
@@ -350,7 +360,6 @@ fn run(args: &RunArgs) -> Result<()> {
     let bars: Vec<Bar> = table.rows.iter().map(|r| Bar { label: r.proxy.clone(), value: r.correlation.spearman, interval: r.correlation.spearman_ci }).collect();
     let rho_label = format!("Spearman ρ with {}", suite.accuracy_label);
     bar_chart(&out_dir.join("rho"), &format!("{}: ρ with 95% bootstrap CI", suite.name), &rho_label, &bars)?;
-    println!("{}", table.to_markdown());
     eprintln!("wrote {} (table.md/.csv/.json/.tex, scores.csv, scatter.png/.svg, rho.png/.svg)", out_dir.display());
-    Ok(())
+    Ok(table)
 }

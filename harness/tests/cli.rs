@@ -145,3 +145,37 @@ fn killed_run_resumes_from_the_cache_and_a_rerun_does_no_work() {
     assert_eq!(std::fs::read_to_string(&cache).unwrap(), after, "a rerun adds nothing");
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// `swapnas reproduce --quick`: every proxy on every NB201 task, the summary table, the
+/// heatmap and the report; a second run takes every score from the caches.
+#[test]
+fn reproduce_quick_writes_the_report_and_resumes() {
+    let out = temp_dir("paper");
+    let run = || {
+        swapnas()
+            .args(["reproduce", "--quick", "--proxies", "all"])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let o = run();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    for f in ["REPORT.md", "table.md", "table.csv", "table.json", "table.tex", "heatmap.png", "heatmap.svg"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for task in ["cifar10", "cifar100", "ImageNet16-120"] {
+        assert!(out.join(format!("nb201-{task}/table.md")).is_file());
+    }
+    let report = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(report.contains("| nb201-cifar100 | reg_swap |") && report.contains("0.90"), "{report}");
+    assert!(report.contains("--quick"), "{report}");
+    let o = run();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success());
+    assert_eq!(stderr.matches(", 0 computed").count(), 3, "{stderr}");
+    std::fs::remove_dir_all(out).unwrap();
+}

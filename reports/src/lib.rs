@@ -6,4 +6,4 @@ pub mod stats;
 pub mod table;
 
 pub use stats::{correlate, kendall_tau, spearman_rho, Correlation};
-pub use table::{CorrelationTable, TableRow};
+pub use table::{CorrelationTable, MatrixTable, TableRow};

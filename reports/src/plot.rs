@@ -124,7 +124,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (w, _) = root.dim_in_pixel();
     let (left, top, cell_w, cell_h) = (200i32, 100i32, 120i32, 40i32);
-    let text = |size: f64| -> TextStyle { ("sans-serif", size).into_font().color(&BLACK).into() };
+    let text = |size: f64| -> TextStyle { ("sans-serif", size).into_font().color(&BLACK) };
     root.draw(&Text::new(title.to_string(), (20, 15), ("sans-serif", 24.0).into_font().style(FontStyle::Bold).color(&BLACK)))
         .map_err(|e| err(&e))?;
     for (j, c) in cols.iter().enumerate() {

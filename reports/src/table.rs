@@ -222,3 +222,103 @@ mod tests {
         assert_eq!(latex_escape("reg_swap 10%"), "reg\\_swap 10\\%");
     }
 }
+
+/// Spearman ρ of every proxy (rows) on every benchmark task (columns), the paper-style
+/// summary table; best per column in bold.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixTable {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<String>,
+    /// `cells[row][col]`; `None` where the proxy was not run on that task.
+    pub cells: Vec<Vec<Option<Correlation>>>,
+}
+
+impl MatrixTable {
+    fn rho(&self, r: usize, c: usize) -> f64 {
+        self.cells[r][c].map_or(f64::NAN, |x| x.spearman)
+    }
+
+    fn column_best(&self, c: usize) -> Option<f64> {
+        best((0..self.rows.len()).map(|r| self.rho(r, c)))
+    }
+
+    /// ρ values as a dense matrix (NaN where missing), for the heatmap.
+    pub fn rho_matrix(&self) -> Vec<Vec<f64>> {
+        (0..self.rows.len()).map(|r| (0..self.columns.len()).map(|c| self.rho(r, c)).collect()).collect()
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!("## {}\n\n| proxy |", self.title);
+        for c in &self.columns {
+            let _ = write!(s, " {c} |");
+        }
+        s.push_str("\n|---|");
+        s.push_str(&"---:|".repeat(self.columns.len()));
+        s.push('\n');
+        for (r, name) in self.rows.iter().enumerate() {
+            let _ = write!(s, "| {name} |");
+            for c in 0..self.columns.len() {
+                let v = self.rho(r, c);
+                let text = match self.cells[r][c] {
+                    None => "—".to_string(),
+                    Some(x) if v.is_finite() && self.column_best(c) == Some(v) => format!("**{}** (n={})", fmt3(v), x.n),
+                    Some(x) => format!("{} (n={})", fmt3(v), x.n),
+                };
+                let _ = write!(s, " {text} |");
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("proxy,task,spearman,spearman_ci_lo,spearman_ci_hi,kendall,pearson,top10_hit,n,non_finite\n");
+        for (r, name) in self.rows.iter().enumerate() {
+            for (c, col) in self.columns.iter().enumerate() {
+                if let Some(x) = self.cells[r][c] {
+                    let _ = writeln!(
+                        s,
+                        "{name},{col},{},{},{},{},{},{},{},{}",
+                        x.spearman, x.spearman_ci[0], x.spearman_ci[1], x.kendall, x.pearson, x.top10_hit, x.n, x.non_finite
+                    );
+                }
+            }
+        }
+        s
+    }
+
+    pub fn to_latex(&self) -> String {
+        let mut s = String::from("\\begin{table}[t]\n\\centering\n");
+        let _ = writeln!(s, "\\caption{{{}}}", latex_escape(&self.title));
+        let _ = writeln!(s, "\\begin{{tabular}}{{l{}}}\n\\toprule", "r".repeat(self.columns.len()));
+        s.push_str("Proxy");
+        for c in &self.columns {
+            let _ = write!(s, " & {}", latex_escape(c));
+        }
+        s.push_str(" \\\\\n\\midrule\n");
+        for (r, name) in self.rows.iter().enumerate() {
+            s.push_str(&latex_escape(name));
+            for c in 0..self.columns.len() {
+                let v = self.rho(r, c);
+                let cell = match self.cells[r][c] {
+                    None => "--".to_string(),
+                    Some(_) if v.is_finite() && self.column_best(c) == Some(v) => format!("\\textbf{{{}}}", fmt3(v)),
+                    Some(_) => fmt3(v),
+                };
+                let _ = write!(s, " & {cell}");
+            }
+            s.push_str(" \\\\\n");
+        }
+        s.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
+        s
+    }
+
+    /// Writes `<stem>.md`, `.csv`, `.json` and `.tex` into `dir`.
+    pub fn write_all(&self, dir: &Path, stem: &str) -> Result<()> {
+        write_atomic(&dir.join(format!("{stem}.md")), self.to_markdown().as_bytes())?;
+        write_atomic(&dir.join(format!("{stem}.csv")), self.to_csv().as_bytes())?;
+        write_atomic(&dir.join(format!("{stem}.json")), serde_json::to_string_pretty(self)?.as_bytes())?;
+        write_atomic(&dir.join(format!("{stem}.tex")), self.to_latex().as_bytes())
+    }
+}
