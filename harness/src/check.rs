@@ -25,7 +25,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let Bench::Nb201 = args.bench;
     let task: Nb201Task = args.task.parse()?;
     let zc = ZcTable::load(&data, &NB201_ZC_JSON, task.name())?;
-    let picked = sample_indices(zc.entries.len(), args.archs, args.seed);
+    let picked = sample_indices(zc.entries.len(), args.archs.unwrap_or(200), args.seed);
     let entries: Vec<_> = picked.iter().map(|&i| &zc.entries[i]).collect();
     let mut candidates = Vec::with_capacity(entries.len());
     for e in &entries {

@@ -27,6 +27,10 @@ pub enum Command {
     /// task's score cache); writes results/paper/ with the full table, the heatmap and a
     /// REPORT.md that sets our numbers beside the published ones.
     Reproduce(ReproduceArgs),
+    /// Speed and memory: archs/s and peak RSS of each proxy on a fixed seeded sample of NB201
+    /// archs (scored one after another), plus where SWAP's time goes (init / forward /
+    /// pattern count); printed and saved as JSON. No cache is used.
+    Bench(RunArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -85,10 +89,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "cifar10")]
     pub task: String,
 
-    /// Number of architectures, drawn uniformly without replacement with --seed (0 = all).
-    /// The default keeps a run with the default proxies under 10 minutes on a 2-core CPU.
-    #[arg(long, default_value_t = 100)]
-    pub archs: usize,
+    /// Number of architectures, drawn uniformly without replacement with --seed (0 = all)
+    /// [default: 100 for a run, which keeps the default proxies under 10 minutes on a 2-core
+    /// CPU; 200 for check; 10 for bench].
+    #[arg(long)]
+    pub archs: Option<usize>,
 
     /// Proxies to run, comma-separated (see --list-proxies), or `all`.
     #[arg(long, default_value = "swap,reg_swap")]

@@ -1,6 +1,7 @@
 //! `swapnas`: score benchmark architectures with zero-cost proxies and report how well each
 //! proxy ranks them against trained accuracy.
 
+mod bench;
 mod cache;
 mod check;
 mod cli;

@@ -27,7 +27,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
         let run_args = RunArgs {
             bench: Bench::Nb201,
             task: task.name().to_string(),
-            archs,
+            archs: Some(archs),
             proxies: args.proxies.clone(),
             repeats: if args.quick { 2 } else { 32 },
             batch: 16,

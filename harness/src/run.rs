@@ -25,6 +25,7 @@ pub fn main(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Check(args)) => crate::check::run(&args),
         Some(Command::Reproduce(args)) => crate::reproduce::run(&args),
+        Some(Command::Bench(args)) => crate::bench::run(&args),
         None if cli.run.list_proxies => {
             for e in swapnas_proxies::registry() {
                 println!("{:<10} {}", e.name, e.about);
@@ -45,21 +46,21 @@ pub struct Candidate {
 }
 
 /// A benchmark task, loaded and sampled.
-struct Suite {
-    name: String,
-    images: ImageSet,
-    candidates: Vec<Candidate>,
+pub struct Suite {
+    pub name: String,
+    pub images: ImageSet,
+    pub candidates: Vec<Candidate>,
     column_names: Vec<&'static str>,
     accuracy_label: String,
-    reg_prior: RegSwapPrior,
+    pub reg_prior: RegSwapPrior,
     notes: Vec<(String, String)>,
 }
 
-fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
+pub fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
     let task: Nb201Task = args.task.parse()?;
     let table = Nb201Table::load(data)?;
     let config = Nb201Config::default();
-    let picked = sample_indices(table.records().len(), args.archs, args.seed);
+    let picked = sample_indices(table.records().len(), args.archs.unwrap_or(100), args.seed);
     let candidates = picked
         .into_iter()
         .map(|i| {
