@@ -8,7 +8,6 @@
 use crate::cli::RunArgs;
 use crate::run::{arch_seed, load_nb201};
 use anyhow::{Context, Result};
-use burn::prelude::*;
 use burn::tensor::DType;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -80,7 +79,7 @@ fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(args.batch);
     let batch = suite.images.load_first(data, batch_size)?;
-    let device = Device::flex();
+    let (device, device_name) = crate::device::open(&args.device)?;
     eprintln!("bench: {} archs of {}, {threads} threads", suite.candidates.len(), suite.name);
 
     let mut results = Vec::new();
@@ -133,7 +132,7 @@ fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
 
     let report = BenchReport {
         bench: suite.name.clone(),
-        device: "CPU (burn flex backend)".to_string(),
+        device: device_name,
         threads,
         seed: args.seed,
         proxies: results,

@@ -62,6 +62,10 @@ pub struct ReproduceArgs {
     /// Threads [default: all cores].
     #[arg(long)]
     pub jobs: Option<usize>,
+
+    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -135,6 +139,10 @@ pub struct RunArgs {
     /// Data directory [default: $SWAPNAS_DATA, else ./data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+
+    /// Device: cpu (pure-Rust flex backend), or with the `tch` feature tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 
     /// Score architectures in parallel with this many threads [default: all cores].
     #[arg(long)]

@@ -4,6 +4,7 @@
 mod bench;
 mod cache;
 mod check;
+mod device;
 mod cli;
 mod reproduce;
 mod run;

@@ -40,6 +40,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             data_dir: Some(data.root().to_path_buf()),
             jobs: args.jobs,
             no_cache: false,
+            device: args.device.clone(),
             list_proxies: false,
         };
         eprintln!("reproduce: nb201-{task} ({archs} archs)");

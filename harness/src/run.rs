@@ -213,7 +213,7 @@ pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(Prox
 /// Scores every candidate with every proxy, in parallel over archs, with a progress bar;
 /// scores already in the cache are taken from it, new ones are appended as they come.
 pub fn score_all(candidates: &[Candidate], scoring: &Scoring, args: &RunArgs) -> Result<Vec<ArchScores>> {
-    let device = Device::flex();
+    let (device, _) = crate::device::open(&args.device)?;
     let bar = ProgressBar::new(candidates.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
@@ -341,7 +341,7 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         ("images".to_string(), format!("first {batch_size} training images of {}", suite.images.name())),
         ("baseline batch".to_string(), format!("{} images", settings.batch)),
         ("reg-SWAP prior".to_string(), format!("μ = {}M, σ = {}M params ({reg_rule})", settings.reg_swap.mu, settings.reg_swap.sigma)),
-        ("device".to_string(), "CPU (burn flex backend)".to_string()),
+        ("device".to_string(), crate::device::open(&args.device)?.1),
         ("wall time".to_string(), format!("{wall:.1} s")),
     ];
     header.extend(suite.notes.iter().cloned());
