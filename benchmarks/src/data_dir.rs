@@ -21,11 +21,23 @@ pub const NB201_SUITEZERO_ZIP: DataFile = DataFile {
 };
 pub const NB201_NATS_CSV: DataFile = DataFile {
     rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
-    source: "https://github.com/v-tao/nats-bench-landscape/raw/main/nats_bench.csv",
+    source: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
 };
 pub const NB201_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb201/zc_nasbench201.json",
-    source: "https://github.com/automl/NASLib/raw/Develop/naslib/data/zc_nasbench201.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench201.json",
+};
+pub const NB301_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/nb301/zc_nasbench301.json",
+    source: "https://github.com/automl/NASLib/raw/Develop/naslib/data/zc_nasbench301.json",
+};
+pub const NB301_SWAP_DARTS_CSV: DataFile = DataFile {
+    rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
+    source: "https://github.com/pym1024/SWAP/raw/main/datasets/DARTS_archs_CIFAR10.csv",
+};
+pub const NB101_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/nb101/zc_nasbench101.json",
+    source: "https://github.com/automl/NASLib/raw/Develop/naslib/data/zc_nasbench101.json",
 };
 pub const CIFAR10_TRAIN_1: DataFile = DataFile {
     rel_path: "images/cifar-10-batches-bin/data_batch_1.bin",
@@ -100,10 +112,15 @@ impl DataDir {
         let path = self.root.join(file.rel_path);
         if !path.is_file() {
             bail!(
-                "missing data file `{}`.\n  get it from: {}\n  and put it at: {}",
+                "missing data file `{}`.\n  get it from: {}\n  and put it at: {}{}",
                 file.rel_path,
                 file.source,
-                path.display()
+                path.display(),
+                if file.rel_path.starts_with("benchmarks/") {
+                    "\n  or run: swapnas data fetch (downloads and checks every benchmark table)"
+                } else {
+                    ""
+                }
             );
         }
         Ok(path)

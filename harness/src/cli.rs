@@ -31,6 +31,34 @@ pub enum Command {
     /// archs (scored one after another), plus where SWAP's time goes (init / forward /
     /// pattern count); printed and saved as JSON. No cache is used.
     Bench(RunArgs),
+    /// Benchmark data: fetch it from its public sources, or verify it against the manifest.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum DataCommand {
+    /// Download missing or corrupt benchmark tables (SHA-256 checked) into the data directory.
+    Fetch {
+        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only this benchmark's files (nb201, nb101, nb301) [default: all].
+        #[arg(long)]
+        bench: Option<String>,
+        /// Fetch `<URL>/<path in the data directory>` instead of the public sources.
+        #[arg(long)]
+        mirror: Option<String>,
+    },
+    /// Check the data directory's files against the manifest (size and SHA-256).
+    Verify {
+        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only this benchmark's files [default: all].
+        #[arg(long)]
+        bench: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -5,6 +5,7 @@ mod bench;
 mod cache;
 mod check;
 mod device;
+mod fetch;
 mod cli;
 mod reproduce;
 mod run;

@@ -26,6 +26,7 @@ pub fn main(cli: Cli) -> Result<()> {
         Some(Command::Check(args)) => crate::check::run(&args),
         Some(Command::Reproduce(args)) => crate::reproduce::run(&args),
         Some(Command::Bench(args)) => crate::bench::run(&args),
+        Some(Command::Data(cmd)) => crate::fetch::run(&cmd),
         None if cli.run.list_proxies => {
             for e in swapnas_proxies::registry() {
                 println!("{:<10} {}", e.name, e.about);

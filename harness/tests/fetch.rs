@@ -1,0 +1,121 @@
+//! `swapnas data fetch` against a local HTTP server on 127.0.0.1 serving the real files:
+//! good, truncated, wrong checksum, 404. Nothing is fetched from outside this machine.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("SWAPNAS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
+    dir
+}
+
+const NB201: [&str; 3] = [
+    "benchmarks/nb201/suitezero-nasbench201-zen.zip",
+    "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
+    "benchmarks/nb201/zc_nasbench201.json",
+];
+
+/// Serves `files` (path → body; a missing path is a 404) for a bounded number of requests.
+fn serve(files: HashMap<String, Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let files = Arc::new(files);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                line.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+            let _ = match files.get(&path) {
+                Some(body) => {
+                    let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    stream.write_all(body)
+                }
+                None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+            };
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn fetch(mirror: &str, dest: &PathBuf) -> (bool, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+        .args(["data", "fetch", "--bench", "nb201", "--mirror", mirror])
+        .arg("--data-dir")
+        .arg(dest)
+        .output()
+        .unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn real_files() -> HashMap<String, Vec<u8>> {
+    NB201.iter().map(|p| (p.to_string(), std::fs::read(data_dir().join(p)).unwrap())).collect()
+}
+
+fn no_part_files(dir: &PathBuf) -> bool {
+    let nb201 = dir.join("benchmarks/nb201");
+    std::fs::read_dir(&nb201).map_or(true, |rd| rd.flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".part")))
+}
+
+#[test]
+fn good_truncated_corrupt_and_missing_downloads() {
+    let base = std::env::temp_dir().join(format!("swapnas-fetch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+
+    // Good: every file arrives, verifies, and `data verify` agrees.
+    let good = base.join("good");
+    let (ok, err) = fetch(&serve(real_files()), &good);
+    assert!(ok, "{err}");
+    for p in NB201 {
+        assert_eq!(std::fs::read(good.join(p)).unwrap(), std::fs::read(data_dir().join(p)).unwrap());
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_swapnas")).args(["data", "verify", "--bench", "nb201", "--data-dir"]).arg(&good).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A second fetch downloads nothing (the server is gone: it would fail otherwise).
+    let (ok, err) = fetch("http://127.0.0.1:9", &good);
+    assert!(ok && err.contains("ok       benchmarks/nb201/zc_nasbench201.json"), "{err}");
+
+    // Truncated, wrong checksum, 404: each named, with source and destination; nothing left behind.
+    let mut files = real_files();
+    let zip = files.get_mut(NB201[0]).unwrap();
+    zip.truncate(zip.len() / 2);
+    let csv = files.get_mut(NB201[1]).unwrap();
+    csv[100] ^= 0x20;
+    files.remove(NB201[2]);
+    let bad = base.join("bad");
+    let (ok, err) = fetch(&serve(files), &bad);
+    assert!(!ok);
+    assert!(err.contains("could not fetch 3 file(s)"), "{err}");
+    assert!(err.contains("suitezero-nasbench201-zen.zip") && err.contains("truncated"), "{err}");
+    assert!(err.contains("nats-tss-test-accuracy-200ep.csv") && err.contains("SHA-256 mismatch"), "{err}");
+    assert!(err.contains("zc_nasbench201.json") && err.contains("404"), "{err}");
+    assert!(err.contains("put the file") && err.contains("source:"), "{err}");
+    for p in NB201 {
+        assert!(!bad.join(p).exists(), "{p} must not be left behind");
+    }
+    assert!(no_part_files(&bad));
+
+    // Corrupt a fetched file on disk: verify says so and fetch repairs it.
+    std::fs::write(good.join(NB201[1]), b"not the csv").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_swapnas")).args(["data", "verify", "--bench", "nb201", "--data-dir"]).arg(&good).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("CORRUPT  benchmarks/nb201/nats-tss-test-accuracy-200ep.csv"));
+    let (ok, err) = fetch(&serve(real_files()), &good);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(good.join(NB201[1])).unwrap(), std::fs::read(data_dir().join(NB201[1])).unwrap());
+    std::fs::remove_dir_all(base).unwrap();
+}
