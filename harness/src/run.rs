@@ -187,6 +187,15 @@ fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from
 
 /// The proxies' settings from the flags, and how the reg-SWAP prior was chosen.
 pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(ProxySettings, &'static str)> {
+    if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
+        bail!("--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}", swapnas_proxies::SWAP_MAX_BATCH, args.batch);
+    }
+    if args.repeats == 0 {
+        bail!("--repeats must be at least 1");
+    }
+    if args.proxy_batch < 2 {
+        bail!("--proxy-batch must be at least 2 (correlation-based proxies need two images), got {}", args.proxy_batch);
+    }
     let mut settings = ProxySettings {
         swap_batch: args.batch,
         swap_repeats: args.repeats,

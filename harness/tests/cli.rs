@@ -62,6 +62,10 @@ fn user_errors_exit_2_with_a_clear_message() {
         (vec!["--task", "mnist"], "unknown NAS-Bench-201 task `mnist`"),
         (vec!["--proxies", "swap,bogus"], "unknown proxy `bogus`"),
         (vec!["--reg-sigma", "0"], "--reg-sigma must be positive"),
+        (vec!["--batch", "0"], "--batch must be between 1 and 128"),
+        (vec!["--repeats", "0"], "--repeats must be at least 1"),
+        (vec!["--device", "tpu"], "unknown --device `tpu`"),
+        (vec!["--jobs", "lots"], "invalid value 'lots' for '--jobs"),
     ];
     for (args, expected) in cases {
         let o = swapnas().args(&args).arg("--archs").arg("1").arg("--data-dir").arg(&data).arg("--out").arg(temp_dir("err")).output().unwrap();
