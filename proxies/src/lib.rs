@@ -19,7 +19,7 @@ pub use memo::Memo;
 pub use registry::{find, names, registry, ProxyEntry};
 pub use grad_norm::GradNorm;
 pub use reg_swap::{RegSwap, RegSwapPrior};
-pub use swap::{count_distinct_patterns, Swap};
+pub use swap::{count_distinct_patterns, Swap, MAX_BATCH as SWAP_MAX_BATCH};
 
 use anyhow::Result;
 use burn::tensor::Device;
