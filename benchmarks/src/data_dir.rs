@@ -29,15 +29,15 @@ pub const NB201_ZC_JSON: DataFile = DataFile {
 };
 pub const NB301_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb301/zc_nasbench301.json",
-    source: "https://github.com/automl/NASLib/raw/Develop/naslib/data/zc_nasbench301.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench301.json",
 };
 pub const NB301_SWAP_DARTS_CSV: DataFile = DataFile {
     rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
-    source: "https://github.com/pym1024/SWAP/raw/main/datasets/DARTS_archs_CIFAR10.csv",
+    source: "https://github.com/pym1024/SWAP/raw/HEAD/datasets/DARTS_archs_CIFAR10.csv",
 };
 pub const NB101_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb101/zc_nasbench101.json",
-    source: "https://github.com/automl/NASLib/raw/Develop/naslib/data/zc_nasbench101.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench101.json",
 };
 pub const CIFAR10_TRAIN_1: DataFile = DataFile {
     rel_path: "images/cifar-10-batches-bin/data_batch_1.bin",

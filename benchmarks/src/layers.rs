@@ -9,8 +9,8 @@ use crate::init::WeightInit;
 use crate::network::{BnMode, ForwardCtx, Probe, Weight, WeightKind, WeightTensor};
 use burn::module::Param;
 use burn::prelude::*;
-use burn::tensor::module::{avg_pool2d, conv2d};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, TensorData};
 
 /// Everything a layer needs at construction: where to put it, in which float type, and where
@@ -41,6 +41,11 @@ impl LayerBuilder<'_> {
             self.param(b, [c_out])
         });
         Conv { weight, bias, stride, padding, dilation, groups }
+    }
+
+    /// `BatchNorm2d(affine=False)`: normalisation only, no parameters.
+    pub fn batch_norm_plain(&mut self, channels: usize) -> PlainBatchNorm {
+        PlainBatchNorm { channels }
     }
 
     pub fn batch_norm(&mut self, channels: usize) -> BatchNorm {
@@ -80,6 +85,22 @@ impl ConvSpec {
         self.stride = stride;
         self
     }
+
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    pub fn dilation(mut self, dilation: usize) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// `groups = c_in` makes a depthwise convolution.
+    pub fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
 }
 
 #[derive(Module, Debug)]
@@ -111,8 +132,10 @@ impl Conv {
             }
             ctx.add_flops(flops);
         }
+        ctx.module_output(&y);
         if ctx.record.layer_outputs {
-            let (probe, y) = Probe::attach(y);
+            let [_, c_in_per_group, kh, kw] = self.weight.dims();
+            let (probe, y) = Probe::attach(y, c_in_per_group * kh * kw);
             ctx.conv_outputs.push(probe);
             return y;
         }
@@ -142,7 +165,7 @@ impl BatchNorm {
             // tensorwatch counts an affine BN as two ops per element.
             ctx.add_flops(2.0 * x.shape().num_elements() as f64);
         }
-        match ctx.bn {
+        let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch => {
                 let [n, c, h, w] = x.dims();
@@ -150,6 +173,7 @@ impl BatchNorm {
                 let (var, mean) = per_channel.var_mean_bias(1);
                 if ctx.record.bn_variance {
                     ctx.bn_variances.push(var.clone().reshape([c]));
+                    ctx.bn_counts.push(n * h * w);
                 }
                 let mean = mean.reshape([1, c, 1, 1]);
                 let std = var.add_scalar(Self::EPS).sqrt().reshape([1, c, 1, 1]);
@@ -157,7 +181,9 @@ impl BatchNorm {
                 let beta = self.beta.val().reshape([1, c, 1, 1]);
                 x.sub(mean).div(std).mul(gamma).add(beta)
             }
-        }
+        };
+        ctx.module_output(&y);
+        y
     }
 
 }
@@ -176,7 +202,7 @@ impl Linear {
         ctx.add_flops((n * d_in * d_out) as f64);
         let y = x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0));
         if ctx.record.layer_outputs {
-            let (probe, y) = Probe::attach(y);
+            let (probe, y) = Probe::attach(y, d_in);
             ctx.linear_outputs.push(probe);
             return y;
         }
@@ -208,6 +234,7 @@ pub fn avg_pool(
         let [n, c, h, w] = y.dims();
         ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
     }
+    ctx.module_output(&y);
     y
 }
 
@@ -219,4 +246,72 @@ pub fn global_avg_pool(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
     let [n, c, h, w] = x.dims();
     ctx.add_flops((n * c * (h + 1) * (w + 1)) as f64);
     x.mean_dim(3).mean_dim(2).reshape([n, c])
+}
+
+/// `BatchNorm2d(affine=False)` in train mode: batch statistics, biased variance, eps 1e-5,
+/// no learnable parameters (NASLib's DARTS cell ops). tensorwatch counts one op per element.
+#[derive(Module, Debug)]
+pub struct PlainBatchNorm {
+    pub channels: usize,
+}
+
+impl PlainBatchNorm {
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        if ctx.record.flops {
+            ctx.add_flops(x.shape().num_elements() as f64);
+        }
+        let y = match ctx.bn {
+            BnMode::Off => x,
+            BnMode::Batch => {
+                let [n, c, h, w] = x.dims();
+                let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
+                let (var, mean) = per_channel.var_mean_bias(1);
+                if ctx.record.bn_variance {
+                    ctx.bn_variances.push(var.clone().reshape([c]));
+                    ctx.bn_counts.push(n * h * w);
+                }
+                let mean = mean.reshape([1, c, 1, 1]);
+                let std = var.add_scalar(BatchNorm::EPS).sqrt().reshape([1, c, 1, 1]);
+                x.sub(mean).div(std)
+            }
+        };
+        ctx.module_output(&y);
+        y
+    }
+}
+
+/// `nn.MaxPool2d(kernel, stride, padding)`: padding never wins the max (PyTorch pads with
+/// -inf). FLOPs as tensorwatch counts them: kernel² per output element.
+pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx: &mut ForwardCtx) -> Tensor<4> {
+    let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
+    let y = max_pool2d(x, options);
+    if ctx.record.flops {
+        let [n, c, h, w] = y.dims();
+        ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
+    }
+    ctx.module_output(&y);
+    y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::Record;
+
+    #[test]
+    fn max_pool_ignores_padding_and_plain_bn_normalises() {
+        let device = Device::flex();
+        // All values negative: a zero-padded pool would return 0 at the borders.
+        let x = Tensor::<4>::from_data(TensorData::new(vec![-1.0f32, -4.0, -3.0, -2.0, -5.0, -6.0, -7.0, -8.0, -9.0], [1, 1, 3, 3]), &device);
+        let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
+        let y: Vec<f32> = max_pool(x.clone(), 3, 1, 1, &mut ctx).into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(y, vec![-1.0, -1.0, -3.0, -1.0, -1.0, -3.0, -2.0, -2.0, -5.0]);
+        assert_eq!(ctx.flops, 81.0);
+        let s: Vec<f32> = max_pool(x.clone(), 3, 2, 1, &mut ctx).into_data().try_into_vec::<f32>().unwrap();
+        assert_eq!(s, vec![-1.0, -3.0, -2.0, -5.0]);
+        let z: Vec<f32> = PlainBatchNorm { channels: 1 }.forward(x, &mut ctx).into_data().try_into_vec::<f32>().unwrap();
+        let mean = z.iter().sum::<f32>() / 9.0;
+        let var = z.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 9.0;
+        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "mean {mean} var {var}");
+    }
 }

@@ -29,12 +29,18 @@ pub struct Record {
     /// backward pass the leaf's gradient is the gradient of the output (burn has no hooks).
     /// Needs an autodiff device.
     pub layer_outputs: bool,
-    /// Each BatchNorm's per-channel batch variance (biased) in execution order.
+    /// Each BatchNorm's per-channel batch variance (biased) in execution order, and the
+    /// number of values each channel's statistics were taken over (n·h·w).
     pub bn_variance: bool,
     /// Count FLOPs (multiply-adds, per sample) as Suite-Zero's `flops` column does
     /// (NASLib `get_model_stats` = tensorwatch: conv and linear multiply-adds, 2 per element for
     /// affine BN, 1 per element for ReLU, k² per pooled output).
     pub flops: bool,
+    /// The 4-D output of every module that runs, as a PyTorch forward hook registered on every
+    /// `nn.Module` of the reference network sees them: leaf layers (conv, BN, ReLU, pooling)
+    /// record themselves; a network records its containers' outputs (cells, blocks, and the
+    /// wrappers whose output repeats their last child's) with [`ForwardCtx::module_output`].
+    pub module_outputs: bool,
 }
 
 /// State threaded through one forward pass.
@@ -52,8 +58,25 @@ pub struct ForwardCtx {
     pub linear_outputs: Vec<Probe<2>>,
     /// Per-channel batch variances of each BN (when `record.bn_variance`).
     pub bn_variances: Vec<Tensor<1>>,
+    /// Values per channel behind each entry of `bn_variances` (n·h·w).
+    pub bn_counts: Vec<usize>,
+    /// Module outputs (when `record.module_outputs`), in completion order.
+    pub module_outputs: Vec<Tensor<4>>,
     /// FLOPs summed over the batch (when `record.flops`); divide by the batch size.
     pub flops: f64,
+    /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
+    pub relu_replay: Option<ReluReplay>,
+}
+
+/// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
+/// x's shape, e.g. `(y_i > 0)` of another pass's recorded ReLU outputs) instead of max(x, 0).
+/// The pass is then smooth in the weights with the activation pattern held fixed, which is
+/// what autograd's second derivatives assume (ReLU'' = 0): GraSP's finite-difference H·g.
+#[derive(Debug, Default)]
+pub struct ReluReplay {
+    pub masks: std::collections::VecDeque<Tensor<4>>,
+    /// Set when a ReLU found no mask left or one of another shape (it then computed max(x, 0)).
+    pub mismatch: bool,
 }
 
 impl ForwardCtx {
@@ -66,7 +89,10 @@ impl ForwardCtx {
             conv_outputs: Vec::new(),
             linear_outputs: Vec::new(),
             bn_variances: Vec::new(),
+            bn_counts: Vec::new(),
+            module_outputs: Vec::new(),
             flops: 0.0,
+            relu_replay: None,
         }
     }
 
@@ -75,11 +101,28 @@ impl ForwardCtx {
         if self.record.flops {
             self.flops += x.shape().num_elements() as f64;
         }
-        let y = burn::tensor::activation::relu(x);
+        let y = match self.relu_replay.as_mut() {
+            None => burn::tensor::activation::relu(x),
+            Some(replay) => match replay.masks.pop_front() {
+                Some(mask) if mask.dims() == x.dims() => x.mul(mask),
+                _ => {
+                    replay.mismatch = true;
+                    burn::tensor::activation::relu(x)
+                }
+            },
+        };
         if self.record.relu {
             self.relu.push(y.clone());
         }
+        self.module_output(&y);
         y
+    }
+
+    /// Records `y` as a module's output, if module outputs are recorded.
+    pub fn module_output(&mut self, y: &Tensor<4>) {
+        if self.record.module_outputs {
+            self.module_outputs.push(y.clone());
+        }
     }
 
     pub(crate) fn add_flops(&mut self, flops: f64) {
@@ -96,14 +139,18 @@ pub struct Probe<const D: usize> {
     pub output: Tensor<D>,
     /// A zero tensor that requires grad, added to the output in the forward pass.
     pub leaf: Tensor<D>,
+    /// Weights per output channel of the layer that produced it (`C_in/groups·kh·kw` for a
+    /// conv, `in_features` for a linear): fisher spreads each channel's value over them.
+    pub fan_in: usize,
 }
 
 impl<const D: usize> Probe<D> {
-    /// Adds a zero leaf to `output`, returning the probe and the value to continue with.
-    pub fn attach(output: Tensor<D>) -> (Self, Tensor<D>) {
+    /// Adds a zero leaf to `output` (of a layer with `fan_in` weights per output channel),
+    /// returning the probe and the value to continue with.
+    pub fn attach(output: Tensor<D>, fan_in: usize) -> (Self, Tensor<D>) {
         let leaf = output.zeros_like().detach().require_grad();
         let next = output.clone().add(leaf.clone());
-        (Self { output, leaf }, next)
+        (Self { output, leaf, fan_in }, next)
     }
 
     /// d(loss)/d(output), once a backward pass has run.
@@ -175,6 +222,13 @@ pub trait Network: Send + std::fmt::Debug {
     fn weights(&self) -> Vec<Weight>;
     /// The device the parameters live on.
     fn device(&self) -> Device;
+    /// A copy of the network whose float parameters are `f(slot, value)` (see [`ParamSlot`];
+    /// the value comes flattened and detached, the result must have its length and becomes a
+    /// fresh leaf that gradients reach). Synflow takes |W|, GraSP perturbs W by ε·∂L/∂W.
+    fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
+        let _ = f;
+        anyhow::bail!("this network does not support replacing its parameters")
+    }
 }
 
 /// Builds the network of one architecture, as often as a proxy needs (each SWAP repeat
@@ -186,4 +240,88 @@ pub trait NetworkBuilder: Sync {
     fn num_classes(&self) -> usize;
     /// The architecture, for messages ("scoring arch … failed").
     fn arch_label(&self) -> String;
+}
+
+/// A float parameter as [`Network::map_params`] shows it to its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSlot {
+    /// Its index in [`Network::weights`] if it is a conv or linear weight; `None` for biases
+    /// and BatchNorm parameters.
+    pub weight: Option<usize>,
+    /// Its shape.
+    pub dims: Vec<usize>,
+}
+
+/// The callback of [`Network::map_params`]: a parameter, flattened, to its new value.
+pub type ParamMapFn<'a> = dyn FnMut(&ParamSlot, Tensor<1>) -> Tensor<1> + 'a;
+
+/// [`Network::map_params`] for a burn module built from [`crate::layers`]: its float
+/// parameters of rank ≥ 2 (conv weights are 4-D, linear weights 2-D; biases and BN parameters
+/// 1-D) are, in module visiting order (field order), its `weights()`; the caller checks that
+/// order ([`map_module_params`] errors if a weight's shape differs from `weights()`'s).
+pub fn map_module_params<M>(module: &M, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>>
+where
+    M: burn::module::Module + Network + 'static,
+{
+    let expected: Vec<Vec<usize>> = module
+        .weights()
+        .iter()
+        .map(|w| match &w.tensor {
+            WeightTensor::Conv(t) => t.dims().to_vec(),
+            WeightTensor::Linear(t) => t.dims().to_vec(),
+        })
+        .collect();
+    let mut mapper = ParamMapper { f, expected, next_weight: 0, error: None };
+    let mapped = module.clone().map(&mut mapper);
+    if let Some(e) = mapper.error {
+        anyhow::bail!("replacing the network's parameters failed: {e}");
+    }
+    if mapper.next_weight != mapper.expected.len() {
+        anyhow::bail!(
+            "replacing the network's parameters failed: visited {} conv/linear weights, the network has {}",
+            mapper.next_weight,
+            mapper.expected.len()
+        );
+    }
+    Ok(Box::new(mapped))
+}
+
+struct ParamMapper<'a, 'f> {
+    f: &'a mut ParamMapFn<'f>,
+    expected: Vec<Vec<usize>>,
+    next_weight: usize,
+    error: Option<String>,
+}
+
+impl burn::module::ModuleMapper for ParamMapper<'_, '_> {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        if self.error.is_some() {
+            return param;
+        }
+        let value = param.val();
+        let dims = value.dims();
+        let weight = (D >= 2).then(|| {
+            self.next_weight += 1;
+            self.next_weight - 1
+        });
+        if let Some(i) = weight {
+            if self.expected.get(i).map(Vec::as_slice) != Some(&dims[..]) {
+                self.error = Some(format!("parameter {i} has shape {dims:?}, weights() says {:?}", self.expected.get(i)));
+                return param;
+            }
+        }
+        let numel: usize = dims.iter().product();
+        let dtype = value.dtype();
+        let slot = ParamSlot { weight, dims: dims.to_vec() };
+        let new = (self.f)(&slot, value.detach().reshape([numel]));
+        let [len] = new.dims();
+        if len != numel {
+            self.error = Some(format!("the new value of a {dims:?} parameter has {len} elements"));
+            return param;
+        }
+        burn::module::Param::from_tensor(new.detach().cast(dtype).reshape(dims))
+    }
 }

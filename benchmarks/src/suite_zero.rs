@@ -50,7 +50,12 @@ impl ZcTable {
             let scores = fields
                 .iter()
                 .filter_map(|(name, v)| {
-                    let score = v.get("score")?;
+                    // `{"score": …, "time": …}`, or (NB101's file) the bare number.
+                    let score = match v {
+                        Value::Number(_) if name != "val_accuracy" => v,
+                        Value::String(w) if matches!(w.as_str(), "NaN" | "Infinity" | "-Infinity") => v,
+                        _ => v.get("score")?,
+                    };
                     Some((name.clone(), json_number(score)))
                 })
                 .collect();
@@ -133,6 +138,18 @@ fn task_names(root: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_number_scores_are_read() {
+        let path = std::env::temp_dir().join(format!("swapnas-zc-flat-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"nasbench101": {"cifar10": {"(0, 1)": {"params": 1.5, "synflow": NaN, "val_accuracy": 90.0}}}}"#).unwrap();
+        let t = ZcTable::load_file(&path, "cifar10").unwrap();
+        std::fs::remove_file(&path).ok();
+        let e = &t.entries[0];
+        assert_eq!((e.arch.as_str(), e.val_accuracy, e.scores["params"]), ("(0, 1)", 90.0, 1.5));
+        assert!(e.scores["synflow"].is_nan());
+        assert!(!e.scores.contains_key("val_accuracy"));
+    }
 
     #[test]
     fn python_non_finite_words_are_read() {

@@ -6,7 +6,7 @@
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
 use crate::cli::RunArgs;
-use crate::run::{arch_seed, load_nb201};
+use crate::run::arch_seed;
 use anyhow::{Context, Result};
 use burn::tensor::DType;
 use serde::Serialize;
@@ -74,7 +74,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 }
 
 fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
-    let suite = load_nb201(args, data)?;
+    let suite = crate::suites::load(args, data)?;
     let (settings, _) = crate::run::proxy_settings(args, suite.reg_prior)?;
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(args.batch);

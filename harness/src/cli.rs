@@ -98,8 +98,22 @@ pub struct ReproduceArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Bench {
-    /// NAS-Bench-201: 15,625 cell architectures.
+    /// NAS-Bench-201: 15,625 cell architectures, three tasks.
     Nb201,
+    /// The DARTS space: NAS-Bench-301 (Suite-Zero's 725 archs) or the SWAP authors' 1000
+    /// genotypes (--set).
+    Nb301,
+    /// NAS-Bench-101: Suite-Zero's 500 archs (heavy networks).
+    Nb101,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DartsSet {
+    /// The SWAP authors' DARTS-1000 (`DARTS_archs_CIFAR10.csv`) in their official setting:
+    /// Network(C=3, layers=1), 16 images, 32 repeats; all 1000 archs by default.
+    Swap1000,
+    /// Suite-Zero's 725 NAS-Bench-301 archs on the NB301 evaluation network.
+    Suitezero,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -121,9 +135,14 @@ pub struct RunArgs {
     #[arg(long, default_value = "cifar10")]
     pub task: String,
 
+    /// nb301 only: which DARTS table [default: suitezero].
+    #[arg(long, value_enum)]
+    pub set: Option<DartsSet>,
+
     /// Number of architectures, drawn uniformly without replacement with --seed (0 = all)
-    /// [default: 100 for a run, which keeps the default proxies under 10 minutes on a 2-core
-    /// CPU; 200 for check; 10 for bench].
+    /// [default: 100 for a run (nb201, nb301 suitezero; all 1000 for nb301 swap1000; 20 for
+    /// the heavy nb101), which keeps the default proxies under 10 minutes on a 2-core CPU; 200
+    /// for check; 10 for bench].
     #[arg(long)]
     pub archs: Option<usize>,
 
@@ -148,7 +167,7 @@ pub struct RunArgs {
     pub seed: u64,
 
     /// reg-SWAP μ in millions of parameters [default: the space's largest network, rounded
-    /// to 0.1M; 1.5 for nb201].
+    /// to two significant digits; 1.5 for nb201].
     #[arg(long)]
     pub reg_mu: Option<f64>,
 

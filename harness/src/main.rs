@@ -9,6 +9,7 @@ mod fetch;
 mod cli;
 mod reproduce;
 mod run;
+mod suites;
 mod sample;
 
 use clap::Parser;

@@ -26,6 +26,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
     for task in Nb201Task::ALL {
         let run_args = RunArgs {
             bench: Bench::Nb201,
+            set: None,
             task: task.name().to_string(),
             archs: Some(archs),
             proxies: args.proxies.clone(),

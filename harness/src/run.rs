@@ -1,8 +1,8 @@
 //! The scoring run: load a benchmark, sample architectures, score them with each proxy,
 //! correlate with accuracy, write the table, the per-arch scores and a scatter plot.
 
-use crate::cli::{Accuracy, Bench, Cli, Command, RunArgs};
-use crate::sample::sample_indices;
+use crate::cli::{Cli, Command, RunArgs};
+use crate::suites::Candidate;
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use crate::cache::{cache_key, CachedScore, ScoreCache};
 use sha2::Digest;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Table, Nb201Task};
-use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
+use swapnas_benchmarks::DataDir;
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxySettings, RegSwapPrior};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::table::write_atomic;
@@ -35,79 +34,6 @@ pub fn main(cli: Cli) -> Result<()> {
         }
         None => run(&cli.run),
     }
-}
-
-/// One architecture to score: a builder for its network and what the benchmark says of it.
-pub struct Candidate {
-    pub label: String,
-    pub builder: Box<dyn NetworkBuilder + Send>,
-    /// Extra per-arch columns for scores.csv (index, accuracies).
-    pub columns: Vec<String>,
-    pub accuracy: f64,
-}
-
-/// A benchmark task, loaded and sampled.
-pub struct Suite {
-    pub name: String,
-    pub images: ImageSet,
-    pub candidates: Vec<Candidate>,
-    column_names: Vec<&'static str>,
-    accuracy_label: String,
-    pub reg_prior: RegSwapPrior,
-    notes: Vec<(String, String)>,
-}
-
-pub fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
-    let task: Nb201Task = args.task.parse()?;
-    let table = Nb201Table::load(data)?;
-    let config = Nb201Config::default();
-    let picked = sample_indices(table.records().len(), args.archs.unwrap_or(100), args.seed);
-    let candidates = picked
-        .into_iter()
-        .map(|i| {
-            let r = &table.records()[i];
-            let accuracy = match args.accuracy {
-                Accuracy::Val => r.val_accuracy(task),
-                Accuracy::Test => r.test_accuracy(task),
-            };
-            Candidate {
-                label: r.arch.to_string(),
-                builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: task.num_classes() }),
-                columns: vec![
-                    r.arch.to_tuple_string(),
-                    r.nb201_index.to_string(),
-                    r.val_accuracy(task).to_string(),
-                    r.test_accuracy(task).to_string(),
-                ],
-                accuracy,
-            }
-        })
-        .collect();
-    // The largest NB201 network: every edge a 3×3 conv.
-    let largest = Nb201Builder { arch: Nb201Arch([swapnas_benchmarks::nb201::Nb201Op::Conv3x3; 6]), config, num_classes: task.num_classes() };
-    let largest = largest
-        .build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &BuildOptions::new(task.num_classes()), &Device::flex())
-        .parameter_count();
-    let accuracy_label = match args.accuracy {
-        Accuracy::Val => format!("{task} validation accuracy, 200 epochs (Suite-Zero)"),
-        Accuracy::Test => format!("{task} test accuracy, 200 epochs (NATS-Bench)"),
-    };
-    let mut notes = vec![("network".to_string(), "NAS-Bench-201 (C=16, N=5), BN on batch statistics".to_string())];
-    if task == Nb201Task::ImageNet16_120 {
-        notes.push((
-            "images".to_string(),
-            "STAND-IN: 120 ImageNet sample photos at 16×16, not the ImageNet16-120 training set".to_string(),
-        ));
-    }
-    Ok(Suite {
-        name: format!("nb201-{task}"),
-        images: task.images(),
-        candidates,
-        column_names: vec!["tuple", "nb201_index", "val_accuracy", "test_accuracy"],
-        accuracy_label,
-        reg_prior: RegSwapPrior::from_largest(largest),
-        notes,
-    })
 }
 
 /// Scores of one architecture, one per proxy (NaN where it failed), and the failures.
@@ -186,7 +112,9 @@ fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from
 }
 
 /// The proxies' settings from the flags, and how the reg-SWAP prior was chosen.
-pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(ProxySettings, &'static str)> {
+pub fn proxy_settings(args: &RunArgs, space_prior: Option<RegSwapPrior>) -> Result<(ProxySettings, &'static str)> {
+    // Without a space prior (not needed, or given by --reg-mu) start from the NB201 rule's value.
+    let space_prior = space_prior.unwrap_or(RegSwapPrior { mu: 1.5, sigma: 1.5 });
     if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
         bail!("--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}", swapnas_proxies::SWAP_MAX_BATCH, args.batch);
     }
@@ -205,7 +133,7 @@ pub fn proxy_settings(args: &RunArgs, space_prior: RegSwapPrior) -> Result<(Prox
     let rule = if args.reg_mu.is_some() || args.reg_sigma.is_some() {
         "given on the command line"
     } else {
-        "default rule: μ = σ = largest network of the space, 0.1M"
+        "default rule: μ = σ = largest network of the space, 2 significant digits"
     };
     if let Some(mu) = args.reg_mu {
         settings.reg_swap.mu = mu;
@@ -287,9 +215,7 @@ fn run(args: &RunArgs) -> Result<()> {
 pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
     let started = Instant::now();
     let data = data.clone();
-    let suite = match args.bench {
-        Bench::Nb201 => load_nb201(args, &data)?,
-    };
+    let suite = crate::suites::load(args, &data)?;
     let (settings, reg_rule) = proxy_settings(args, suite.reg_prior)?;
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);

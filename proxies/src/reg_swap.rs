@@ -5,7 +5,7 @@
 //! (μ_K = 1000 μ_M, σ_K = 10⁶ σ_M give the same factor). The paper sets μ = σ but publishes no
 //! NB201 values that we could find, so the default is a documented rule that sees no
 //! accuracies: μ = σ = the largest network of the space, in millions of parameters, rounded
-//! to one decimal (NB201: the all-conv3×3 cell, 1.5M). `--reg-mu`/`--reg-sigma` override it.
+//! to two significant digits (NB201: the all-conv3×3 cell, 1.5M). `--reg-mu`/`--reg-sigma` override it.
 
 use crate::{Proxy, ProxyContext, ProxySettings, Swap};
 use anyhow::{ensure, Result};
@@ -24,9 +24,17 @@ impl RegSwapPrior {
         (-(theta - self.mu).powi(2) / self.sigma).exp()
     }
 
-    /// The default rule: μ = σ = the largest network's size (millions, one decimal).
+    /// The default rule: μ = σ = the largest network's size in millions of parameters,
+    /// rounded to two significant digits (NB201 1.5, NB301 1.3, NB101 31, DARTS-1000's tiny
+    /// C=3 networks 0.0027).
     pub fn from_largest(params: usize) -> Self {
-        let m = (params as f64 / 1e6 * 10.0).round() / 10.0;
+        let m = params as f64 / 1e6;
+        let m = if m > 0.0 {
+            let scale = 10f64.powi(1 - m.log10().floor() as i32);
+            (m * scale).round() / scale
+        } else {
+            1.0
+        };
         Self { mu: m, sigma: m }
     }
 }
@@ -74,5 +82,7 @@ mod tests {
         // Θ = 0.3M: exp(-(1.2)²/1.5) = exp(-0.96).
         assert!((p.factor(300_000) - (-0.96f64).exp()).abs() < 1e-12);
         assert_eq!(RegSwapPrior::from_largest(1_531_556), RegSwapPrior { mu: 1.5, sigma: 1.5 });
+        assert_eq!(RegSwapPrior::from_largest(30_680_000).mu, 31.0);
+        assert!((RegSwapPrior::from_largest(2_692).mu - 0.0027).abs() < 1e-12);
     }
 }

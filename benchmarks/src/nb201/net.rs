@@ -4,6 +4,13 @@
 //! basic blocks with stride 2; BN + ReLU + global average pool + linear head. Each cell is a
 //! 4-node DAG whose six edges carry none / skip / ReLU-Conv1×1-BN / ReLU-Conv3×3-BN /
 //! avg_pool3×3 (count_include_pad = False). Convs have no bias; every BN is affine.
+//!
+//! With `Record::module_outputs` the network records what forward hooks on every `nn.Module`
+//! of zero-cost-nas' NB201 model (`nasbench2.py`, used by MeCo) see: besides the leaf layers,
+//! the stem and ReLUConvBN wrappers (twice each: `Sequential` and wrapper, repeating the BN's
+//! output), identity, zero and pooling edges, each cell, each stage's `Sequential` (repeating
+//! its last cell), the residual `Sequential` and output of each reduction block, and the head's
+//! BN+ReLU `Sequential`. 2-D outputs (GAP, linear, the whole net) are not recorded.
 
 use super::arch::{Nb201Arch, Nb201Op, EDGES};
 use crate::init::WeightInit;
@@ -38,7 +45,11 @@ impl ReluConvBn {
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let x = ctx.relu(x);
         let x = self.conv.forward(x, ctx);
-        self.bn.forward(x, ctx)
+        let x = self.bn.forward(x, ctx);
+        // The reference's `op` Sequential and the ReLUConvBN module around it.
+        ctx.module_output(&x);
+        ctx.module_output(&x);
+        x
     }
 
 }
@@ -61,13 +72,16 @@ impl Edge {
     }
 
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        match (&self.conv, self.op) {
-            (Some(conv), _) => conv.forward(x, ctx),
+        let y = match (&self.conv, self.op) {
+            (Some(conv), _) => return conv.forward(x, ctx),
             (None, Nb201Op::Skip) => x,
             (None, Nb201Op::None) => x.mul_scalar(0.0),
             (None, Nb201Op::AvgPool3x3) => avg_pool(x, 3, 1, 1, false, ctx),
             (None, op) => unreachable!("{op:?} is built with a conv"),
-        }
+        };
+        // The Identity / Zero module, or the POOLING wrapper around the pool.
+        ctx.module_output(&y);
+        y
     }
 }
 
@@ -96,7 +110,9 @@ impl Cell {
             }
             nodes.push(sum.expect("every node has an input edge"));
         }
-        nodes.pop().expect("four nodes")
+        let out = nodes.pop().expect("four nodes");
+        ctx.module_output(&out);
+        out
     }
 
 
@@ -125,9 +141,12 @@ impl Reduction {
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let residual = avg_pool(x.clone(), 2, 2, 0, true, ctx);
         let residual = self.shortcut.forward(residual, ctx);
+        ctx.module_output(&residual); // the residual Sequential(pool, conv)
         let y = self.conv_a.forward(x, ctx);
         let y = self.conv_b.forward(y, ctx);
-        residual.add(y)
+        let out = residual.add(y);
+        ctx.module_output(&out);
+        out
     }
 
 
@@ -191,14 +210,22 @@ impl Network for Nb201Net {
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
         let x = self.stem_conv.forward(x, ctx);
         let mut x = self.stem_bn.forward(x, ctx);
-        for block in &self.blocks {
+        // The stem's Sequential and the stem module.
+        ctx.module_output(&x);
+        ctx.module_output(&x);
+        for (i, block) in self.blocks.iter().enumerate() {
             x = match block {
                 Block::Cell(cell) => cell.forward(x, ctx),
                 Block::Reduction(red) => red.forward(x, ctx),
             };
+            let stage_ends = matches!(block, Block::Cell(_)) && !matches!(self.blocks.get(i + 1), Some(Block::Cell(_)));
+            if stage_ends {
+                ctx.module_output(&x); // the stage's Sequential of cells
+            }
         }
         let x = self.last_bn.forward(x, ctx);
         let x = ctx.relu(x);
+        ctx.module_output(&x); // the head's Sequential(BN, ReLU)
         if ctx.record.pre_gap {
             ctx.pre_gap = Some(x.clone());
         }
@@ -221,6 +248,10 @@ impl Network for Nb201Net {
 
     fn device(&self) -> Device {
         self.stem_conv.weight.device()
+    }
+
+    fn map_params(&self, f: &mut crate::network::ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
+        crate::network::map_module_params(self, f)
     }
 }
 

@@ -1,0 +1,468 @@
+//! DARTS cell architectures (Liu et al., ICLR 2019), the space of NAS-Bench-301.
+//!
+//! Two encodings are in use and both parse:
+//! * NASLib's compact form `[[(input, op) ×8], [(input, op) ×8]]` (normal cell, reduction
+//!   cell; the keys of Suite-Zero's `zc_nasbench301.json`), ops indexed into
+//!   `[max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3,
+//!   dil_conv_5x5]` (NASLib `nasbench301/conversions.py`, `convert_compact_to_genotype`);
+//! * the DARTS genotype `Genotype(normal=[('op', input) ×8], normal_concat=[2, 3, 4, 5],
+//!   reduce=[…], reduce_concat=[2, 3, 4, 5])` (the SWAP authors' `DARTS_archs_CIFAR10.csv`),
+//!   which may also use the op `none`.
+//!
+//! In both, edges `2k` and `2k + 1` feed intermediate node `k + 2` (k = 0..4); an edge's input
+//! is a cell state: 0 and 1 are the outputs of the two previous cells, 2..=5 the intermediate
+//! nodes, and node `k + 2` may read states `0..k + 2`. The cell output concatenates states
+//! 2..=5.
+
+use anyhow::{bail, ensure, Context, Result};
+use std::fmt;
+use std::str::FromStr;
+
+/// An edge operation of the DARTS space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DartsOp {
+    /// The zero op (genotype strings only; not in NB301's compact encoding).
+    None,
+    MaxPool3x3,
+    AvgPool3x3,
+    SkipConnect,
+    SepConv3x3,
+    SepConv5x5,
+    DilConv3x3,
+    DilConv5x5,
+}
+
+impl DartsOp {
+    /// The ops of NASLib's compact encoding, in index order.
+    pub const COMPACT: [DartsOp; 7] = [
+        DartsOp::MaxPool3x3,
+        DartsOp::AvgPool3x3,
+        DartsOp::SkipConnect,
+        DartsOp::SepConv3x3,
+        DartsOp::SepConv5x5,
+        DartsOp::DilConv3x3,
+        DartsOp::DilConv5x5,
+    ];
+
+    /// Every op, `none` first.
+    pub const ALL: [DartsOp; 8] = [
+        DartsOp::None,
+        DartsOp::MaxPool3x3,
+        DartsOp::AvgPool3x3,
+        DartsOp::SkipConnect,
+        DartsOp::SepConv3x3,
+        DartsOp::SepConv5x5,
+        DartsOp::DilConv3x3,
+        DartsOp::DilConv5x5,
+    ];
+
+    /// The DARTS genotype name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DartsOp::None => "none",
+            DartsOp::MaxPool3x3 => "max_pool_3x3",
+            DartsOp::AvgPool3x3 => "avg_pool_3x3",
+            DartsOp::SkipConnect => "skip_connect",
+            DartsOp::SepConv3x3 => "sep_conv_3x3",
+            DartsOp::SepConv5x5 => "sep_conv_5x5",
+            DartsOp::DilConv3x3 => "dil_conv_3x3",
+            DartsOp::DilConv5x5 => "dil_conv_5x5",
+        }
+    }
+
+    /// Index in NASLib's compact encoding (`None` for the zero op, which it cannot express).
+    pub fn compact_index(self) -> Option<usize> {
+        Self::COMPACT.iter().position(|&o| o == self)
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.name() == name)
+    }
+}
+
+/// Edges per cell.
+pub const EDGES_PER_CELL: usize = 8;
+
+/// One DARTS cell: `(op, input state)` per edge, in genotype order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DartsCell(pub [(DartsOp, usize); EDGES_PER_CELL]);
+
+impl DartsCell {
+    /// The cell state edge `e` writes to (2..=5).
+    pub fn target(e: usize) -> usize {
+        2 + e / 2
+    }
+
+    fn check(&self) -> Result<()> {
+        for (e, &(_, input)) in self.0.iter().enumerate() {
+            let node = Self::target(e);
+            ensure!(
+                input < node,
+                "edge {e} feeds node {node}, which can read states 0..={} only, not {input}",
+                node - 1
+            );
+        }
+        Ok(())
+    }
+
+    fn genotype_list(&self) -> String {
+        let edges: Vec<String> = self.0.iter().map(|(op, i)| format!("('{}', {i})", op.name())).collect();
+        format!("[{}]", edges.join(", "))
+    }
+
+    fn compact_list(&self) -> Option<String> {
+        let edges: Option<Vec<String>> =
+            self.0.iter().map(|(op, i)| Some(format!("({i}, {})", op.compact_index()?))).collect();
+        Some(format!("[{}]", edges?.join(", ")))
+    }
+}
+
+/// A DARTS architecture: the normal and the reduction cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DartsArch {
+    pub normal: DartsCell,
+    pub reduce: DartsCell,
+}
+
+impl DartsArch {
+    /// Checks that every edge reads a state its node can see.
+    pub fn new(normal: DartsCell, reduce: DartsCell) -> Result<Self> {
+        normal.check().context("normal cell")?;
+        reduce.check().context("reduction cell")?;
+        Ok(Self { normal, reduce })
+    }
+
+    /// NASLib's compact form, exactly as the keys of `zc_nasbench301.json` write it; `None`
+    /// if a cell uses the zero op.
+    pub fn to_compact_string(&self) -> Option<String> {
+        Some(format!("[{}, {}]", self.normal.compact_list()?, self.reduce.compact_list()?))
+    }
+
+    /// The DARTS genotype, as `DARTS_archs_CIFAR10.csv` writes it.
+    pub fn to_genotype_string(&self) -> String {
+        format!(
+            "Genotype(normal={}, normal_concat=[2, 3, 4, 5], reduce={}, reduce_concat=[2, 3, 4, 5])",
+            self.normal.genotype_list(),
+            self.reduce.genotype_list()
+        )
+    }
+
+    /// Whether any edge uses the zero op.
+    pub fn has_none_op(&self) -> bool {
+        self.normal.0.iter().chain(&self.reduce.0).any(|(op, _)| *op == DartsOp::None)
+    }
+
+    fn parse_compact(s: &str) -> Result<Self> {
+        let shape = "the compact form is [[(input, op) ×8], [(input, op) ×8]]";
+        let Lit::Seq(cells) = parse_literal(s)? else { bail!("{shape}") };
+        ensure!(cells.len() == 2, "{shape}: found {} cells", cells.len());
+        let mut parsed = Vec::with_capacity(2);
+        for (c, cell) in cells.iter().enumerate() {
+            let name = ["normal", "reduction"][c];
+            let Lit::Seq(edges) = cell else { bail!("{shape}: the {name} cell is not a list") };
+            ensure!(edges.len() == EDGES_PER_CELL, "the {name} cell has {} edges, not 8", edges.len());
+            let mut out = [(DartsOp::None, 0); EDGES_PER_CELL];
+            for (slot, edge) in out.iter_mut().zip(edges) {
+                let (input, op) = match edge {
+                    Lit::Seq(pair) => match pair.as_slice() {
+                        [Lit::Int(input), Lit::Int(op)] => (*input, *op),
+                        _ => bail!("{shape}: an edge of the {name} cell is not (input, op)"),
+                    },
+                    _ => bail!("{shape}: an edge of the {name} cell is not (input, op)"),
+                };
+                let op = usize::try_from(op)
+                    .ok()
+                    .and_then(|i| DartsOp::COMPACT.get(i).copied())
+                    .with_context(|| format!("op index {op} is not in 0..=6"))?;
+                let input = usize::try_from(input).ok().with_context(|| format!("input {input} is negative"))?;
+                *slot = (op, input);
+            }
+            parsed.push(DartsCell(out));
+        }
+        Self::new(parsed[0], parsed[1])
+    }
+
+    fn parse_genotype(s: &str) -> Result<Self> {
+        let Lit::Call(name, args) = parse_literal(s)? else {
+            bail!("a genotype is written Genotype(normal=[…], normal_concat=[…], reduce=[…], reduce_concat=[…])")
+        };
+        ensure!(name == "Genotype", "expected Genotype(…), found {name}(…)");
+        const FIELDS: [&str; 4] = ["normal", "normal_concat", "reduce", "reduce_concat"];
+        let mut values: [Option<&Lit>; 4] = [None; 4];
+        for (i, (key, value)) in args.iter().enumerate() {
+            let slot = match key {
+                Some(k) => FIELDS.iter().position(|f| f == k).with_context(|| format!("unknown field `{k}`"))?,
+                None => i,
+            };
+            ensure!(slot < 4, "Genotype takes 4 fields, found {}", args.len());
+            ensure!(values[slot].replace(value).is_none(), "field `{}` is given twice", FIELDS[slot]);
+        }
+        let field = |i: usize| values[i].with_context(|| format!("field `{}` is missing", FIELDS[i]));
+        for i in [1, 3] {
+            check_concat(field(i)?).with_context(|| format!("field `{}`", FIELDS[i]))?;
+        }
+        let normal = genotype_cell(field(0)?).context("field `normal`")?;
+        let reduce = genotype_cell(field(2)?).context("field `reduce`")?;
+        Self::new(normal, reduce)
+    }
+}
+
+fn genotype_cell(lit: &Lit) -> Result<DartsCell> {
+    let Lit::Seq(edges) = lit else { bail!("a cell is a list of ('op', input) pairs") };
+    ensure!(edges.len() == EDGES_PER_CELL, "a cell has 8 edges, found {}", edges.len());
+    let mut out = [(DartsOp::None, 0); EDGES_PER_CELL];
+    for (slot, edge) in out.iter_mut().zip(edges) {
+        let (op, input) = match edge {
+            Lit::Seq(pair) => match pair.as_slice() {
+                [Lit::Str(op), Lit::Int(input)] => (op, *input),
+                _ => bail!("an edge is ('op', input)"),
+            },
+            _ => bail!("an edge is ('op', input)"),
+        };
+        let op = DartsOp::from_name(op).with_context(|| {
+            format!("unknown op `{op}` (expected one of {})", DartsOp::ALL.map(DartsOp::name).join(", "))
+        })?;
+        let input = usize::try_from(input).ok().with_context(|| format!("input {input} is negative"))?;
+        *slot = (op, input);
+    }
+    Ok(DartsCell(out))
+}
+
+/// The cell output must be the concatenation of nodes 2..=5 (`[2, 3, 4, 5]` or `range(2, 6)`).
+fn check_concat(lit: &Lit) -> Result<()> {
+    let ok = match lit {
+        Lit::Seq(items) => items.iter().map(|i| match i {
+            Lit::Int(v) => Some(*v),
+            _ => None,
+        })
+        .collect::<Option<Vec<i64>>>()
+            == Some(vec![2, 3, 4, 5]),
+        Lit::Call(name, args) => {
+            name == "range" && matches!(args.as_slice(), [(None, Lit::Int(2)), (None, Lit::Int(6))])
+        }
+        _ => false,
+    };
+    ensure!(ok, "only the concatenation of nodes [2, 3, 4, 5] is supported");
+    Ok(())
+}
+
+impl FromStr for DartsArch {
+    type Err = anyhow::Error;
+
+    /// Parses either encoding; the error names the string and what is wrong with it.
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim_start();
+        let parsed = if t.starts_with('[') || t.starts_with('(') {
+            Self::parse_compact(s)
+        } else if t.starts_with("Genotype") {
+            Self::parse_genotype(s)
+        } else {
+            Err(anyhow::anyhow!("expected the compact form [[(input, op), …], […]] or Genotype(…)"))
+        };
+        parsed.with_context(|| format!("invalid DARTS architecture `{s}`"))
+    }
+}
+
+impl fmt::Display for DartsArch {
+    /// The compact form where it exists, else the genotype.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_compact_string() {
+            Some(c) => f.write_str(&c),
+            None => f.write_str(&self.to_genotype_string()),
+        }
+    }
+}
+
+/// The subset of Python literals the two encodings use.
+#[derive(Debug, Clone, PartialEq)]
+enum Lit {
+    Int(i64),
+    Str(String),
+    /// A list or tuple.
+    Seq(Vec<Lit>),
+    /// `name(args)`, arguments optionally `key=value`.
+    Call(String, Vec<(Option<String>, Lit)>),
+}
+
+/// Nesting deeper than this is rejected (the encodings need 3 levels).
+const MAX_DEPTH: usize = 8;
+
+fn parse_literal(s: &str) -> Result<Lit> {
+    let mut p = LitParser { s, pos: 0 };
+    let v = p.value(0)?;
+    p.ws();
+    if p.pos != s.len() {
+        bail!("unexpected `{}` after the value", p.rest_preview());
+    }
+    Ok(v)
+}
+
+struct LitParser<'a> {
+    s: &'a str,
+    /// Byte offset; always on a char boundary (only ASCII and whole strings are consumed).
+    pos: usize,
+}
+
+impl LitParser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.as_bytes().get(self.pos).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn rest_preview(&self) -> String {
+        self.s.get(self.pos..).unwrap_or("").chars().take(20).collect()
+    }
+
+    fn ident(&mut self) -> Option<&str> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
+            self.pos += 1;
+        }
+        (self.pos > start).then(|| &self.s[start..self.pos])
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Lit> {
+        ensure!(depth <= MAX_DEPTH, "nested too deeply");
+        self.ws();
+        match self.peek() {
+            Some(open @ (b'[' | b'(')) => {
+                self.pos += 1;
+                let close = if open == b'[' { b']' } else { b')' };
+                let items = self.items(close, depth)?;
+                ensure!(items.iter().all(|(k, _)| k.is_none()), "a list cannot hold key=value");
+                Ok(Lit::Seq(items.into_iter().map(|(_, v)| v).collect()))
+            }
+            Some(q @ (b'\'' | b'"')) => {
+                self.pos += 1;
+                let rest = &self.s[self.pos..];
+                let end = rest.find(q as char).context("unterminated string")?;
+                let text = rest[..end].to_string();
+                self.pos += end + 1;
+                Ok(Lit::Str(text))
+            }
+            Some(c) if c == b'-' || c.is_ascii_digit() => {
+                let start = self.pos;
+                self.pos += 1;
+                while matches!(self.peek(), Some(c) if c.is_ascii_digit()) {
+                    self.pos += 1;
+                }
+                let text = &self.s[start..self.pos];
+                Ok(Lit::Int(text.parse().with_context(|| format!("`{text}` is not an integer"))?))
+            }
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let name = self.ident().unwrap_or_default().to_string();
+                self.ws();
+                ensure!(self.peek() == Some(b'('), "`{name}` is not followed by (");
+                self.pos += 1;
+                Ok(Lit::Call(name, self.items(b')', depth)?))
+            }
+            Some(_) => bail!("unexpected `{}`", self.rest_preview()),
+            None => bail!("unexpected end of text"),
+        }
+    }
+
+    /// Comma-separated values up to `close` (already past the opening bracket).
+    fn items(&mut self, close: u8, depth: usize) -> Result<Vec<(Option<String>, Lit)>> {
+        let mut out = Vec::new();
+        loop {
+            self.ws();
+            if self.peek() == Some(close) {
+                self.pos += 1;
+                return Ok(out);
+            }
+            let save = self.pos;
+            let key = match self.ident().map(str::to_string) {
+                Some(k) => {
+                    self.ws();
+                    if self.peek() == Some(b'=') {
+                        self.pos += 1;
+                        Some(k)
+                    } else {
+                        self.pos = save;
+                        None
+                    }
+                }
+                None => None,
+            };
+            out.push((key, self.value(depth + 1)?));
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(c) if c == close => {}
+                _ => bail!("expected `,` or `{}` before `{}`", close as char, self.rest_preview()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Suite-Zero row idx 534 of zc_nasbench301.json.
+    const COMPACT_534: &str = "[[(0, 0), (1, 5), (1, 1), (0, 1), (1, 3), (0, 3), (1, 3), (3, 2)], [(1, 0), (0, 2), (1, 3), (0, 3), (3, 0), (0, 1), (2, 0), (3, 6)]]";
+    /// Row 1 of DARTS_archs_CIFAR10.csv.
+    const GENOTYPE_ROW1: &str = "Genotype(normal=[('none', 0), ('dil_conv_5x5', 0), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('dil_conv_5x5', 2), ('sep_conv_5x5', 3), ('skip_connect', 4)], normal_concat=[2, 3, 4, 5], reduce=[('none', 0), ('dil_conv_5x5', 0), ('sep_conv_5x5', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('dil_conv_5x5', 2), ('sep_conv_5x5', 3), ('skip_connect', 4)], reduce_concat=[2, 3, 4, 5])";
+
+    #[test]
+    fn both_encodings_round_trip_and_agree() {
+        let a: DartsArch = COMPACT_534.parse().unwrap();
+        assert_eq!(a.to_compact_string().unwrap(), COMPACT_534);
+        assert_eq!(a.to_string(), COMPACT_534);
+        assert_eq!(a.normal.0[0], (DartsOp::MaxPool3x3, 0));
+        assert_eq!(a.normal.0[1], (DartsOp::DilConv3x3, 1));
+        assert_eq!(a.reduce.0[7], (DartsOp::DilConv5x5, 3));
+        let g = a.to_genotype_string();
+        assert!(g.starts_with("Genotype(normal=[('max_pool_3x3', 0), ('dil_conv_3x3', 1),"), "{g}");
+        assert_eq!(g.parse::<DartsArch>().unwrap(), a);
+
+        let b: DartsArch = GENOTYPE_ROW1.parse().unwrap();
+        assert_eq!(b.to_genotype_string(), GENOTYPE_ROW1);
+        assert!(b.has_none_op() && b.to_compact_string().is_none());
+        assert_eq!(b.to_string(), GENOTYPE_ROW1);
+        // Tuples, double quotes, range() and positional fields parse too.
+        let alt = GENOTYPE_ROW1.replace('\'', "\"").replace("normal_concat=[2, 3, 4, 5]", "normal_concat=range(2, 6)");
+        assert_eq!(alt.parse::<DartsArch>().unwrap(), b);
+        let tuple = COMPACT_534.replace('[', "(").replace(']', ")");
+        assert_eq!(tuple.parse::<DartsArch>().unwrap(), a);
+    }
+
+    #[test]
+    fn bad_strings_are_errors_that_name_them() {
+        let too_far = COMPACT_534.replacen("(0, 0)", "(2, 0)", 1);
+        let bad_op = COMPACT_534.replacen("(1, 5)", "(1, 7)", 1);
+        let seven = COMPACT_534.replacen("(0, 0), ", "", 1);
+        let bad_name = GENOTYPE_ROW1.replacen("dil_conv_5x5", "conv_9x9", 1);
+        let bad_concat = GENOTYPE_ROW1.replacen("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 4, 5, 6]", 1);
+        let missing = GENOTYPE_ROW1.replacen(", reduce_concat=[2, 3, 4, 5]", "", 1);
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        for bad in [
+            "",
+            "[]",
+            "[[], []]",
+            "Genotype()",
+            "Genotype(normal=[('none', 0)]",
+            "[[(0, 0)]] trailing",
+            "[[(0, -1)",
+            "[[('a', 'b')]]",
+            "99999999999999999999999",
+            "Genotype(normal='x", // unterminated
+            "é[",
+            too_far.as_str(),
+            bad_op.as_str(),
+            seven.as_str(),
+            bad_name.as_str(),
+            bad_concat.as_str(),
+            missing.as_str(),
+            deep.as_str(),
+        ] {
+            let err = format!("{:#}", bad.parse::<DartsArch>().unwrap_err());
+            assert!(err.contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+}
