@@ -11,6 +11,7 @@
 //! * [`data_dir`]: where the data lives, and what to do when a file is missing.
 
 pub mod darts;
+pub mod archive;
 pub mod data_dir;
 pub mod images;
 pub mod init;

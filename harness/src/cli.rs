@@ -50,6 +50,19 @@ pub enum DataCommand {
         #[arg(long)]
         mirror: Option<String>,
     },
+    /// Convert a benchmark's source tables into one HDF5 archive
+    /// (`benchmarks/<bench>/<bench>.h5`), which runs then load instead (in milliseconds).
+    Import {
+        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Benchmark to import (nb201).
+        #[arg(long, default_value = "nb201")]
+        bench: String,
+        /// Output file [default: <data dir>/benchmarks/<bench>/<bench>.h5].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check the data directory's files against the manifest (size and SHA-256).
     Verify {
         /// Data directory [default: $SWAPNAS_DATA, else ./data].

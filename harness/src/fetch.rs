@@ -225,6 +225,30 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
             print_image_sources(&root);
             Ok(())
         }
+        DataCommand::Import { data_dir, bench, out } => {
+            if bench != "nb201" {
+                bail!("`data import` supports --bench nb201 so far, not `{bench}`");
+            }
+            let root = data_root(data_dir.as_deref());
+            let dir = swapnas_benchmarks::DataDir::at(&root);
+            let zip = dir.require(&swapnas_benchmarks::data_dir::NB201_SUITEZERO_ZIP)?;
+            let csv = dir.require(&swapnas_benchmarks::data_dir::NB201_NATS_CSV)?;
+            let table = swapnas_benchmarks::nb201::Nb201Table::load_files(&zip, &csv)?;
+            let mut provenance = std::collections::BTreeMap::new();
+            for (path, rel) in [(&zip, swapnas_benchmarks::data_dir::NB201_SUITEZERO_ZIP.rel_path), (&csv, swapnas_benchmarks::data_dir::NB201_NATS_CSV.rel_path)] {
+                let (sum, _) = sha256_file(path)?;
+                let url = MANIFEST.iter().find(|e| e.rel_path == rel).map_or("", |e| e.url);
+                provenance.insert(format!("source {rel}"), format!("{url} sha256={sum}"));
+            }
+            provenance.insert("created_by".to_string(), format!("swapnas {} data import", env!("CARGO_PKG_VERSION")));
+            provenance.insert("val_accuracy".to_string(), "200-epoch validation accuracy (NAS-Bench-Suite-Zero)".to_string());
+            provenance.insert("test_accuracy".to_string(), "200-epoch test accuracy (NATS-Bench)".to_string());
+            provenance.insert("zen".to_string(), "Suite-Zero's Zen score".to_string());
+            let out = out.clone().unwrap_or_else(|| root.join(swapnas_benchmarks::nb201::NB201_ARCHIVE));
+            table.to_archive(provenance).write(&out)?;
+            eprintln!("wrote {} ({} archs × {} tasks)", out.display(), table.records().len(), 3);
+            Ok(())
+        }
         DataCommand::Verify { data_dir, bench } => {
             let root = data_root(data_dir.as_deref());
             let (ok, missing, bad) = verify(&root, bench.as_deref())?;

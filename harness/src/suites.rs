@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use burn::tensor::Device;
 use swapnas_benchmarks::darts::{load_nb301_zc, load_swap_darts_csv, DartsBuilder, DartsConfig};
 use swapnas_benchmarks::nb101::{load_nb101_zc, Nb101Builder, Nb101Config};
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Op, Nb201Table, Nb201Task};
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Op, Nb201Table, Nb201Task, NB201_ARCHIVE};
 use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
 use swapnas_proxies::RegSwapPrior;
 
@@ -67,7 +67,10 @@ fn largest_params(builders: impl Iterator<Item = Box<dyn NetworkBuilder + Send>>
 
 pub fn load_nb201(args: &RunArgs, data: &DataDir) -> Result<Suite> {
     let task: Nb201Task = args.task.parse()?;
+    let t = std::time::Instant::now();
     let table = Nb201Table::load(data)?;
+    let source = if data.path(NB201_ARCHIVE).is_file() { "HDF5 archive" } else { "source files" };
+    eprintln!("nb201 table: {} archs from the {source} in {} ms", table.records().len(), t.elapsed().as_millis());
     let config = Nb201Config::default();
     let picked = sample_indices(table.records().len(), args.archs.unwrap_or(100), args.seed);
     let candidates = picked

@@ -6,4 +6,4 @@ mod table;
 
 pub use arch::{Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
 pub use net::{Nb201Builder, Nb201Config, Nb201Net};
-pub use table::{Nb201Record, Nb201Table, Nb201Task};
+pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};

@@ -6,7 +6,9 @@
 //!   NB201 index order (the Suite-Zero `idx` is not that index).
 
 use super::arch::{Nb201Arch, NUM_ARCHS};
+use crate::archive::BenchmarkArchive;
 use crate::data_dir::{self, DataDir};
+use std::collections::BTreeMap;
 use crate::images::ImageSet;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -131,12 +133,78 @@ struct NatsRow {
     arch: String,
 }
 
+/// Where `swapnas data import` puts the NB201 archive, inside the data directory.
+pub const NB201_ARCHIVE: &str = "benchmarks/nb201/nb201.h5";
+
 impl Nb201Table {
-    /// Loads and joins both files from the data directory.
+    /// Loads the table: from the HDF5 archive (`swapnas data import`) when the data directory
+    /// has one, else by joining both public files.
     pub fn load(dir: &DataDir) -> Result<Self> {
+        let archive = dir.path(NB201_ARCHIVE);
+        if archive.is_file() {
+            return Self::from_archive(&BenchmarkArchive::read(&archive)?)
+                .with_context(|| format!("{} (delete it to load the source files instead)", archive.display()));
+        }
         let zip = dir.require(&data_dir::NB201_SUITEZERO_ZIP)?;
         let csv = dir.require(&data_dir::NB201_NATS_CSV)?;
         Self::load_files(&zip, &csv)
+    }
+
+    /// The table as an archive: official arch strings, official indices, and per task the
+    /// validation and test accuracy and Suite-Zero's Zen score.
+    pub fn to_archive(&self, provenance: BTreeMap<String, String>) -> BenchmarkArchive {
+        let mut tasks = BTreeMap::new();
+        for task in Nb201Task::ALL {
+            let col = |f: fn(&Nb201Record, Nb201Task) -> f64| self.records.iter().map(|r| f(r, task)).collect::<Vec<_>>();
+            tasks.insert(
+                task.name().to_string(),
+                BTreeMap::from([
+                    ("val_accuracy".to_string(), col(Nb201Record::val_accuracy)),
+                    ("test_accuracy".to_string(), col(Nb201Record::test_accuracy)),
+                    ("zen".to_string(), col(Nb201Record::suite_zero_zen)),
+                ]),
+            );
+        }
+        BenchmarkArchive {
+            benchmark: "nb201".to_string(),
+            archs: self.records.iter().map(|r| r.arch.to_string()).collect(),
+            index: Some(self.records.iter().map(|r| r.nb201_index as i64).collect()),
+            tasks,
+            provenance,
+        }
+    }
+
+    /// The table from an archive, which must hold all 15,625 archs.
+    pub fn from_archive(a: &BenchmarkArchive) -> Result<Self> {
+        if a.benchmark != "nb201" {
+            bail!("the archive holds benchmark `{}`, not nb201", a.benchmark);
+        }
+        let index = a.index.as_ref().context("the nb201 archive has no /index")?;
+        let mut cols = Vec::new();
+        for task in Nb201Task::ALL {
+            cols.push([
+                a.column(task.name(), "val_accuracy")?,
+                a.column(task.name(), "test_accuracy")?,
+                a.column(task.name(), "zen")?,
+            ]);
+        }
+        let mut records: Vec<Option<Nb201Record>> = vec![None; NUM_ARCHS];
+        for (i, s) in a.archs.iter().enumerate() {
+            let arch: Nb201Arch = s.parse().with_context(|| format!("/archs[{i}]"))?;
+            let pick = |k: usize| [cols[0][k][i], cols[1][k][i], cols[2][k][i]];
+            let slot = &mut records[arch.ordinal()];
+            if slot.is_some() {
+                bail!("{arch} appears twice in /archs");
+            }
+            let nb201_index = usize::try_from(index[i]).with_context(|| format!("/index[{i}] is negative"))?;
+            *slot = Some(Nb201Record { arch, nb201_index, val_acc: pick(0), test_acc: pick(1), zen: pick(2) });
+        }
+        let records = records
+            .into_iter()
+            .enumerate()
+            .map(|(o, r)| r.with_context(|| format!("the archive lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { records })
     }
 
     pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
