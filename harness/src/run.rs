@@ -275,11 +275,19 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         ("accuracy".to_string(), suite.accuracy_label.clone()),
         ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", args.seed)),
         ("images".to_string(), format!("first {batch_size} training images of {}", suite.images.name())),
-        ("baseline batch".to_string(), format!("{} images", settings.batch)),
-        ("reg-SWAP prior".to_string(), format!("μ = {}M, σ = {}M params ({reg_rule})", settings.reg_swap.mu, settings.reg_swap.sigma)),
         ("device".to_string(), crate::device::open(&args.device)?.1),
         ("wall time".to_string(), format!("{wall:.1} s")),
     ];
+    let uses = |name: &str| proxies.iter().any(|p| p.name() == name);
+    if proxies.iter().any(|p| !matches!(p.name(), "swap" | "reg_swap")) {
+        header.push(("baseline batch".to_string(), format!("{} images", settings.batch)));
+    }
+    if uses("reg_swap") {
+        header.push((
+            "reg-SWAP prior".to_string(),
+            format!("μ = {}M, σ = {}M params ({reg_rule})", settings.reg_swap.mu, settings.reg_swap.sigma),
+        ));
+    }
     header.extend(suite.notes.iter().cloned());
     let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
     if failed > 0 {
