@@ -144,7 +144,7 @@ impl Conv {
 
 
     pub fn weight(&self) -> Weight {
-        Weight { kind: WeightKind::Conv, tensor: WeightTensor::Conv(self.weight.val()) }
+        Weight { kind: WeightKind::Conv, tensor: WeightTensor::Conv(self.weight.val()), id: self.weight.id }
     }
 }
 
@@ -211,7 +211,7 @@ impl Linear {
 
 
     pub fn weight(&self) -> Weight {
-        Weight { kind: WeightKind::Linear, tensor: WeightTensor::Linear(self.weight.val()) }
+        Weight { kind: WeightKind::Linear, tensor: WeightTensor::Linear(self.weight.val()), id: self.weight.id }
     }
 }
 

@@ -172,6 +172,8 @@ pub enum WeightKind {
 pub struct Weight {
     pub kind: WeightKind,
     pub tensor: WeightTensor,
+    /// The id of the module parameter it is (how [`Network::map_params`] finds it).
+    pub id: burn::module::ParamId,
 }
 
 #[derive(Debug, Clone)]
@@ -255,41 +257,30 @@ pub struct ParamSlot {
 /// The callback of [`Network::map_params`]: a parameter, flattened, to its new value.
 pub type ParamMapFn<'a> = dyn FnMut(&ParamSlot, Tensor<1>) -> Tensor<1> + 'a;
 
-/// [`Network::map_params`] for a burn module built from [`crate::layers`]: its float
-/// parameters of rank ≥ 2 (conv weights are 4-D, linear weights 2-D; biases and BN parameters
-/// 1-D) are, in module visiting order (field order), its `weights()`; the caller checks that
-/// order ([`map_module_params`] errors if a weight's shape differs from `weights()`'s).
+/// [`Network::map_params`] for a burn module: each float parameter is visited once, and is
+/// weight `i` when its id is that of `weights()[i]`.
 pub fn map_module_params<M>(module: &M, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>>
 where
     M: burn::module::Module + Network + 'static,
 {
-    let expected: Vec<Vec<usize>> = module
-        .weights()
-        .iter()
-        .map(|w| match &w.tensor {
-            WeightTensor::Conv(t) => t.dims().to_vec(),
-            WeightTensor::Linear(t) => t.dims().to_vec(),
-        })
-        .collect();
-    let mut mapper = ParamMapper { f, expected, next_weight: 0, error: None };
+    let weights = module.weights();
+    let index = weights.iter().enumerate().map(|(i, w)| (w.id, i)).collect();
+    let mut mapper = ParamMapper { f, index, seen: vec![false; weights.len()], error: None };
     let mapped = module.clone().map(&mut mapper);
     if let Some(e) = mapper.error {
         anyhow::bail!("replacing the network's parameters failed: {e}");
     }
-    if mapper.next_weight != mapper.expected.len() {
-        anyhow::bail!(
-            "replacing the network's parameters failed: visited {} conv/linear weights, the network has {}",
-            mapper.next_weight,
-            mapper.expected.len()
-        );
+    let missing = mapper.seen.iter().filter(|s| !**s).count();
+    if missing > 0 {
+        anyhow::bail!("replacing the network's parameters failed: {missing} of its {} conv/linear weights are not module parameters", weights.len());
     }
     Ok(Box::new(mapped))
 }
 
 struct ParamMapper<'a, 'f> {
     f: &'a mut ParamMapFn<'f>,
-    expected: Vec<Vec<usize>>,
-    next_weight: usize,
+    index: std::collections::HashMap<burn::module::ParamId, usize>,
+    seen: Vec<bool>,
     error: Option<String>,
 }
 
@@ -303,13 +294,10 @@ impl burn::module::ModuleMapper for ParamMapper<'_, '_> {
         }
         let value = param.val();
         let dims = value.dims();
-        let weight = (D >= 2).then(|| {
-            self.next_weight += 1;
-            self.next_weight - 1
-        });
+        let weight = self.index.get(&param.id).copied();
         if let Some(i) = weight {
-            if self.expected.get(i).map(Vec::as_slice) != Some(&dims[..]) {
-                self.error = Some(format!("parameter {i} has shape {dims:?}, weights() says {:?}", self.expected.get(i)));
+            if std::mem::replace(&mut self.seen[i], true) {
+                self.error = Some(format!("weight {i} is visited twice"));
                 return param;
             }
         }

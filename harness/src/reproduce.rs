@@ -32,7 +32,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             proxies: args.proxies.clone(),
             repeats: if args.quick { 2 } else { 32 },
             batch: 16,
-            proxy_batch: if args.quick { 16 } else { 64 },
+            proxy_batch: if args.quick { 16 } else { 32 },
             seed: args.seed,
             reg_mu: None,
             reg_sigma: None,

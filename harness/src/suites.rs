@@ -147,14 +147,14 @@ fn load_darts(args: &RunArgs, data: &DataDir) -> Result<Suite> {
             let r = &records[i];
             Candidate {
                 label: r.arch.to_string(),
-                builder: Box::new(DartsBuilder { arch: r.arch.clone(), config, num_classes: 10 }),
+                builder: Box::new(DartsBuilder { arch: r.arch, config, num_classes: 10 }),
                 columns: vec![i.to_string()],
                 accuracy: r.accuracy,
             }
         })
         .collect();
     let reg_prior = needs_reg_prior(args).then(|| {
-        let all = records.iter().map(|r| Box::new(DartsBuilder { arch: r.arch.clone(), config, num_classes: 10 }) as Box<dyn NetworkBuilder + Send>);
+        let all = records.iter().map(|r| Box::new(DartsBuilder { arch: r.arch, config, num_classes: 10 }) as Box<dyn NetworkBuilder + Send>);
         RegSwapPrior::from_largest(largest_params(all, 10))
     });
     Ok(Suite {
@@ -178,14 +178,14 @@ fn load_nb101(args: &RunArgs, data: &DataDir) -> Result<Suite> {
             let r = &records[i];
             Candidate {
                 label: r.arch.to_tuple_string(),
-                builder: Box::new(Nb101Builder { arch: r.arch.clone(), config, num_classes: 10 }),
+                builder: Box::new(Nb101Builder { arch: r.arch, config, num_classes: 10 }),
                 columns: vec![i.to_string()],
                 accuracy: r.accuracy,
             }
         })
         .collect();
     let reg_prior = needs_reg_prior(args).then(|| {
-        let all = records.iter().map(|r| Box::new(Nb101Builder { arch: r.arch.clone(), config, num_classes: 10 }) as Box<dyn NetworkBuilder + Send>);
+        let all = records.iter().map(|r| Box::new(Nb101Builder { arch: r.arch, config, num_classes: 10 }) as Box<dyn NetworkBuilder + Send>);
         RegSwapPrior::from_largest(largest_params(all, 10))
     });
     Ok(Suite {

@@ -66,7 +66,7 @@ fn real_files() -> HashMap<String, Vec<u8>> {
     NB201.iter().map(|p| (p.to_string(), std::fs::read(data_dir().join(p)).unwrap())).collect()
 }
 
-fn no_part_files(dir: &PathBuf) -> bool {
+fn no_part_files(dir: &std::path::Path) -> bool {
     let nb201 = dir.join("benchmarks/nb201");
     std::fs::read_dir(&nb201).map_or(true, |rd| rd.flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".part")))
 }

@@ -5,12 +5,12 @@
 //! Σ over conv and linear layers of ‖∂L/∂W‖₂ (Frobenius norm, not squared).
 //!
 //! Deviation: the batch is the first `batch` training images in file order, not a random
-//! augmented minibatch, so the score is deterministic per (arch, seed).
+//! augmented minibatch, so the score is deterministic per (arch, seed). The backward pass is
+//! shared with snip and plain.
 
 use crate::measure::{sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::Result;
-use swapnas_benchmarks::Record;
 
 pub struct GradNorm {
     batch: usize,
@@ -36,7 +36,7 @@ impl Proxy for GradNorm {
     }
 
     fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let lg = LossGradients::compute(ctx, self.batch, Record::default())?;
-        sum_over_layers(lg.weight_and_grad().into_iter().map(|(_, g)| g.powi_scalar(2).sum().sqrt()))
+        let pairs = LossGradients::shared(ctx, self.batch)?;
+        sum_over_layers(pairs.iter().map(|(_, g)| g.clone().powi_scalar(2).sum().sqrt()))
     }
 }

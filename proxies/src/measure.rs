@@ -51,11 +51,24 @@ impl LossGradients {
         let device = ctx.device.clone().autodiff();
         let net = default_network(ctx, &device, DType::F32);
         let (x, y) = real_batch(ctx, n, &device, DType::F32)?;
-        let mut forward = ForwardCtx::new(BnMode::Batch, record);
+        Ok(Self::of(net, x, y, ForwardCtx::new(BnMode::Batch, record)))
+    }
+
+    /// One pass of `net` (built on an autodiff device) on images `x` with labels `y`, as
+    /// `forward` says (BN mode, records, replayed ReLU gates): mean cross-entropy, backward.
+    pub fn of(net: Box<dyn Network>, x: Tensor<4>, y: Tensor<1, Int>, mut forward: ForwardCtx) -> Self {
         let logits = net.forward(x, &mut forward);
         let grads = cross_entropy(logits, y).backward();
         let weights = net.weights();
-        Ok(Self { net, weights, grads, forward })
+        Self { net, weights, grads, forward }
+    }
+
+    /// [`Self::weight_and_grad`] of the pass on the first `n` images (float32, nothing
+    /// recorded), computed once per architecture and shared by grad_norm, snip and plain.
+    pub fn shared(ctx: &ProxyContext, n: usize) -> Result<std::sync::Arc<Vec<(Tensor<1>, Tensor<1>)>>> {
+        ctx.memo.get_or_insert_with(&format!("weight_grads:B={n}:init=pytorch:bn=batch:f32"), || {
+            Ok(std::sync::Arc::new(Self::compute(ctx, n, Record::default())?.weight_and_grad()))
+        })
     }
 
     /// Each conv/linear weight with its gradient, both flattened. A weight the loss does not
@@ -97,4 +110,85 @@ pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>> {
         .convert::<f64>()
         .try_into_vec()
         .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
+}
+
+/// The input Jacobian of the first images of the real batch: row i is ∂(Σ_k logits_k)/∂x_i
+/// flattened (`y.backward(ones_like(y)); x.grad`), for a fresh network with PyTorch default
+/// init and BN on batch statistics. Shared by jacov and epe_nas through the context's memo.
+#[derive(Debug)]
+pub struct InputJacobian {
+    /// `[samples × inputs]`, one row per image.
+    pub rows: nalgebra::DMatrix<f64>,
+    /// The images' labels.
+    pub labels: Vec<i64>,
+    /// Width of the network's output (`y.shape[-1]`).
+    pub num_classes: usize,
+}
+
+impl InputJacobian {
+    /// The Jacobian of the first `n` images, computed once per architecture and batch size.
+    pub fn shared(ctx: &ProxyContext, n: usize) -> Result<std::sync::Arc<Self>> {
+        ctx.memo.get_or_insert_with(&format!("input_jacobian:B={n}:init=pytorch:bn=batch"), || {
+            Self::compute(ctx, n).map(std::sync::Arc::new)
+        })
+    }
+
+    fn compute(ctx: &ProxyContext, n: usize) -> Result<Self> {
+        ensure!(n >= 1, "the input Jacobian needs at least one image");
+        let device = ctx.device.clone().autodiff();
+        let net = default_network(ctx, &device, DType::F32);
+        let (x, _) = real_batch(ctx, n, &device, DType::F32)?;
+        let x = x.require_grad();
+        let mut forward = ForwardCtx::new(BnMode::Batch, Record::default());
+        let logits = net.forward(x.clone(), &mut forward);
+        let [_, num_classes] = logits.dims();
+        let grads = logits.sum().backward();
+        let [_, c, h, w] = x.dims();
+        let cols = c * h * w;
+        // An output that does not depend on the input has no gradient path: a zero Jacobian.
+        let values = match x.grad(&grads) {
+            Some(g) => to_host(g).context("input Jacobian")?,
+            None => vec![0.0; n * cols],
+        };
+        ensure!(values.len() == n * cols, "input Jacobian has {} values, expected {}", values.len(), n * cols);
+        let labels = ctx.batch.labels[..n].to_vec();
+        Ok(Self { rows: nalgebra::DMatrix::from_row_slice(n, cols, &values), labels, num_classes })
+    }
+}
+
+/// `np.corrcoef` of the rows of `m` (each row a variable, columns observations): Pearson
+/// correlations, clipped to [−1, 1]. A constant row gives NaN in its row and column, as numpy.
+pub fn corrcoef(m: &nalgebra::DMatrix<f64>) -> nalgebra::DMatrix<f64> {
+    let mut centred = m.clone();
+    for mut row in centred.row_iter_mut() {
+        let mean = row.mean();
+        row.add_scalar_mut(-mean);
+    }
+    let cov = &centred * centred.transpose();
+    let d = cov.diagonal().map(f64::sqrt);
+    nalgebra::DMatrix::from_fn(cov.nrows(), cov.ncols(), |i, j| (cov[(i, j)] / d[i] / d[j]).clamp(-1.0, 1.0))
+}
+
+/// Eigenvalues of a symmetric matrix, ascending; an error if it holds NaN/inf or the solver
+/// does not converge.
+pub fn symmetric_eigenvalues(m: &nalgebra::DMatrix<f64>) -> Result<Vec<f64>> {
+    ensure!(m.iter().all(|v| v.is_finite()), "the matrix has non-finite entries");
+    ensure!(m.is_square(), "the matrix is {}×{}, not square", m.nrows(), m.ncols());
+    let eigen = nalgebra::SymmetricEigen::try_new(m.clone(), f64::EPSILON, 100_000)
+        .context("the symmetric eigensolver did not converge")?;
+    let mut values: Vec<f64> = eigen.eigenvalues.iter().copied().collect();
+    values.sort_by(f64::total_cmp);
+    Ok(values)
+}
+
+/// `np.linalg.slogdet(m)[1]`: log |det m| by LU with partial pivoting; −inf if singular.
+pub fn log_abs_det(m: &nalgebra::DMatrix<f64>) -> Result<f64> {
+    ensure!(m.is_square(), "the matrix is {}×{}, not square", m.nrows(), m.ncols());
+    let lu = m.clone().lu();
+    Ok(lu.u().diagonal().iter().map(|u| u.abs().ln()).sum())
+}
+
+/// `n` values N(0, 1) from a seeded ChaCha stream (the stream Gaussian weights come from).
+pub fn gaussian(seed: u64, n: usize) -> Vec<f32> {
+    WeightInit::new(InitScheme::Gaussian, seed).weight(n, 1)
 }

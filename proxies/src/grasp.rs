@@ -1,0 +1,113 @@
+//! GraSP (Wang et al. 2020, as a NAS proxy in Abdelfattah et al., ICLR 2021).
+//!
+//! Definition (NASLib / zero-cost-nas `measures/grasp.py`, T = 1): PyTorch default init, BN in
+//! train mode, the mean cross-entropy L on the real batch, g = ∂L/∂W over all conv and linear
+//! weights; the score is the signed Σ −W ⊙ (H g), H the Hessian of L in those weights.
+//!
+//! Deviations: burn has no double backward, so H g is a central difference of gradients,
+//! (∇L(W + εg) − ∇L(W − εg)) / 2ε, ε = 1e-7·‖W‖/‖g‖, in float64, same batch, batch-statistics
+//! BN; the two shifted passes replay the ReLU gates of the pass at W, as autograd's H g does
+//! (ReLU'' = 0; without it, gates flipped by the step swamp the difference). The score agrees
+//! to ~1e-5 between steps 1e-6 and 1e-8 (steps ≥ 1e-4 are off by tens of %). 3 backward
+//! passes. The batch is the first `batch` training images in file order, not a random one.
+
+use crate::measure::{default_network, real_batch, scalar, LossGradients};
+use crate::{Proxy, ProxyContext, ProxySettings};
+use anyhow::{ensure, Context, Result};
+use burn::prelude::*;
+use burn::tensor::{DType, Int};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Record, ReluReplay};
+
+/// The finite-difference step, relative: ‖εg‖ = STEP·‖W‖.
+pub const STEP: f64 = 1e-7;
+
+pub struct Grasp {
+    batch: usize,
+}
+
+impl Grasp {
+    pub fn new(settings: &ProxySettings) -> Self {
+        Self { batch: settings.batch }
+    }
+}
+
+impl Proxy for Grasp {
+    fn name(&self) -> &'static str {
+        "grasp"
+    }
+
+    fn settings(&self) -> String {
+        format!("B={} init=pytorch bn=batch loss=ce hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", self.batch)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        let device = ctx.device.clone().autodiff();
+        let net = default_network(ctx, &device, DType::F64);
+        let (x, y) = real_batch(ctx, self.batch, &device, DType::F64)?;
+        grasp_score(net, &x, &y, STEP)
+    }
+}
+
+/// Σ −W ⊙ (H g) for `net` (on an autodiff device) on images `x`, labels `y`, with H g by the
+/// central difference of relative step `step` and the ReLU gates of the pass at W.
+pub fn grasp_score(net: Box<dyn Network>, x: &Tensor<4>, y: &Tensor<1, Int>, step: f64) -> Result<f64> {
+    let at_w = LossGradients::of(net, x.clone(), y.clone(), ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() }));
+    let gates: Vec<Tensor<4>> = at_w.forward.relu.iter().map(|r| r.clone().inner().greater_elem(0.0).float().cast(r.dtype())).collect();
+    let (weights, g): (Vec<_>, Vec<_>) = at_w.weight_and_grad().into_iter().unzip();
+    let gradient_at = |net: Box<dyn Network>| -> Result<Vec<Tensor<1>>> {
+        let mut forward = ForwardCtx::new(BnMode::Batch, Record::default());
+        forward.relu_replay = Some(ReluReplay { masks: gates.iter().cloned().collect(), mismatch: false });
+        let lg = LossGradients::of(net, x.clone(), y.clone(), forward);
+        let replay = lg.forward.relu_replay.as_ref().context("the ReLU replay went missing")?;
+        ensure!(!replay.mismatch && replay.masks.is_empty(), "the shifted pass did not replay the ReLU gates one to one");
+        Ok(lg.weight_and_grad().into_iter().map(|(_, g)| g).collect())
+    };
+    let hg = hessian_vector_product(&*at_w.net, &weights, &g, step, gradient_at)?;
+    let mut total = 0.0;
+    for (w, hg) in weights.iter().zip(hg) {
+        total += scalar(w.clone().mul(hg).sum().neg()).context("grasp: reading the score")?;
+    }
+    Ok(total)
+}
+
+/// H v ≈ (∇L(W + εv) − ∇L(W − εv)) / 2ε, with ε = `step`·‖W‖/‖v‖ over all weights together;
+/// `gradient_at` gives ∇L (per weight of `weights()`, flattened) of a network. A zero `v`
+/// gives a zero product.
+pub fn hessian_vector_product(
+    net: &dyn Network,
+    weights: &[Tensor<1>],
+    v: &[Tensor<1>],
+    step: f64,
+    gradient_at: impl Fn(Box<dyn Network>) -> Result<Vec<Tensor<1>>>,
+) -> Result<Vec<Tensor<1>>> {
+    ensure!(weights.len() == v.len(), "grasp: {} weights but {} gradients", weights.len(), v.len());
+    let norm = |ts: &[Tensor<1>]| -> Result<f64> {
+        let mut sq = 0.0;
+        for t in ts {
+            sq += scalar(t.clone().powi_scalar(2).sum())?;
+        }
+        Ok(sq.sqrt())
+    };
+    let (w_norm, v_norm) = (norm(weights)?, norm(v)?);
+    if v_norm == 0.0 {
+        return Ok(v.to_vec());
+    }
+    ensure!(v_norm.is_finite() && w_norm.is_finite(), "grasp: non-finite gradient or weight norm");
+    let eps = step * w_norm.max(1e-12) / v_norm;
+    let shifted = |sign: f64| -> Result<Vec<Tensor<1>>> {
+        let net = net.map_params(&mut |slot, value| match slot.weight {
+            Some(i) => value.add(v[i].clone().mul_scalar(sign * eps)),
+            None => value,
+        })?;
+        let grads = gradient_at(net)?;
+        ensure!(grads.len() == v.len(), "{} gradients after the step, {} before", grads.len(), v.len());
+        Ok(grads)
+    };
+    let plus = shifted(1.0).context("grasp: gradient at W + εg")?;
+    let minus = shifted(-1.0).context("grasp: gradient at W − εg")?;
+    Ok(plus.into_iter().zip(minus).map(|(p, m)| p.sub(m).div_scalar(2.0 * eps)).collect())
+}

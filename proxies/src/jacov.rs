@@ -1,0 +1,80 @@
+//! jacov — Jacobian covariance (Mellor et al., NASWOT v1, 2020; as in Abdelfattah et al. 2021).
+//!
+//! Definition (NASLib / zero-cost-nas `measures/jacob_cov.py`): PyTorch default init, BN in
+//! train mode, the real batch of B images; J = ∂(Σ logits)/∂x per image ([`InputJacobian`],
+//! shared with epe_nas); the B × B `corrcoef` of J's rows with eigenvalues λ; the score is
+//! −Σ [ln(λ + 1e-5) + 1/(λ + 1e-5)]. A NaN correlation (a zero Jacobian row) gives NaN, as
+//! the reference's failed `eig` does. Deviations: first B images in file order; the
+//! symmetric eigensolver instead of `np.linalg.eig` (same eigenvalues for a symmetric matrix).
+
+use crate::measure::{corrcoef, symmetric_eigenvalues, InputJacobian};
+use crate::{Proxy, ProxyContext, ProxySettings};
+use anyhow::{ensure, Result};
+use nalgebra::DMatrix;
+
+pub struct Jacov {
+    batch: usize,
+}
+
+impl Jacov {
+    pub fn new(settings: &ProxySettings) -> Self {
+        Self { batch: settings.batch }
+    }
+}
+
+impl Proxy for Jacov {
+    fn name(&self) -> &'static str {
+        "jacov"
+    }
+
+    fn settings(&self) -> String {
+        format!("B={} init=pytorch bn=batch", self.batch)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        ensure!(self.batch >= 2, "jacov needs at least two images, got {}", self.batch);
+        let jacobian = InputJacobian::shared(ctx, self.batch)?;
+        jacov_score(&jacobian.rows)
+    }
+}
+
+/// −Σ [ln(λ + k) + 1/(λ + k)] over the eigenvalues λ of the rows' correlation matrix, k = 1e-5;
+/// NaN if a correlation is undefined.
+pub fn jacov_score(rows: &DMatrix<f64>) -> Result<f64> {
+    const K: f64 = 1e-5;
+    let corr = corrcoef(rows);
+    if corr.iter().any(|v| !v.is_finite()) {
+        return Ok(f64::NAN);
+    }
+    let eigenvalues = symmetric_eigenvalues(&corr)?;
+    Ok(-eigenvalues.iter().map(|v| (v + K).ln() + 1.0 / (v + K)).sum::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows x, 2x + 1 (correlation 1) and a row orthogonal to both after centring
+    /// (correlation 0): corrcoef = [[1,1,0],[1,1,0],[0,0,1]], eigenvalues 0, 1, 2.
+    #[test]
+    fn score_by_hand() {
+        let rows = DMatrix::from_row_slice(3, 4, &[1.0, 2.0, 3.0, 4.0, 3.0, 5.0, 7.0, 9.0, 1.0, -1.0, -1.0, 1.0]);
+        let corr = corrcoef(&rows);
+        let expected = DMatrix::from_row_slice(3, 3, &[1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        assert!((corr.clone() - expected).abs().max() < 1e-12, "{corr}");
+        let k = 1e-5f64;
+        let by_hand = -[0.0f64, 1.0, 2.0].iter().map(|v| (v + k).ln() + 1.0 / (v + k)).sum::<f64>();
+        let score = jacov_score(&rows).unwrap();
+        assert!((score - by_hand).abs() < 1e-6 * by_hand.abs(), "{score} vs {by_hand}");
+    }
+
+    #[test]
+    fn constant_row_gives_nan() {
+        let rows = DMatrix::from_row_slice(2, 3, &[0.0, 0.0, 0.0, 1.0, 2.0, 3.0]);
+        assert!(jacov_score(&rows).unwrap().is_nan());
+    }
+}

@@ -1,0 +1,33 @@
+//! l2_norm (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021).
+//!
+//! Definition (NASLib / zero-cost-nas `measures/l2_norm.py`, `l.weight.norm()` summed by
+//! `sum_arr`): PyTorch default init, no data; the score is Σ over conv and linear layers of
+//! ‖W‖₂ (Frobenius norm of the weight, not squared; no biases, no BN parameters).
+
+use crate::measure::{default_network, sum_over_layers};
+use crate::{Proxy, ProxyContext};
+use anyhow::{ensure, Result};
+use burn::tensor::DType;
+
+pub struct L2Norm;
+
+impl Proxy for L2Norm {
+    fn name(&self) -> &'static str {
+        "l2_norm"
+    }
+
+    fn settings(&self) -> String {
+        "init=pytorch".to_string()
+    }
+
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        let net = default_network(ctx, ctx.device, DType::F32);
+        let weights = net.weights();
+        ensure!(!weights.is_empty(), "the network of {} has no conv or linear weight", ctx.builder.arch_label());
+        sum_over_layers(weights.iter().map(|w| w.tensor.flat().powi_scalar(2).sum().sqrt()))
+    }
+}

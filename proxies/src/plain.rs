@@ -1,0 +1,41 @@
+//! plain (Mozer & Smolensky's saliency, as a NAS proxy in Abdelfattah et al., ICLR 2021).
+//!
+//! Definition (NASLib / zero-cost-nas `measures/plain.py`): PyTorch default init, BN in train
+//! mode, one backward pass of the mean cross-entropy on the real batch; the score is the signed
+//! Σ over conv and linear weights of W ⊙ ∂L/∂W (no absolute value).
+//!
+//! Deviation: the batch is the first `batch` training images in file order, not a random
+//! augmented minibatch. The backward pass is shared with grad_norm and snip.
+
+use crate::measure::{sum_over_layers, LossGradients};
+use crate::{Proxy, ProxyContext, ProxySettings};
+use anyhow::{Context, Result};
+
+pub struct Plain {
+    batch: usize,
+}
+
+impl Plain {
+    pub fn new(settings: &ProxySettings) -> Self {
+        Self { batch: settings.batch }
+    }
+}
+
+impl Proxy for Plain {
+    fn name(&self) -> &'static str {
+        "plain"
+    }
+
+    fn settings(&self) -> String {
+        format!("B={} init=pytorch bn=batch loss=ce", self.batch)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        let pairs = LossGradients::shared(ctx, self.batch).context("plain: cross-entropy backward pass")?;
+        sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone())))
+    }
+}

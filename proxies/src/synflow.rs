@@ -1,0 +1,76 @@
+//! synflow (Tanaka et al. 2020, as a NAS proxy in Abdelfattah et al., ICLR 2021).
+//!
+//! Definition (NASLib `measures/synflow.py` + `ZeroCost.query`): PyTorch default init, then
+//! every parameter replaced by its absolute value; BN is the identity; float64; one all-ones
+//! input `[1, 3, H, W]`; R = Σ logits; the score is log(Σ over conv and linear weights of
+//! |W ⊙ ∂R/∂W|), the natural log that NASLib's predictor (and so Suite-Zero) reports (0 stays 0).
+//!
+//! No deviation: the score needs no data and no labels. float64 is required (raw scores exceed
+//! 1e38); burn's flex backend runs conv2d and its backward natively in f64 (checked in tests).
+
+use crate::measure::{default_network, scalar};
+use crate::{Proxy, ProxyContext, ProxySettings};
+use anyhow::{ensure, Context, Result};
+use burn::prelude::*;
+use burn::tensor::DType;
+use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Record};
+
+pub struct Synflow;
+
+impl Synflow {
+    pub fn new(_settings: &ProxySettings) -> Self {
+        Self
+    }
+}
+
+impl Proxy for Synflow {
+    fn name(&self) -> &'static str {
+        "synflow"
+    }
+
+    fn settings(&self) -> String {
+        "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string()
+    }
+
+    fn batch_size(&self) -> usize {
+        // Only the image size is used.
+        1
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        ensure!(ctx.batch.side > 0, "synflow: the image batch has no image size");
+        let device = ctx.device.clone().autodiff();
+        let net = default_network(ctx, &device, DType::F64);
+        let net = net.map_params(&mut |_, value| value.abs()).context("synflow: taking |W|")?;
+        let raw = synflow_sum(&*net, ctx.batch.side)?;
+        Ok(naslib_log(raw))
+    }
+}
+
+/// Σ over conv and linear weights of |W ⊙ ∂(Σ logits)/∂W| for `net` as it is (the caller
+/// has taken |W|), BN off, on one all-ones `side × side` image in `net`'s dtype.
+pub fn synflow_sum(net: &dyn Network, side: usize) -> Result<f64> {
+    let device = net.device();
+    let dtype = net.weights().first().context("synflow: the network has no conv or linear weight")?.tensor.flat().dtype();
+    let x: Tensor<4> = Tensor::ones([1, 3, side, side], (&device, dtype));
+    let mut forward = ForwardCtx::new(BnMode::Off, Record::default());
+    let grads = net.forward(x, &mut forward).sum().backward();
+    let mut total = 0.0;
+    for w in net.weights() {
+        let Some(g) = w.tensor.grad_flat(&grads) else { continue };
+        total += scalar(w.tensor.flat().inner().mul(g).abs().sum()).context("synflow: reading the score")?;
+    }
+    Ok(total)
+}
+
+/// NASLib `ZeroCost.query`'s transform of a synflow score: log(s) for s > 0, −log(−s) for
+/// s < 0, 0 for 0; NaN stays NaN.
+pub fn naslib_log(score: f64) -> f64 {
+    if score > 0.0 {
+        score.ln()
+    } else if score < 0.0 {
+        -(-score).ln()
+    } else {
+        score
+    }
+}

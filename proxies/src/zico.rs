@@ -1,0 +1,110 @@
+//! ZiCo (Li et al., "ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients",
+//! ICLR 2023).
+//!
+//! Definition (official `SLDGroup/ZiCo`, `ZeroShotProxy/compute_zico.py`): PyTorch default init,
+//! BN in train mode, mean cross-entropy on 2 real batches, one backward pass each *without*
+//! zeroing gradients, so the per-weight snapshots are G = [g₁, g₁ + g₂] (replicated); per conv /
+//! linear layer, S = Σ over weights with σ(G) ≠ 0 of mean|G| / σ(G) (population σ); the score
+//! is Σ over layers with S ≠ 0 of log S.
+//!
+//! Deviation: the two batches are the first `batch` training images in file order split in
+//! halves (B/2 each, as MeCo's port of ZiCo splits one batch), not two random batches of
+//! `--batch_size` each, so the images are the ones the other baselines see.
+
+use crate::measure::{default_network, real_batch, scalar, LossGradients};
+use crate::{Proxy, ProxyContext, ProxySettings};
+use anyhow::{ensure, Context, Result};
+use burn::prelude::*;
+use burn::tensor::DType;
+use swapnas_benchmarks::{BnMode, ForwardCtx, Record};
+
+/// Number of batches (the reference's `--maxbatch`).
+pub const BATCHES: usize = 2;
+
+pub struct Zico {
+    batch: usize,
+}
+
+impl Zico {
+    pub fn new(settings: &ProxySettings) -> Self {
+        Self { batch: settings.batch }
+    }
+}
+
+impl Proxy for Zico {
+    fn name(&self) -> &'static str {
+        "zico"
+    }
+
+    fn settings(&self) -> String {
+        format!("B={}x{} init=pytorch bn=batch loss=ce grads=cumulative", BATCHES, self.batch / BATCHES)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.batch
+    }
+
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        let per_batch = self.batch / BATCHES;
+        ensure!(per_batch >= 1, "zico: a batch of {} images cannot be split into {BATCHES} batches", self.batch);
+        let device = ctx.device.clone().autodiff();
+        let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
+        // The same weights for every batch: the network is built from the same seed each time.
+        let forward = || ForwardCtx::new(BnMode::Batch, Record::default());
+        let mut snapshots: Vec<Vec<Tensor<1>>> = Vec::with_capacity(BATCHES);
+        for b in 0..BATCHES {
+            let range = b * per_batch..(b + 1) * per_batch;
+            let net = default_network(ctx, &device, DType::F32);
+            let lg = LossGradients::of(net, x.clone().slice(range.clone()), y.clone().slice(range), forward());
+            let grads: Vec<Tensor<1>> = lg.weight_and_grad().into_iter().map(|(_, g)| g).collect();
+            // No zero_grad in the reference: .grad holds the running sum.
+            let cumulative = match snapshots.last() {
+                Some(prev) => prev.iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect(),
+                None => grads,
+            };
+            snapshots.push(cumulative);
+        }
+        let layers = snapshots[0].len();
+        let mut total = 0.0;
+        for l in 0..layers {
+            let per_layer: Vec<Tensor<1>> = snapshots.iter().map(|s| s[l].clone()).collect();
+            let s = layer_sum(per_layer).with_context(|| format!("zico: layer {l}"))?;
+            if s != 0.0 {
+                total += s.ln();
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Σ over weights with σ ≠ 0 of mean|G| / σ(G), for one layer's gradient snapshots (each the
+/// layer's weights flattened): numpy's `mean(abs(G), 0)` and `std(G, 0)` (ddof 0).
+pub fn layer_sum(snapshots: Vec<Tensor<1>>) -> Result<f64> {
+    ensure!(!snapshots.is_empty(), "no gradient snapshots");
+    let g: Tensor<2> = Tensor::stack(snapshots, 0);
+    let mean_abs = g.clone().abs().mean_dim(0);
+    let mean = g.clone().mean_dim(0);
+    let std = g.sub(mean).powi_scalar(2).mean_dim(0).sqrt();
+    let zero = std.clone().equal_elem(0.0);
+    let ratio = mean_abs.div(std.mask_fill(zero.clone(), 1.0)).mask_fill(zero, 0.0);
+    scalar(ratio.sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    fn t(v: Vec<f32>) -> Tensor<1> {
+        let n = v.len();
+        Tensor::from_data(TensorData::new(v, [n]), &Device::flex())
+    }
+
+    /// Weights (snapshots a, b): (1, 3) → mean|·| 2, σ 1 → 2; (−1, 1) → 1 / 1 = 1;
+    /// (2, 2) → σ 0, skipped. Sum 3.
+    #[test]
+    fn layer_sum_by_hand() {
+        let s = layer_sum(vec![t(vec![1.0, -1.0, 2.0]), t(vec![3.0, 1.0, 2.0])]).unwrap();
+        assert!((s - 3.0).abs() < 1e-6, "{s}");
+    }
+}
