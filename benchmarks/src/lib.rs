@@ -24,4 +24,7 @@ pub mod suite_zero;
 pub use data_dir::DataDir;
 pub use images::{ImageBatch, ImageSet};
 pub use init::{InitScheme, WeightInit};
-pub use network::{BnMode, BuildOptions, ForwardCtx, Network, NetworkBuilder, ParamMapFn, ParamSlot, Probe, Record, ReluReplay, Weight, WeightKind, WeightTensor};
+pub use network::{
+    BnMode, BuildOptions, ForwardCtx, Network, NetworkBuilder, ParamMapFn, ParamSlot, Probe, Record, ReluReplay, SpaceBuilder,
+    SpaceNetwork, Weight, WeightKind, WeightTensor,
+};

@@ -313,3 +313,40 @@ impl burn::module::ModuleMapper for ParamMapper<'_, '_> {
         burn::module::Param::from_tensor(new.detach().cast(dtype).reshape(dims))
     }
 }
+
+/// A search space's network type: how to build it for one architecture of the space.
+pub trait SpaceNetwork: Network + Sized + 'static {
+    type Arch: Clone + Send + Sync + std::fmt::Display + std::fmt::Debug;
+    type Config: Copy + Send + Sync + std::fmt::Debug;
+
+    fn build_for(
+        arch: &Self::Arch,
+        config: Self::Config,
+        options: &BuildOptions,
+        init: &mut crate::WeightInit,
+        device: &Device,
+    ) -> Self;
+}
+
+/// Builds the networks of one architecture of a search space (the [`NetworkBuilder`] every
+/// space uses: `Nb201Builder`, `DartsBuilder`, `Nb101Builder` are this type).
+#[derive(Debug, Clone)]
+pub struct SpaceBuilder<N: SpaceNetwork> {
+    pub arch: N::Arch,
+    pub config: N::Config,
+    pub num_classes: usize,
+}
+
+impl<N: SpaceNetwork> NetworkBuilder for SpaceBuilder<N> {
+    fn build(&self, init: &mut crate::WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network> {
+        Box::new(N::build_for(&self.arch, self.config, options, init, device))
+    }
+
+    fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    fn arch_label(&self) -> String {
+        self.arch.to_string()
+    }
+}

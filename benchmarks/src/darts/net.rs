@@ -486,27 +486,17 @@ impl Network for DartsNet {
     }
 }
 
+impl crate::network::SpaceNetwork for DartsNet {
+    type Arch = DartsArch;
+    type Config = DartsConfig;
+
+    fn build_for(arch: &DartsArch, config: DartsConfig, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
+        Self::new(arch, config, options, init, device)
+    }
+}
+
 /// Builds [`DartsNet`]s of one architecture.
-#[derive(Debug, Clone)]
-pub struct DartsBuilder {
-    pub arch: DartsArch,
-    pub config: DartsConfig,
-    pub num_classes: usize,
-}
-
-impl crate::network::NetworkBuilder for DartsBuilder {
-    fn build(&self, init: &mut WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network> {
-        Box::new(DartsNet::new(&self.arch, self.config, options, init, device))
-    }
-
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    fn arch_label(&self) -> String {
-        self.arch.to_string()
-    }
-}
+pub type DartsBuilder = crate::network::SpaceBuilder<DartsNet>;
 
 #[cfg(test)]
 mod tests {

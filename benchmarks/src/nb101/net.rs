@@ -225,27 +225,17 @@ impl Network for Nb101Net {
     }
 }
 
+impl crate::network::SpaceNetwork for Nb101Net {
+    type Arch = Nb101Arch;
+    type Config = Nb101Config;
+
+    fn build_for(arch: &Nb101Arch, config: Nb101Config, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
+        Self::new(arch, config, options, init, device)
+    }
+}
+
 /// Builds [`Nb101Net`]s of one architecture.
-#[derive(Debug, Clone)]
-pub struct Nb101Builder {
-    pub arch: Nb101Arch,
-    pub config: Nb101Config,
-    pub num_classes: usize,
-}
-
-impl crate::network::NetworkBuilder for Nb101Builder {
-    fn build(&self, init: &mut WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network> {
-        Box::new(Nb101Net::new(&self.arch, self.config, options, init, device))
-    }
-
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    fn arch_label(&self) -> String {
-        self.arch.to_string()
-    }
-}
+pub type Nb101Builder = crate::network::SpaceBuilder<Nb101Net>;
 
 #[cfg(test)]
 mod tests {

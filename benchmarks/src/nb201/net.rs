@@ -255,24 +255,14 @@ impl Network for Nb201Net {
     }
 }
 
-/// Builds [`Nb201Net`]s of one architecture for one task.
-#[derive(Debug, Clone)]
-pub struct Nb201Builder {
-    pub arch: Nb201Arch,
-    pub config: Nb201Config,
-    pub num_classes: usize,
-}
+impl crate::network::SpaceNetwork for Nb201Net {
+    type Arch = Nb201Arch;
+    type Config = Nb201Config;
 
-impl crate::network::NetworkBuilder for Nb201Builder {
-    fn build(&self, init: &mut WeightInit, options: &BuildOptions, device: &Device) -> Box<dyn Network> {
-        Box::new(Nb201Net::new(&self.arch, self.config, options, init, device))
-    }
-
-    fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    fn arch_label(&self) -> String {
-        self.arch.to_string()
+    fn build_for(arch: &Nb201Arch, config: Nb201Config, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
+        Self::new(arch, config, options, init, device)
     }
 }
+
+/// Builds [`Nb201Net`]s of one architecture.
+pub type Nb201Builder = crate::network::SpaceBuilder<Nb201Net>;
