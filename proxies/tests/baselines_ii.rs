@@ -256,6 +256,7 @@ impl NetworkBuilder for TinyBuilder {
 /// ∂L/∂a_nchw = [a_nchw > 0]·Σ_k W2_kc δ_nk / (h·w); per channel F = 0.5·mean_n(Σ_hw a·∂L/∂a)²
 /// × fan-in (3 for the conv, 2 for the linear, whose per-sample value is z_nk·δ_nk).
 #[test]
+#[allow(clippy::needless_range_loop)] // sample i indexes pixels, labels and the outputs alike
 fn fisher_by_hand_on_a_two_layer_net() {
     let (n, side, classes) = (5, 2, 3);
     let pixels: Vec<f32> = WeightInit::new(InitScheme::Gaussian, 21).weight(n * 3 * side * side, 1);
