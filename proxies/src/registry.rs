@@ -33,7 +33,7 @@ pub fn registry() -> Vec<ProxyEntry> {
         ProxyEntry { name: "fisher", about: "Fisher: Σ per-channel 0.5·mean(Σ act·∂L/∂act)² × fan-in (Turner et al. 2020)", make: |s| Box::new(Fisher::new(s)) },
         ProxyEntry { name: "synflow", about: "SynFlow: log Σ|W ⊙ ∂R/∂W|, |W|, BN off, all-ones input, float64 (Tanaka et al. 2020)", make: |s| Box::new(Synflow::new(s)) },
         ProxyEntry { name: "plain", about: "plain: Σ W ⊙ ∂L/∂W (signed) of cross-entropy on a real batch (Mozer & Smolensky 1989)", make: |s| Box::new(Plain::new(s)) },
-        ProxyEntry { name: "zico", about: "ZiCo: Σ_layers log Σ mean|g|/std(g) over 2 half-batches (Li et al. 2023)", make: |s| Box::new(Zico::new(s)) },
+        ProxyEntry { name: "zico", about: "ZiCo: Σ_layers log Σ mean|g|/std(g) over 2 real batches (Li et al. 2023)", make: |s| Box::new(Zico::new(s)) },
     ]
 }
 

@@ -74,3 +74,17 @@ pub fn naslib_log(score: f64) -> f64 {
         score
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::naslib_log;
+
+    #[test]
+    fn naslib_log_as_zerocost_query() {
+        assert!((naslib_log(2.0f64.exp()) - 2.0).abs() < 1e-12);
+        assert!((naslib_log(-(1.0f64.exp())) + 1.0).abs() < 1e-12);
+        assert_eq!(naslib_log(0.0), 0.0);
+        assert!(naslib_log(f64::NAN).is_nan());
+        assert_eq!(naslib_log(f64::INFINITY), f64::INFINITY);
+    }
+}

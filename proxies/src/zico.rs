@@ -7,9 +7,8 @@
 //! linear layer, S = Σ over weights with σ(G) ≠ 0 of mean|G| / σ(G) (population σ); the score
 //! is Σ over layers with S ≠ 0 of log S.
 //!
-//! Deviation: the two batches are the first `batch` training images in file order split in
-//! halves (B/2 each, as MeCo's port of ZiCo splits one batch), not two random batches of
-//! `--batch_size` each, so the images are the ones the other baselines see.
+//! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
+//! file order, not random augmented batches.
 
 use crate::measure::{default_network, real_batch, scalar, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
@@ -37,16 +36,16 @@ impl Proxy for Zico {
     }
 
     fn settings(&self) -> String {
-        format!("B={}x{} init=pytorch bn=batch loss=ce grads=cumulative", BATCHES, self.batch / BATCHES)
+        format!("B={}x{} init=pytorch bn=batch loss=ce grads=cumulative", BATCHES, self.batch)
     }
 
     fn batch_size(&self) -> usize {
-        self.batch
+        BATCHES * self.batch
     }
 
     fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let per_batch = self.batch / BATCHES;
-        ensure!(per_batch >= 1, "zico: a batch of {} images cannot be split into {BATCHES} batches", self.batch);
+        let per_batch = self.batch;
+        ensure!(per_batch >= 1, "zico: batches of {per_batch} images: it needs at least one per batch");
         let device = ctx.device.clone().autodiff();
         let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
         // The same weights for every batch: the network is built from the same seed each time.

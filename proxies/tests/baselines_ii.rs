@@ -157,7 +157,7 @@ fn zico_equals_the_formula_on_the_host() {
     let memo = Memo::new();
     let device = Device::flex();
     let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 9, memo: &memo };
-    let score = Zico::new(&ProxySettings { batch: 2 * BATCH, ..ProxySettings::default() }).score(&ctx).unwrap();
+    let score = Zico::new(&settings()).score(&ctx).unwrap();
     let ad = device.clone().autodiff();
     let (x, y) = real_batch(&ctx, 2 * BATCH, &ad, DType::F32).unwrap();
     let grads = |range: std::ops::Range<usize>| -> Vec<Vec<f64>> {
@@ -485,9 +485,9 @@ fn bad_input_is_an_error() {
         let e = p.score(&ctx).expect_err(p.name());
         assert!(format!("{e:#}").contains("images"), "{}: {e:#}", p.name());
     }
-    let one = ProxySettings { batch: 1, ..settings() };
-    let e = Zico::new(&one).score(&ctx).unwrap_err();
-    assert!(format!("{e:#}").contains("split"), "{e:#}");
+    let none = ProxySettings { batch: 0, ..settings() };
+    let e = Zico::new(&none).score(&ctx).unwrap_err();
+    assert!(format!("{e:#}").contains("at least one"), "{e:#}");
     // A network that cannot take |W|: synflow says so.
     let ctx = ProxyContext { builder: &FrozenBuilder, batch: &few, device: &device, seed: 0, memo: &memo };
     let e = Synflow::new(&s).score(&ctx).unwrap_err();
