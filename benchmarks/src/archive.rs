@@ -95,8 +95,22 @@ impl BenchmarkArchive {
         let attrs = file.root().attrs().map_err(h5)?;
         let text = |name: &str| -> Option<String> {
             match attrs.get(name)? {
-                AttrValue::String(s) | AttrValue::AsciiString(s) => Some(s.clone()),
-                AttrValue::StringArray(v) if v.len() == 1 => Some(v[0].clone()),
+                // Fixed-width (what swapnas writes) or variable-length (h5py's default for a
+                // Python str) UTF-8 or ASCII, scalar or a one-element array.
+                AttrValue::String(s)
+                | AttrValue::AsciiString(s)
+                | AttrValue::VarLenString(s)
+                | AttrValue::VarLenAsciiString(s)
+                | AttrValue::StringSized { value: s, .. }
+                | AttrValue::AsciiStringSized { value: s, .. } => Some(s.clone()),
+                AttrValue::StringArray(v)
+                | AttrValue::AsciiStringArray(v)
+                | AttrValue::VarLenStringArray(v)
+                | AttrValue::VarLenAsciiStringArray(v)
+                    if v.len() == 1 =>
+                {
+                    Some(v[0].clone())
+                }
                 _ => None,
             }
         };

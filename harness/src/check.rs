@@ -2,12 +2,17 @@
 //!
 //! For each proxy: Spearman between our score and the reference's on the same archs (target
 //! ≥ 0.9), and each one's Spearman with validation accuracy (target: within ±0.03).
+//!
+//! A reference score is one random draw (one weight init, one random batch per arch). For a
+//! noisy proxy no implementation can agree with that draw better than two of its own draws
+//! agree with each other, so `--draws N` scores each proxy N times with independent seed
+//! streams and reports that draw-to-draw agreement next to the agreement with the reference.
 
-use crate::cli::{Bench, RunArgs};
-use crate::run::{open_cache, proxy_settings, score_all, Scoring};
+use crate::cli::{Bench, CheckArgs};
+use crate::run::{open_cache, proxy_settings, score_all, ArchScores, Scoring};
 use crate::suites::Candidate;
 use crate::sample::sample_indices;
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -22,7 +27,12 @@ use swapnas_reports::table::write_atomic;
 use swapnas_reports::stats::rank_last_nonfinite;
 use swapnas_reports::{correlate, spearman_rho};
 
-pub fn run(args: &RunArgs) -> Result<()> {
+/// Seed stream of draw d ≥ 1 (draw 0 uses `--seed` itself, so its scores match a plain run's).
+const DRAW_STREAM: u64 = 0xd4a3;
+
+pub fn run(check: &CheckArgs) -> Result<()> {
+    let args = &check.run;
+    ensure!(check.draws >= 1, "--draws must be at least 1, got {}", check.draws);
     let started = Instant::now();
     let data = DataDir::locate(args.data_dir.as_deref())?;
     let (file, task, images, bench) = match args.bench {
@@ -64,21 +74,37 @@ pub fn run(args: &RunArgs) -> Result<()> {
     std::fs::create_dir_all(&out)?;
     let cache = open_cache(args, &out)?;
     let scoring = Scoring { bench: &bench, proxies: &proxies, batch: &batch, cache: cache.as_ref() };
-    let results = score_all(&candidates, &scoring, args)?;
+    let mut draws: Vec<Vec<ArchScores>> = Vec::with_capacity(check.draws);
+    for d in 0..check.draws {
+        let mut draw_args = args.clone();
+        if d > 0 {
+            draw_args.seed = swapnas_proxies::derive_seed(args.seed, DRAW_STREAM + d as u64);
+        }
+        if check.draws > 1 {
+            eprintln!("draw {} of {} (seed {})", d + 1, check.draws, draw_args.seed);
+        }
+        draws.push(score_all(&candidates, &scoring, &draw_args)?);
+    }
+    let results = &draws[0];
 
     let acc: Vec<f64> = entries.iter().map(|e| e.val_accuracy).collect();
     let mut md = format!(
         "## check: {bench} against Suite-Zero (`{}`)\n\n- archs: {} (seed {}), batch {} images, wall {:.1} s\n\n\
-         | proxy | n | ρ(ours, ref) | ρ(ours, val acc) | ρ(ref, val acc) | Δ | non-finite ours/ref | s/arch | target met |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         | proxy | n | ρ(ours, ref) | ρ(ours, val acc) | ρ(ref, val acc) | Δ | non-finite ours/ref | s/arch | target met |{}\n|---|---:|---:|---:|---:|---:|---:|---:|---|{}\n",
         file.rel_path,
         entries.len(),
         args.seed,
         settings.batch,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        if check.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", check.draws) } else { String::new() },
+        if check.draws > 1 { "---:|---:|---:|" } else { "" },
     );
     let mut csv = String::from("arch,val_accuracy");
     for p in &proxies {
         let _ = write!(csv, ",{0},{0}_ref", p.name());
+        for d in 1..check.draws {
+            let _ = write!(csv, ",{}_draw{d}", p.name());
+        }
     }
     csv.push('\n');
     for (k, p) in proxies.iter().enumerate() {
@@ -93,9 +119,10 @@ pub fn run(args: &RunArgs) -> Result<()> {
                 let agreement = spearman_rho(&rank_last_nonfinite(&ours), &rank_last_nonfinite(&reference));
                 let delta = c_ours.spearman - c_ref.spearman;
                 let met = agreement >= 0.9 && delta.abs() <= 0.03;
+                let spread = draw_spread(&draws, k, &acc, &reference);
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {:.3} | {:.3} | {:.3} | {:+.3} | {}/{} | {:.2} | {} |",
+                    "| {} | {} | {:.3} | {:.3} | {:.3} | {:+.3} | {}/{} | {:.2} | {} |{}",
                     p.name(),
                     c_ours.n,
                     agreement,
@@ -105,18 +132,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
                     c_ours.non_finite,
                     c_ref.non_finite,
                     seconds,
-                    if met { "yes" } else { "NO" }
+                    if met { "yes" } else { "NO" },
+                    spread
                 );
             }
             None => {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | — | {:.3} | — | — | {}/— | {:.2} | no reference |",
+                    "| {} | {} | — | {:.3} | — | — | {}/— | {:.2} | no reference |{}",
                     p.name(),
                     c_ours.n,
                     c_ours.spearman,
                     c_ours.non_finite,
-                    seconds
+                    seconds,
+                    draw_spread(&draws, k, &acc, &[])
                 );
             }
         }
@@ -126,10 +155,20 @@ pub fn run(args: &RunArgs) -> Result<()> {
         for (k, p) in proxies.iter().enumerate() {
             let r = e.scores.get(p.name()).map_or(String::new(), |v| v.to_string());
             let _ = write!(csv, ",{},{r}", results[i].scores[k]);
+            for draw in &draws[1..] {
+                let _ = write!(csv, ",{}", draw[i].scores[k]);
+            }
         }
         csv.push('\n');
     }
-    md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03. Non-finite scores rank below all finite ones.\n");
+    md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03 (draw 0). Non-finite scores rank below all finite ones.\n");
+    if check.draws > 1 {
+        md.push_str(
+            "ρ(ours, ours′): mean Spearman between our draws (independent weight inits; the same images) — \
+             where it is below 0.9, no implementation can be expected to agree with one reference draw at 0.9. \
+             'over draws' columns: mean ± SD across draws.\n",
+        );
+    }
     write_atomic(&out.join("check.md"), md.as_bytes())?;
     write_atomic(&out.join("scores.csv"), csv.as_bytes())?;
     println!("{md}");
@@ -137,3 +176,35 @@ pub fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+
+/// The extra table cells of `--draws` ≥ 2 for proxy `k`: mean pairwise Spearman between the
+/// draws, and mean ± SD across draws of ρ(draw, reference) and ρ(draw, accuracy). Empty for one
+/// draw; "—" for the reference column without a reference.
+fn draw_spread(draws: &[Vec<ArchScores>], k: usize, acc: &[f64], reference: &[f64]) -> String {
+    if draws.len() < 2 {
+        return String::new();
+    }
+    let ranked: Vec<Vec<f64>> = draws.iter().map(|d| rank_last_nonfinite(&d.iter().map(|r| r.scores[k]).collect::<Vec<_>>())).collect();
+    let mut pairs = Vec::new();
+    for a in 0..ranked.len() {
+        for b in a + 1..ranked.len() {
+            pairs.push(spearman_rho(&ranked[a], &ranked[b]));
+        }
+    }
+    let with_acc: Vec<f64> = draws.iter().map(|d| correlate(&d.iter().map(|r| r.scores[k]).collect::<Vec<_>>(), acc).spearman).collect();
+    let with_ref = if reference.is_empty() {
+        "—".to_string()
+    } else {
+        let reference = rank_last_nonfinite(reference);
+        mean_sd(&ranked.iter().map(|r| spearman_rho(r, &reference)).collect::<Vec<_>>())
+    };
+    format!(" {:.3} | {with_ref} | {} |", pairs.iter().sum::<f64>() / pairs.len() as f64, mean_sd(&with_acc))
+}
+
+/// "mean ± SD" (sample SD) of a few values, 3 decimals.
+fn mean_sd(values: &[f64]) -> String {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = if values.len() > 1 { (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() } else { 0.0 };
+    format!("{mean:.3} ± {sd:.3}")
+}

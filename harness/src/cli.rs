@@ -21,7 +21,7 @@ pub enum Command {
     /// Check proxies against NAS-Bench-Suite-Zero's reference scores, arch by arch: scores
     /// the archs of `zc_<bench>.json` and reports Spearman(ours, reference) and both
     /// proxies' correlation with validation accuracy on the same archs.
-    Check(RunArgs),
+    Check(CheckArgs),
     /// Reproduce the SWAP paper's comparison: every proxy on every benchmark task that
     /// exists, with the paper's sample size (1,000 archs) and settings; resumable (each
     /// task's score cache); writes results/paper/ with the full table, the heatmap and a
@@ -34,6 +34,20 @@ pub enum Command {
     /// Benchmark data: fetch it from its public sources, or verify it against the manifest.
     #[command(subcommand)]
     Data(DataCommand),
+}
+
+/// `swapnas check`: the run's flags plus how many independent draws to score.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Independent draws of each proxy (draw 0 uses --seed's per-arch seeds, draw d another
+    /// seed stream): with 2 or more, the table adds each proxy's own draw-to-draw agreement
+    /// (the ceiling for any agreement with a single reference draw) and the spread of its
+    /// correlation with accuracy across draws.
+    #[arg(long, default_value_t = 1)]
+    pub draws: usize,
 }
 
 #[derive(Debug, clap::Subcommand)]

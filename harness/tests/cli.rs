@@ -213,3 +213,45 @@ fn libtorch_cpu_scores_match_flex() {
         assert!((a - b).abs() <= 0.005 * a, "flex {a} vs libtorch {b}");
     }
 }
+
+/// `check --draws 2` against Suite-Zero: params is deterministic (agrees with the reference
+/// and with itself exactly); grad_norm's two draws differ but rank alike; the per-draw
+/// scores land in scores.csv.
+#[test]
+fn check_with_two_draws_reports_the_noise_ceiling() {
+    let out = temp_dir("check");
+    let o = swapnas()
+        .args(["check", "--task", "cifar10", "--proxies", "params,grad_norm", "--archs", "8", "--draws", "2", "--jobs", "1", "--proxy-batch", "8"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("ρ(ours, ours′) over 2 draws"), "{stdout}");
+    let row = |name: &str| -> Vec<String> {
+        let line = stdout.lines().find(|l| l.starts_with(&format!("| {name} |"))).unwrap_or_else(|| panic!("{stdout}"));
+        line.split('|').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+    };
+    let params = row("params");
+    // proxy, n, agreement, ρ ours, ρ ref, Δ, non-finite, s/arch, met, self-agreement, …
+    assert_eq!(params[2], "1.000", "{params:?}");
+    assert_eq!(params[9], "1.000", "{params:?}");
+    assert_eq!(params[10], "1.000 ± 0.000", "{params:?}");
+    let grad_norm = row("grad_norm");
+    let self_agreement: f64 = grad_norm[9].parse().unwrap();
+    assert!(self_agreement > 0.5 && self_agreement <= 1.0, "{grad_norm:?}");
+    let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header, "arch,val_accuracy,params,params_ref,params_draw1,grad_norm,grad_norm_ref,grad_norm_draw1");
+    // grad_norm's draws differ (another init), params' do not.
+    let rows: Vec<Vec<f64>> = csv.lines().skip(1).map(|l| l.rsplit(',').take(6).map(|v| v.parse().unwrap()).collect()).collect();
+    assert!(rows.iter().all(|r| r[3] == r[5]), "params differ between draws");
+    assert!(rows.iter().any(|r| r[0] != r[2]), "grad_norm draws are identical");
+    let o = swapnas().args(["check", "--draws", "0"]).arg("--data-dir").arg(data_dir()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--draws must be at least 1"));
+    std::fs::remove_dir_all(out).unwrap();
+}

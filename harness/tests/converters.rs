@@ -1,0 +1,132 @@
+//! `scripts/convert_nb201.py` on a small archive built through the official APIs' own classes
+//! (`scripts/tests/make_small_nb201_archive.py`, real values only): the HDF5 it writes holds
+//! exactly the values put in, which match swapnas' own NB201 table (Suite-Zero validation
+//! accuracy, NATS test accuracy), and a damaged source fails with a message and no output.
+//!
+//! Needs python3 with h5py and nats_bench (`.ci/run` installs both). The NAS-Bench-201 `.pth`
+//! route also needs PyTorch and nas_201_api: it runs when `$SWAPNAS_TORCH_PYTHON` (or python3)
+//! can import them, and says that it was skipped otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use swapnas_benchmarks::archive::BenchmarkArchive;
+use swapnas_benchmarks::nb201::{Nb201Table, Nb201Task};
+use swapnas_benchmarks::DataDir;
+
+fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("SWAPNAS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
+    dir
+}
+
+fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name)
+}
+
+fn run(python: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut c = Command::new(python);
+    for a in args {
+        c.arg(a);
+    }
+    c.output().unwrap_or_else(|e| panic!("cannot run {python}: {e}"))
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(o.status.success(), "{what} failed (needs h5py and nats_bench: `python3 -m pip install h5py nats_bench`): {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Builds the small archive with `python` in `format`, converts it, and checks the result.
+fn build_convert_check(python: &str, format: &str, base: &Path) {
+    let data = data_dir();
+    let source = base.join(if format == "pth" { "NAS-Bench-201-small.pth" } else { "NATS-tss-small" });
+    let made = ok(
+        run(python, &[&script("tests/make_small_nb201_archive.py"), &"--data-dir", &data, &"--out", &source, &"--format", &format, &"--archs", &"5"]),
+        "building the small archive",
+    );
+    let dest = base.join(format!("nb201-{format}.h5"));
+    ok(run(python, &[&script("convert_nb201.py"), &source, &dest]), "convert_nb201.py");
+
+    let archive = BenchmarkArchive::read(&dest).unwrap();
+    assert_eq!(archive.benchmark, "nb201");
+    assert_eq!(archive.archs.len(), 5);
+    let reader = archive.provenance.get("reader").unwrap();
+    assert!(reader.contains(if format == "pth" { "nas_201_api" } else { "nats_bench" }), "{reader}");
+    let table = Nb201Table::load(&DataDir::at(data)).unwrap();
+    let index = archive.index.clone().unwrap();
+    for line in made.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let arch = v["arch"].as_str().unwrap();
+        let k = archive.archs.iter().position(|a| a == arch).unwrap_or_else(|| panic!("{arch} missing from the archive"));
+        assert_eq!(index[k], v["index"].as_i64().unwrap());
+        let record = table.get(&arch.parse().unwrap());
+        assert_eq!(record.nb201_index as i64, index[k], "{arch}");
+        for task in Nb201Task::ALL {
+            let t = task.name();
+            let val = archive.column(t, "val_accuracy").unwrap()[k];
+            let test = archive.column(t, "test_accuracy").unwrap()[k];
+            // (serde_json's float parsing may differ from Python's repr by one ulp.)
+            let same = |a: f64, b: &serde_json::Value| (a - b.as_f64().unwrap()).abs() <= 1e-12 * a.abs();
+            assert!(same(val, &v[t]["val"]), "{arch} {t}: {val} vs {}", v[t]["val"]);
+            assert!(same(test, &v[t]["test"]), "{arch} {t}: {test} vs {}", v[t]["test"]);
+            // Independent of the script: swapnas' own loaders of the public files.
+            assert!((val - record.val_accuracy(task)).abs() < 1e-6, "{arch} {t}: {val} vs {}", record.val_accuracy(task));
+            assert!((test - record.test_accuracy(task)).abs() < 1e-9, "{arch} {t}: {test} vs {}", record.test_accuracy(task));
+            assert!(same(archive.column(t, "params").unwrap()[k], &v["params"]), "{arch} params");
+            assert!(same(archive.column(t, "flops").unwrap()[k], &v["flops"]), "{arch} flops");
+            assert!(archive.column(t, "zen").unwrap()[k].is_nan(), "zen is not in the official archives");
+            assert!(archive.column(t, "train_accuracy").unwrap()[k].is_nan(), "no train accuracy was put in");
+        }
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let base = std::env::temp_dir().join(format!("swapnas-convert-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+#[test]
+fn nats_archive_converts_value_for_value() {
+    let base = scratch("nats");
+    build_convert_check("python3", "nats", &base);
+
+    // A truncated per-arch file: a clear error naming the source, and no archive written.
+    let source = base.join("NATS-tss-small");
+    let victim = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().path()).find(|p| !p.ends_with("meta.pickle.pbz2")).unwrap();
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
+    let dest = base.join("broken.h5");
+    let o = run("python3", &[&script("convert_nb201.py"), &source, &dest]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("NATS-tss-small") && err.contains("not a readable"), "{err}");
+    assert!(!err.contains("Traceback"), "{err}");
+    assert!(!dest.exists(), "a failed conversion left {} behind", dest.display());
+    let leftovers: Vec<_> = std::fs::read_dir(&base).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A path that does not exist.
+    let o = run("python3", &[&script("convert_nb201.py"), &base.join("nowhere"), &dest]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such file"), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
+fn nb201_pth_converts_through_nas_201_api_when_torch_is_there() {
+    let python = std::env::var("SWAPNAS_TORCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let probe = run(&python, &[&"-c", &"import torch, nas_201_api, h5py"]);
+    if !probe.status.success() {
+        eprintln!(
+            "skipped: {python} cannot import torch, nas_201_api and h5py (set SWAPNAS_TORCH_PYTHON to a python that can; the .pth route needs PyTorch)"
+        );
+        return;
+    }
+    let base = scratch("pth");
+    build_convert_check(&python, "pth", &base);
+    std::fs::remove_dir_all(base).unwrap();
+}
