@@ -10,6 +10,9 @@ use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};
 use std::path::Path;
 
+/// Padding of the reference loaders' random crop, in pixels (`RandomCrop(32, padding=4)`).
+pub const AUGMENT_PAD: usize = 4;
+
 /// An image set and its binary layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageSet {
@@ -48,6 +51,40 @@ impl ImageBatch {
     /// The labels as an int tensor on `device`.
     pub fn label_tensor(&self, device: &Device) -> Tensor<1, Int> {
         Tensor::from_data(TensorData::new(self.labels.clone(), [self.len()]), device)
+    }
+
+    /// `n` distinct images drawn with `seed`, each randomly cropped back to its size from a
+    /// copy padded by [`AUGMENT_PAD`] pixels of `fill` (per channel, normalised) and flipped
+    /// left-right with probability ½ — the training transform of the reference loaders
+    /// (`RandomCrop(side, padding=4)`, then `RandomHorizontalFlip()`, on the unnormalised image,
+    /// so the padding is black: `fill` = [`ImageSet::black`]).
+    pub fn augmented_sample(&self, n: usize, seed: u64, fill: [f32; 3]) -> ImageBatch {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut rng);
+        let side = self.side;
+        let plane = side * side;
+        let mut out = ImageBatch { pixels: Vec::with_capacity(n.min(self.len()) * 3 * plane), labels: Vec::new(), side };
+        for &i in order.iter().take(n) {
+            let (dy, dx) = (rng.random_range(0..=2 * AUGMENT_PAD), rng.random_range(0..=2 * AUGMENT_PAD));
+            let flip = rng.random_bool(0.5);
+            let src = &self.pixels[i * 3 * plane..(i + 1) * 3 * plane];
+            for (c, &pad) in fill.iter().enumerate() {
+                for y in 0..side {
+                    for x in 0..side {
+                        let x = if flip { side - 1 - x } else { x };
+                        // Row/column in the source: (y + dy − pad), outside → padding.
+                        let (sy, sx) = ((y + dy) as isize - AUGMENT_PAD as isize, (x + dx) as isize - AUGMENT_PAD as isize);
+                        let inside = (0..side as isize).contains(&sy) && (0..side as isize).contains(&sx);
+                        out.pixels.push(if inside { src[c * plane + sy as usize * side + sx as usize] } else { pad });
+                    }
+                }
+            }
+            out.labels.push(self.labels[i]);
+        }
+        out
     }
 
     /// The first `n` images.
@@ -89,6 +126,28 @@ impl ImageSet {
             ImageSet::Cifar100 => ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
             ImageSet::ImageNet16StandIn => ([0.481_098, 0.45749, 0.407_882], [0.247_922, 0.240_235, 0.255_255]),
         }
+    }
+
+    /// A black pixel after normalisation, per channel: what the random crop pads with.
+    pub fn black(self) -> [f32; 3] {
+        let (mean, std) = self.normalisation();
+        [0, 1, 2].map(|c| -mean[c] / std[c])
+    }
+
+    /// Every training image here, in file order, up to `cap`: the pool random batches are
+    /// drawn from (the data directory holds a subset of each training set; see README).
+    pub fn load_pool(self, dir: &DataDir, cap: usize) -> Result<ImageBatch> {
+        let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
+        for file in self.train_files() {
+            if batch.len() >= cap {
+                break;
+            }
+            let path = dir.require(&file)?;
+            let part = self.read_file(&path, cap - batch.len())?;
+            batch.pixels.extend(part.pixels);
+            batch.labels.extend(part.labels);
+        }
+        Ok(batch)
     }
 
     /// Training files in reading order.
@@ -187,5 +246,52 @@ mod tests {
         assert!(ImageSet::Cifar10.decode(&[], 10).is_err());
         rec[0] = 10;
         assert!(ImageSet::Cifar10.decode(&rec, 10).unwrap_err().to_string().contains("label 10"));
+    }
+
+    /// Every augmented image is some source image (its label with it), shifted by at most 4
+    /// pixels with the fill where it moved in, maybe mirrored; draws are distinct images,
+    /// fixed by the seed.
+    #[test]
+    fn augmented_sample_is_a_padded_crop_and_flip() {
+        let (side, n) = (8usize, 6usize);
+        let plane = side * side;
+        // Pixel value = a unique id (image, channel, y, x) > 0; fill is −1.
+        let pixels: Vec<f32> = (0..n * 3 * plane).map(|i| (i + 1) as f32).collect();
+        let pool = ImageBatch { pixels, labels: (0..n as i64).map(|l| l * 10).collect(), side };
+        let fill = [-1.0, -2.0, -3.0];
+        let a = pool.augmented_sample(4, 7, fill);
+        assert_eq!(a, pool.augmented_sample(4, 7, fill));
+        assert_ne!(a, pool.augmented_sample(4, 8, fill));
+        let mut seen = Vec::new();
+        for k in 0..4 {
+            let img = &a.pixels[k * 3 * plane..(k + 1) * 3 * plane];
+            let src = (a.labels[k] / 10) as usize;
+            assert!(!seen.contains(&src));
+            seen.push(src);
+            let found = (0..=8).any(|dy: usize| {
+                (0..=8).any(|dx: usize| {
+                    [false, true].iter().any(|&flip| {
+                        (0..3).all(|c| {
+                            (0..side).all(|y| {
+                                (0..side).all(|x| {
+                                    let xs = if flip { side - 1 - x } else { x };
+                                    let (sy, sx) = (y as isize + dy as isize - 4, xs as isize + dx as isize - 4);
+                                    let want = if (0..side as isize).contains(&sy) && (0..side as isize).contains(&sx) {
+                                        pool.pixels[src * 3 * plane + c * plane + sy as usize * side + sx as usize]
+                                    } else {
+                                        fill[c]
+                                    };
+                                    img[c * plane + y * side + x] == want
+                                })
+                            })
+                        })
+                    })
+                })
+            });
+            assert!(found, "image {k} is no padded crop of source {src}");
+        }
+        // Black after normalisation is what the padding is in the real pipeline.
+        let (m, s) = ImageSet::Cifar10.normalisation();
+        assert!((ImageSet::Cifar10.black()[2] + m[2] / s[2]).abs() < 1e-7);
     }
 }

@@ -9,7 +9,7 @@
 //! streams and reports that draw-to-draw agreement next to the agreement with the reference.
 
 use crate::cli::{Bench, CheckArgs};
-use crate::run::{open_cache, proxy_settings, score_all, ArchScores, Scoring};
+use crate::run::{load_input, open_cache, proxy_settings, score_all, ArchScores, Scoring};
 use crate::suites::Candidate;
 use crate::sample::sample_indices;
 use anyhow::{ensure, Result};
@@ -68,12 +68,12 @@ pub fn run(check: &CheckArgs) -> Result<()> {
     let (settings, _) = proxy_settings(args, None)?;
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
-    let batch = images.load_first(&data, batch_size)?;
+    let (batch, augment, input_text) = load_input(args, images, &data, batch_size)?;
     eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), args.seed);
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
     std::fs::create_dir_all(&out)?;
     let cache = open_cache(args, &out)?;
-    let scoring = Scoring { bench: &bench, proxies: &proxies, batch: &batch, cache: cache.as_ref() };
+    let scoring = Scoring { bench: &bench, proxies: &proxies, batch: &batch, augment, cache: cache.as_ref() };
     let mut draws: Vec<Vec<ArchScores>> = Vec::with_capacity(check.draws);
     for d in 0..check.draws {
         let mut draw_args = args.clone();
@@ -89,13 +89,14 @@ pub fn run(check: &CheckArgs) -> Result<()> {
 
     let acc: Vec<f64> = entries.iter().map(|e| e.val_accuracy).collect();
     let mut md = format!(
-        "## check: {bench} against Suite-Zero (`{}`)\n\n- archs: {} (seed {}), batch {} images, wall {:.1} s\n\n\
+        "## check: {bench} against Suite-Zero (`{}`)\n\n- archs: {} (seed {}), batch {} images, wall {:.1} s\n- images: {}\n\n\
          | proxy | n | ρ(ours, ref) | ρ(ours, val acc) | ρ(ref, val acc) | Δ | non-finite ours/ref | s/arch | target met |{}\n|---|---:|---:|---:|---:|---:|---:|---:|---|{}\n",
         file.rel_path,
         entries.len(),
         args.seed,
         settings.batch,
         started.elapsed().as_secs_f64(),
+        input_text,
         if check.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", check.draws) } else { String::new() },
         if check.draws > 1 { "---:|---:|---:|" } else { "" },
     );
@@ -164,7 +165,7 @@ pub fn run(check: &CheckArgs) -> Result<()> {
     md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03 (draw 0). Non-finite scores rank below all finite ones.\n");
     if check.draws > 1 {
         md.push_str(
-            "ρ(ours, ours′): mean Spearman between our draws (independent weight inits; the same images) — \
+            "ρ(ours, ours′): mean Spearman between our draws (independent weight inits; with --input random-augmented also independent batches) — \
              where it is below 0.9, no implementation can be expected to agree with one reference draw at 0.9. \
              'over draws' columns: mean ± SD across draws.\n",
         );

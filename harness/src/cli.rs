@@ -143,6 +143,18 @@ pub enum DartsSet {
     Suitezero,
 }
 
+/// Which images the proxies see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Input {
+    /// The first B training images in file order, the same for every arch (the SWAP
+    /// reference's input).
+    First,
+    /// Per arch, B training images drawn with the arch's seed, each randomly cropped from a
+    /// copy padded by 4 black pixels and flipped left-right with probability ½ — the random,
+    /// augmented minibatch the zero-cost-nas / NASLib references (Suite-Zero) score with.
+    RandomAugmented,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Accuracy {
     /// 200-epoch validation accuracy (what NAS-Bench-Suite-Zero correlates against).
@@ -226,6 +238,12 @@ pub struct RunArgs {
     /// Neither read nor write the score cache (`<out>/scores.jsonl`).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Images the proxies see: `first` (the same first B training images for every arch) or
+    /// `random-augmented` (a seeded random, augmented batch per arch, as Suite-Zero's
+    /// reference scores were computed; drawn from the training images in the data directory).
+    #[arg(long, value_enum, default_value_t = Input::First)]
+    pub input: Input,
 
     /// List the registered proxies and exit.
     #[arg(long)]

@@ -1,7 +1,7 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
-use crate::cli::{Accuracy, Bench, ReproduceArgs, RunArgs};
+use crate::cli::{Input, Accuracy, Bench, ReproduceArgs, RunArgs};
 use crate::run::run_task;
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -41,6 +41,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             data_dir: Some(data.root().to_path_buf()),
             jobs: args.jobs,
             no_cache: false,
+            input: Input::First,
             device: args.device.clone(),
             list_proxies: false,
         };

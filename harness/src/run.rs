@@ -1,7 +1,7 @@
 //! The scoring run: load a benchmark, sample architectures, score them with each proxy,
 //! correlate with accuracy, write the table, the per-arch scores and a scatter plot.
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, Input, RunArgs};
 use crate::suites::Candidate;
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use crate::cache::{cache_key, CachedScore, ScoreCache};
 use sha2::Digest;
-use swapnas_benchmarks::DataDir;
+use swapnas_benchmarks::{DataDir, ImageBatch, ImageSet};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxySettings, RegSwapPrior};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::table::write_atomic;
@@ -48,8 +48,42 @@ pub struct Scoring<'a> {
     /// Benchmark-task name, part of the cache key (e.g. `nb201-cifar100`).
     pub bench: &'a str,
     pub proxies: &'a [Box<dyn Proxy>],
+    /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
     pub batch: &'a swapnas_benchmarks::ImageBatch,
+    pub augment: Option<Augment>,
     pub cache: Option<&'a ScoreCache>,
+}
+
+/// `--input random-augmented`: each arch draws `n` images from the pool with its own seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Augment {
+    pub n: usize,
+    /// Normalised black, per channel: the crop's padding.
+    pub fill: [f32; 3],
+}
+
+/// Seed stream of an arch's random input batch (independent of its weight-init streams).
+const INPUT_STREAM: u64 = 0x1a9e7;
+
+/// The images the proxies need, as `--input` says: the first `n` training images, or the pool
+/// random batches of `n` are drawn from (every training image in the data directory, up to
+/// 10,000); and how the table header describes them.
+pub fn load_input(args: &RunArgs, images: ImageSet, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
+    match args.input {
+        Input::First => Ok((images.load_first(data, n)?, None, format!("first {n} training images of {}", images.name()))),
+        Input::RandomAugmented => {
+            let pool = images.load_pool(data, 10_000)?;
+            if pool.len() < n {
+                bail!("--input random-augmented draws {n} images per arch, but {} has only {} training images here", images.name(), pool.len());
+            }
+            let text = format!(
+                "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip",
+                pool.len(),
+                images.name()
+            );
+            Ok((pool, Some(Augment { n, fill: images.black() }), text))
+        }
+    }
 }
 
 /// The seed of an architecture: a function of `--seed` and the arch alone, so a score does
@@ -61,10 +95,21 @@ pub fn arch_seed(seed: u64, label: &str) -> u64 {
 
 fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
     let memo = Memo::new();
-    let ctx = ProxyContext { builder: c.builder.as_ref(), batch: scoring.batch, device, seed, memo: &memo };
+    let own_batch;
+    let batch = match scoring.augment {
+        Some(a) => {
+            own_batch = scoring.batch.augmented_sample(a.n, derive_seed(seed, INPUT_STREAM), a.fill);
+            &own_batch
+        }
+        None => scoring.batch,
+    };
+    let ctx = ProxyContext { builder: c.builder.as_ref(), batch, device, seed, memo: &memo };
     let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
     for p in scoring.proxies {
-        let settings = p.settings();
+        let settings = match scoring.augment {
+            Some(_) => format!("{} input=random-augmented", p.settings()),
+            None => p.settings(),
+        };
         let key = cache_key(scoring.bench, &c.label, p.name(), &settings, seed);
         if let Some(hit) = scoring.cache.and_then(|cache| cache.get(&key)) {
             out.scores.push(hit.value());
@@ -219,7 +264,7 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
     let (settings, reg_rule) = proxy_settings(args, suite.reg_prior)?;
     let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
     let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
-    let batch = suite.images.load_first(&data, batch_size)?;
+    let (batch, augment, input_text) = load_input(args, suite.images, &data, batch_size)?;
     let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&suite.name));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
 
@@ -238,7 +283,7 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         data.root().display()
     );
     let cache = open_cache(args, &out_dir)?;
-    let scoring = Scoring { bench: &suite.name, proxies: &proxies, batch: &batch, cache: cache.as_ref() };
+    let scoring = Scoring { bench: &suite.name, proxies: &proxies, batch: &batch, augment, cache: cache.as_ref() };
     let results = score_all(&suite.candidates, &scoring, args)?;
 
     // Per-arch scores.
@@ -274,7 +319,7 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         ("benchmark".to_string(), suite.name.clone()),
         ("accuracy".to_string(), suite.accuracy_label.clone()),
         ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", args.seed)),
-        ("images".to_string(), format!("first {batch_size} training images of {}", suite.images.name())),
+        ("images".to_string(), input_text),
         ("device".to_string(), crate::device::open(&args.device)?.1),
         ("wall time".to_string(), format!("{wall:.1} s")),
     ];

@@ -255,3 +255,47 @@ fn check_with_two_draws_reports_the_noise_ceiling() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--draws must be at least 1"));
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// `--input random-augmented`: each arch gets its own seeded, augmented batch (the header says
+/// so, the run is reproducible, and jacov's scores change while params' do not); asking for
+/// more images than the data directory holds is a user error.
+#[test]
+fn random_augmented_input_is_per_arch_and_reproducible() {
+    let run = |input: &str, out: &PathBuf| {
+        let o = swapnas()
+            .args(["--task", "cifar10", "--archs", "3", "--proxies", "params,jacov", "--proxy-batch", "8", "--jobs", "1", "--no-cache", "--input", input])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+        let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+        (String::from_utf8_lossy(&o.stdout).into_owned(), scores)
+    };
+    let (a, b, c) = (temp_dir("aug-a"), temp_dir("aug-b"), temp_dir("aug-first"));
+    let (stdout, aug1) = run("random-augmented", &a);
+    assert!(stdout.contains("random crop from 4-px black padding + horizontal flip"), "{stdout}");
+    let (_, aug2) = run("random-augmented", &b);
+    assert_eq!(aug1, aug2, "the same seed must give the same batches");
+    let (_, first) = run("first", &c);
+    let column = |csv: &str, k: usize| -> Vec<String> { csv.lines().skip(1).map(|l| l.split(',').rev().nth(k).unwrap().to_string()).collect() };
+    // Last columns: …, params, jacov, errors.
+    assert_eq!(column(&aug1, 2), column(&first, 2), "params does not depend on the images");
+    assert_ne!(column(&aug1, 1), column(&first, 1), "jacov saw the same images");
+    let o = swapnas()
+        .args(["--task", "ImageNet16-120", "--archs", "1", "--proxies", "jacov", "--proxy-batch", "200", "--input", "random-augmented"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(temp_dir("aug-err"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("draws 200 images per arch") && err.contains("only 120 training images"), "{err}");
+    for d in [a, b, c] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
