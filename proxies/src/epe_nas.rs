@@ -7,7 +7,7 @@
 //! (ImageNet16-120), s_c is divided by the class's image count, single-image classes are
 //! skipped (the reference's `len()` of a scalar raises), and the score is
 //! Σ_c Σ_c' |s_c − s_c'| / #classes — NaN if no class has two images (its division by zero).
-//! Deviation: first B images in file order.
+//! Deviation (default `--input first`): first B images in file order.
 
 use crate::measure::{corrcoef, InputJacobian};
 use crate::{Proxy, ProxyContext, ProxySettings};

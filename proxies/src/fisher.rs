@@ -7,7 +7,7 @@
 //! F_k over the channel's weights, so the score is Σ_layers Σ_k F_k · fan_in (fan_in =
 //! C_in/groups·kh·kw for a conv, in_features for a linear).
 //!
-//! Deviation: the batch is the first `batch` training images in file order, not a random
+//! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch.
 
 use crate::measure::{scalar, LossGradients};

@@ -4,7 +4,7 @@
 //! train mode, one backward pass of the mean cross-entropy on the real batch; the score is
 //! Σ over conv and linear layers of ‖∂L/∂W‖₂ (Frobenius norm, not squared).
 //!
-//! Deviation: the batch is the first `batch` training images in file order, not a random
+//! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch, so the score is deterministic per (arch, seed). The backward pass is
 //! shared with snip and plain.
 

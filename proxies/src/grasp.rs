@@ -9,7 +9,8 @@
 //! BN; the two shifted passes replay the ReLU gates of the pass at W, as autograd's H g does
 //! (ReLU'' = 0; without it, gates flipped by the step swamp the difference). The score agrees
 //! to ~1e-5 between steps 1e-6 and 1e-8 (steps ≥ 1e-4 are off by tens of %). 3 backward
-//! passes. The batch is the first `batch` training images in file order, not a random one.
+//! passes. The batch is the first `batch` training images in file order (default `--input first`),
+//! not a random one.
 
 use crate::measure::{default_network, real_batch, scalar, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};

@@ -4,7 +4,7 @@
 //! train mode, the real batch of B images; J = ∂(Σ logits)/∂x per image ([`InputJacobian`],
 //! shared with epe_nas); the B × B `corrcoef` of J's rows with eigenvalues λ; the score is
 //! −Σ [ln(λ + 1e-5) + 1/(λ + 1e-5)]. A NaN correlation (a zero Jacobian row) gives NaN, as
-//! the reference's failed `eig` does. Deviations: first B images in file order; the
+//! the reference's failed `eig` does. Deviations: first B images in file order (default `--input first`); the
 //! symmetric eigensolver instead of `np.linalg.eig` (same eigenvalues for a symmetric matrix).
 
 use crate::measure::{corrcoef, symmetric_eigenvalues, InputJacobian};

@@ -56,8 +56,9 @@ use swapnas_benchmarks::{ImageBatch, NetworkBuilder};
 /// Everything a proxy is given to score one architecture.
 pub struct ProxyContext<'a> {
     pub builder: &'a dyn NetworkBuilder,
-    /// The first training images of the task, in file order, with labels (at least
-    /// [`Proxy::batch_size`] of them).
+    /// This arch's images with labels (at least [`Proxy::batch_size`] of them): the first
+    /// training images in file order, or with `--input random-augmented` a random augmented
+    /// batch drawn with the arch's seed, as the zero-cost-nas / NASLib references draw one.
     pub batch: &'a ImageBatch,
     /// The device to compute on (without autodiff; proxies that need gradients call
     /// `.autodiff()` on it).

@@ -6,7 +6,7 @@
 //! the score is log |det K| (`slogdet(K)[1]`, sign ignored).
 //!
 //! We record ReLU outputs (`Record::relu`): output > 0 exactly where input > 0. Deviation: the
-//! batch is the first B training images in file order, not a random augmented minibatch.
+//! batch is the first B training images in file order, not a random augmented minibatch (that is `--input random-augmented`).
 
 use crate::measure::{default_network, log_abs_det, real_batch, to_host};
 use crate::{Proxy, ProxyContext, ProxySettings};

@@ -4,7 +4,7 @@
 //! mode, one backward pass of the mean cross-entropy on the real batch; the score is the signed
 //! Σ over conv and linear weights of W ⊙ ∂L/∂W (no absolute value).
 //!
-//! Deviation: the batch is the first `batch` training images in file order, not a random
+//! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch. The backward pass is shared with grad_norm and snip.
 
 use crate::measure::{sum_over_layers, LossGradients};

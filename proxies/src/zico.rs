@@ -8,7 +8,7 @@
 //! is Σ over layers with S ≠ 0 of log S.
 //!
 //! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
-//! file order, not random augmented batches.
+//! file order (default `--input first`), not random augmented batches.
 
 use crate::measure::{default_network, real_batch, scalar, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
