@@ -130,3 +130,57 @@ fn nb201_pth_converts_through_nas_201_api_when_torch_is_there() {
     build_convert_check(&python, "pth", &base);
     std::fs::remove_dir_all(base).unwrap();
 }
+
+/// `scripts/convert_nb101.py` on a small tfrecord written with TensorFlow in the official record
+/// layout from Suite-Zero's real NB101 archs (some pruned to fewer than 7 vertices): every arch
+/// comes back as a 56-tuple that prunes to the same cell as Suite-Zero's, with its accuracy and
+/// parameter count. Runs when `$SWAPNAS_TF_PYTHON` (or python3) imports tensorflow and h5py.
+#[test]
+fn nb101_tfrecord_converts_when_tensorflow_is_there() {
+    use swapnas_benchmarks::nb101::Nb101Arch;
+    let python = std::env::var("SWAPNAS_TF_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let probe = run(&python, &[&"-c", &"import tensorflow, h5py"]);
+    if !probe.status.success() {
+        eprintln!("skipped: {python} cannot import tensorflow and h5py (set SWAPNAS_TF_PYTHON to a python that can)");
+        return;
+    }
+    let base = scratch("nb101");
+    let source = base.join("nasbench_small.tfrecord");
+    let made = ok(
+        run(&python, &[&script("tests/make_small_nb101_tfrecord.py"), &"--data-dir", &data_dir(), &"--out", &source, &"--archs", &"6"]),
+        "building the small tfrecord",
+    );
+    let dest = base.join("nb101.h5");
+    ok(run(&python, &[&script("convert_nb101.py"), &source, &dest]), "convert_nb101.py");
+    let archive = BenchmarkArchive::read(&dest).unwrap();
+    assert_eq!(archive.benchmark, "nb101");
+    assert_eq!(archive.archs.len(), 6);
+    let val = archive.column("cifar10", "val_accuracy").unwrap();
+    let params = archive.column("cifar10", "params").unwrap();
+    let mut small = 0;
+    for line in made.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let reference: Nb101Arch = v["tuple"].as_str().unwrap().parse().unwrap();
+        let want = reference.pruned();
+        assert_eq!(want.num_vertices() as u64, v["vertices"].as_u64().unwrap());
+        small += usize::from(want.num_vertices() < 7);
+        let k = archive
+            .archs
+            .iter()
+            .position(|a| a.parse::<Nb101Arch>().unwrap().pruned() == want)
+            .unwrap_or_else(|| panic!("no converted arch prunes to the cell of {}", v["tuple"]));
+        assert!((val[k] - v["val_accuracy"].as_f64().unwrap()).abs() < 1e-9, "{} vs {}", val[k], v["val_accuracy"]);
+        assert!((params[k] - v["params"].as_f64().unwrap()).abs() < 1e-9, "{} vs {}", params[k], v["params"]);
+    }
+    assert!(small >= 1, "no arch with fewer than 7 vertices was tested");
+
+    // A truncated tfrecord (the CRC check fails): a message, no archive.
+    let bytes = std::fs::read(&source).unwrap();
+    std::fs::write(&source, &bytes[..bytes.len() - 7]).unwrap();
+    let broken = base.join("broken.h5");
+    let o = run(&python, &[&script("convert_nb101.py"), &source, &broken]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("not a readable NAS-Bench-101 tfrecord"), "{err}");
+    assert!(!broken.exists());
+    std::fs::remove_dir_all(base).unwrap();
+}
