@@ -7,7 +7,7 @@ use crate::sample::sample_indices;
 use anyhow::{bail, Result};
 use burn::tensor::Device;
 use swapnas_benchmarks::darts::{load_nb301_zc, load_swap_darts_csv, DartsBuilder, DartsConfig};
-use swapnas_benchmarks::nb101::{load_nb101_zc, Nb101Builder, Nb101Config};
+use swapnas_benchmarks::nb101::{load_nb101 as load_nb101_table, Nb101Builder, Nb101Config};
 use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Op, Nb201Table, Nb201Task, NB201_ARCHIVE};
 use swapnas_benchmarks::{BuildOptions, DataDir, ImageSet, InitScheme, NetworkBuilder, WeightInit};
 use swapnas_proxies::RegSwapPrior;
@@ -169,7 +169,7 @@ fn load_darts(args: &RunArgs, data: &DataDir) -> Result<Suite> {
 }
 
 fn load_nb101(args: &RunArgs, data: &DataDir) -> Result<Suite> {
-    let records = load_nb101_zc(data)?;
+    let (records, source) = load_nb101_table(data)?;
     let config = Nb101Config::default();
     let picked = sample_indices(records.len(), args.archs.unwrap_or(20), args.seed);
     let candidates = picked
@@ -193,7 +193,7 @@ fn load_nb101(args: &RunArgs, data: &DataDir) -> Result<Suite> {
         images: ImageSet::Cifar10,
         candidates,
         column_names: vec!["row"],
-        accuracy_label: "CIFAR-10 validation accuracy, 108 epochs (Suite-Zero zc_nasbench101.json)".to_string(),
+        accuracy_label: format!("CIFAR-10 validation accuracy, 108 epochs ({source})"),
         reg_prior,
         notes: vec![(
             "network".to_string(),

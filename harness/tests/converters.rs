@@ -174,6 +174,34 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
     }
     assert!(small >= 1, "no arch with fewer than 7 vertices was tested");
 
+    // `--bench nb101` runs on the converted table: the params proxy (built from each arch)
+    // equals the archive's parameter count, Suite-Zero's.
+    let data = base.join("data");
+    std::fs::create_dir_all(data.join("benchmarks/nb101")).unwrap();
+    std::fs::create_dir_all(data.join("images/cifar-10-batches-bin")).unwrap();
+    std::fs::copy(&dest, data.join("benchmarks/nb101/nb101.h5")).unwrap();
+    std::fs::copy(data_dir().join("images/cifar-10-batches-bin/data_batch_1.bin"), data.join("images/cifar-10-batches-bin/data_batch_1.bin")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+        .args(["--bench", "nb101", "--archs", "0", "--proxies", "params", "--no-cache", "--jobs", "1"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--out")
+        .arg(base.join("out"))
+        .env_remove("SWAPNAS_DATA")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("converted from nasbench_small.tfrecord"), "{stdout}");
+    let csv = std::fs::read_to_string(base.join("out/scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7, "{csv}");
+    for line in csv.lines().skip(1) {
+        let arch = line.split('"').nth(1).unwrap();
+        let k = archive.archs.iter().position(|a| a == arch).unwrap();
+        let score: f64 = line.split(',').rev().nth(1).unwrap().parse().unwrap();
+        assert!((score - params[k]).abs() < 1e-9, "{arch}: params proxy {score}, archive {}", params[k]);
+    }
+
     // A truncated tfrecord (the CRC check fails): a message, no archive.
     let bytes = std::fs::read(&source).unwrap();
     std::fs::write(&source, &bytes[..bytes.len() - 7]).unwrap();

@@ -7,4 +7,4 @@ mod table;
 
 pub use arch::{Nb101Arch, Nb101Op, Nb101Spec, MAX_EDGES, NUM_VERTICES};
 pub use net::{Nb101Builder, Nb101Config, Nb101Net};
-pub use table::{load_nb101_zc, Nb101Record};
+pub use table::{load_nb101, load_nb101_zc, nb101_from_archive, Nb101Record, NB101_ARCHIVE};
