@@ -212,3 +212,46 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
     assert!(!broken.exists());
     std::fs::remove_dir_all(base).unwrap();
 }
+
+/// `scripts/convert_tnb101.py` on a small database in TransNASBenchAPI's layout, saved with
+/// torch from Suite-Zero's real validation metrics: one archive per space, each task's
+/// headline metric and val_accuracy value for value. Runs when `$SWAPNAS_TORCH_PYTHON` (or
+/// python3) imports torch and h5py.
+#[test]
+fn tnb101_pth_converts_when_torch_is_there() {
+    let python = std::env::var("SWAPNAS_TORCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    if !run(&python, &[&"-c", &"import torch, h5py"]).status.success() {
+        eprintln!("skipped: {python} cannot import torch and h5py (set SWAPNAS_TORCH_PYTHON to a python that can)");
+        return;
+    }
+    let base = scratch("tnb101");
+    let source = base.join("transnas-bench-small.pth");
+    let made = ok(run(&python, &[&script("tests/make_small_tnb101_pth.py"), &"--data-dir", &data_dir(), &"--out", &source]), "building the small database");
+    let out = base.join("tnb101");
+    ok(run(&python, &[&script("convert_tnb101.py"), &source, &out]), "convert_tnb101.py");
+    let micro = BenchmarkArchive::read(&out.join("tnb101_micro.h5")).unwrap();
+    let macro_ = BenchmarkArchive::read(&out.join("tnb101_macro.h5")).unwrap();
+    assert_eq!((micro.benchmark.as_str(), macro_.benchmark.as_str()), ("tnb101-micro", "tnb101-macro"));
+    let mut checked = 0;
+    for line in made.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let a = if v["space"] == "micro" { &micro } else { &macro_ };
+        let k = a.archs.iter().position(|s| s == v["arch"].as_str().unwrap()).unwrap();
+        let task = v["task"].as_str().unwrap();
+        let want = v["value"].as_f64().unwrap();
+        let got = a.column(task, "val_accuracy").unwrap()[k];
+        assert!((got - want).abs() <= 1e-12 * want.abs(), "{} {task}: {got} vs {want}", v["arch"]);
+        assert!(a.column(task, "valid_loss").unwrap()[k].is_nan());
+        checked += 1;
+    }
+    assert_eq!(checked, 2 * 3 * 7);
+
+    // Not a database: a message naming the file, no archives.
+    std::fs::write(&source, b"not a torch file").unwrap();
+    let empty = base.join("none");
+    let o = run(&python, &[&script("convert_tnb101.py"), &source, &empty]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("not a readable TransNAS-Bench-101 database"), "{err}");
+    assert!(!empty.join("tnb101_micro.h5").exists());
+    std::fs::remove_dir_all(base).unwrap();
+}
