@@ -6,6 +6,11 @@
 //!
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch. The backward pass is shared with grad_norm and snip.
+//!
+//! Fidelity: plain's per-arch ranking is mostly noise — two of our draws agree at Spearman
+//! 0.09–0.26 on 200 NB201 archs (0.10–0.13 with `--input random-augmented`), so it cannot
+//! agree with one Suite-Zero draw either; its ρ with accuracy (about −0.2 to −0.26) matches
+//! Suite-Zero's within the draws' spread (`swapnas check --draws`).
 
 use crate::measure::{sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
