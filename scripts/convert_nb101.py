@@ -26,8 +26,7 @@ import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swapnas_archive import sha256_of, write_archive  # noqa: E402
+from swapnas_archive import provenance, run_converter, write_archive
 
 OP_CODES = {"input": 0, "output": 1, "maxpool3x3": 2, "conv1x1-bn-relu": 3, "conv3x3-bn-relu": 4}
 VERTICES = 7
@@ -38,13 +37,11 @@ def load(source):
     try:
         from nasbench import api
     except ImportError:
-        api = None
-    if api is not None:
+        pass
+    else:
+        # Its own tables (get_metrics_from_hash would deep-copy every module).
         nb = api.NASBench(source)
-        fixed, computed = {}, {}
-        for h in nb.hash_iterator():
-            fixed[h], computed[h] = nb.get_metrics_from_hash(h)
-        return fixed, computed, "nasbench.api.NASBench"
+        return nb.fixed_statistics, nb.computed_statistics, "nasbench.api.NASBench"
     try:
         import tensorflow  # noqa: F401
     except ImportError as e:
@@ -91,14 +88,8 @@ def convert(source, dest, epochs):
         cols["training_time"].append(mean("final_training_time"))
     if not archs:
         sys.exit(f"{source}: no module has results for {epochs} epochs")
-    provenance = {
-        "source": os.path.basename(source),
-        "source_sha256": sha256_of(source),
-        "reader": reader,
-        "converter": "scripts/convert_nb101.py",
-        "metrics": f"{epochs} epochs, final evaluation, mean over repeats; accuracies in percent; params in millions",
-    }
-    write_archive(dest, "nb101", archs, {"cifar10": cols}, provenance)
+    metrics = f"{epochs} epochs, final evaluation, mean over repeats; accuracies in percent; params in millions"
+    write_archive(dest, "nb101", archs, {"cifar10": cols}, provenance(source, reader, "scripts/convert_nb101.py", metrics))
     print(f"wrote {dest}: {len(archs)} archs ({epochs} epochs) from {source}")
 
 
@@ -108,13 +99,8 @@ def main():
     p.add_argument("dest", help="output archive, e.g. data/benchmarks/nb101/nb101.h5")
     p.add_argument("--epochs", type=int, default=108, choices=(4, 12, 36, 108))
     a = p.parse_args()
-    if not os.path.isfile(a.source):
-        sys.exit(f"{a.source}: no such file")
-    try:
-        convert(a.source, a.dest, a.epochs)
-    except Exception as e:  # noqa: BLE001 — TensorFlow's DataLossError and friends
-        sys.exit(f"{a.source}: not a readable NAS-Bench-101 tfrecord ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                 "re-download it from the NAS-Bench-101 release page")
+    # Any exception: TensorFlow's DataLossError and friends.
+    run_converter(a.source, lambda: convert(a.source, a.dest, a.epochs), "NAS-Bench-101 tfrecord", "the NAS-Bench-101 release page")
 
 
 if __name__ == "__main__":

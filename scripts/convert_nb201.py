@@ -30,12 +30,10 @@ source has no results for are left out (a warning says how many); swapnas' NB201
 needs all 15,625.
 """
 import argparse
-import math
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swapnas_archive import sha256_of, write_archive  # noqa: E402
+from swapnas_archive import provenance, run_converter, write_archive
 
 TASKS = ("cifar10", "cifar100", "ImageNet16-120")
 HP = "200"
@@ -61,12 +59,6 @@ def open_api(source):
     return nats_bench.create(source, "tss", fast_mode=fast, verbose=False), f"nats_bench.create(fast_mode={fast})"
 
 
-def metric(api, index, dataset, key):
-    info = api.get_more_info(index, dataset, hp=HP, is_random=False)
-    value = info.get(key)
-    return math.nan if value is None else float(value)
-
-
 def has_results(api, index):
     """Whether the archive has 200-epoch results for arch `index` (fast-mode archives load one
     file per arch; the others list their evaluated indexes)."""
@@ -81,29 +73,28 @@ def convert(source, dest):
     indexes = [i for i in range(len(api)) if has_results(api, i)]
     if not indexes:
         sys.exit(f"{source}: the archive has no architecture with results")
-    archs, tasks = [], {t: {m: [] for m in ("val_accuracy", "test_accuracy", "train_accuracy", "params", "flops", "zen")} for t in TASKS}
+    archs = [api.meta_archs[i] for i in indexes]
+    tasks = {t: {m: [] for m in ("val_accuracy", "test_accuracy", "train_accuracy", "params", "flops")} for t in TASKS}
     for i in indexes:
-        archs.append(api.meta_archs[i])
         for task in TASKS:
             col = tasks[task]
-            col["val_accuracy"].append(metric(api, i, "cifar10-valid" if task == "cifar10" else task, "valid-accuracy"))
-            col["test_accuracy"].append(metric(api, i, task, "test-accuracy"))
-            col["train_accuracy"].append(metric(api, i, task, "train-accuracy"))
+            # One query per dataset (None = unknown, written as NaN); CIFAR-10's validation
+            # accuracy comes from its train/valid split, `cifar10-valid`.
+            info = api.get_more_info(i, task, hp=HP, is_random=False)
+            valid = api.get_more_info(i, "cifar10-valid", hp=HP, is_random=False) if task == "cifar10" else info
+            col["val_accuracy"].append(valid.get("valid-accuracy"))
+            col["test_accuracy"].append(info.get("test-accuracy"))
+            col["train_accuracy"].append(info.get("train-accuracy"))
             cost = api.get_cost_info(i, task, hp=HP)
-            col["params"].append(cost.get("params", math.nan))
-            col["flops"].append(cost.get("flops", math.nan))
-            col["zen"].append(math.nan)
+            col["params"].append(cost.get("params"))
+            col["flops"].append(cost.get("flops"))
+    for col in tasks.values():
+        col["zen"] = [None] * len(indexes)
     missing = len(api) - len(indexes)
     if missing:
         print(f"warning: {source} has no results for {missing} of {len(api)} archs; they are left out", file=sys.stderr)
-    provenance = {
-        "source": os.path.basename(os.path.normpath(source)),
-        "source_sha256": sha256_of(source),
-        "reader": reader,
-        "converter": "scripts/convert_nb201.py",
-        "metrics": f"hp={HP}, mean over trained seeds; cifar10 val = cifar10-valid x-valid; zen not in the source (NaN)",
-    }
-    write_archive(dest, "nb201", archs, tasks, provenance, index=indexes)
+    metrics = f"hp={HP}, mean over trained seeds; cifar10 val = cifar10-valid x-valid; zen not in the source (NaN)"
+    write_archive(dest, "nb201", archs, tasks, provenance(source, reader, "scripts/convert_nb201.py", metrics), index=indexes)
     print(f"wrote {dest}: {len(archs)} archs x {len(TASKS)} tasks from {source}")
 
 
@@ -112,15 +103,15 @@ def main():
     p.add_argument("source", help="NATS-tss-v1_0-3ffb9-simple/ (dir), a NATS .pickle.pbz2, or a NAS-Bench-201 .pth")
     p.add_argument("dest", help="output archive, e.g. data/benchmarks/nb201/nb201.h5")
     a = p.parse_args()
-    if not os.path.exists(a.source):
-        sys.exit(f"{a.source}: no such file or directory")
-    try:
-        convert(a.source, a.dest)
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, AssertionError) as e:
-        # A truncated or foreign archive: name it, leave no output behind (the archive is
-        # written last, through a temporary file).
-        sys.exit(f"{a.source}: not a readable NAS-Bench-201 / NATS-Bench topology archive "
-                 f"({type(e).__name__}: {e}); re-download it from the benchmark's release page")
+    run_converter(
+        a.source,
+        lambda: convert(a.source, a.dest),
+        "NAS-Bench-201 / NATS-Bench topology archive",
+        "the benchmark's release page",
+        errors=(OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, AssertionError),
+        exists=os.path.exists,
+        missing="no such file or directory",
+    )
 
 
 if __name__ == "__main__":

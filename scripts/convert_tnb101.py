@@ -25,8 +25,7 @@ import math
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from swapnas_archive import sha256_of, write_archive  # noqa: E402
+from swapnas_archive import provenance, run_converter, write_archive
 
 HEADLINE = {
     "class_scene": "valid_top1",
@@ -71,8 +70,11 @@ def convert(source, dest_dir, api_dir):
     for key in ("metrics_dict", "info_names", "task_list", "data"):
         if key not in db:
             raise KeyError(f"no `{key}` in the database")
+    if not db["data"]:
+        raise ValueError("the database has no search space")
+    metrics = "<metric> = final epoch, <metric>_best = max over epochs (the API's modes); val_accuracy = best headline validation metric"
+    attrs = provenance(source, reader, "scripts/convert_tnb101.py", metrics)
     os.makedirs(dest_dir, exist_ok=True)
-    written = []
     for space, archs in db["data"].items():
         names = list(archs)
         tasks = {}
@@ -92,18 +94,8 @@ def convert(source, dest_dir, api_dir):
                 cols["val_accuracy"] = cols[f"{HEADLINE[task]}_best"]
             tasks[task] = cols
         dest = os.path.join(dest_dir, f"tnb101_{space}.h5")
-        provenance = {
-            "source": os.path.basename(source),
-            "source_sha256": sha256_of(source),
-            "reader": reader,
-            "converter": "scripts/convert_tnb101.py",
-            "metrics": "<metric> = final epoch, <metric>_best = max over epochs (the API's modes); val_accuracy = best headline validation metric",
-        }
-        write_archive(dest, f"tnb101-{space}", names, tasks, provenance)
-        written.append(dest)
+        write_archive(dest, f"tnb101-{space}", names, tasks, attrs)
         print(f"wrote {dest}: {len(names)} archs x {len(tasks)} tasks from {source}")
-    if not written:
-        raise ValueError("the database has no search space")
 
 
 def main():
@@ -112,13 +104,8 @@ def main():
     p.add_argument("dest_dir", help="directory for tnb101_micro.h5 and tnb101_macro.h5, e.g. data/benchmarks/tnb101/")
     p.add_argument("--api-dir", help="TransNASBench's api/ directory (for the official TransNASBenchAPI)")
     a = p.parse_args()
-    if not os.path.isfile(a.source):
-        sys.exit(f"{a.source}: no such file")
-    try:
-        convert(a.source, a.dest_dir, a.api_dir)
-    except Exception as e:  # noqa: BLE001 — unpickling errors come in many types
-        sys.exit(f"{a.source}: not a readable TransNAS-Bench-101 database ({type(e).__name__}: {e}); "
-                 "re-download it from the TransNAS-Bench-101 release page")
+    # Any exception: unpickling errors come in many types.
+    run_converter(a.source, lambda: convert(a.source, a.dest_dir, a.api_dir), "TransNAS-Bench-101 database", "the TransNAS-Bench-101 release page")
 
 
 if __name__ == "__main__":

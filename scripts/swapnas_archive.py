@@ -19,19 +19,48 @@ FORMAT = "swapnas-benchmark-archive 1"
 def sha256_of(path):
     """SHA-256 of a file, or of a directory's files in name order (name and bytes of each)."""
     h = hashlib.sha256()
+
+    def feed(file):
+        with open(file, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+
     if os.path.isdir(path):
         for name in sorted(os.listdir(path)):
             full = os.path.join(path, name)
             if os.path.isfile(full):
                 h.update(name.encode())
-                with open(full, "rb") as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        h.update(chunk)
+                feed(full)
     else:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
+        feed(path)
     return h.hexdigest()
+
+
+def provenance(source, reader, converter, metrics):
+    """The provenance attributes every converter writes: the source's name and SHA-256, the
+    API that read it, the converter, and what the metrics mean."""
+    return {
+        "source": os.path.basename(os.path.normpath(source)),
+        "source_sha256": sha256_of(source),
+        "reader": reader,
+        "converter": converter,
+        "metrics": metrics,
+    }
+
+
+def run_converter(source, convert, what, release, errors=(Exception,), exists=os.path.isfile, missing="no such file"):
+    """Runs `convert()` for a converter's command line: a missing source, or one that fails to
+    read with one of `errors`, ends the process with a message naming it (no traceback); the
+    archive is written last, through a temporary file, so nothing is left behind."""
+    import sys
+
+    if not exists(source):
+        sys.exit(f"{source}: {missing}")
+    try:
+        convert()
+    except errors as e:
+        detail = str(e).splitlines()[0] if str(e) else ""
+        sys.exit(f"{source}: not a readable {what} ({type(e).__name__}: {detail}); re-download it from {release}")
 
 
 def write_archive(path, benchmark, archs, tasks, provenance, index=None):

@@ -167,16 +167,7 @@ impl ImageSet {
 
     /// The first `n` training images in file order.
     pub fn load_first(self, dir: &DataDir, n: usize) -> Result<ImageBatch> {
-        let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
-        for file in self.train_files() {
-            if batch.len() >= n {
-                break;
-            }
-            let path = dir.require(&file)?;
-            let part = self.read_file(&path, n - batch.len())?;
-            batch.pixels.extend(part.pixels);
-            batch.labels.extend(part.labels);
-        }
+        let batch = self.load_pool(dir, n)?;
         if batch.len() < n {
             bail!("{} has only {} training images here, {n} were asked for", self.name(), batch.len());
         }

@@ -94,7 +94,10 @@ def main():
     else:
         import torch
         from nas_201_api import api_utils
-        infos = {i: {"less": arch_results(api_utils, i, s, v).state_dict(), "full": arch_results(api_utils, i, s, v).state_dict()} for i, s, v in picked}
+        infos = {}
+        for i, s, v in picked:
+            state = arch_results(api_utils, i, s, v).state_dict()
+            infos[i] = {"less": state, "full": state}
         torch.save({"meta_archs": meta_archs, "arch2infos": infos, "evaluated_indexes": set(infos)}, a.out)
     for i, s, v in picked:
         print(json.dumps({"index": i, "arch": s, **v}))

@@ -35,7 +35,8 @@ def main():
 
     tasks = list(HEADLINE)
     metrics_dict = {t: [HEADLINE[t], "valid_loss"] for t in tasks}
-    db = {"metrics_dict": metrics_dict, "info_names": ["inference_time", "encoder_params", "encoder_FLOPs"], "task_list": tasks, "data": {}}
+    info_names = ["inference_time", "encoder_params", "encoder_FLOPs"]
+    db = {"metrics_dict": metrics_dict, "info_names": info_names, "task_list": tasks, "data": {}}
     lines = []
     for space in ("micro", "macro"):
         with open(os.path.join(a.data_dir, "benchmarks", "tnb101", f"zc_transbench101_{space}.json")) as f:
@@ -48,7 +49,7 @@ def main():
             for t in tasks:
                 value = zc[t][k]["val_accuracy"]
                 per_task[t] = {"metrics": {HEADLINE[t]: [value], "valid_loss": [math.nan]},
-                               "model_info": {"inference_time": math.nan, "encoder_params": math.nan, "encoder_FLOPs": math.nan},
+                               "model_info": {n: math.nan for n in info_names},
                                "total_epochs": 1}
                 lines.append({"space": space, "arch": arch, "task": t, "value": value})
             db["data"][space][arch] = per_task
