@@ -25,7 +25,7 @@ use swapnas_benchmarks::suite_zero::ZcTable;
 use swapnas_benchmarks::DataDir;
 use swapnas_reports::table::write_atomic;
 use swapnas_reports::stats::rank_last_nonfinite;
-use swapnas_reports::{correlate, spearman_rho};
+use swapnas_reports::{correlate, spearman_rho, spearman_with_accuracy};
 
 /// Seed stream of draw d ≥ 1 (draw 0 uses `--seed` itself, so its scores match a plain run's).
 const DRAW_STREAM: u64 = 0xd4a3;
@@ -73,17 +73,15 @@ pub fn run(check: &CheckArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
     std::fs::create_dir_all(&out)?;
     let cache = open_cache(args, &out)?;
-    let scoring = Scoring { bench: &bench, proxies: &proxies, batch: &batch, augment, cache: cache.as_ref() };
+    let (device, _) = crate::device::open(&args.device)?;
+    let scoring = Scoring::new(&bench, &proxies, &batch, augment, cache.as_ref(), device);
     let mut draws: Vec<Vec<ArchScores>> = Vec::with_capacity(check.draws);
     for d in 0..check.draws {
-        let mut draw_args = args.clone();
-        if d > 0 {
-            draw_args.seed = swapnas_proxies::derive_seed(args.seed, DRAW_STREAM + d as u64);
-        }
+        let seed = if d == 0 { args.seed } else { swapnas_proxies::derive_seed(args.seed, DRAW_STREAM + d as u64) };
         if check.draws > 1 {
-            eprintln!("draw {} of {} (seed {})", d + 1, check.draws, draw_args.seed);
+            eprintln!("draw {} of {} (seed {seed})", d + 1, check.draws);
         }
-        draws.push(score_all(&candidates, &scoring, &draw_args)?);
+        draws.push(score_all(&candidates, &scoring, seed, args.jobs)?);
     }
     let results = &draws[0];
 
@@ -109,18 +107,22 @@ pub fn run(check: &CheckArgs) -> Result<()> {
     }
     csv.push('\n');
     for (k, p) in proxies.iter().enumerate() {
-        let ours: Vec<f64> = results.iter().map(|r| r.scores[k]).collect();
+        // This proxy's scores in every draw, and their ranks (non-finite last).
+        let columns: Vec<Vec<f64>> = draws.iter().map(|d| d.iter().map(|r| r.scores[k]).collect()).collect();
+        let ranked: Vec<Vec<f64>> = columns.iter().map(|c| rank_last_nonfinite(c)).collect();
+        let ours = &columns[0];
         let seconds = results.iter().map(|r| r.seconds[k]).sum::<f64>() / results.len().max(1) as f64;
-        let c_ours = correlate(&ours, &acc);
+        let c_ours = correlate(ours, &acc);
         let reference: Option<Vec<f64>> =
             entries.iter().map(|e| e.scores.get(p.name()).copied()).collect();
         match reference {
             Some(reference) => {
                 let c_ref = correlate(&reference, &acc);
-                let agreement = spearman_rho(&rank_last_nonfinite(&ours), &rank_last_nonfinite(&reference));
+                let reference_ranked = rank_last_nonfinite(&reference);
+                let agreement = spearman_rho(&ranked[0], &reference_ranked);
                 let delta = c_ours.spearman - c_ref.spearman;
                 let met = agreement >= 0.9 && delta.abs() <= 0.03;
-                let spread = draw_spread(&draws, k, &acc, &reference);
+                let spread = draw_spread(&columns, &ranked, &acc, Some(&reference_ranked));
                 let _ = writeln!(
                     md,
                     "| {} | {} | {:.3} | {:.3} | {:.3} | {:+.3} | {}/{} | {:.2} | {} |{}",
@@ -146,7 +148,7 @@ pub fn run(check: &CheckArgs) -> Result<()> {
                     c_ours.spearman,
                     c_ours.non_finite,
                     seconds,
-                    draw_spread(&draws, k, &acc, &[])
+                    draw_spread(&columns, &ranked, &acc, None)
                 );
             }
         }
@@ -178,26 +180,24 @@ pub fn run(check: &CheckArgs) -> Result<()> {
 }
 
 
-/// The extra table cells of `--draws` ≥ 2 for proxy `k`: mean pairwise Spearman between the
-/// draws, and mean ± SD across draws of ρ(draw, reference) and ρ(draw, accuracy). Empty for one
-/// draw; "—" for the reference column without a reference.
-fn draw_spread(draws: &[Vec<ArchScores>], k: usize, acc: &[f64], reference: &[f64]) -> String {
-    if draws.len() < 2 {
+/// The extra table cells of `--draws` ≥ 2 for one proxy, from its per-draw scores and their
+/// ranks: mean pairwise Spearman between the draws, and mean ± SD across draws of
+/// ρ(draw, reference) (given its ranks; "—" without one) and ρ(draw, accuracy). Empty for one
+/// draw.
+fn draw_spread(columns: &[Vec<f64>], ranked: &[Vec<f64>], acc: &[f64], reference_ranked: Option<&[f64]>) -> String {
+    if columns.len() < 2 {
         return String::new();
     }
-    let ranked: Vec<Vec<f64>> = draws.iter().map(|d| rank_last_nonfinite(&d.iter().map(|r| r.scores[k]).collect::<Vec<_>>())).collect();
     let mut pairs = Vec::new();
     for a in 0..ranked.len() {
         for b in a + 1..ranked.len() {
             pairs.push(spearman_rho(&ranked[a], &ranked[b]));
         }
     }
-    let with_acc: Vec<f64> = draws.iter().map(|d| correlate(&d.iter().map(|r| r.scores[k]).collect::<Vec<_>>(), acc).spearman).collect();
-    let with_ref = if reference.is_empty() {
-        "—".to_string()
-    } else {
-        let reference = rank_last_nonfinite(reference);
-        mean_sd(&ranked.iter().map(|r| spearman_rho(r, &reference)).collect::<Vec<_>>())
+    let with_acc: Vec<f64> = columns.iter().map(|c| spearman_with_accuracy(c, acc)).collect();
+    let with_ref = match reference_ranked {
+        Some(reference) => mean_sd(&ranked.iter().map(|r| spearman_rho(r, reference)).collect::<Vec<_>>()),
+        None => "—".to_string(),
     };
     format!(" {:.3} | {with_ref} | {} |", pairs.iter().sum::<f64>() / pairs.len() as f64, mean_sd(&with_acc))
 }

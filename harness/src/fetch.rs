@@ -89,17 +89,8 @@ fn entries(bench: Option<&str>) -> Result<Vec<&'static ManifestEntry>> {
 fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut total = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        total += n as u64;
-    }
-    Ok((h.finalize().iter().map(|b| format!("{b:02x}")).collect(), total))
+    let total = std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((format!("{:x}", h.finalize()), total))
 }
 
 /// Whether `path` holds exactly the manifest's file.
@@ -199,7 +190,7 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
         }
         bar.finish_and_clear();
         file.sync_all()?;
-        let sum: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let sum = format!("{:x}", h.finalize());
         if total != e.bytes {
             bail!("got {total} bytes, expected {} (truncated download?)", e.bytes);
         }

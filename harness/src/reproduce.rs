@@ -1,7 +1,7 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
-use crate::cli::{Input, Accuracy, Bench, ReproduceArgs, RunArgs};
+use crate::cli::{Accuracy, Bench, Cli, Input, ReproduceArgs, RunArgs};
 use crate::run::run_task;
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -24,9 +24,10 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
     let mut tables: Vec<(String, CorrelationTable)> = Vec::new();
     for task in Nb201Task::ALL {
+        // Every flag at its default, except what the paper's setting fixes.
+        let defaults = <Cli as clap::Parser>::parse_from(["swapnas"]).run;
         let run_args = RunArgs {
             bench: Bench::Nb201,
-            set: None,
             task: task.name().to_string(),
             archs: Some(archs),
             proxies: args.proxies.clone(),
@@ -34,16 +35,13 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             batch: 16,
             proxy_batch: if args.quick { 16 } else { 32 },
             seed: args.seed,
-            reg_mu: None,
-            reg_sigma: None,
             accuracy: Accuracy::Val,
             out: Some(args.out.join(format!("nb201-{task}"))),
             data_dir: Some(data.root().to_path_buf()),
             jobs: args.jobs,
-            no_cache: false,
             input: Input::First,
             device: args.device.clone(),
-            list_proxies: false,
+            ..defaults
         };
         eprintln!("reproduce: nb201-{task} ({archs} archs)");
         tables.push((format!("nb201-{task}"), run_task(&run_args, &data)?));

@@ -46,12 +46,36 @@ pub struct ArchScores {
 /// Where scores come from and go to while scoring one benchmark task.
 pub struct Scoring<'a> {
     /// Benchmark-task name, part of the cache key (e.g. `nb201-cifar100`).
-    pub bench: &'a str,
-    pub proxies: &'a [Box<dyn Proxy>],
+    bench: &'a str,
+    proxies: &'a [Box<dyn Proxy>],
+    /// Each proxy's settings as its cache key and cache entries record them (with the input
+    /// mode when it is not the default).
+    settings: Vec<String>,
     /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
-    pub batch: &'a swapnas_benchmarks::ImageBatch,
-    pub augment: Option<Augment>,
-    pub cache: Option<&'a ScoreCache>,
+    batch: &'a ImageBatch,
+    augment: Option<Augment>,
+    cache: Option<&'a ScoreCache>,
+    device: Device,
+}
+
+impl<'a> Scoring<'a> {
+    pub fn new(
+        bench: &'a str,
+        proxies: &'a [Box<dyn Proxy>],
+        batch: &'a ImageBatch,
+        augment: Option<Augment>,
+        cache: Option<&'a ScoreCache>,
+        device: Device,
+    ) -> Self {
+        let settings = proxies
+            .iter()
+            .map(|p| match augment {
+                Some(_) => format!("{} input=random-augmented", p.settings()),
+                None => p.settings(),
+            })
+            .collect();
+        Self { bench, proxies, settings, batch, augment, cache, device }
+    }
 }
 
 /// `--input random-augmented`: each arch draws `n` images from the pool with its own seed.
@@ -93,30 +117,24 @@ pub fn arch_seed(seed: u64, label: &str) -> u64 {
     derive_seed(seed, u64::from_le_bytes(h[..8].try_into().expect("8 bytes")))
 }
 
-fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
+fn score_arch(c: &Candidate, scoring: &Scoring, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
     let memo = Memo::new();
-    let own_batch;
-    let batch = match scoring.augment {
-        Some(a) => {
-            own_batch = scoring.batch.augmented_sample(a.n, derive_seed(seed, INPUT_STREAM), a.fill);
-            &own_batch
-        }
-        None => scoring.batch,
-    };
-    let ctx = ProxyContext { builder: c.builder.as_ref(), batch, device, seed, memo: &memo };
+    // The arch's own random batch, drawn only once a proxy misses the cache.
+    let own_batch = std::cell::OnceCell::new();
     let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
-    for p in scoring.proxies {
-        let settings = match scoring.augment {
-            Some(_) => format!("{} input=random-augmented", p.settings()),
-            None => p.settings(),
-        };
-        let key = cache_key(scoring.bench, &c.label, p.name(), &settings, seed);
+    for (p, settings) in scoring.proxies.iter().zip(&scoring.settings) {
+        let key = cache_key(scoring.bench, &c.label, p.name(), settings, seed);
         if let Some(hit) = scoring.cache.and_then(|cache| cache.get(&key)) {
             out.scores.push(hit.value());
             out.seconds.push(hit.seconds);
             from_cache.fetch_add(1, Ordering::Relaxed);
             continue;
         }
+        let batch = match scoring.augment {
+            Some(a) => own_batch.get_or_init(|| scoring.batch.augmented_sample(a.n, derive_seed(seed, INPUT_STREAM), a.fill)),
+            None => scoring.batch,
+        };
+        let ctx = ProxyContext { builder: c.builder.as_ref(), batch, device: &scoring.device, seed, memo: &memo };
         let start = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx))).unwrap_or_else(|panic| {
             let msg = panic
@@ -136,7 +154,7 @@ fn score_arch(c: &Candidate, scoring: &Scoring, device: &Device, seed: u64, from
                         bench: scoring.bench.to_string(),
                         arch: c.label.clone(),
                         proxy: p.name().to_string(),
-                        settings,
+                        settings: settings.clone(),
                         seed,
                         score: v.to_string(),
                         seconds,
@@ -194,21 +212,21 @@ pub fn proxy_settings(args: &RunArgs, space_prior: Option<RegSwapPrior>) -> Resu
 }
 
 /// Scores every candidate with every proxy, in parallel over archs, with a progress bar;
-/// scores already in the cache are taken from it, new ones are appended as they come.
-pub fn score_all(candidates: &[Candidate], scoring: &Scoring, args: &RunArgs) -> Result<Vec<ArchScores>> {
-    let (device, _) = crate::device::open(&args.device)?;
+/// scores already in the cache are taken from it, new ones are appended as they come. `seed`
+/// is `--seed` (each arch's seed derives from it), `jobs` the thread count (None: all cores).
+pub fn score_all(candidates: &[Candidate], scoring: &Scoring, seed: u64, jobs: Option<usize>) -> Result<Vec<ArchScores>> {
     let bar = ProgressBar::new(candidates.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
             .expect("static template"),
     );
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
     let from_cache = AtomicUsize::new(0);
     let results: Vec<ArchScores> = pool.install(|| {
         candidates
             .par_iter()
             .map(|c| {
-                let r = score_arch(c, scoring, &device, arch_seed(args.seed, &c.label), &from_cache);
+                let r = score_arch(c, scoring, arch_seed(seed, &c.label), &from_cache);
                 for e in &r.errors {
                     bar.println(format!("warning: arch {}: {e}", c.label));
                 }
@@ -283,8 +301,9 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         data.root().display()
     );
     let cache = open_cache(args, &out_dir)?;
-    let scoring = Scoring { bench: &suite.name, proxies: &proxies, batch: &batch, augment, cache: cache.as_ref() };
-    let results = score_all(&suite.candidates, &scoring, args)?;
+    let (device, device_name) = crate::device::open(&args.device)?;
+    let scoring = Scoring::new(&suite.name, &proxies, &batch, augment, cache.as_ref(), device);
+    let results = score_all(&suite.candidates, &scoring, args.seed, args.jobs)?;
 
     // Per-arch scores.
     let mut csv = String::new();
@@ -320,7 +339,7 @@ pub fn run_task(args: &RunArgs, data: &DataDir) -> Result<CorrelationTable> {
         ("accuracy".to_string(), suite.accuracy_label.clone()),
         ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", args.seed)),
         ("images".to_string(), input_text),
-        ("device".to_string(), crate::device::open(&args.device)?.1),
+        ("device".to_string(), device_name),
         ("wall time".to_string(), format!("{wall:.1} s")),
     ];
     let uses = |name: &str| proxies.iter().any(|p| p.name() == name);

@@ -5,5 +5,5 @@ pub mod plot;
 pub mod stats;
 pub mod table;
 
-pub use stats::{correlate, kendall_tau, spearman_rho, Correlation};
+pub use stats::{correlate, kendall_tau, spearman_rho, spearman_with_accuracy, Correlation};
 pub use table::{CorrelationTable, MatrixTable, TableRow};

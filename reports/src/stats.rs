@@ -30,17 +30,7 @@ pub struct Correlation {
 
 /// ρ and τ of `scores` against `accuracies` (same length, same order).
 pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
-    assert_eq!(scores.len(), accuracies.len(), "one score per accuracy");
-    let (mut s, mut a) = (Vec::new(), Vec::new());
-    let mut dropped = 0;
-    for (&sc, &ac) in scores.iter().zip(accuracies) {
-        if ac.is_finite() {
-            s.push(sc);
-            a.push(ac);
-        } else {
-            dropped += 1;
-        }
-    }
+    let (s, a, dropped) = with_finite_accuracy(scores, accuracies);
     let non_finite = s.iter().filter(|v| !v.is_finite()).count();
     let s = rank_last_nonfinite(&s);
     Correlation {
@@ -53,6 +43,27 @@ pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
         spearman_ci: bootstrap_spearman_ci(&s, &a, 1000, 0),
         top10_hit: top_fraction_hit(&s, &a, 0.1),
     }
+}
+
+/// Spearman's ρ of `scores` with `accuracies` exactly as [`correlate`] computes it, without
+/// the other statistics (its bootstrap interval and Kendall's τ cost far more).
+pub fn spearman_with_accuracy(scores: &[f64], accuracies: &[f64]) -> f64 {
+    let (s, a, _) = with_finite_accuracy(scores, accuracies);
+    spearman_rho(&rank_last_nonfinite(&s), &a)
+}
+
+/// The (score, accuracy) pairs whose accuracy is finite, and how many were dropped.
+fn with_finite_accuracy(scores: &[f64], accuracies: &[f64]) -> (Vec<f64>, Vec<f64>, usize) {
+    assert_eq!(scores.len(), accuracies.len(), "one score per accuracy");
+    let (mut s, mut a) = (Vec::new(), Vec::new());
+    for (&sc, &ac) in scores.iter().zip(accuracies) {
+        if ac.is_finite() {
+            s.push(sc);
+            a.push(ac);
+        }
+    }
+    let dropped = scores.len() - s.len();
+    (s, a, dropped)
 }
 
 /// Percentile bootstrap 95% interval of Spearman's ρ over `resamples` resamples of the pairs.
