@@ -44,13 +44,22 @@ impl ImageBatch {
 
     /// The images as a tensor on `device`.
     pub fn images(&self, device: &Device, dtype: DType) -> Tensor<4> {
-        let shape = [self.len(), 3, self.side, self.side];
-        Tensor::from_data(TensorData::new(self.pixels.clone(), shape), (device, dtype))
+        self.first_tensors(self.len(), device, dtype).0
     }
 
     /// The labels as an int tensor on `device`.
     pub fn label_tensor(&self, device: &Device) -> Tensor<1, Int> {
         Tensor::from_data(TensorData::new(self.labels.clone(), [self.len()]), device)
+    }
+
+    /// The first `n` images (at most all) and their labels as tensors on `device`, copied
+    /// once from the batch.
+    pub fn first_tensors(&self, n: usize, device: &Device, dtype: DType) -> (Tensor<4>, Tensor<1, Int>) {
+        let n = n.min(self.len());
+        let per = 3 * self.side * self.side;
+        let images = Tensor::from_data(TensorData::new(self.pixels[..n * per].to_vec(), [n, 3, self.side, self.side]), (device, dtype));
+        let labels = Tensor::from_data(TensorData::new(self.labels[..n].to_vec(), [n]), device);
+        (images, labels)
     }
 
     /// `n` distinct images drawn with `seed`, each randomly cropped back to its size from a
@@ -87,12 +96,6 @@ impl ImageBatch {
         out
     }
 
-    /// The first `n` images.
-    pub fn first(&self, n: usize) -> ImageBatch {
-        let n = n.min(self.len());
-        let per = 3 * self.side * self.side;
-        ImageBatch { pixels: self.pixels[..n * per].to_vec(), labels: self.labels[..n].to_vec(), side: self.side }
-    }
 }
 
 impl ImageSet {

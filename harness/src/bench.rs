@@ -110,7 +110,7 @@ fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
 
     // Where SWAP's time goes: the same work as the proxy, timed piece by piece.
     let mut profile = SwapProfile { forward_passes: 0, init_seconds: 0.0, forward_seconds: 0.0, count_seconds: 0.0 };
-    let images = batch.first(args.batch).images(&device, DType::F32);
+    let (images, _) = batch.first_tensors(args.batch, &device, DType::F32);
     for c in &suite.candidates {
         for r in 0..args.repeats {
             let t = Instant::now();

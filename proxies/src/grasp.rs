@@ -18,7 +18,7 @@
 //! √0.55…√0.75; we measure 0.57 / 0.74 / 0.71, and Suite-Zero's ρ with accuracy lies within
 //! one SD of our draws'. The arithmetic is pinned by closed-form tests instead.
 
-use crate::measure::{default_network, real_batch, scalar, LossGradients};
+use crate::measure::{default_network, real_batch, sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
@@ -74,11 +74,8 @@ pub fn grasp_score(net: Box<dyn Network>, x: &Tensor<4>, y: &Tensor<1, Int>, ste
         Ok(lg.weight_and_grad().into_iter().map(|(_, g)| g).collect())
     };
     let hg = hessian_vector_product(&*at_w.net, &weights, &g, step, gradient_at)?;
-    let mut total = 0.0;
-    for (w, hg) in weights.iter().zip(hg) {
-        total += scalar(w.clone().mul(hg).sum().neg()).context("grasp: reading the score")?;
-    }
-    Ok(total)
+    // Σ −W ⊙ Hg, layer by layer: −Σ(W ⊙ Hg) exactly (negation is exact).
+    Ok(-sum_over_layers(weights.iter().zip(hg).map(|(w, hg)| w.clone().mul(hg))).context("grasp: reading the score")?)
 }
 
 /// H v ≈ (∇L(W + εv) − ∇L(W − εv)) / 2ε, with ε = `step`·‖W‖/‖v‖ over all weights together;
@@ -92,13 +89,7 @@ pub fn hessian_vector_product(
     gradient_at: impl Fn(Box<dyn Network>) -> Result<Vec<Tensor<1>>>,
 ) -> Result<Vec<Tensor<1>>> {
     ensure!(weights.len() == v.len(), "grasp: {} weights but {} gradients", weights.len(), v.len());
-    let norm = |ts: &[Tensor<1>]| -> Result<f64> {
-        let mut sq = 0.0;
-        for t in ts {
-            sq += scalar(t.clone().powi_scalar(2).sum())?;
-        }
-        Ok(sq.sqrt())
-    };
+    let norm = |ts: &[Tensor<1>]| -> Result<f64> { Ok(sum_over_layers(ts.iter().map(|t| t.clone().powi_scalar(2)))?.sqrt()) };
     let (w_norm, v_norm) = (norm(weights)?, norm(v)?);
     if v_norm == 0.0 {
         return Ok(v.to_vec());

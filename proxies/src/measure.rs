@@ -23,8 +23,7 @@ pub fn default_network(ctx: &ProxyContext, device: &Device, dtype: DType) -> Box
 /// The first `n` images of the context's batch and their labels, on `device`.
 pub fn real_batch(ctx: &ProxyContext, n: usize, device: &Device, dtype: DType) -> Result<(Tensor<4>, Tensor<1, Int>)> {
     ensure!(ctx.batch.len() >= n, "the proxy needs {n} images, {} were loaded", ctx.batch.len());
-    let batch = ctx.batch.first(n);
-    Ok((batch.images(device, dtype), batch.label_tensor(device)))
+    Ok(ctx.batch.first_tensors(n, device, dtype))
 }
 
 /// `F.cross_entropy(logits, labels)`: the mean over the batch of −log softmax at the label.

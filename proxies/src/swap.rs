@@ -61,7 +61,7 @@ impl Swap {
             self.batch,
             ctx.batch.len()
         );
-        let images = ctx.batch.first(self.batch).images(ctx.device, DType::F32);
+        let (images, _) = ctx.batch.first_tensors(self.batch, ctx.device, DType::F32);
         let options = BuildOptions::new(ctx.builder.num_classes());
         let mut total = 0.0;
         let mut params = 0;

@@ -8,7 +8,7 @@
 //! No deviation: the score needs no data and no labels. float64 is required (raw scores exceed
 //! 1e38); burn's flex backend runs conv2d and its backward natively in f64 (checked in tests).
 
-use crate::measure::{default_network, scalar};
+use crate::measure::{default_network, sum_over_layers};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
@@ -51,16 +51,13 @@ impl Proxy for Synflow {
 /// has taken |W|), BN off, on one all-ones `side × side` image in `net`'s dtype.
 pub fn synflow_sum(net: &dyn Network, side: usize) -> Result<f64> {
     let device = net.device();
-    let dtype = net.weights().first().context("synflow: the network has no conv or linear weight")?.tensor.flat().dtype();
+    let weights = net.weights();
+    let dtype = weights.first().context("synflow: the network has no conv or linear weight")?.tensor.flat().dtype();
     let x: Tensor<4> = Tensor::ones([1, 3, side, side], (&device, dtype));
     let mut forward = ForwardCtx::new(BnMode::Off, Record::default());
     let grads = net.forward(x, &mut forward).sum().backward();
-    let mut total = 0.0;
-    for w in net.weights() {
-        let Some(g) = w.tensor.grad_flat(&grads) else { continue };
-        total += scalar(w.tensor.flat().inner().mul(g).abs().sum()).context("synflow: reading the score")?;
-    }
-    Ok(total)
+    sum_over_layers(weights.iter().filter_map(|w| Some(w.tensor.flat().inner().mul(w.tensor.grad_flat(&grads)?).abs())))
+        .context("synflow: reading the score")
 }
 
 /// NASLib `ZeroCost.query`'s transform of a synflow score: log(s) for s > 0, −log(−s) for

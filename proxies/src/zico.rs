@@ -49,18 +49,17 @@ impl Proxy for Zico {
         let device = ctx.device.clone().autodiff();
         let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
         // The same weights for every batch: the network is built from the same seed each time.
+        // Batch 0 (the first B images) is the pass grad_norm, snip and plain share.
         let forward = || ForwardCtx::new(BnMode::Batch, Record::default());
         let mut snapshots: Vec<Vec<Tensor<1>>> = Vec::with_capacity(BATCHES);
-        for b in 0..BATCHES {
+        snapshots.push(LossGradients::shared(ctx, per_batch)?.iter().map(|(_, g)| g.clone()).collect());
+        for b in 1..BATCHES {
             let range = b * per_batch..(b + 1) * per_batch;
             let net = default_network(ctx, &device, DType::F32);
             let lg = LossGradients::of(net, x.clone().slice(range.clone()), y.clone().slice(range), forward());
             let grads: Vec<Tensor<1>> = lg.weight_and_grad().into_iter().map(|(_, g)| g).collect();
             // No zero_grad in the reference: .grad holds the running sum.
-            let cumulative = match snapshots.last() {
-                Some(prev) => prev.iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect(),
-                None => grads,
-            };
+            let cumulative = snapshots[b - 1].iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect();
             snapshots.push(cumulative);
         }
         let layers = snapshots[0].len();
