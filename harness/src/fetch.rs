@@ -10,6 +10,7 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
+use swapnas_benchmarks::data_dir::{self, DataFile};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy)]
 pub struct ManifestEntry {
     pub bench: &'static str,
-    pub rel_path: &'static str,
-    pub url: &'static str,
+    /// Where it goes in the data directory and where it comes from (the loaders' constant).
+    pub file: DataFile,
     pub sha256: &'static str,
     pub bytes: u64,
 }
@@ -27,43 +28,37 @@ pub struct ManifestEntry {
 pub const MANIFEST: &[ManifestEntry] = &[
     ManifestEntry {
         bench: "nb201",
-        rel_path: "benchmarks/nb201/suitezero-nasbench201-zen.zip",
-        url: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/nb201_zen.zip",
+        file: data_dir::NB201_SUITEZERO_ZIP,
         sha256: "6c9aec8cd0c235d7b7a37a27f224bb719e7376e8048f2dd6d91bc06dcfcc2a2e",
         bytes: 1_661_280,
     },
     ManifestEntry {
         bench: "nb201",
-        rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
-        url: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
+        file: data_dir::NB201_NATS_CSV,
         sha256: "cb5d777ec3368be83c8f9b3aa4d520696051cb0eb8d94b8f85b519f9ea4afa3e",
         bytes: 3_024_008,
     },
     ManifestEntry {
         bench: "nb201",
-        rel_path: "benchmarks/nb201/zc_nasbench201.json",
-        url: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench201.json",
+        file: data_dir::NB201_ZC_JSON,
         sha256: "5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641",
         bytes: 1_963_032,
     },
     ManifestEntry {
         bench: "nb101",
-        rel_path: "benchmarks/nb101/zc_nasbench101.json",
-        url: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench101.json",
+        file: data_dir::NB101_ZC_JSON,
         sha256: "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
         bytes: 259_564,
     },
     ManifestEntry {
         bench: "nb301",
-        rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
-        url: "https://github.com/pym1024/SWAP/raw/HEAD/datasets/DARTS_archs_CIFAR10.csv",
+        file: data_dir::NB301_SWAP_DARTS_CSV,
         sha256: "d28d263aa7dd4103b6a1da1775b1b03ae16ffd2516409ca3bd493c8784abe6b0",
         bytes: 423_509,
     },
     ManifestEntry {
         bench: "nb301",
-        rel_path: "benchmarks/nb301/zc_nasbench301.json",
-        url: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench301.json",
+        file: data_dir::NB301_ZC_JSON,
         sha256: "537e9abd6f0b14fdffdfcb3c07b18a037647b5c80808b3b2cf9a51b1b491aba1",
         bytes: 820_765,
     },
@@ -106,13 +101,13 @@ fn verified(path: &Path, e: &ManifestEntry) -> Result<bool> {
 pub fn verify(root: &Path, bench: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
     let (mut ok, mut missing, mut bad) = (vec![], vec![], vec![]);
     for e in entries(bench)? {
-        let path = root.join(e.rel_path);
+        let path = root.join(e.file.rel_path);
         if !path.is_file() {
-            missing.push(e.rel_path.to_string());
+            missing.push(e.file.rel_path.to_string());
         } else if verified(&path, e)? {
-            ok.push(e.rel_path.to_string());
+            ok.push(e.file.rel_path.to_string());
         } else {
-            bad.push(e.rel_path.to_string());
+            bad.push(e.file.rel_path.to_string());
         }
     }
     Ok((ok, missing, bad))
@@ -125,23 +120,23 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
     let mut fetched = Vec::new();
     let mut failures = Vec::new();
     for e in entries(bench)? {
-        let dest = root.join(e.rel_path);
+        let dest = root.join(e.file.rel_path);
         if verified(&dest, e)? {
-            eprintln!("ok       {}", e.rel_path);
+            eprintln!("ok       {}", e.file.rel_path);
             continue;
         }
         let url = match mirror {
-            Some(m) => format!("{}/{}", m.trim_end_matches('/'), e.rel_path),
-            None => e.url.to_string(),
+            Some(m) => format!("{}/{}", m.trim_end_matches('/'), e.file.rel_path),
+            None => e.file.source.to_string(),
         };
         match download(&url, &dest, e) {
             Ok(()) => {
-                eprintln!("fetched  {}", e.rel_path);
+                eprintln!("fetched  {}", e.file.rel_path);
                 fetched.push(dest);
             }
             Err(err) => failures.push(format!(
                 "`{}`: {err:#}\n  source: {url}\n  put the file (SHA-256 {}) at: {}",
-                e.rel_path,
+                e.file.rel_path,
                 e.sha256,
                 dest.display()
             )),
@@ -170,7 +165,7 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
         bar.set_style(
             ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").expect("static template"),
         );
-        bar.set_message(e.rel_path.rsplit('/').next().unwrap_or(e.rel_path).to_string());
+        bar.set_message(e.file.rel_path.rsplit('/').next().unwrap_or(e.file.rel_path).to_string());
         let mut file = std::fs::File::create(&part).with_context(|| format!("cannot write {}", part.display()))?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -222,14 +217,13 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
             }
             let root = data_root(data_dir.as_deref());
             let dir = swapnas_benchmarks::DataDir::at(&root);
-            let zip = dir.require(&swapnas_benchmarks::data_dir::NB201_SUITEZERO_ZIP)?;
-            let csv = dir.require(&swapnas_benchmarks::data_dir::NB201_NATS_CSV)?;
+            let zip = dir.require(&data_dir::NB201_SUITEZERO_ZIP)?;
+            let csv = dir.require(&data_dir::NB201_NATS_CSV)?;
             let table = swapnas_benchmarks::nb201::Nb201Table::load_files(&zip, &csv)?;
             let mut provenance = std::collections::BTreeMap::new();
-            for (path, rel) in [(&zip, swapnas_benchmarks::data_dir::NB201_SUITEZERO_ZIP.rel_path), (&csv, swapnas_benchmarks::data_dir::NB201_NATS_CSV.rel_path)] {
+            for (path, file) in [(&zip, data_dir::NB201_SUITEZERO_ZIP), (&csv, data_dir::NB201_NATS_CSV)] {
                 let (sum, _) = sha256_file(path)?;
-                let url = MANIFEST.iter().find(|e| e.rel_path == rel).map_or("", |e| e.url);
-                provenance.insert(format!("source {rel}"), format!("{url} sha256={sum}"));
+                provenance.insert(format!("source {}", file.rel_path), format!("{} sha256={sum}", file.source));
             }
             provenance.insert("created_by".to_string(), format!("swapnas {} data import", env!("CARGO_PKG_VERSION")));
             provenance.insert("val_accuracy".to_string(), "200-epoch validation accuracy (NAS-Bench-Suite-Zero)".to_string());

@@ -2,16 +2,11 @@
 //! the archive interoperates with h5py both ways (h5py reads what swapnas wrote; swapnas
 //! reads what h5py wrote). Needs python3 with h5py (`.ci/run` installs it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    dir
-}
+mod common;
+use common::data_dir;
 
 fn python(script: &str, args: &[&Path]) -> String {
     let o = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 is needed for the h5py interop test");

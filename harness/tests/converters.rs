@@ -13,13 +13,8 @@ use swapnas_benchmarks::archive::BenchmarkArchive;
 use swapnas_benchmarks::nb201::{Nb201Table, Nb201Task};
 use swapnas_benchmarks::DataDir;
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    dir
-}
+mod common;
+use common::data_dir;
 
 fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name)

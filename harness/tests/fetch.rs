@@ -8,13 +8,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    dir
-}
+mod common;
+use common::data_dir;
 
 const NB201: [&str; 3] = [
     "benchmarks/nb201/suitezero-nasbench201-zen.zip",
