@@ -8,6 +8,13 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// An architecture of a search space and its accuracy (percent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchRecord<A> {
+    pub arch: A,
+    pub accuracy: f64,
+}
+
 /// One architecture's row: its arch string, validation accuracy and proxy scores.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZcEntry {
@@ -29,6 +36,19 @@ impl ZcTable {
     pub fn load(dir: &DataDir, file: &DataFile, task: &str) -> Result<Self> {
         let path = dir.require(file)?;
         Self::load_file(&path, task)
+    }
+
+    /// Task `task` of a zc file as parsed archs with their `val_accuracy`, in the table's order
+    /// (sorted by arch string: serde_json sorts object keys); a bad arch string names the file.
+    pub fn load_records<A>(dir: &DataDir, file: &DataFile, task: &str) -> Result<Vec<ArchRecord<A>>>
+    where
+        A: std::str::FromStr<Err = anyhow::Error>,
+    {
+        Self::load(dir, file, task)?
+            .entries
+            .iter()
+            .map(|e| Ok(ArchRecord { arch: e.arch.parse::<A>().with_context(|| format!("in {}", file.rel_path))?, accuracy: e.val_accuracy }))
+            .collect()
     }
 
     pub fn load_file(path: &Path, task: &str) -> Result<Self> {

@@ -6,29 +6,16 @@
 
 use super::arch::DartsArch;
 use crate::data_dir::{DataDir, NB301_SWAP_DARTS_CSV, NB301_ZC_JSON};
-use crate::suite_zero::ZcTable;
+use crate::suite_zero::{ArchRecord, ZcTable};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 
-/// An architecture and its accuracy (percent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DartsRecord {
-    pub arch: DartsArch,
-    pub accuracy: f64,
-}
+/// A DARTS architecture and its accuracy (percent).
+pub type DartsRecord = ArchRecord<DartsArch>;
 
-/// The 725 CIFAR-10 archs of Suite-Zero's NB301 file with `val_accuracy`, in [`ZcTable`]'s order
-/// (sorted by arch string: serde_json sorts object keys).
+/// The 725 CIFAR-10 archs of Suite-Zero's NB301 file with `val_accuracy`, in [`ZcTable`]'s order.
 pub fn load_nb301_zc(dir: &DataDir) -> Result<Vec<DartsRecord>> {
-    let table = ZcTable::load(dir, &NB301_ZC_JSON, "cifar10")?;
-    table
-        .entries
-        .iter()
-        .map(|e| {
-            let arch = e.arch.parse().with_context(|| format!("in {}", NB301_ZC_JSON.rel_path))?;
-            Ok(DartsRecord { arch, accuracy: e.val_accuracy })
-        })
-        .collect()
+    ZcTable::load_records(dir, &NB301_ZC_JSON, "cifar10")
 }
 
 /// The SWAP authors' DARTS-1000 set, in file order (row 1 first).

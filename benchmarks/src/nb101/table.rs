@@ -6,7 +6,7 @@
 use super::arch::Nb101Arch;
 use crate::archive::BenchmarkArchive;
 use crate::data_dir::{DataDir, NB101_ZC_JSON};
-use crate::suite_zero::ZcTable;
+use crate::suite_zero::{ArchRecord, ZcTable};
 use anyhow::{bail, Context, Result};
 
 /// Where `scripts/convert_nb101.py`'s archive goes in the data directory.
@@ -39,23 +39,11 @@ pub fn nb101_from_archive(a: &BenchmarkArchive) -> Result<Vec<Nb101Record>> {
         .collect()
 }
 
-/// An architecture and its validation accuracy (percent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Nb101Record {
-    pub arch: Nb101Arch,
-    pub accuracy: f64,
-}
+/// An NB101 architecture and its validation accuracy (percent).
+pub type Nb101Record = ArchRecord<Nb101Arch>;
 
 /// Suite-Zero's 500 NB101 archs, in [`ZcTable`]'s order (sorted by arch string: serde_json sorts
 /// object keys).
 pub fn load_nb101_zc(dir: &DataDir) -> Result<Vec<Nb101Record>> {
-    let table = ZcTable::load(dir, &NB101_ZC_JSON, "cifar10")?;
-    table
-        .entries
-        .iter()
-        .map(|e| {
-            let arch = e.arch.parse().with_context(|| format!("in {}", NB101_ZC_JSON.rel_path))?;
-            Ok(Nb101Record { arch, accuracy: e.val_accuracy })
-        })
-        .collect()
+    ZcTable::load_records(dir, &NB101_ZC_JSON, "cifar10")
 }
