@@ -6,63 +6,19 @@
 //! reference drew a random augmented batch per arch, we take the first images in file order.
 
 use burn::prelude::*;
-use std::path::PathBuf;
-use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Table, Nb201Task};
-use swapnas_benchmarks::suite_zero::{ZcEntry, ZcTable};
-use swapnas_benchmarks::{BnMode, BuildOptions, DataDir, ForwardCtx, ImageBatch, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
-use swapnas_proxies::{EpeNas, Flops, Jacov, L2Norm, Meco, Memo, Nwot, Params, Proxy, ProxyContext, ProxySettings, Zen};
-use swapnas_reports::spearman_rho;
-use swapnas_reports::stats::rank_last_nonfinite;
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Table, Nb201Task};
+use swapnas_benchmarks::suite_zero::ZcEntry;
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
+use swapnas_proxies::{EpeNas, Flops, Jacov, L2Norm, Meco, Nwot, Params, Proxy, Zen};
 
-/// Suite-Zero's batch (its jacov scores, bounded above by −B, show B = 32).
-const BATCH: usize = 32;
+mod common;
+use common::{agreement, builder, data_dir, reference, reference_rows, settings, BATCH};
 
-fn data_dir() -> DataDir {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    DataDir::at(dir)
-}
+/// Seeds of the rows: `SEED_BASE + i`.
+const SEED_BASE: u64 = 1000;
 
-fn settings() -> ProxySettings {
-    ProxySettings { batch: BATCH, ..ProxySettings::default() }
-}
-
-/// Every 60th row of Suite-Zero's cifar10 table.
-fn reference_rows(dir: &DataDir) -> Vec<ZcEntry> {
-    let zc = ZcTable::load(dir, &NB201_ZC_JSON, "cifar10").unwrap();
-    zc.entries.into_iter().step_by(60).take(12).collect()
-}
-
-fn builder(arch: &str) -> Nb201Builder {
-    Nb201Builder { arch: arch.parse::<Nb201Arch>().unwrap(), config: Nb201Config::default(), num_classes: 10 }
-}
-
-/// Each proxy's score per row (proxies of one row share a memo, as in a run).
 fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Vec<f64>> {
-    let device = Device::flex();
-    let mut out = vec![Vec::new(); proxies.len()];
-    for (i, row) in rows.iter().enumerate() {
-        let b = builder(&row.arch);
-        let memo = Memo::new();
-        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: 1000 + i as u64, memo: &memo };
-        for (k, p) in proxies.iter().enumerate() {
-            out[k].push(p.score(&ctx).unwrap_or_else(|e| panic!("{} on {}: {e:#}", p.name(), row.arch)));
-        }
-    }
-    out
-}
-
-fn reference(rows: &[ZcEntry], name: &str) -> Vec<f64> {
-    rows.iter().map(|r| r.scores[name]).collect()
-}
-
-fn agreement(name: &str, ours: &[f64], reference: &[f64]) -> f64 {
-    let rho = spearman_rho(&rank_last_nonfinite(ours), &rank_last_nonfinite(reference));
-    eprintln!("{name}: Spearman(ours, reference) = {rho:.3} on {} archs", ours.len());
-    rho
+    common::score(rows, proxies, batch, SEED_BASE)
 }
 
 #[test]

@@ -9,14 +9,12 @@
 
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use std::path::PathBuf;
-use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
 use swapnas_benchmarks::layers::{global_avg_pool, Conv, ConvSpec, LayerBuilder, Linear};
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
+use swapnas_benchmarks::nb201::{Nb201Builder, Nb201Config};
 use swapnas_benchmarks::network::map_module_params;
-use swapnas_benchmarks::suite_zero::{ZcEntry, ZcTable};
+use swapnas_benchmarks::suite_zero::ZcEntry;
 use swapnas_benchmarks::{
-    BuildOptions, DataDir, ForwardCtx, ImageBatch, ImageSet, InitScheme, Network, NetworkBuilder, ParamMapFn, Weight,
+    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Network, NetworkBuilder, ParamMapFn, Weight,
     WeightInit,
 };
 use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients};
@@ -24,54 +22,15 @@ use swapnas_proxies::{
     grasp_score, hessian_vector_product, synflow_sum, Fisher, GradNorm, Grasp, Memo, Plain, Proxy, ProxyContext,
     ProxySettings, Snip, Synflow, Zico,
 };
-use swapnas_reports::spearman_rho;
-use swapnas_reports::stats::rank_last_nonfinite;
 
-/// Suite-Zero's batch (its jacov scores, bounded above by −B, show B = 32).
-const BATCH: usize = 32;
+mod common;
+use common::{agreement, builder, data_dir, reference, reference_rows, settings, BATCH};
 
-fn data_dir() -> DataDir {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    DataDir::at(dir)
-}
+/// Seeds of the rows: `SEED_BASE + i`.
+const SEED_BASE: u64 = 2000;
 
-fn settings() -> ProxySettings {
-    ProxySettings { batch: BATCH, ..ProxySettings::default() }
-}
-
-/// Every 60th row of Suite-Zero's cifar10 table.
-fn reference_rows(dir: &DataDir) -> Vec<ZcEntry> {
-    let zc = ZcTable::load(dir, &NB201_ZC_JSON, "cifar10").unwrap();
-    zc.entries.into_iter().step_by(60).take(12).collect()
-}
-
-fn builder(arch: &str) -> Nb201Builder {
-    Nb201Builder { arch: arch.parse::<Nb201Arch>().unwrap(), config: Nb201Config::default(), num_classes: 10 }
-}
-
-/// Each proxy's score per row (proxies of one row share a memo, as in a run).
 fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Vec<f64>> {
-    let device = Device::flex();
-    let mut out = vec![Vec::new(); proxies.len()];
-    for (i, row) in rows.iter().enumerate() {
-        let b = builder(&row.arch);
-        let memo = Memo::new();
-        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: 2000 + i as u64, memo: &memo };
-        for (k, p) in proxies.iter().enumerate() {
-            out[k].push(p.score(&ctx).unwrap_or_else(|e| panic!("{} on {}: {e:#}", p.name(), row.arch)));
-        }
-    }
-    out
-}
-
-fn agreement(name: &str, ours: &[f64], rows: &[ZcEntry]) -> f64 {
-    let reference: Vec<f64> = rows.iter().map(|r| r.scores[name]).collect();
-    let rho = spearman_rho(&rank_last_nonfinite(ours), &rank_last_nonfinite(&reference));
-    eprintln!("{name}: Spearman(ours, reference) = {rho:.3} on {} archs", ours.len());
-    rho
+    common::score(rows, proxies, batch, SEED_BASE)
 }
 
 #[test]
@@ -83,8 +42,8 @@ fn snip_grad_norm_plain_agree_with_suite_zero() {
     let (snip, grad_norm, plain) = (Snip::new(&s), GradNorm::new(&s), Plain::new(&s));
     let scores = score(&rows, &[&snip, &grad_norm, &plain], &batch);
     // Measured on these 12 rows: snip 0.986, grad_norm 0.986.
-    assert!(agreement("snip", &scores[0], &rows) > 0.9);
-    assert!(agreement("grad_norm", &scores[1], &rows) > 0.9);
+    assert!(agreement("snip", &scores[0], &reference(&rows, "snip")) > 0.9);
+    assert!(agreement("grad_norm", &scores[1], &reference(&rows, "grad_norm")) > 0.9);
     // plain is dominated by batch and init noise (the reference's own re-runs would not agree
     // either, see the check report): only its definition is pinned. With BN after every conv
     // but the shortcut, the loss is scale-invariant in those weights, so |plain| ≪ snip.
@@ -100,7 +59,7 @@ fn fisher_agrees_with_suite_zero() {
     let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
     let scores = score(&rows, &[&Fisher::new(&settings())], &batch);
     // Measured on these 12 rows: 0.972.
-    assert!(agreement("fisher", &scores[0], &rows) > 0.9);
+    assert!(agreement("fisher", &scores[0], &reference(&rows, "fisher")) > 0.9);
 }
 
 #[test]
@@ -111,7 +70,7 @@ fn synflow_agrees_with_suite_zero() {
     let scores = score(&rows, &[&Synflow::new(&settings())], &batch);
     // Measured on these 12 rows: 1.000; the values are NASLib's log(synflow), within a few
     // percent of Suite-Zero's (only the init draw differs).
-    assert!(agreement("synflow", &scores[0], &rows) > 0.97);
+    assert!(agreement("synflow", &scores[0], &reference(&rows, "synflow")) > 0.97);
     for (ours, row) in scores[0].iter().zip(&rows) {
         let r = row.scores["synflow"];
         assert!((ours - r).abs() < 0.1 * r.abs() + 1.0, "{}: log synflow {ours} vs Suite-Zero {r}", row.arch);

@@ -2,22 +2,11 @@
 
 use burn::prelude::*;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
-use swapnas_benchmarks::{BnMode, BuildOptions, DataDir, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
 use swapnas_proxies::{count_distinct_patterns, Memo, Proxy, ProxyContext, ProxySettings, RegSwap, Swap};
 
-fn data_dir() -> DataDir {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("images").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    DataDir::at(dir)
-}
-
-fn builder(arch: &str) -> Nb201Builder {
-    Nb201Builder { arch: arch.parse::<Nb201Arch>().unwrap(), config: Nb201Config::default(), num_classes: 10 }
-}
+mod common;
+use common::{builder, data_dir};
 
 /// The packed device count equals the reference's definition computed naively on the host:
 /// the set of rows of the (neurons × samples) sign matrix over all ReLU outputs.

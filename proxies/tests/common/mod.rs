@@ -1,0 +1,66 @@
+//! Shared by the proxies' real-data tests: the data directory, Suite-Zero's reference rows, the
+//! NB201 builder, and scoring rows as a run does.
+#![allow(dead_code)] // each test file uses a different part
+
+use burn::prelude::*;
+use std::path::PathBuf;
+use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
+use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
+use swapnas_benchmarks::suite_zero::{ZcEntry, ZcTable};
+use swapnas_benchmarks::{DataDir, ImageBatch};
+use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
+use swapnas_reports::spearman_rho;
+use swapnas_reports::stats::rank_last_nonfinite;
+
+/// Suite-Zero's batch (its jacov scores, bounded above by −B, show B = 32).
+pub const BATCH: usize = 32;
+
+pub fn data_dir() -> DataDir {
+    let dir = std::env::var_os("SWAPNAS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
+    DataDir::at(dir)
+}
+
+pub fn settings() -> ProxySettings {
+    ProxySettings { batch: BATCH, ..ProxySettings::default() }
+}
+
+/// Every 60th row of Suite-Zero's cifar10 table.
+pub fn reference_rows(dir: &DataDir) -> Vec<ZcEntry> {
+    let zc = ZcTable::load(dir, &NB201_ZC_JSON, "cifar10").unwrap();
+    zc.entries.into_iter().step_by(60).take(12).collect()
+}
+
+pub fn builder(arch: &str) -> Nb201Builder {
+    Nb201Builder { arch: arch.parse::<Nb201Arch>().unwrap(), config: Nb201Config::default(), num_classes: 10 }
+}
+
+/// Each proxy's score per row, row i with seed `seed_base + i` (proxies of one row share a
+/// memo, as in a run).
+pub fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch, seed_base: u64) -> Vec<Vec<f64>> {
+    let device = Device::flex();
+    let mut out = vec![Vec::new(); proxies.len()];
+    for (i, row) in rows.iter().enumerate() {
+        let b = builder(&row.arch);
+        let memo = Memo::new();
+        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: seed_base + i as u64, memo: &memo };
+        for (k, p) in proxies.iter().enumerate() {
+            out[k].push(p.score(&ctx).unwrap_or_else(|e| panic!("{} on {}: {e:#}", p.name(), row.arch)));
+        }
+    }
+    out
+}
+
+/// Suite-Zero's score `name` of each row.
+pub fn reference(rows: &[ZcEntry], name: &str) -> Vec<f64> {
+    rows.iter().map(|r| r.scores[name]).collect()
+}
+
+/// Spearman between our scores and the reference's (non-finite ranked last), printed.
+pub fn agreement(name: &str, ours: &[f64], reference: &[f64]) -> f64 {
+    let rho = spearman_rho(&rank_last_nonfinite(ours), &rank_last_nonfinite(reference));
+    eprintln!("{name}: Spearman(ours, reference) = {rho:.3} on {} archs", ours.len());
+    rho
+}
