@@ -10,7 +10,7 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch.
 
-use crate::measure::{scalar, LossGradients};
+use crate::measure::{ce_settings, scalar, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{Context, Result};
 use burn::prelude::*;
@@ -32,7 +32,7 @@ impl Proxy for Fisher {
     }
 
     fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch loss=ce", self.batch)
+        ce_settings(self.batch)
     }
 
     fn batch_size(&self) -> usize {

@@ -8,7 +8,7 @@
 //! augmented minibatch, so the score is deterministic per (arch, seed). The backward pass is
 //! shared with snip and plain.
 
-use crate::measure::{sum_over_layers, LossGradients};
+use crate::measure::{ce_settings, sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::Result;
 
@@ -28,7 +28,7 @@ impl Proxy for GradNorm {
     }
 
     fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch loss=ce", self.batch)
+        ce_settings(self.batch)
     }
 
     fn batch_size(&self) -> usize {

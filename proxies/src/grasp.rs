@@ -18,7 +18,7 @@
 //! √0.55…√0.75; we measure 0.57 / 0.74 / 0.71, and Suite-Zero's ρ with accuracy lies within
 //! one SD of our draws'. The arithmetic is pinned by closed-form tests instead.
 
-use crate::measure::{default_network, real_batch, sum_over_layers, LossGradients};
+use crate::measure::{ce_settings, default_network, real_batch, sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
@@ -44,7 +44,7 @@ impl Proxy for Grasp {
     }
 
     fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch loss=ce hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", self.batch)
+        format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", ce_settings(self.batch))
     }
 
     fn batch_size(&self) -> usize {

@@ -26,6 +26,13 @@ pub fn real_batch(ctx: &ProxyContext, n: usize, device: &Device, dtype: DType) -
     Ok(ctx.batch.first_tensors(n, device, dtype))
 }
 
+/// The settings string (part of every cache key) of a proxy that back-propagates the mean
+/// cross-entropy of `batch` real images through a PyTorch-initialised network, BN on batch
+/// statistics: grad_norm, snip, plain, fisher, and the start of grasp's and zico's.
+pub fn ce_settings(batch: usize) -> String {
+    format!("B={batch} init=pytorch bn=batch loss=ce")
+}
+
 /// `F.cross_entropy(logits, labels)`: the mean over the batch of −log softmax at the label.
 pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     let [n, _] = logits.dims();

@@ -12,7 +12,7 @@
 //! agree with one Suite-Zero draw either; its ρ with accuracy (about −0.2 to −0.26) matches
 //! Suite-Zero's within the draws' spread (`swapnas check --draws`).
 
-use crate::measure::{sum_over_layers, LossGradients};
+use crate::measure::{ce_settings, sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{Context, Result};
 
@@ -32,7 +32,7 @@ impl Proxy for Plain {
     }
 
     fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch loss=ce", self.batch)
+        ce_settings(self.batch)
     }
 
     fn batch_size(&self) -> usize {

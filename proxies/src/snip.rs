@@ -7,7 +7,7 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch. The backward pass is shared with grad_norm and plain.
 
-use crate::measure::{sum_over_layers, LossGradients};
+use crate::measure::{ce_settings, sum_over_layers, LossGradients};
 use crate::{Proxy, ProxyContext, ProxySettings};
 use anyhow::{Context, Result};
 
@@ -27,7 +27,7 @@ impl Proxy for Snip {
     }
 
     fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch loss=ce", self.batch)
+        ce_settings(self.batch)
     }
 
     fn batch_size(&self) -> usize {
