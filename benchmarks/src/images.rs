@@ -4,7 +4,7 @@
 //! The reference takes the first B images of the training set in file order, unshuffled; so
 //! does [`ImageSet::load_first`].
 
-use crate::data_dir::{self, DataDir, DataFile};
+use crate::data::data_dir::{self, DataDir, DataFile};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};

@@ -6,10 +6,10 @@ mod common;
 
 use burn::prelude::*;
 use proptest::prelude::*;
-use swapnas_benchmarks::darts::{load_nb301_zc, load_swap_darts_csv, DartsArch, DartsConfig, DartsNet};
-use swapnas_benchmarks::data_dir::NB301_ZC_JSON;
-use swapnas_benchmarks::network::{BnMode, BuildOptions, ForwardCtx, Network, Record};
-use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::spaces::darts::{load_nb301_zc, load_swap_darts_csv, DartsArch, DartsConfig, DartsNet};
+use swapnas_benchmarks::spaces::darts::NB301_ZC_JSON;
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
+use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 fn build(arch: &DartsArch, config: DartsConfig, device: &Device) -> DartsNet {
@@ -18,8 +18,8 @@ fn build(arch: &DartsArch, config: DartsConfig, device: &Device) -> DartsNet {
 }
 
 fn flops(net: &DartsNet, device: &Device) -> f64 {
-    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
-    let _ = net.forward(Tensor::zeros([1, 3, 32, 32], device), &mut ctx);
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+    let _ = net.forward(Tensor::zeros([1, 3, 32, 32], device), &mut ctx).flat();
     ctx.flops
 }
 
@@ -76,9 +76,9 @@ fn swap_darts_set_loads_and_builds_the_reference_network() {
     // Over all rows (counted independently from the genotypes): 310 to 2,692 parameters.
     let counts: Vec<usize> = rows.iter().map(|r| build(&r.arch, DartsConfig::swap(), &device).parameter_count()).collect();
     assert_eq!((counts.iter().min(), counts.iter().max()), (Some(&310), Some(&2692)));
-    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
     let x = Tensor::<4>::random([16, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    assert_eq!(net.forward(x, &mut ctx).dims(), [16, 10]);
+    assert_eq!(net.forward(x, &mut ctx).flat().dims(), [16, 10]);
     assert!(ctx.relu.iter().all(|r| r.dims()[0] == 16));
 }
 
@@ -125,8 +125,8 @@ fn forward_cost() {
         let t = std::time::Instant::now();
         let net = DartsNet::new(&r.arch, config, &BuildOptions::new(10), &mut init, &device);
         let built = t.elapsed();
-        let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-        let y = net.forward(x.clone(), &mut ctx);
+        let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+        let y = net.forward(x.clone(), &mut ctx).flat();
         let _ = y.into_data();
         println!("{name} {:.4}M params: build {built:?}, forward B=16 {:?}", net.parameter_count() as f64 / 1e6, t.elapsed() - built);
     }

@@ -3,9 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use swapnas_benchmarks::data_dir::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP, NB201_ZC_JSON};
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Table, Nb201Task, NUM_ARCHS};
-use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::spaces::nb201::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP, NB201_ZC_JSON};
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task, NUM_ARCHS};
+use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::ImageSet;
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {

@@ -5,10 +5,10 @@ mod common;
 
 use burn::prelude::*;
 use proptest::prelude::*;
-use swapnas_benchmarks::data_dir::NB101_ZC_JSON;
-use swapnas_benchmarks::nb101::{load_nb101_zc, Nb101Arch, Nb101Config, Nb101Net};
-use swapnas_benchmarks::network::{BnMode, BuildOptions, ForwardCtx, Network, Record};
-use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::spaces::nb101::NB101_ZC_JSON;
+use swapnas_benchmarks::spaces::nb101::{load_nb101_zc, Nb101Arch, Nb101Config, Nb101Net};
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
+use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 #[test]
@@ -33,8 +33,8 @@ fn params_and_flops_match_suite_zero() {
         );
         // FLOPs need a forward pass (≈ 0.6 GFLOP each): every 50th arch.
         if i % 50 == 0 {
-            let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
-            let _ = net.forward(Tensor::zeros([1, 3, 32, 32], &device), &mut ctx);
+            let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+            let _ = net.forward(Tensor::zeros([1, 3, 32, 32], &device), &mut ctx).flat();
             let f = ctx.flops / 1e6;
             assert!((f - entry.scores["flops"]).abs() < 1e-6, "{}: flops {f} vs Suite-Zero {}", entry.arch, entry.scores["flops"]);
         }
@@ -98,8 +98,8 @@ fn forward_cost() {
         let t = std::time::Instant::now();
         let net = Nb101Net::new(&r.arch, Nb101Config::default(), &BuildOptions::new(10), &mut init, &device);
         let built = t.elapsed();
-        let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-        let y = net.forward(x.clone(), &mut ctx);
+        let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+        let y = net.forward(x.clone(), &mut ctx).flat();
         let _ = y.into_data();
         println!("nb101 {:.2}M params: build {built:?}, forward B=16 {:?}", net.parameter_count() as f64 / 1e6, t.elapsed() - built);
     }

@@ -4,10 +4,10 @@
 mod common;
 
 use burn::prelude::*;
-use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Config, Nb201Net, Nb201Task};
-use swapnas_benchmarks::network::{BnMode, BuildOptions, ForwardCtx, Network, Record};
-use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::spaces::nb201::NB201_ZC_JSON;
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Config, Nb201Net, Nb201Task};
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
+use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 fn build(arch: &Nb201Arch, task: Nb201Task, device: &Device) -> Nb201Net {
@@ -16,8 +16,8 @@ fn build(arch: &Nb201Arch, task: Nb201Task, device: &Device) -> Nb201Net {
 }
 
 fn flops(net: &Nb201Net, side: usize, device: &Device) -> f64 {
-    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
-    let _ = net.forward(Tensor::zeros([1, 3, side, side], device), &mut ctx);
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+    let _ = net.forward(Tensor::zeros([1, 3, side, side], device), &mut ctx).flat();
     ctx.flops
 }
 

@@ -5,16 +5,18 @@
 //! `scripts/swap_reference.py` run on the same machine. Peak memory is the process's RSS
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
-use crate::cli::RunArgs;
-use crate::run::arch_seed;
+use crate::cli::{BenchArgs, Input};
+use crate::engine::{arch_seed, Engine, ProxyPlan, Setup, Target};
 use anyhow::{Context, Result};
 use burn::tensor::DType;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-use swapnas_benchmarks::{BnMode, BuildOptions, DataDir, ForwardCtx, InitScheme, Record, WeightInit};
-use swapnas_proxies::{count_distinct_patterns, derive_seed, Memo, ProxyContext};
+use swapnas_benchmarks::space::Request;
+use swapnas_benchmarks::DataDir;
+use swapnas_proxies::swap::{count_distinct_patterns, relu_patterns, repeat_network};
+use swapnas_proxies::Memo;
 use swapnas_reports::table::write_atomic;
 
 #[derive(Debug, Serialize)]
@@ -49,7 +51,8 @@ struct BenchReport {
     swap_repeats: usize,
     task: String,
     archs: Vec<String>,
-    /// Our SWAP score per arch (same order), for a rank comparison with the reference.
+    /// Our SWAP score per arch (same order; from the profile's repeats, which are the swap
+    /// proxy's), for a rank comparison with the reference.
     swap_scores: Vec<f64>,
 }
 
@@ -65,90 +68,110 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-pub fn run(args: &RunArgs) -> Result<()> {
-    let data = DataDir::locate(args.data_dir.as_deref())?;
-    let args = RunArgs { archs: Some(args.archs.unwrap_or(10)), ..args.clone() };
-    let threads = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+pub fn run(args: &BenchArgs) -> Result<()> {
+    let target = Target::resolve(&args.task, Some(&args.set))?;
+    let plan = ProxyPlan::resolve(&args.proxies)?;
+    let data = DataDir::locate(args.exec.data_dir.as_deref())?;
+    let threads = args.exec.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    pool.install(|| bench(&args, &data, threads))
+    pool.install(|| bench(args, target, &plan, &data, threads))
 }
 
-fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
-    let suite = crate::suites::load(args, data)?;
-    let (settings, _) = crate::run::proxy_settings(args, suite.reg_prior)?;
-    let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
-    let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(args.batch);
-    let batch = suite.images.load_first(data, batch_size)?;
-    let (device, device_name) = crate::device::open(&args.device)?;
-    eprintln!("bench: {} archs of {}, {threads} threads", suite.candidates.len(), suite.name);
+fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, threads: usize) -> Result<()> {
+    let Target { space, task, set } = target;
+    let seed = args.sample.seed;
+    let request = Request {
+        task,
+        set,
+        archs: Some(args.sample.archs.unwrap_or(10)),
+        seed,
+        accuracy: &task.accuracies[0],
+        largest: plan.needs_largest(),
+    };
+    let loaded = space.load(&request, data)?;
+    let engine = Engine::prepare(Setup {
+        run_name: &loaded.name,
+        task,
+        plan,
+        largest_params: loaded.largest_params,
+        input: Input::First,
+        min_images: plan.swap_batch,
+        device: &args.exec.device,
+        jobs: Some(threads),
+        cache: None,
+        data,
+    })?;
+    let candidates = &loaded.candidates;
+    eprintln!("bench: {} archs of {}, {threads} threads", candidates.len(), loaded.name);
 
     let mut results = Vec::new();
-    let mut swap_scores = Vec::new();
-    for p in &proxies {
+    for (k, p) in engine.proxies.iter().enumerate() {
+        if engine.not_applicable[k].is_some() {
+            continue;
+        }
         reset_peak_rss();
         let start = Instant::now();
-        for c in &suite.candidates {
+        for c in candidates {
             // A fresh memo per proxy: reg_swap pays for its own SWAP here.
             let memo = Memo::new();
-            let ctx = ProxyContext { builder: c.builder.as_ref(), batch: &batch, device: &device, seed: arch_seed(args.seed, &c.label), memo: &memo };
-            let score = p.score(&ctx).with_context(|| format!("{} failed on {}", p.name(), c.label))?;
-            if p.name() == "swap" {
-                swap_scores.push(score);
-            }
+            let ctx = engine.context(c, arch_seed(seed, &c.label), &memo, &engine.batch);
+            p.score(&ctx).with_context(|| format!("{} failed on {}", p.name(), c.label))?;
         }
         let seconds = start.elapsed().as_secs_f64();
         results.push(ProxyBench {
             proxy: p.name().to_string(),
             settings: p.settings(),
-            archs: suite.candidates.len(),
+            archs: candidates.len(),
             seconds,
-            archs_per_second: suite.candidates.len() as f64 / seconds,
+            archs_per_second: candidates.len() as f64 / seconds,
             peak_rss_mib: peak_rss_mib(),
         });
-        eprintln!("  {}: {:.3} archs/s", p.name(), suite.candidates.len() as f64 / seconds);
+        eprintln!("  {}: {:.3} archs/s", p.name(), candidates.len() as f64 / seconds);
     }
 
-    // Where SWAP's time goes: the same work as the proxy, timed piece by piece.
+    // Where SWAP's time goes: SWAP's own building blocks, timed one by one (the mean of the
+    // counts is the arch's SWAP score, for the comparison with the reference).
     let mut profile = SwapProfile { forward_passes: 0, init_seconds: 0.0, forward_seconds: 0.0, count_seconds: 0.0 };
-    let (images, _) = batch.first_tensors(args.batch, &device, DType::F32);
-    for c in &suite.candidates {
-        for r in 0..args.repeats {
+    let (images, _) = engine.batch.first_tensors(plan.swap_batch, &engine.device, DType::F32);
+    let mut swap_scores = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let mut total = 0.0;
+        for r in 0..plan.swap_repeats {
             let t = Instant::now();
-            let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(arch_seed(args.seed, &c.label), r as u64));
-            let net = c.builder.build(&mut init, &BuildOptions::new(c.builder.num_classes()), &device);
+            let net = repeat_network(c.builder.as_ref(), arch_seed(seed, &c.label), r, &engine.device);
             profile.init_seconds += t.elapsed().as_secs_f64();
             let t = Instant::now();
-            let mut fwd = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-            let _ = net.forward(images.clone(), &mut fwd);
+            let relu = relu_patterns(net.as_ref(), images.clone());
             // Wait for the backend so the forward's time is not billed to the count.
-            let _ = fwd.relu.last().map(|t| t.clone().sum().into_scalar::<f32>());
+            let _ = relu.last().map(|t| t.clone().sum().into_scalar::<f32>());
             profile.forward_seconds += t.elapsed().as_secs_f64();
             let t = Instant::now();
-            count_distinct_patterns(&fwd.relu)?;
+            total += count_distinct_patterns(&relu)? as f64;
             profile.count_seconds += t.elapsed().as_secs_f64();
             profile.forward_passes += 1;
         }
+        swap_scores.push(total / plan.swap_repeats as f64);
     }
 
     let report = BenchReport {
-        bench: suite.name.clone(),
-        device: device_name,
+        bench: loaded.name.clone(),
+        device: engine.device_name.clone(),
         threads,
-        seed: args.seed,
+        seed,
         proxies: results,
         swap_profile: profile,
-        swap_batch: args.batch,
-        swap_repeats: args.repeats,
-        task: args.task.clone(),
-        archs: suite.candidates.iter().map(|c| c.label.clone()).collect(),
+        swap_batch: plan.swap_batch,
+        swap_repeats: plan.swap_repeats,
+        task: task.name.to_string(),
+        archs: candidates.iter().map(|c| c.label.clone()).collect(),
         swap_scores,
     };
     let mut md = format!(
         "## bench: {} — {} archs, {} threads, seed {}\n\n| proxy | archs/s | s/arch | peak RSS (MiB) | settings |\n|---|---:|---:|---:|---|\n",
         report.bench,
-        suite.candidates.len(),
+        candidates.len(),
         threads,
-        args.seed
+        seed
     );
     for r in &report.proxies {
         let _ = writeln!(
@@ -168,13 +191,13 @@ fn bench(args: &RunArgs, data: &DataDir, threads: usize) -> Result<()> {
         "\nSWAP profile over {} forward passes (B = {}): weight init {:.1}%, forward {:.1}%, pattern count {:.1}% \
          ({:.1} ms per pass).\n",
         p.forward_passes,
-        args.batch,
+        plan.swap_batch,
         100.0 * p.init_seconds / total,
         100.0 * p.forward_seconds / total,
         100.0 * p.count_seconds / total,
         1000.0 * total / p.forward_passes.max(1) as f64
     );
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
+    let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
     std::fs::create_dir_all(&out)?;
     write_atomic(&out.join("bench.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
     write_atomic(&out.join("bench.md"), md.as_bytes())?;

@@ -8,80 +8,112 @@
 //! agree with each other, so `--draws N` scores each proxy N times with independent seed
 //! streams and reports that draw-to-draw agreement next to the agreement with the reference.
 
-use crate::cli::{Bench, CheckArgs};
-use crate::run::{load_input, open_cache, proxy_settings, score_all, ArchScores, Scoring};
-use crate::suites::Candidate;
-use crate::sample::sample_indices;
-use anyhow::{ensure, Result};
+use crate::cli::{CheckArgs, Input};
+use crate::engine::{ArchScores, Engine, ProxyPlan, Setup, Target};
+use anyhow::{ensure, Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-use swapnas_benchmarks::darts::{DartsArch, DartsBuilder, DartsConfig};
-use swapnas_benchmarks::data_dir::{NB101_ZC_JSON, NB201_ZC_JSON, NB301_ZC_JSON};
-use swapnas_benchmarks::nb101::{Nb101Arch, Nb101Builder, Nb101Config};
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config, Nb201Task};
-use swapnas_benchmarks::{ImageSet, NetworkBuilder};
-use swapnas_benchmarks::suite_zero::ZcTable;
-use swapnas_benchmarks::DataDir;
-use swapnas_reports::table::write_atomic;
+use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::sample::sample_indices;
+use swapnas_benchmarks::{Candidate, DataDir};
 use swapnas_reports::stats::rank_last_nonfinite;
+use swapnas_reports::table::write_atomic;
 use swapnas_reports::{correlate, spearman_rho, spearman_with_accuracy};
 
 /// Seed stream of draw d ≥ 1 (draw 0 uses `--seed` itself, so its scores match a plain run's).
 const DRAW_STREAM: u64 = 0xd4a3;
 
-pub fn run(check: &CheckArgs) -> Result<()> {
-    let args = &check.run;
-    ensure!(check.draws >= 1, "--draws must be at least 1, got {}", check.draws);
-    let started = Instant::now();
-    let data = DataDir::locate(args.data_dir.as_deref())?;
-    let (file, task, images, bench) = match args.bench {
-        Bench::Nb201 => {
-            let task: Nb201Task = args.task.parse()?;
-            (NB201_ZC_JSON, task.name(), task.images(), format!("nb201-{task}"))
-        }
-        Bench::Nb301 => (NB301_ZC_JSON, "cifar10", ImageSet::Cifar10, "nb301-suitezero-cifar10".to_string()),
-        Bench::Nb101 => (NB101_ZC_JSON, "cifar10", ImageSet::Cifar10, "nb101-cifar10".to_string()),
-    };
-    let zc = ZcTable::load(&data, &file, task)?;
-    let picked = sample_indices(zc.entries.len(), args.archs.unwrap_or(200), args.seed);
-    let entries: Vec<_> = picked.iter().map(|&i| &zc.entries[i]).collect();
-    let mut candidates = Vec::with_capacity(entries.len());
-    for e in &entries {
-        let (label, builder): (String, Box<dyn NetworkBuilder + Send>) = match args.bench {
-            Bench::Nb201 => {
-                let arch: Nb201Arch = e.arch.parse()?;
-                let classes = task.parse::<Nb201Task>()?.num_classes();
-                (arch.to_string(), Box::new(Nb201Builder { arch, config: Nb201Config::default(), num_classes: classes }))
-            }
-            Bench::Nb301 => {
-                let arch: DartsArch = e.arch.parse()?;
-                (arch.to_string(), Box::new(DartsBuilder { arch, config: DartsConfig::nb301(), num_classes: 10 }))
-            }
-            Bench::Nb101 => {
-                let arch: Nb101Arch = e.arch.parse()?;
-                (arch.to_tuple_string(), Box::new(Nb101Builder { arch, config: Nb101Config::default(), num_classes: 10 }))
-            }
-        };
-        candidates.push(Candidate { label, builder, columns: vec![e.arch.clone()], accuracy: e.val_accuracy });
+/// A check, resolved and validated.
+pub struct CheckConfig {
+    pub target: Target,
+    pub archs: usize,
+    pub seed: u64,
+    pub plan: ProxyPlan,
+    pub input: Input,
+    pub out: Option<PathBuf>,
+    pub data: DataDir,
+    pub device: String,
+    pub jobs: Option<usize>,
+    pub cache: bool,
+    pub draws: usize,
+}
+
+impl CheckConfig {
+    pub fn resolve(args: &CheckArgs) -> Result<Self> {
+        ensure!(args.draws >= 1, "--draws must be at least 1, got {}", args.draws);
+        let target = Target::resolve(&args.task, None)?;
+        ensure!(
+            target.space.reference().is_some(),
+            "--bench {} has no reference scores to check against",
+            target.space.name()
+        );
+        Ok(Self {
+            target,
+            archs: args.sample.archs.unwrap_or(200),
+            seed: args.sample.seed,
+            plan: ProxyPlan::resolve(&args.proxies)?,
+            input: args.input.input,
+            out: args.exec.out.clone(),
+            data: DataDir::locate(args.exec.data_dir.as_deref())?,
+            device: args.exec.device.clone(),
+            jobs: args.exec.jobs,
+            cache: !args.cache.no_cache,
+            draws: args.draws,
+        })
     }
-    let (settings, _) = proxy_settings(args, None)?;
-    let proxies = swapnas_proxies::find(&args.proxies, &settings)?;
-    let batch_size = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1);
-    let (batch, augment, input_text) = load_input(args, images, &data, batch_size)?;
-    eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), args.seed);
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
+}
+
+pub fn run(args: &CheckArgs) -> Result<()> {
+    let config = CheckConfig::resolve(args)?;
+    let started = Instant::now();
+    let Target { space, task, .. } = config.target;
+    let reference = space.reference().context("no reference file")?;
+    let file = reference.file;
+    let data = &config.data;
+    let zc = ZcTable::load(data, &file, task.name)?;
+    let picked = sample_indices(zc.entries.len(), config.archs, config.seed);
+    let entries: Vec<_> = picked.iter().map(|&i| &zc.entries[i]).collect();
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(entries.len());
+    for e in &entries {
+        let c = space.reference_candidate(&e.arch, task).with_context(|| format!("{}: arch `{}`", file.rel_path, e.arch))?;
+        candidates.push(Candidate { columns: vec![e.arch.clone()], accuracy: e.val_accuracy, ..c });
+    }
+    let bench = space.reference_run_name(task);
+    // reg-SWAP's prior: the size rule of the table the reference scored (its set).
+    let largest_params = if config.plan.needs_largest() {
+        let set = reference.set.and_then(|name| space.sets().iter().find(|s| s.name == name));
+        let accuracy = &task.accuracies[0];
+        let request = swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest: true };
+        space.load(&request, data)?.largest_params
+    } else {
+        None
+    };
+    eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), config.seed);
+    let out = config.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
     std::fs::create_dir_all(&out)?;
-    let cache = open_cache(args, &out)?;
-    let (device, _) = crate::device::open(&args.device)?;
-    let scoring = Scoring::new(&bench, &proxies, &batch, augment, cache.as_ref(), device);
-    let mut draws: Vec<Vec<ArchScores>> = Vec::with_capacity(check.draws);
-    for d in 0..check.draws {
-        let seed = if d == 0 { args.seed } else { swapnas_proxies::derive_seed(args.seed, DRAW_STREAM + d as u64) };
-        if check.draws > 1 {
-            eprintln!("draw {} of {} (seed {seed})", d + 1, check.draws);
+    let cache_path = out.join("scores.jsonl");
+    let engine = Engine::prepare(Setup {
+        run_name: &bench,
+        task,
+        plan: &config.plan,
+        largest_params,
+        input: config.input,
+        min_images: 1,
+        device: &config.device,
+        jobs: config.jobs,
+        cache: config.cache.then_some(cache_path.as_path()),
+        data,
+    })?;
+    let proxies = &engine.proxies;
+    let input_text = &engine.input_text;
+    let mut draws: Vec<Vec<ArchScores>> = Vec::with_capacity(config.draws);
+    for d in 0..config.draws {
+        let seed = if d == 0 { config.seed } else { swapnas_proxies::derive_seed(config.seed, DRAW_STREAM + d as u64) };
+        if config.draws > 1 {
+            eprintln!("draw {} of {} (seed {seed})", d + 1, config.draws);
         }
-        draws.push(score_all(&candidates, &scoring, seed, args.jobs)?);
+        draws.push(engine.score_all(&candidates, seed)?);
     }
     let results = &draws[0];
 
@@ -91,22 +123,26 @@ pub fn run(check: &CheckArgs) -> Result<()> {
          | proxy | n | ρ(ours, ref) | ρ(ours, val acc) | ρ(ref, val acc) | Δ | non-finite ours/ref | s/arch | target met |{}\n|---|---:|---:|---:|---:|---:|---:|---:|---|{}\n",
         file.rel_path,
         entries.len(),
-        args.seed,
-        settings.batch,
+        config.seed,
+        engine.settings.batch,
         started.elapsed().as_secs_f64(),
         input_text,
-        if check.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", check.draws) } else { String::new() },
-        if check.draws > 1 { "---:|---:|---:|" } else { "" },
+        if config.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", config.draws) } else { String::new() },
+        if config.draws > 1 { "---:|---:|---:|" } else { "" },
     );
     let mut csv = String::from("arch,val_accuracy");
-    for p in &proxies {
+    for p in proxies {
         let _ = write!(csv, ",{0},{0}_ref", p.name());
-        for d in 1..check.draws {
+        for d in 1..config.draws {
             let _ = write!(csv, ",{}_draw{d}", p.name());
         }
     }
     csv.push('\n');
     for (k, p) in proxies.iter().enumerate() {
+        if let Some(why) = &engine.not_applicable[k] {
+            let _ = writeln!(md, "| {} | — | n/a: {why} | | | | | | not applicable |{}", p.name(), if config.draws > 1 { " | | |" } else { "" });
+            continue;
+        }
         // This proxy's scores in every draw, and their ranks (non-finite last).
         let columns: Vec<Vec<f64>> = draws.iter().map(|d| d.iter().map(|r| r.scores[k]).collect()).collect();
         let ranked: Vec<Vec<f64>> = columns.iter().map(|c| rank_last_nonfinite(c)).collect();
@@ -165,7 +201,7 @@ pub fn run(check: &CheckArgs) -> Result<()> {
         csv.push('\n');
     }
     md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03 (draw 0). Non-finite scores rank below all finite ones.\n");
-    if check.draws > 1 {
+    if config.draws > 1 {
         md.push_str(
             "ρ(ours, ours′): mean Spearman between our draws (independent weight inits; with --input random-augmented also independent batches) — \
              where it is below 0.9, no implementation can be expected to agree with one reference draw at 0.9. \

@@ -10,59 +10,26 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
-use swapnas_benchmarks::data_dir::{self, DataFile};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use swapnas_benchmarks::data::data_dir::sha256_file;
+use swapnas_benchmarks::space::CheckedFile;
 
-/// One file of the manifest.
+/// One file of the manifest: a space's declared data file.
 #[derive(Debug, Clone, Copy)]
 pub struct ManifestEntry {
     pub bench: &'static str,
-    /// Where it goes in the data directory and where it comes from (the loaders' constant).
-    pub file: DataFile,
-    pub sha256: &'static str,
-    pub bytes: u64,
+    pub checked: &'static CheckedFile,
 }
 
-/// The benchmark tables, unchanged from their public sources (checksums of those files).
-pub const MANIFEST: &[ManifestEntry] = &[
-    ManifestEntry {
-        bench: "nb201",
-        file: data_dir::NB201_SUITEZERO_ZIP,
-        sha256: "6c9aec8cd0c235d7b7a37a27f224bb719e7376e8048f2dd6d91bc06dcfcc2a2e",
-        bytes: 1_661_280,
-    },
-    ManifestEntry {
-        bench: "nb201",
-        file: data_dir::NB201_NATS_CSV,
-        sha256: "cb5d777ec3368be83c8f9b3aa4d520696051cb0eb8d94b8f85b519f9ea4afa3e",
-        bytes: 3_024_008,
-    },
-    ManifestEntry {
-        bench: "nb201",
-        file: data_dir::NB201_ZC_JSON,
-        sha256: "5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641",
-        bytes: 1_963_032,
-    },
-    ManifestEntry {
-        bench: "nb101",
-        file: data_dir::NB101_ZC_JSON,
-        sha256: "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
-        bytes: 259_564,
-    },
-    ManifestEntry {
-        bench: "nb301",
-        file: data_dir::NB301_SWAP_DARTS_CSV,
-        sha256: "d28d263aa7dd4103b6a1da1775b1b03ae16ffd2516409ca3bd493c8784abe6b0",
-        bytes: 423_509,
-    },
-    ManifestEntry {
-        bench: "nb301",
-        file: data_dir::NB301_ZC_JSON,
-        sha256: "537e9abd6f0b14fdffdfcb3c07b18a037647b5c80808b3b2cf9a51b1b491aba1",
-        bytes: 820_765,
-    },
-];
+/// The benchmark tables, unchanged from their public sources: every registered space's
+/// declared files, with their checksums.
+pub fn manifest() -> Vec<ManifestEntry> {
+    swapnas_benchmarks::spaces::registry()
+        .iter()
+        .flat_map(|space| space.data_files().iter().map(|checked| ManifestEntry { bench: space.name(), checked }))
+        .collect()
+}
 
 /// Image sets are archives (CIFAR) or not redistributable (ImageNet16-120): the harness
 /// says where they come from rather than fetching them.
@@ -72,20 +39,14 @@ pub const IMAGE_SOURCES: &[(&str, &str)] = &[
     ("images/imagenet16-120-standin/val.bin", "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable"),
 ];
 
-fn entries(bench: Option<&str>) -> Result<Vec<&'static ManifestEntry>> {
-    let list: Vec<_> = MANIFEST.iter().filter(|e| bench.is_none_or(|b| e.bench == b)).collect();
+fn entries(bench: Option<&str>) -> Result<Vec<ManifestEntry>> {
+    let all = manifest();
+    let list: Vec<_> = all.iter().copied().filter(|e| bench.is_none_or(|b| e.bench == b)).collect();
     if list.is_empty() {
-        let known: Vec<_> = MANIFEST.iter().map(|e| e.bench).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        let known: Vec<_> = all.iter().map(|e| e.bench).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         bail!("no data files for --bench {} (known: {})", bench.unwrap_or(""), known.join(", "));
     }
     Ok(list)
-}
-
-fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut h = Sha256::new();
-    let total = std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok((format!("{:x}", h.finalize()), total))
 }
 
 /// Whether `path` holds exactly the manifest's file.
@@ -94,20 +55,20 @@ fn verified(path: &Path, e: &ManifestEntry) -> Result<bool> {
         return Ok(false);
     }
     let (sum, bytes) = sha256_file(path)?;
-    Ok(bytes == e.bytes && sum == e.sha256)
+    Ok(bytes == e.checked.bytes && sum == e.checked.sha256)
 }
 
 /// Checks every manifest file present in `root`; returns (ok, missing, bad) paths.
 pub fn verify(root: &Path, bench: Option<&str>) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
     let (mut ok, mut missing, mut bad) = (vec![], vec![], vec![]);
     for e in entries(bench)? {
-        let path = root.join(e.file.rel_path);
+        let path = root.join(e.checked.file.rel_path);
         if !path.is_file() {
-            missing.push(e.file.rel_path.to_string());
-        } else if verified(&path, e)? {
-            ok.push(e.file.rel_path.to_string());
+            missing.push(e.checked.file.rel_path.to_string());
+        } else if verified(&path, &e)? {
+            ok.push(e.checked.file.rel_path.to_string());
         } else {
-            bad.push(e.file.rel_path.to_string());
+            bad.push(e.checked.file.rel_path.to_string());
         }
     }
     Ok((ok, missing, bad))
@@ -120,24 +81,24 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
     let mut fetched = Vec::new();
     let mut failures = Vec::new();
     for e in entries(bench)? {
-        let dest = root.join(e.file.rel_path);
-        if verified(&dest, e)? {
-            eprintln!("ok       {}", e.file.rel_path);
+        let dest = root.join(e.checked.file.rel_path);
+        if verified(&dest, &e)? {
+            eprintln!("ok       {}", e.checked.file.rel_path);
             continue;
         }
         let url = match mirror {
-            Some(m) => format!("{}/{}", m.trim_end_matches('/'), e.file.rel_path),
-            None => e.file.source.to_string(),
+            Some(m) => format!("{}/{}", m.trim_end_matches('/'), e.checked.file.rel_path),
+            None => e.checked.file.source.to_string(),
         };
-        match download(&url, &dest, e) {
+        match download(&url, &dest, &e) {
             Ok(()) => {
-                eprintln!("fetched  {}", e.file.rel_path);
+                eprintln!("fetched  {}", e.checked.file.rel_path);
                 fetched.push(dest);
             }
             Err(err) => failures.push(format!(
                 "`{}`: {err:#}\n  source: {url}\n  put the file (SHA-256 {}) at: {}",
-                e.file.rel_path,
-                e.sha256,
+                e.checked.file.rel_path,
+                e.checked.sha256,
                 dest.display()
             )),
         }
@@ -161,11 +122,11 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
             .into();
         let response = agent.get(url).call().map_err(|err| anyhow::anyhow!("download failed: {err}"))?;
         let mut reader = response.into_body().into_reader();
-        let bar = ProgressBar::new(e.bytes);
+        let bar = ProgressBar::new(e.checked.bytes);
         bar.set_style(
             ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").expect("static template"),
         );
-        bar.set_message(e.file.rel_path.rsplit('/').next().unwrap_or(e.file.rel_path).to_string());
+        bar.set_message(e.checked.file.rel_path.rsplit('/').next().unwrap_or(e.checked.file.rel_path).to_string());
         let mut file = std::fs::File::create(&part).with_context(|| format!("cannot write {}", part.display()))?;
         let mut h = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -178,19 +139,19 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
             h.update(&buf[..n]);
             file.write_all(&buf[..n])?;
             total += n as u64;
-            if total > e.bytes {
-                bail!("the server sent more than the expected {} bytes", e.bytes);
+            if total > e.checked.bytes {
+                bail!("the server sent more than the expected {} bytes", e.checked.bytes);
             }
             bar.set_position(total);
         }
         bar.finish_and_clear();
         file.sync_all()?;
         let sum = format!("{:x}", h.finalize());
-        if total != e.bytes {
-            bail!("got {total} bytes, expected {} (truncated download?)", e.bytes);
+        if total != e.checked.bytes {
+            bail!("got {total} bytes, expected {} (truncated download?)", e.checked.bytes);
         }
-        if sum != e.sha256 {
-            bail!("SHA-256 mismatch: got {sum}, expected {}", e.sha256);
+        if sum != e.checked.sha256 {
+            bail!("SHA-256 mismatch: got {sum}, expected {}", e.checked.sha256);
         }
         std::fs::rename(&part, dest).with_context(|| format!("cannot move {} into place", part.display()))
     })();
@@ -212,26 +173,9 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
             Ok(())
         }
         DataCommand::Import { data_dir, bench, out } => {
-            if bench != "nb201" {
-                bail!("`data import` supports --bench nb201 so far, not `{bench}`");
-            }
+            let space = swapnas_benchmarks::spaces::find(bench)?;
             let root = data_root(data_dir.as_deref());
-            let dir = swapnas_benchmarks::DataDir::at(&root);
-            let zip = dir.require(&data_dir::NB201_SUITEZERO_ZIP)?;
-            let csv = dir.require(&data_dir::NB201_NATS_CSV)?;
-            let table = swapnas_benchmarks::nb201::Nb201Table::load_files(&zip, &csv)?;
-            let mut provenance = std::collections::BTreeMap::new();
-            for (path, file) in [(&zip, data_dir::NB201_SUITEZERO_ZIP), (&csv, data_dir::NB201_NATS_CSV)] {
-                let (sum, _) = sha256_file(path)?;
-                provenance.insert(format!("source {}", file.rel_path), format!("{} sha256={sum}", file.source));
-            }
-            provenance.insert("created_by".to_string(), format!("swapnas {} data import", env!("CARGO_PKG_VERSION")));
-            provenance.insert("val_accuracy".to_string(), "200-epoch validation accuracy (NAS-Bench-Suite-Zero)".to_string());
-            provenance.insert("test_accuracy".to_string(), "200-epoch test accuracy (NATS-Bench)".to_string());
-            provenance.insert("zen".to_string(), "Suite-Zero's Zen score".to_string());
-            let out = out.clone().unwrap_or_else(|| root.join(swapnas_benchmarks::nb201::NB201_ARCHIVE));
-            table.to_archive(provenance).write(&out)?;
-            eprintln!("wrote {} ({} archs × {} tasks)", out.display(), table.records().len(), 3);
+            space.import(&swapnas_benchmarks::DataDir::at(&root), out.as_deref())?;
             Ok(())
         }
         DataCommand::Verify { data_dir, bench } => {

@@ -1,22 +1,34 @@
 //! `swapnas`: score benchmark architectures with zero-cost proxies and report how well each
 //! proxy ranks them against trained accuracy.
+//!
+//! This file only dispatches: each subcommand resolves its own flags into a typed config and
+//! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
+//! `main` → `run`/`check`/`bench`/`reproduce`/`fetch` → `engine` → `cache`/`device`, with
+//! `cli` (flags) beside them; `reproduce` also uses `run`.
 
 mod bench;
 mod cache;
 mod check;
-mod device;
-mod fetch;
 mod cli;
+mod device;
+mod engine;
+mod fetch;
 mod reproduce;
 mod run;
-mod suites;
-mod sample;
 
 use clap::Parser;
+use cli::{Cli, Command};
 
 fn main() {
-    let cli = cli::Cli::parse();
-    if let Err(err) = run::main(cli) {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None => run::run(&cli.run),
+        Some(Command::Check(args)) => check::run(args),
+        Some(Command::Reproduce(args)) => reproduce::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Data(cmd)) => fetch::run(cmd),
+    };
+    if let Err(err) = result {
         eprintln!("error: {err:#}");
         std::process::exit(2);
     }

@@ -1,13 +1,12 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
-use crate::cli::{Accuracy, Bench, Cli, Input, ReproduceArgs, RunArgs};
-use crate::run::run_task;
+use crate::cli::{Input, ReproduceArgs};
+use crate::engine::{ProxyPlan, Target};
+use crate::run::{run_task, RunConfig};
 use anyhow::Result;
 use std::fmt::Write as _;
-use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
-use swapnas_benchmarks::nb201::Nb201Task;
-use swapnas_benchmarks::suite_zero::ZcTable;
+use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::DataDir;
 use swapnas_reports::plot::heatmap;
 use swapnas_reports::table::{fmt3, write_atomic};
@@ -19,47 +18,73 @@ const PUBLISHED: &[(&str, &str, f64, &str)] = &[
     ("nb201-cifar100", "nwot", 0.80, "SWAP-NAS (ICLR 2024), abstract: the second-best proxy"),
 ];
 
+/// The benchmark tasks to reproduce: every task of every registered space (its default
+/// table), or of the spaces `--bench` names.
+fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
+    let spaces = match filter {
+        None => swapnas_benchmarks::spaces::registry().to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(swapnas_benchmarks::spaces::find)
+            .collect::<Result<Vec<_>>>()?,
+    };
+    Ok(spaces.into_iter().flat_map(|space| space.tasks().iter().map(move |task| Target { space, task, set: None })).collect())
+}
+
 pub fn run(args: &ReproduceArgs) -> Result<()> {
     let data = DataDir::locate(args.data_dir.as_deref())?;
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
-    let mut tables: Vec<(String, CorrelationTable)> = Vec::new();
-    for task in Nb201Task::ALL {
-        // Every flag at its default, except what the paper's setting fixes.
-        let defaults = <Cli as clap::Parser>::parse_from(["swapnas"]).run;
-        let run_args = RunArgs {
-            bench: Bench::Nb201,
-            task: task.name().to_string(),
+    let proxy_args = crate::cli::ProxyArgs {
+        proxies: args.proxies.clone(),
+        repeats: if args.quick { 2 } else { 32 },
+        batch: 16,
+        proxy_batch: if args.quick { 16 } else { 32 },
+        reg_mu: None,
+        reg_sigma: None,
+    };
+    let plan = ProxyPlan::resolve(&proxy_args)?;
+    let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();
+    for target in targets(args.bench.as_deref())? {
+        let name = format!("{}-{}", target.space.name(), target.task.name);
+        let config = RunConfig {
+            target,
+            accuracy: &target.task.accuracies[0],
             archs: Some(archs),
-            proxies: args.proxies.clone(),
-            repeats: if args.quick { 2 } else { 32 },
-            batch: 16,
-            proxy_batch: if args.quick { 16 } else { 32 },
             seed: args.seed,
-            accuracy: Accuracy::Val,
-            out: Some(args.out.join(format!("nb201-{task}"))),
-            data_dir: Some(data.root().to_path_buf()),
-            jobs: args.jobs,
+            plan: plan.clone(),
             input: Input::First,
+            out: Some(args.out.join(&name)),
+            data: data.clone(),
             device: args.device.clone(),
-            ..defaults
+            jobs: args.jobs,
+            cache: true,
         };
-        eprintln!("reproduce: nb201-{task} ({archs} archs)");
-        tables.push((format!("nb201-{task}"), run_task(&run_args, &data)?));
+        eprintln!("reproduce: {name} ({archs} archs)");
+        let table = run_task(&config)?;
+        let run_name = table.header.iter().find(|(k, _)| k == "benchmark").map_or(name, |(_, v)| v.clone());
+        tables.push((target, run_name, table));
     }
 
     // The proxy × task matrix.
     let mut rows: Vec<String> = Vec::new();
-    for (_, t) in &tables {
+    for (_, _, t) in &tables {
         for r in &t.rows {
             if !rows.contains(&r.proxy) {
                 rows.push(r.proxy.clone());
             }
         }
     }
-    let columns: Vec<String> = tables.iter().map(|(name, _)| name.clone()).collect();
+    let columns: Vec<String> = tables.iter().map(|(_, name, _)| name.clone()).collect();
     let cells: Vec<Vec<Option<Correlation>>> = rows
         .iter()
-        .map(|proxy| tables.iter().map(|(_, t)| t.rows.iter().find(|r| &r.proxy == proxy).map(|r| r.correlation)).collect())
+        .map(|proxy| {
+            tables
+                .iter()
+                .map(|(_, _, t)| t.rows.iter().find(|r| &r.proxy == proxy && r.not_applicable.is_none()).map(|r| r.correlation))
+                .collect()
+        })
         .collect();
     let matrix = MatrixTable {
         title: format!("Spearman ρ with validation accuracy, {archs} archs per task (seed {})", args.seed),
@@ -88,23 +113,27 @@ fn suite_zero_rho(zc: &ZcTable, proxy: &str) -> Option<Correlation> {
     Some(correlate(&s, &a))
 }
 
-fn report(matrix: &MatrixTable, tables: &[(String, CorrelationTable)], data: &DataDir, args: &ReproduceArgs) -> Result<String> {
+fn report(matrix: &MatrixTable, tables: &[(Target, String, CorrelationTable)], data: &DataDir, args: &ReproduceArgs) -> Result<String> {
     let mut s = String::from("# swapnas reproduction of the SWAP-NAS comparison\n\n");
     let _ = writeln!(
         s,
-        "Command: `swapnas reproduce{}` (seed {}). Each task's folder holds its table, per-arch scores, \
+        "Command: `swapnas reproduce{}{}` (seed {}). Each task's folder holds its table, per-arch scores, \
          score cache and plots; `heatmap.png` is the proxy × task summary.\n",
         if args.quick { " --quick" } else { "" },
+        args.bench.as_ref().map_or(String::new(), |b| format!(" --bench {b}")),
         args.seed
     );
     s.push_str(&matrix.to_markdown());
     s.push_str("\n## Ours beside the published values\n\n");
-    s.push_str("Suite-Zero: ρ of NAS-Bench-Suite-Zero's own scores (`zc_nasbench201.json`) with validation accuracy on its 724–725 archs per task.\n\n");
+    s.push_str("Suite-Zero: ρ of NAS-Bench-Suite-Zero's own scores (the space's reference file) with validation accuracy on its archs of the task.\n\n");
     s.push_str("| task | proxy | ours ρ [95% CI] (n) | Suite-Zero ρ (n) | published ρ | source |\n|---|---|---|---|---|---|\n");
-    for (task_name, table) in tables {
-        let task = task_name.trim_start_matches("nb201-");
-        let zc = ZcTable::load(data, &NB201_ZC_JSON, task).ok();
+    for (target, task_name, table) in tables {
+        let zc = target.space.reference().and_then(|r| ZcTable::load(data, &r.file, target.task.name).ok());
         for row in &table.rows {
+            if let Some(why) = &row.not_applicable {
+                let _ = writeln!(s, "| {task_name} | {} | n/a: {why} | | | |", row.proxy);
+                continue;
+            }
             let c = row.correlation;
             let sz = zc.as_ref().and_then(|z| suite_zero_rho(z, &row.proxy));
             let published = PUBLISHED.iter().find(|(t, p, _, _)| t == task_name && *p == row.proxy);
@@ -123,11 +152,12 @@ fn report(matrix: &MatrixTable, tables: &[(String, CorrelationTable)], data: &Da
         }
     }
     s.push_str(
-        "\nNot run here: the SWAP authors' DARTS-1000 set (SWAP ρ = 0.93, SWAP_Universal README) needs the \
-         NB301/DARTS space, which swapnas does not have yet.\n\n\
+        "\nA space with several tables is reproduced on its default one (nb301: Suite-Zero's 725 NB301 archs); \
+         the SWAP authors' DARTS-1000 set (SWAP ρ = 0.93, SWAP_Universal README) is \
+         `swapnas --bench nb301 --set swap1000`.\n\n\
          ## Why numbers may differ\n\n\
-         - **Sample**: ours are a seeded uniform sample of the 15,625 archs (the interval shows the sampling \
-         uncertainty); Suite-Zero's are its 725 archs; the SWAP paper's sample is not published.\n\
+         - **Sample**: ours are a seeded uniform sample of each table (the interval shows the sampling \
+         uncertainty); Suite-Zero's are its own archs; the SWAP paper's sample is not published.\n\
          - **Inputs**: proxies see the first training images in file order (the SWAP reference's choice); \
          NASLib draws a random, augmented minibatch per arch.\n\
          - **ImageNet16-120** is scored on a 16×16 stand-in of 120 ImageNet photos, not the real training set.\n\

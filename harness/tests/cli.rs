@@ -54,7 +54,17 @@ fn runs_a_small_real_sample_and_writes_every_output() {
 fn user_errors_exit_2_with_a_clear_message() {
     let data = data_dir();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--task", "mnist"], "unknown NAS-Bench-201 task `mnist`"),
+        (vec!["--task", "mnist"], "unknown task `mnist` for --bench nb201"),
+        (vec!["--bench", "nb999"], "invalid value 'nb999' for '--bench"),
+        (vec!["--set", "swap1000"], "--set applies to spaces with several tables, and --bench nb201 has one"),
+        (vec!["--bench", "nb301", "--set", "bogus"], "unknown --set `bogus` for --bench nb301; its sets: suitezero, swap1000"),
+        (vec!["--bench", "nb301", "--accuracy", "test"], "--accuracy test is not available for --bench nb301 --task cifar10; it has: val"),
+        (vec!["--bench", "nb101", "--task", "cifar100"], "unknown task `cifar100` for --bench nb101"),
+        // A flag the subcommand does not use is not one of its flags.
+        (vec!["check", "--set", "swap1000"], "unexpected argument '--set'"),
+        (vec!["check", "--accuracy", "test"], "unexpected argument '--accuracy'"),
+        (vec!["bench", "--input", "first"], "unexpected argument '--input'"),
+        (vec!["bench", "--no-cache"], "unexpected argument '--no-cache'"),
         (vec!["--proxies", "swap,bogus"], "unknown proxy `bogus`"),
         (vec!["--reg-sigma", "0"], "--reg-sigma must be positive"),
         (vec!["--batch", "0"], "--batch must be between 1 and 128"),
@@ -145,14 +155,14 @@ fn killed_run_resumes_from_the_cache_and_a_rerun_does_no_work() {
     std::fs::remove_dir_all(out).unwrap();
 }
 
-/// `swapnas reproduce --quick`: every proxy on every NB201 task, the summary table, the
-/// heatmap and the report; a second run takes every score from the caches.
+/// `swapnas reproduce --quick --bench nb201`: every proxy on every NB201 task, the summary
+/// table, the heatmap and the report; a second run takes every score from the caches.
 #[test]
 fn reproduce_quick_writes_the_report_and_resumes() {
     let out = temp_dir("paper");
     let run = || {
         swapnas()
-            .args(["reproduce", "--quick", "--proxies", "all"])
+            .args(["reproduce", "--quick", "--bench", "nb201", "--proxies", "all"])
             .arg("--data-dir")
             .arg(data_dir())
             .arg("--out")

@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use swapnas_benchmarks::archive::BenchmarkArchive;
-use swapnas_benchmarks::nb201::{Nb201Table, Nb201Task};
+use swapnas_benchmarks::data::archive::BenchmarkArchive;
+use swapnas_benchmarks::spaces::nb201::{Nb201Table, Nb201Task};
 use swapnas_benchmarks::DataDir;
 
 mod common;
@@ -132,7 +132,7 @@ fn nb201_pth_converts_through_nas_201_api_when_torch_is_there() {
 /// parameter count. Runs when `$SWAPNAS_TF_PYTHON` (or python3) imports tensorflow and h5py.
 #[test]
 fn nb101_tfrecord_converts_when_tensorflow_is_there() {
-    use swapnas_benchmarks::nb101::Nb101Arch;
+    use swapnas_benchmarks::spaces::nb101::Nb101Arch;
     let python = std::env::var("SWAPNAS_TF_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let probe = run(&python, &[&"-c", &"import tensorflow, h5py"]);
     if !probe.status.success() {

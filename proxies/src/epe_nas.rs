@@ -10,38 +10,24 @@
 //! Deviation (default `--input first`): first B images in file order.
 
 use crate::measure::{corrcoef, InputJacobian};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use nalgebra::DMatrix;
 
-pub struct EpeNas {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "epe_nas",
+    about: "EPE-NAS: per-class input-Jacobian correlations (Lopes et al. 2021)",
+    needs: Needs { image_classes: true, ..Needs::INPUT_GRADIENTS },
+    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
+    batch: |s| s.batch,
+    score,
+};
 
-impl EpeNas {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for EpeNas {
-    fn name(&self) -> &'static str {
-        "epe_nas"
-    }
-
-    fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch", self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(self.batch >= 1, "epe_nas needs at least one image");
-        let jacobian = InputJacobian::shared(ctx, self.batch)?;
-        Ok(epe_nas_score(&jacobian.rows, &jacobian.labels, jacobian.num_classes))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    ensure!(ctx.settings.batch >= 1, "epe_nas needs at least one image");
+    let jacobian = InputJacobian::shared(ctx, ctx.settings.batch)?;
+    Ok(epe_nas_score(&jacobian.rows, &jacobian.labels, jacobian.num_classes))
 }
 
 /// The EPE-NAS score of Jacobian rows with their labels, for a network of `num_classes`

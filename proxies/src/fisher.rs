@@ -10,54 +10,40 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch.
 
-use crate::measure::{ce_settings, scalar, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{loss_settings, scalar, LossGradients};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
 use burn::prelude::*;
-use swapnas_benchmarks::Record;
+use swapnas_benchmarks::Taps;
 
-pub struct Fisher {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "fisher",
+    about: "Fisher: Σ per-channel 0.5·mean(Σ act·∂L/∂act)² × fan-in (Turner et al. 2020)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: loss_settings,
+    batch: |s| s.batch,
+    score,
+};
 
-impl Fisher {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let record = Taps { layer_outputs: true, ..Taps::default() };
+    let lg = LossGradients::compute(ctx, ctx.settings.batch, record).context("fisher: cross-entropy backward pass")?;
+    let mut total = 0.0;
+    // A layer the loss does not reach has g = 0, hence F = 0.
+    for probe in &lg.forward.conv_outputs {
+        let Some(grad) = probe.grad(&lg.grads) else { continue };
+        let act = probe.output.clone().inner();
+        let [n, c, _, _] = act.dims();
+        let per_sample = act.mul(grad).sum_dim(3).sum_dim(2).reshape([n, c]);
+        total += channel_fisher(per_sample, probe.fan_in)?;
     }
-}
-
-impl Proxy for Fisher {
-    fn name(&self) -> &'static str {
-        "fisher"
+    for probe in &lg.forward.linear_outputs {
+        let Some(grad) = probe.grad(&lg.grads) else { continue };
+        let act = probe.output.clone().inner();
+        total += channel_fisher(act.mul(grad), probe.fan_in)?;
     }
-
-    fn settings(&self) -> String {
-        ce_settings(self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let record = Record { layer_outputs: true, ..Record::default() };
-        let lg = LossGradients::compute(ctx, self.batch, record).context("fisher: cross-entropy backward pass")?;
-        let mut total = 0.0;
-        // A layer the loss does not reach has g = 0, hence F = 0.
-        for probe in &lg.forward.conv_outputs {
-            let Some(grad) = probe.grad(&lg.grads) else { continue };
-            let act = probe.output.clone().inner();
-            let [n, c, _, _] = act.dims();
-            let per_sample = act.mul(grad).sum_dim(3).sum_dim(2).reshape([n, c]);
-            total += channel_fisher(per_sample, probe.fan_in)?;
-        }
-        for probe in &lg.forward.linear_outputs {
-            let Some(grad) = probe.grad(&lg.grads) else { continue };
-            let act = probe.output.clone().inner();
-            total += channel_fisher(act.mul(grad), probe.fan_in)?;
-        }
-        Ok(total)
-    }
+    Ok(total)
 }
 
 /// Σ_k 0.5 · mean_n(s_nk)² · fan_in for the per-sample, per-channel sums `s` (`[n, channels]`).

@@ -8,35 +8,21 @@
 //! augmented minibatch, so the score is deterministic per (arch, seed). The backward pass is
 //! shared with snip and plain.
 
-use crate::measure::{ce_settings, sum_over_layers, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{loss_settings, sum_over_layers, LossGradients};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::Result;
 
-pub struct GradNorm {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "grad_norm",
+    about: "Σ‖∂L/∂W‖ of cross-entropy on a real batch (Abdelfattah et al. 2021)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: loss_settings,
+    batch: |s| s.batch,
+    score,
+};
 
-impl GradNorm {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for GradNorm {
-    fn name(&self) -> &'static str {
-        "grad_norm"
-    }
-
-    fn settings(&self) -> String {
-        ce_settings(self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let pairs = LossGradients::shared(ctx, self.batch)?;
-        sum_over_layers(pairs.iter().map(|(_, g)| g.clone().powi_scalar(2).sum().sqrt()))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let pairs = LossGradients::shared(ctx, ctx.settings.batch)?;
+    sum_over_layers(pairs.iter().map(|(_, g)| g.clone().powi_scalar(2).sum().sqrt()))
 }

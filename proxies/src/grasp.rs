@@ -18,57 +18,49 @@
 //! √0.55…√0.75; we measure 0.57 / 0.74 / 0.71, and Suite-Zero's ρ with accuracy lies within
 //! one SD of our draws'. The arithmetic is pinned by closed-form tests instead.
 
-use crate::measure::{ce_settings, default_network, real_batch, sum_over_layers, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{default_network, loss_settings, real_batch, sum_over_layers, LossGradients, Targets};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int};
-use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Record, ReluReplay};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Loss, Network, ReluReplay, Taps};
 
 /// The finite-difference step, relative: ‖εg‖ = STEP·‖W‖.
 pub const STEP: f64 = 1e-7;
 
-pub struct Grasp {
-    batch: usize,
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "grasp",
+    about: "GraSP: Σ −W ⊙ Hg, Hg by central difference in float64 (Wang et al. 2020)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: |s| format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", loss_settings(s)),
+    batch: |s| s.batch,
+    score,
+};
+
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let device = ctx.device.clone().autodiff();
+    let net = default_network(ctx, &device, DType::F64);
+    let (x, y) = real_batch(ctx, ctx.settings.batch, &device, DType::F64)?;
+    let targets = Targets::of_task(ctx, &x, y)?;
+    grasp_score_with(net, &x, &targets, ctx.task.loss, STEP)
 }
 
-impl Grasp {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for Grasp {
-    fn name(&self) -> &'static str {
-        "grasp"
-    }
-
-    fn settings(&self) -> String {
-        format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", ce_settings(self.batch))
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let device = ctx.device.clone().autodiff();
-        let net = default_network(ctx, &device, DType::F64);
-        let (x, y) = real_batch(ctx, self.batch, &device, DType::F64)?;
-        grasp_score(net, &x, &y, STEP)
-    }
-}
-
-/// Σ −W ⊙ (H g) for `net` (on an autodiff device) on images `x`, labels `y`, with H g by the
-/// central difference of relative step `step` and the ReLU gates of the pass at W.
+/// [`grasp_score_with`] for class labels `y` and the cross-entropy loss.
 pub fn grasp_score(net: Box<dyn Network>, x: &Tensor<4>, y: &Tensor<1, Int>, step: f64) -> Result<f64> {
-    let at_w = LossGradients::of(net, x.clone(), y.clone(), ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() }));
+    grasp_score_with(net, x, &Targets::Classes(y.clone()), Loss::CrossEntropy, step)
+}
+
+/// Σ −W ⊙ (H g) for `net` (on an autodiff device) on images `x` with `targets` of `loss`, with
+/// H g by the central difference of relative step `step` and the ReLU gates of the pass at W.
+pub fn grasp_score_with(net: Box<dyn Network>, x: &Tensor<4>, targets: &Targets, loss: Loss, step: f64) -> Result<f64> {
+    let at_w = LossGradients::of(net, x.clone(), targets, loss, ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() }))?;
     let gates: Vec<Tensor<4>> = at_w.forward.relu.iter().map(|r| r.clone().inner().greater_elem(0.0).float().cast(r.dtype())).collect();
     let (weights, g): (Vec<_>, Vec<_>) = at_w.weight_and_grad().into_iter().unzip();
     let gradient_at = |net: Box<dyn Network>| -> Result<Vec<Tensor<1>>> {
-        let mut forward = ForwardCtx::new(BnMode::Batch, Record::default());
+        let mut forward = ForwardCtx::new(BnMode::Batch, Taps::default());
         forward.relu_replay = Some(ReluReplay { masks: gates.iter().cloned().collect(), mismatch: false });
-        let lg = LossGradients::of(net, x.clone(), y.clone(), forward);
+        let lg = LossGradients::of(net, x.clone(), targets, loss, forward)?;
         let replay = lg.forward.relu_replay.as_ref().context("the ReLU replay went missing")?;
         ensure!(!replay.mismatch && replay.masks.is_empty(), "the shifted pass did not replay the ReLU gates one to one");
         Ok(lg.weight_and_grad().into_iter().map(|(_, g)| g).collect())

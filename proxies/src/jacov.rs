@@ -8,38 +8,24 @@
 //! symmetric eigensolver instead of `np.linalg.eig` (same eigenvalues for a symmetric matrix).
 
 use crate::measure::{corrcoef, symmetric_eigenvalues, InputJacobian};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use nalgebra::DMatrix;
 
-pub struct Jacov {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "jacov",
+    about: "Jacobian covariance: eigenvalues of input-Jacobian correlations (Mellor et al. 2020)",
+    needs: Needs::INPUT_GRADIENTS,
+    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
+    batch: |s| s.batch,
+    score,
+};
 
-impl Jacov {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for Jacov {
-    fn name(&self) -> &'static str {
-        "jacov"
-    }
-
-    fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch", self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(self.batch >= 2, "jacov needs at least two images, got {}", self.batch);
-        let jacobian = InputJacobian::shared(ctx, self.batch)?;
-        jacov_score(&jacobian.rows)
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    ensure!(ctx.settings.batch >= 2, "jacov needs at least two images, got {}", ctx.settings.batch);
+    let jacobian = InputJacobian::shared(ctx, ctx.settings.batch)?;
+    jacov_score(&jacobian.rows)
 }
 
 /// −Σ [ln(λ + k) + 1/(λ + k)] over the eigenvalues λ of the rows' correlation matrix, k = 1e-5;

@@ -5,29 +5,23 @@
 //! ‖W‖₂ (Frobenius norm of the weight, not squared; no biases, no BN parameters).
 
 use crate::measure::{default_network, sum_over_layers};
-use crate::{Proxy, ProxyContext};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use burn::tensor::DType;
 
-pub struct L2Norm;
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "l2_norm",
+    about: "Σ‖W‖ of conv/linear weights at default init (Abdelfattah et al. 2021)",
+    needs: Needs::NOTHING,
+    settings: |_| "init=pytorch".to_string(),
+    batch: |_| 1,
+    score,
+};
 
-impl Proxy for L2Norm {
-    fn name(&self) -> &'static str {
-        "l2_norm"
-    }
-
-    fn settings(&self) -> String {
-        "init=pytorch".to_string()
-    }
-
-    fn batch_size(&self) -> usize {
-        1
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let net = default_network(ctx, ctx.device, DType::F32);
-        let weights = net.weights();
-        ensure!(!weights.is_empty(), "the network of {} has no conv or linear weight", ctx.builder.arch_label());
-        sum_over_layers(weights.iter().map(|w| w.tensor.flat().powi_scalar(2).sum().sqrt()))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let net = default_network(ctx, ctx.device, DType::F32);
+    let weights = net.weights();
+    ensure!(!weights.is_empty(), "the network of {} has no conv or linear weight", ctx.builder.arch_label());
+    sum_over_layers(weights.iter().map(|w| w.tensor.flat().powi_scalar(2).sum().sqrt()))
 }

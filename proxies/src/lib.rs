@@ -1,5 +1,6 @@
-//! Zero-cost proxies: the [`Proxy`] trait, the [`registry`] of proxies by name, one file per
-//! proxy.
+//! Zero-cost proxies: one file per proxy, each declaring itself ([`ProxyDecl`]: name, one
+//! line, needs, settings, score), one line each in the [`REGISTRY`]; shared plumbing in
+//! [`measure`]; [`swap`]'s pattern collection as public building blocks.
 //!
 //! A proxy gets a [`ProxyContext`]: a [`NetworkBuilder`] for the architecture (so it can build
 //! the network as often, on whichever device, in whichever dtype and with whichever
@@ -8,52 +9,38 @@
 //! Gaussian input, pre-GAP features) it asks of the builder and of
 //! [`swapnas_benchmarks::ForwardCtx`], so the trait does not change as proxies are added.
 
-mod grad_norm;
-mod snip;
-mod grasp;
-mod fisher;
-mod synflow;
-mod plain;
-mod zico;
+pub mod epe_nas;
+pub mod fisher;
+pub mod flops;
+pub mod grad_norm;
+pub mod grasp;
+pub mod jacov;
+pub mod l2_norm;
 pub mod measure;
+pub mod meco;
 mod memo;
+pub mod nwot;
+pub mod params;
+pub mod plain;
+pub mod reg_swap;
 mod registry;
-mod reg_swap;
-mod swap;
-mod params;
-mod flops;
-mod l2_norm;
-mod nwot;
-mod jacov;
-mod epe_nas;
-mod zen;
-mod meco;
+pub mod snip;
+pub mod swap;
+pub mod synflow;
+pub mod zen;
+pub mod zico;
 
 pub use memo::Memo;
-pub use registry::{find, names, registry, ProxyEntry};
-pub use grad_norm::GradNorm;
-pub use snip::Snip;
-pub use grasp::{grasp_score, hessian_vector_product, Grasp};
-pub use fisher::Fisher;
-pub use synflow::{synflow_sum, Synflow};
-pub use plain::Plain;
-pub use zico::Zico;
-pub use reg_swap::{RegSwap, RegSwapPrior};
-pub use swap::{count_distinct_patterns, Swap, MAX_BATCH as SWAP_MAX_BATCH};
-pub use params::Params;
-pub use flops::Flops;
-pub use l2_norm::L2Norm;
-pub use nwot::Nwot;
-pub use jacov::Jacov;
-pub use epe_nas::EpeNas;
-pub use zen::Zen;
-pub use meco::Meco;
+pub use reg_swap::RegSwapPrior;
+pub use registry::{find, make, names, proxy, resolve, REGISTRY};
+pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use swapnas_benchmarks::{ImageBatch, NetworkBuilder};
+use swapnas_benchmarks::{ImageBatch, Loss, NetworkBuilder, Task};
 
 /// Everything a proxy is given to score one architecture.
+#[derive(Clone, Copy)]
 pub struct ProxyContext<'a> {
     pub builder: &'a dyn NetworkBuilder,
     /// This arch's images with labels (at least [`Proxy::batch_size`] of them): the first
@@ -67,6 +54,10 @@ pub struct ProxyContext<'a> {
     pub seed: u64,
     /// Results shared between the proxies scoring this architecture.
     pub memo: &'a Memo,
+    /// The run's proxy settings (batch sizes, SWAP's repeats, reg-SWAP's prior).
+    pub settings: &'a ProxySettings,
+    /// The benchmark task: its head and the loss gradient proxies back-propagate.
+    pub task: &'a Task,
 }
 
 /// Settings shared by the proxies, set from the command line.
@@ -81,26 +72,120 @@ pub struct ProxySettings {
     /// Batch of real training images for the baseline proxies: 32, as NAS-Bench-Suite-Zero's
     /// reference scores were computed (NASLib's configs use 32; zero-cost-nas' script 64).
     pub batch: usize,
+    /// The task's loss (part of the loss-gradient proxies' settings strings).
+    pub loss: Loss,
 }
 
 impl Default for ProxySettings {
     fn default() -> Self {
-        Self { swap_batch: 16, swap_repeats: 32, reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 }, batch: 32 }
+        Self { swap_batch: 16, swap_repeats: 32, reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 }, batch: 32, loss: Loss::CrossEntropy }
     }
+}
+
+/// What a proxy needs of a task and a device, declared in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// It back-propagates (runs on the autodiff device).
+    pub gradients: bool,
+    /// It uses the task's targets through the task's loss.
+    pub targets: bool,
+    /// It needs one class label per image (a classification head).
+    pub image_classes: bool,
+    /// It reads ReLU activation patterns (SWAP's building block).
+    pub relu_patterns: bool,
+    /// Its settings hold reg-SWAP's μ/σ, whose default is the space's size rule (the largest
+    /// network), which the run then has to compute.
+    pub size_prior: bool,
+}
+
+impl Needs {
+    /// Only the network (and possibly the images' shape or values).
+    pub const NOTHING: Needs = Needs { gradients: false, targets: false, image_classes: false, relu_patterns: false, size_prior: false };
+    /// ReLU activation patterns of a forward pass.
+    pub const RELU_PATTERNS: Needs = Needs { relu_patterns: true, ..Needs::NOTHING };
+    /// Gradients of the output with respect to the input.
+    pub const INPUT_GRADIENTS: Needs = Needs { gradients: true, ..Needs::NOTHING };
+    /// Gradients of the task's loss with respect to the weights.
+    pub const LOSS_GRADIENTS: Needs = Needs { gradients: true, targets: true, ..Needs::NOTHING };
+
+    /// Why a proxy with these needs cannot run on `task`, or `None` if it can.
+    pub fn unmet(&self, task: &Task) -> Option<String> {
+        if self.image_classes && !task.head.has_image_classes() {
+            return Some(format!("needs one class label per image; task {} has a {:?} head", task.name, task.head));
+        }
+        None
+    }
+}
+
+/// A proxy's declaration, in its own file (`pub const PROXY: ProxyDecl`), and registered by
+/// one line in [`REGISTRY`]. Settings come from the run's [`ProxySettings`], so one
+/// declaration serves every run.
+pub struct ProxyDecl {
+    /// The registry name (`swap`, `reg_swap`, …).
+    pub name: &'static str,
+    /// One line: what it computes and whose it is.
+    pub about: &'static str,
+    pub needs: Needs,
+    /// The settings that change its scores, in a canonical one-line form; part of the
+    /// score-cache key and of report headers.
+    pub settings: fn(&ProxySettings) -> String,
+    /// How many images of [`ProxyContext::batch`] it uses.
+    pub batch: fn(&ProxySettings) -> usize,
+    /// Scores one architecture. Errors name the arch; a NaN/inf score is returned as is and
+    /// the caller records it.
+    pub score: fn(&ProxyContext) -> Result<f64>,
 }
 
 /// A zero-cost proxy: a score for an untrained network, higher meaning "predicted better".
 pub trait Proxy: Send + Sync {
-    /// The registry name (`swap`, `reg_swap`, …).
+    /// The registry name.
     fn name(&self) -> &'static str;
-    /// The settings that change this proxy's scores, in a canonical one-line form; part of
-    /// the score-cache key and of report headers.
+    /// One line about it.
+    fn about(&self) -> &'static str;
+    fn needs(&self) -> Needs;
+    /// The settings that change this proxy's scores (cache key, report headers).
     fn settings(&self) -> String;
     /// How many images of [`ProxyContext::batch`] the proxy uses.
     fn batch_size(&self) -> usize;
-    /// Scores one architecture. Errors name the arch; a NaN/inf score is returned as is and
-    /// the caller records it.
+    /// Scores one architecture (`ctx.settings` are the ones the proxy was made with).
     fn score(&self, ctx: &ProxyContext) -> Result<f64>;
+    /// Why it cannot run on `task` ("n/a" in reports), or `None`.
+    fn not_applicable(&self, task: &Task) -> Option<String> {
+        self.needs().unmet(task)
+    }
+}
+
+/// A declared proxy with the settings of one run.
+pub struct Declared {
+    pub decl: &'static ProxyDecl,
+    pub settings: ProxySettings,
+}
+
+impl Proxy for Declared {
+    fn name(&self) -> &'static str {
+        self.decl.name
+    }
+
+    fn about(&self) -> &'static str {
+        self.decl.about
+    }
+
+    fn needs(&self) -> Needs {
+        self.decl.needs
+    }
+
+    fn settings(&self) -> String {
+        (self.decl.settings)(&self.settings)
+    }
+
+    fn batch_size(&self) -> usize {
+        (self.decl.batch)(&self.settings)
+    }
+
+    /// Scores with this proxy's own settings (whatever `ctx.settings` holds).
+    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
+        (self.decl.score)(&ProxyContext { settings: &self.settings, ..*ctx })
+    }
 }
 
 /// Derives a child seed (per repeat, per batch, …) from a parent seed: SplitMix64.

@@ -7,11 +7,11 @@
 //! `F.cross_entropy` (mean over the batch), conv and linear weights only, and
 //! `sum over layers of sum over elements` to reduce.
 
-use crate::ProxyContext;
-use anyhow::{ensure, Context, Result};
+use crate::{ProxyContext, ProxySettings};
+use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Gradients, Int};
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Network, Record, Weight, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, Head, InitScheme, Loss, Network, Output, Taps, Weight, WeightInit};
 
 /// A fresh network of the context's architecture, PyTorch default init, seeded by the context.
 pub fn default_network(ctx: &ProxyContext, device: &Device, dtype: DType) -> Box<dyn Network> {
@@ -26,11 +26,52 @@ pub fn real_batch(ctx: &ProxyContext, n: usize, device: &Device, dtype: DType) -
     Ok(ctx.batch.first_tensors(n, device, dtype))
 }
 
-/// The settings string (part of every cache key) of a proxy that back-propagates the mean
-/// cross-entropy of `batch` real images through a PyTorch-initialised network, BN on batch
-/// statistics: grad_norm, snip, plain, fisher, and the start of grasp's and zico's.
-pub fn ce_settings(batch: usize) -> String {
-    format!("B={batch} init=pytorch bn=batch loss=ce")
+/// What a task's loss compares the network's output with.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// One class id per image (`[n]`).
+    Classes(Tensor<1, Int>),
+    /// Values or a distribution per image (`[n, k]`).
+    Values(Tensor<2>),
+    /// One class id per pixel (`[n, h, w]`).
+    Pixels(Tensor<3, Int>),
+    /// An image per image (`[n, c, h, w]`), e.g. the input itself for an autoencoder.
+    Images(Tensor<4>),
+}
+
+impl Targets {
+    /// The targets of `n` images (`x`: `[n, …]`), as the task's loss needs them: the batch's
+    /// class ids for a classification head; the input itself for an image head trained with
+    /// L1 (autoencoding). Other heads need targets that only their benchmark's data holds.
+    pub fn of_task(ctx: &ProxyContext, x: &Tensor<4>, labels: Tensor<1, Int>) -> Result<Self> {
+        match (ctx.task.head, ctx.task.loss) {
+            (Head::Classes(_), Loss::CrossEntropy) => Ok(Targets::Classes(labels)),
+            (Head::Image(_), Loss::L1) => Ok(Targets::Images(x.clone().detach())),
+            (head, loss) => bail!(
+                "task {} ({head:?} head, {} loss) needs targets its image set does not provide",
+                ctx.task.name,
+                loss.name()
+            ),
+        }
+    }
+
+    /// The targets of the samples in `range`.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        match self {
+            Targets::Classes(t) => Targets::Classes(t.clone().slice(range)),
+            Targets::Values(t) => Targets::Values(t.clone().slice(range)),
+            Targets::Pixels(t) => Targets::Pixels(t.clone().slice(range)),
+            Targets::Images(t) => Targets::Images(t.clone().slice(range)),
+        }
+    }
+}
+
+/// The settings string (part of every cache key) of a proxy that back-propagates the task's
+/// loss on `batch` real images through a PyTorch-initialised network, BN on batch
+/// statistics: grad_norm, snip, plain, fisher, and the start of grasp's (`loss=ce` on the
+/// classification tasks, as before the loss became the task's).
+pub fn loss_settings(s: &ProxySettings) -> String {
+    format!("B={} init=pytorch bn=batch loss={}", s.batch, s.loss.name())
 }
 
 /// `F.cross_entropy(logits, labels)`: the mean over the batch of −log softmax at the label.
@@ -41,7 +82,40 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     picked.mean().neg()
 }
 
-/// The result of one forward and backward pass of the cross-entropy loss on the real batch.
+/// The task's loss of `output` against `targets`, as NASLib's zero-cost code computes each
+/// (all means over every value): cross-entropy, soft-target cross-entropy
+/// (−Σ_k t_k log softmax_k, mean over images), MSE, per-pixel cross-entropy, L1.
+pub fn task_loss(loss: Loss, output: Output, targets: &Targets) -> Result<Tensor<1>> {
+    use burn::tensor::activation::log_softmax;
+    Ok(match (loss, output, targets) {
+        (Loss::CrossEntropy, Output::Flat(logits), Targets::Classes(labels)) => cross_entropy(logits, labels.clone()),
+        (Loss::SoftCrossEntropy, Output::Flat(logits), Targets::Values(t)) => {
+            log_softmax(logits, 1).mul(t.clone()).sum_dim(1).mean().neg()
+        }
+        (Loss::Mse, Output::Flat(o), Targets::Values(t)) => o.sub(t.clone()).powi_scalar(2).mean(),
+        (Loss::Mse, Output::Dense(o), Targets::Images(t)) => o.sub(t.clone()).powi_scalar(2).mean(),
+        (Loss::L1, Output::Flat(o), Targets::Values(t)) => o.sub(t.clone()).abs().mean(),
+        (Loss::L1, Output::Dense(o), Targets::Images(t)) => o.sub(t.clone()).abs().mean(),
+        (Loss::PixelCrossEntropy, Output::Dense(logits), Targets::Pixels(labels)) => {
+            let [n, k, h, w] = logits.dims();
+            let per_pixel = logits.permute([0, 2, 3, 1]).reshape([n * h * w, k]);
+            cross_entropy(per_pixel, labels.clone().reshape([n * h * w]))
+        }
+        (loss, output, targets) => bail!(
+            "the {} loss cannot compare a {} output with {} targets",
+            loss.name(),
+            if matches!(output, Output::Flat(_)) { "flat" } else { "dense" },
+            match targets {
+                Targets::Classes(_) => "class",
+                Targets::Values(_) => "value",
+                Targets::Pixels(_) => "per-pixel class",
+                Targets::Images(_) => "image",
+            }
+        ),
+    })
+}
+
+/// The result of one forward and backward pass of the task's loss on the real batch.
 pub struct LossGradients {
     pub net: Box<dyn Network>,
     pub weights: Vec<Weight>,
@@ -52,28 +126,29 @@ pub struct LossGradients {
 
 impl LossGradients {
     /// Builds the network on the autodiff device, runs the first `n` images through it with
-    /// BN on batch statistics, and back-propagates the mean cross-entropy.
-    pub fn compute(ctx: &ProxyContext, n: usize, record: Record) -> Result<Self> {
+    /// BN on batch statistics, and back-propagates the task's loss.
+    pub fn compute(ctx: &ProxyContext, n: usize, taps: Taps) -> Result<Self> {
         let device = ctx.device.clone().autodiff();
         let net = default_network(ctx, &device, DType::F32);
         let (x, y) = real_batch(ctx, n, &device, DType::F32)?;
-        Ok(Self::of(net, x, y, ForwardCtx::new(BnMode::Batch, record)))
+        let targets = Targets::of_task(ctx, &x, y)?;
+        Self::of(net, x, &targets, ctx.task.loss, ForwardCtx::new(BnMode::Batch, taps))
     }
 
-    /// One pass of `net` (built on an autodiff device) on images `x` with labels `y`, as
-    /// `forward` says (BN mode, records, replayed ReLU gates): mean cross-entropy, backward.
-    pub fn of(net: Box<dyn Network>, x: Tensor<4>, y: Tensor<1, Int>, mut forward: ForwardCtx) -> Self {
-        let logits = net.forward(x, &mut forward);
-        let grads = cross_entropy(logits, y).backward();
+    /// One pass of `net` (built on an autodiff device) on images `x` with `targets`, as
+    /// `forward` says (BN mode, taps, replayed ReLU gates): the mean `loss`, backward.
+    pub fn of(net: Box<dyn Network>, x: Tensor<4>, targets: &Targets, loss: Loss, mut forward: ForwardCtx) -> Result<Self> {
+        let output = net.forward(x, &mut forward);
+        let grads = task_loss(loss, output, targets)?.backward();
         let weights = net.weights();
-        Self { net, weights, grads, forward }
+        Ok(Self { net, weights, grads, forward })
     }
 
     /// [`Self::weight_and_grad`] of the pass on the first `n` images (float32, nothing
-    /// recorded), computed once per architecture and shared by grad_norm, snip and plain.
+    /// tapped), computed once per architecture and shared by grad_norm, snip and plain.
     pub fn shared(ctx: &ProxyContext, n: usize) -> Result<std::sync::Arc<Vec<(Tensor<1>, Tensor<1>)>>> {
-        ctx.memo.get_or_insert_with(&format!("weight_grads:B={n}:init=pytorch:bn=batch:f32"), || {
-            Ok(std::sync::Arc::new(Self::compute(ctx, n, Record::default())?.weight_and_grad()))
+        ctx.memo.get_or_insert_with(&format!("weight_grads:B={n}:init=pytorch:bn=batch:f32:loss={}", ctx.task.loss.name()), || {
+            Ok(std::sync::Arc::new(Self::compute(ctx, n, Taps::default())?.weight_and_grad()))
         })
     }
 
@@ -145,10 +220,10 @@ impl InputJacobian {
         let net = default_network(ctx, &device, DType::F32);
         let (x, _) = real_batch(ctx, n, &device, DType::F32)?;
         let x = x.require_grad();
-        let mut forward = ForwardCtx::new(BnMode::Batch, Record::default());
-        let logits = net.forward(x.clone(), &mut forward);
-        let [_, num_classes] = logits.dims();
-        let grads = logits.sum().backward();
+        let mut forward = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let output = net.forward(x.clone(), &mut forward);
+        let num_classes = output.width();
+        let grads = output.sum().backward();
         let [_, c, h, w] = x.dims();
         let cols = c * h * w;
         // An output that does not depend on the input has no gradient path: a zero Jacobian.

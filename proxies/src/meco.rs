@@ -6,54 +6,48 @@
 //! C × C `corrcoef` of its channels over spatial positions (sample 0), NaN/inf entries set to
 //! 0, and its minimum eigenvalue; the score is the sum over modules (NaN/inf terms dropped).
 //!
-//! burn has no hooks: the network records module outputs itself (`Record::module_outputs`),
+//! burn has no hooks: the network records module outputs itself (`Taps::module_outputs`),
 //! the leaf layers and the containers PyTorch would hook (duplicates included, see the NB201
 //! net). Deviations: 2-D outputs (GAP, linear, the whole net) are skipped: their corrcoef is
 //! all NaN → 0 and contributes 0 in the reference too. The image is the first in file order.
 
 use crate::measure::{corrcoef, default_network, real_batch, symmetric_eigenvalues, to_host};
-use crate::{Proxy, ProxyContext};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{bail, Context, Result};
 use burn::tensor::DType;
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Record};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
 
-pub struct Meco;
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "meco",
+    about: "MeCo: Σ min eigenvalue of channel correlations over module outputs, one image (Jiang et al. 2023)",
+    needs: Needs::NOTHING,
+    settings: |_| "B=1 init=pytorch bn=batch modules=all".to_string(),
+    batch: |_| 1,
+    score,
+};
 
-impl Proxy for Meco {
-    fn name(&self) -> &'static str {
-        "meco"
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let net = default_network(ctx, ctx.device, DType::F32);
+    let (x, _) = real_batch(ctx, 1, ctx.device, DType::F32)?;
+    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { module_outputs: true, ..Taps::default() });
+    let _ = net.forward(x, &mut forward);
+    if forward.module_outputs.is_empty() {
+        bail!("the network of {} recorded no module outputs", ctx.builder.arch_label());
     }
-
-    fn settings(&self) -> String {
-        "B=1 init=pytorch bn=batch modules=all".to_string()
-    }
-
-    fn batch_size(&self) -> usize {
-        1
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let net = default_network(ctx, ctx.device, DType::F32);
-        let (x, _) = real_batch(ctx, 1, ctx.device, DType::F32)?;
-        let mut forward = ForwardCtx::new(BnMode::Batch, Record { module_outputs: true, ..Record::default() });
-        let _ = net.forward(x, &mut forward);
-        if forward.module_outputs.is_empty() {
-            bail!("the network of {} recorded no module outputs", ctx.builder.arch_label());
+    let mut total = 0.0;
+    for (i, output) in forward.module_outputs.into_iter().enumerate() {
+        let [_, c, h, w] = output.dims();
+        let sample0 = output.narrow(0, 0, 1).reshape([c, h * w]);
+        let values = to_host(sample0).with_context(|| format!("module output {i}"))?;
+        let lambda = min_correlation_eigenvalue(&DMatrix::from_row_slice(c, h * w, &values))
+            .with_context(|| format!("module output {i} ({c}×{h}×{w})"))?;
+        if lambda.is_finite() {
+            total += lambda;
         }
-        let mut total = 0.0;
-        for (i, output) in forward.module_outputs.into_iter().enumerate() {
-            let [_, c, h, w] = output.dims();
-            let sample0 = output.narrow(0, 0, 1).reshape([c, h * w]);
-            let values = to_host(sample0).with_context(|| format!("module output {i}"))?;
-            let lambda = min_correlation_eigenvalue(&DMatrix::from_row_slice(c, h * w, &values))
-                .with_context(|| format!("module output {i} ({c}×{h}×{w})"))?;
-            if lambda.is_finite() {
-                total += lambda;
-            }
-        }
-        Ok(total)
     }
+    Ok(total)
 }
 
 /// The minimum eigenvalue of the correlation matrix of `features`' rows (channels × positions),

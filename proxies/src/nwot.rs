@@ -5,49 +5,35 @@
 //! of the input (> 0) of every ReLU; K = Σ over ReLUs [c cᵀ + (1−c)(1−c)ᵀ] (B × B, float64);
 //! the score is log |det K| (`slogdet(K)[1]`, sign ignored).
 //!
-//! We record ReLU outputs (`Record::relu`): output > 0 exactly where input > 0. Deviation: the
+//! We record ReLU outputs (`Taps::relu`): output > 0 exactly where input > 0. Deviation: the
 //! batch is the first B training images in file order, not a random augmented minibatch (that is `--input random-augmented`).
 
 use crate::measure::{default_network, log_abs_det, real_batch, to_host};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::DType;
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Record};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
 
-pub struct Nwot {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "nwot",
+    about: "NASWOT: log|det K| of ReLU-code agreements on a real batch (Mellor et al. 2021)",
+    needs: Needs::NOTHING,
+    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
+    batch: |s| s.batch,
+    score,
+};
 
-impl Nwot {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for Nwot {
-    fn name(&self) -> &'static str {
-        "nwot"
-    }
-
-    fn settings(&self) -> String {
-        format!("B={} init=pytorch bn=batch", self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(self.batch >= 1, "nwot needs at least one image");
-        let net = default_network(ctx, ctx.device, DType::F32);
-        let (x, _) = real_batch(ctx, self.batch, ctx.device, DType::F32)?;
-        let mut forward = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-        let _ = net.forward(x, &mut forward);
-        let k = hamming_kernel(&forward.relu)?;
-        log_abs_det(&k)
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    ensure!(ctx.settings.batch >= 1, "nwot needs at least one image");
+    let net = default_network(ctx, ctx.device, DType::F32);
+    let (x, _) = real_batch(ctx, ctx.settings.batch, ctx.device, DType::F32)?;
+    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    let _ = net.forward(x, &mut forward);
+    let k = hamming_kernel(&forward.relu)?;
+    log_abs_det(&k)
 }
 
 /// K = Σ over layers of c cᵀ + (1−c)(1−c)ᵀ, c the `[B, units]` 0/1 matrix of a layer's

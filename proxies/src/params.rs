@@ -5,29 +5,23 @@
 //! buffers, not parameters. Uses no data; equals Suite-Zero's values exactly on NB201.
 
 use crate::measure::default_network;
-use crate::{Proxy, ProxyContext};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use burn::tensor::DType;
 
-pub struct Params;
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "params",
+    about: "parameters in millions (tensorwatch count, as Suite-Zero)",
+    needs: Needs::NOTHING,
+    settings: |_| "millions".to_string(),
+    batch: |_| 1,
+    score,
+};
 
-impl Proxy for Params {
-    fn name(&self) -> &'static str {
-        "params"
-    }
-
-    fn settings(&self) -> String {
-        "millions".to_string()
-    }
-
-    fn batch_size(&self) -> usize {
-        1
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let net = default_network(ctx, ctx.device, DType::F32);
-        let count = net.parameter_count();
-        ensure!(count > 0, "the network of {} has no parameters", ctx.builder.arch_label());
-        Ok(count as f64 / 1e6)
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let net = default_network(ctx, ctx.device, DType::F32);
+    let count = net.parameter_count();
+    ensure!(count > 0, "the network of {} has no parameters", ctx.builder.arch_label());
+    Ok(count as f64 / 1e6)
 }

@@ -12,35 +12,21 @@
 //! agree with one Suite-Zero draw either; its ρ with accuracy (about −0.2 to −0.26) matches
 //! Suite-Zero's within the draws' spread (`swapnas check --draws`).
 
-use crate::measure::{ce_settings, sum_over_layers, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{loss_settings, sum_over_layers, LossGradients};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
 
-pub struct Plain {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "plain",
+    about: "plain: Σ W ⊙ ∂L/∂W (signed) of cross-entropy on a real batch (Mozer & Smolensky 1989)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: loss_settings,
+    batch: |s| s.batch,
+    score,
+};
 
-impl Plain {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for Plain {
-    fn name(&self) -> &'static str {
-        "plain"
-    }
-
-    fn settings(&self) -> String {
-        ce_settings(self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let pairs = LossGradients::shared(ctx, self.batch).context("plain: cross-entropy backward pass")?;
-        sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone())))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let pairs = LossGradients::shared(ctx, ctx.settings.batch).context("plain: cross-entropy backward pass")?;
+    sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone())))
 }

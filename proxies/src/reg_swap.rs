@@ -7,7 +7,7 @@
 //! accuracies: μ = σ = the largest network of the space, in millions of parameters, rounded
 //! to two significant digits (NB201: the all-conv3×3 cell, 1.5M). `--reg-mu`/`--reg-sigma` override it.
 
-use crate::{Proxy, ProxyContext, ProxySettings, Swap};
+use crate::{swap, Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 
 /// μ and σ of the regulariser, in millions of parameters.
@@ -39,36 +39,21 @@ impl RegSwapPrior {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct RegSwap {
-    swap: Swap,
-    prior: RegSwapPrior,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "reg_swap",
+    about: "regularised SWAP: SWAP × exp(-(params-μ)²/σ)",
+    needs: Needs { size_prior: true, ..Needs::RELU_PATTERNS },
+    settings: |s| format!("{} mu={}M sigma={}M", swap::settings(s), s.reg_swap.mu, s.reg_swap.sigma),
+    batch: |s| s.swap_batch,
+    score,
+};
 
-impl RegSwap {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { swap: Swap::new(settings), prior: settings.reg_swap }
-    }
-}
-
-impl Proxy for RegSwap {
-    fn name(&self) -> &'static str {
-        "reg_swap"
-    }
-
-    fn settings(&self) -> String {
-        format!("{} mu={}M sigma={}M", self.swap.settings(), self.prior.mu, self.prior.sigma)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.swap.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(self.prior.sigma > 0.0, "reg-SWAP σ must be positive, got {}", self.prior.sigma);
-        let (swap, params) = self.swap.score_and_params(ctx)?;
-        Ok(swap * self.prior.factor(params))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let prior = ctx.settings.reg_swap;
+    ensure!(prior.sigma > 0.0, "reg-SWAP σ must be positive, got {}", prior.sigma);
+    let (swap, params) = swap::score_and_params(ctx)?;
+    Ok(swap * prior.factor(params))
 }
 
 #[cfg(test)]

@@ -7,35 +7,21 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch. The backward pass is shared with grad_norm and plain.
 
-use crate::measure::{ce_settings, sum_over_layers, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{loss_settings, sum_over_layers, LossGradients};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
 
-pub struct Snip {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "snip",
+    about: "SNIP: Σ|W ⊙ ∂L/∂W| of cross-entropy on a real batch (Lee et al. 2019)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: loss_settings,
+    batch: |s| s.batch,
+    score,
+};
 
-impl Snip {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
-    }
-}
-
-impl Proxy for Snip {
-    fn name(&self) -> &'static str {
-        "snip"
-    }
-
-    fn settings(&self) -> String {
-        ce_settings(self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let pairs = LossGradients::shared(ctx, self.batch).context("snip: cross-entropy backward pass")?;
-        sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone()).abs()))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let pairs = LossGradients::shared(ctx, ctx.settings.batch).context("snip: cross-entropy backward pass")?;
+    sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone()).abs()))
 }

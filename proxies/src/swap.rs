@@ -18,81 +18,74 @@
 //! 16-bit chunks), and on the host the codes go into a 65,536-bit bitmap (B ≤ 16) or are
 //! sorted and deduplicated as u128 keys (B ≤ 128).
 
-use crate::{derive_seed, Proxy, ProxyContext, ProxySettings};
+use crate::{derive_seed, Needs, ProxyContext, ProxyDecl, ProxySettings};
 use anyhow::{bail, ensure, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Record, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Network, NetworkBuilder, Taps, WeightInit};
 
 /// Samples packed per f32 code: sums of distinct powers of two below 2^16 are exact.
 const CHUNK: usize = 16;
 /// Largest batch the u128 keys hold.
 pub const MAX_BATCH: usize = 128;
 
-/// The SWAP proxy.
-#[derive(Debug, Clone)]
-pub struct Swap {
-    pub batch: usize,
-    pub repeats: usize,
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "swap",
+    about: "SWAP: distinct sample-wise ReLU activation patterns (Peng et al. 2024)",
+    needs: Needs::RELU_PATTERNS,
+    settings,
+    batch: |s| s.swap_batch,
+    score: |ctx| Ok(score_and_params(ctx)?.0),
+};
+
+/// SWAP's settings string (its cache key and reg-SWAP's prefix).
+pub fn settings(s: &ProxySettings) -> String {
+    format!("B={} R={} init=gaussian bn=batch", s.swap_batch, s.swap_repeats)
 }
 
-impl Swap {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.swap_batch, repeats: settings.swap_repeats }
-    }
-
-    /// The mean SWAP score over the repeats, and the network's parameter count. Shared with
-    /// reg-SWAP through the context's memo, so scoring both costs one SWAP.
-    pub fn score_and_params(&self, ctx: &ProxyContext) -> Result<(f64, usize)> {
-        let key = format!("swap:{}", self.settings());
-        ctx.memo.get_or_insert_with(&key, || self.compute(ctx))
-    }
-
-    fn compute(&self, ctx: &ProxyContext) -> Result<(f64, usize)> {
-        ensure!(
-            (1..=MAX_BATCH).contains(&self.batch),
-            "SWAP batch must be between 1 and {MAX_BATCH}, got {}",
-            self.batch
-        );
-        ensure!(self.repeats >= 1, "SWAP needs at least one repeat");
-        ensure!(
-            ctx.batch.len() >= self.batch,
-            "SWAP needs {} images, {} were loaded",
-            self.batch,
-            ctx.batch.len()
-        );
-        let (images, _) = ctx.batch.first_tensors(self.batch, ctx.device, DType::F32);
-        let options = BuildOptions::new(ctx.builder.num_classes());
-        let mut total = 0.0;
-        let mut params = 0;
-        for r in 0..self.repeats {
-            let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(ctx.seed, r as u64));
-            let net = ctx.builder.build(&mut init, &options, ctx.device);
-            params = net.parameter_count();
-            let mut fwd = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-            let _ = net.forward(images.clone(), &mut fwd);
-            total += count_distinct_patterns(&fwd.relu)? as f64;
-        }
-        Ok((total / self.repeats as f64, params))
-    }
+/// The mean SWAP score over the repeats, and the network's parameter count. Shared with
+/// reg-SWAP through the context's memo, so scoring both costs one SWAP.
+pub fn score_and_params(ctx: &ProxyContext) -> Result<(f64, usize)> {
+    let key = format!("swap:{}", settings(ctx.settings));
+    ctx.memo.get_or_insert_with(&key, || compute(ctx))
 }
 
-impl Proxy for Swap {
-    fn name(&self) -> &'static str {
-        "swap"
+fn compute(ctx: &ProxyContext) -> Result<(f64, usize)> {
+    let (batch, repeats) = (ctx.settings.swap_batch, ctx.settings.swap_repeats);
+    ensure!((1..=MAX_BATCH).contains(&batch), "SWAP batch must be between 1 and {MAX_BATCH}, got {batch}");
+    ensure!(repeats >= 1, "SWAP needs at least one repeat");
+    ensure!(ctx.batch.len() >= batch, "SWAP needs {batch} images, {} were loaded", ctx.batch.len());
+    let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
+    let mut total = 0.0;
+    let mut params = 0;
+    for r in 0..repeats {
+        let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
+        params = net.parameter_count();
+        total += count_distinct_patterns(&relu_patterns(net.as_ref(), images.clone()))? as f64;
     }
+    Ok((total / repeats as f64, params))
+}
 
-    fn settings(&self) -> String {
-        format!("B={} R={} init=gaussian bn=batch", self.batch, self.repeats)
-    }
+/// SWAP's building block, step 1: the network of repeat `r` — conv and linear weights
+/// N(0, 1), zero biases, BN weight 1 / bias 0, from the arch seed's stream `r` (what `bench`
+/// times, and what a layer-wise SWAP or L-SWAG re-uses).
+pub fn repeat_network(builder: &dyn NetworkBuilder, seed: u64, r: usize, device: &Device) -> Box<dyn Network> {
+    let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(seed, r as u64));
+    builder.build(&mut init, &BuildOptions::new(builder.num_classes()), device)
+}
 
-    fn batch_size(&self) -> usize {
-        self.batch
-    }
+/// Step 2: one forward pass with BN on batch statistics; the output of every ReLU applied
+/// to a 4-D tensor, in execution order (one entry per layer).
+pub fn relu_patterns(net: &dyn Network, images: Tensor<4>) -> Vec<Tensor<4>> {
+    let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    let _ = net.forward(images, &mut fwd);
+    fwd.relu
+}
 
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        Ok(self.score_and_params(ctx)?.0)
-    }
+/// Step 3, per layer: the distinct patterns of each ReLU layer on its own.
+pub fn count_per_layer(activations: &[Tensor<4>]) -> Result<Vec<usize>> {
+    activations.iter().map(|a| count_distinct_patterns(std::slice::from_ref(a))).collect()
 }
 
 /// The number of distinct sample-wise activation patterns across `activations` (each

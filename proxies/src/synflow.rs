@@ -9,42 +9,29 @@
 //! 1e38); burn's flex backend runs conv2d and its backward natively in f64 (checked in tests).
 
 use crate::measure::{default_network, sum_over_layers};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::DType;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Record};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Taps};
 
-pub struct Synflow;
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "synflow",
+    about: "SynFlow: log Σ|W ⊙ ∂R/∂W|, |W|, BN off, all-ones input, float64 (Tanaka et al. 2020)",
+    needs: Needs { gradients: true, ..Needs::NOTHING },
+    settings: |_| "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string(),
+    batch: |_| 1,
+    score,
+};
 
-impl Synflow {
-    pub fn new(_settings: &ProxySettings) -> Self {
-        Self
-    }
-}
-
-impl Proxy for Synflow {
-    fn name(&self) -> &'static str {
-        "synflow"
-    }
-
-    fn settings(&self) -> String {
-        "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string()
-    }
-
-    fn batch_size(&self) -> usize {
-        // Only the image size is used.
-        1
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(ctx.batch.side > 0, "synflow: the image batch has no image size");
-        let device = ctx.device.clone().autodiff();
-        let net = default_network(ctx, &device, DType::F64);
-        let net = net.map_params(&mut |_, value| value.abs()).context("synflow: taking |W|")?;
-        let raw = synflow_sum(&*net, ctx.batch.side)?;
-        Ok(naslib_log(raw))
-    }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    ensure!(ctx.batch.side > 0, "synflow: the image batch has no image size");
+    let device = ctx.device.clone().autodiff();
+    let net = default_network(ctx, &device, DType::F64);
+    let net = net.map_params(&mut |_, value| value.abs()).context("synflow: taking |W|")?;
+    let raw = synflow_sum(&*net, ctx.batch.side)?;
+    Ok(naslib_log(raw))
 }
 
 /// Σ over conv and linear weights of |W ⊙ ∂(Σ logits)/∂W| for `net` as it is (the caller
@@ -54,7 +41,7 @@ pub fn synflow_sum(net: &dyn Network, side: usize) -> Result<f64> {
     let weights = net.weights();
     let dtype = weights.first().context("synflow: the network has no conv or linear weight")?.tensor.flat().dtype();
     let x: Tensor<4> = Tensor::ones([1, 3, side, side], (&device, dtype));
-    let mut forward = ForwardCtx::new(BnMode::Off, Record::default());
+    let mut forward = ForwardCtx::new(BnMode::Off, Taps::default());
     let grads = net.forward(x, &mut forward).sum().backward();
     sum_over_layers(weights.iter().filter_map(|w| Some(w.tensor.flat().inner().mul(w.tensor.grad_flat(&grads)?).abs())))
         .context("synflow: reading the score")

@@ -12,68 +12,53 @@
 //! input and noise come from our seeded ChaCha stream, not torch's RNG.
 
 use crate::measure::{gaussian, scalar, to_host};
-use crate::{derive_seed, Proxy, ProxyContext, ProxySettings};
+use crate::{derive_seed, Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Record, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Taps, WeightInit};
 
 /// ZenNAS' `mixup_gamma`.
 const MIXUP: f32 = 0.01;
 /// PyTorch BN's default momentum.
 const MOMENTUM: f64 = 0.1;
 
-pub struct Zen {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "zen",
+    about: "Zen-NAS: log of pre-GAP response to input noise + BN log-stds, Gaussian init (Lin et al. 2021)",
+    needs: Needs::NOTHING,
+    settings: |s| format!("B={} init=gaussian bn=batch input=gaussian mixup=0.01 repeat=1", s.batch),
+    batch: |_| 1,
+    score,
+};
 
-impl Zen {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    ensure!(ctx.settings.batch >= 2, "zen needs a batch of at least two, got {}", ctx.settings.batch);
+    let side = ctx.batch.side;
+    let shape = [ctx.settings.batch, 3, side, side];
+    let numel = shape.iter().product();
+    let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(ctx.seed, 0));
+    let net = ctx.builder.build(&mut init, &BuildOptions::new(ctx.builder.num_classes()), ctx.device);
+    let x = gaussian(derive_seed(ctx.seed, 1), numel);
+    let eps = gaussian(derive_seed(ctx.seed, 2), numel);
+    let mix: Vec<f32> = x.iter().zip(&eps).map(|(a, e)| a + MIXUP * e).collect();
+    let pass = |input: Vec<f32>| -> Result<(Tensor<4>, Vec<Tensor<1>>, Vec<usize>)> {
+        let t = Tensor::from_data(TensorData::new(input, shape), (ctx.device, DType::F32));
+        let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { pre_gap: true, bn_variance: true, ..Taps::default() });
+        let _ = net.forward(t, &mut fwd);
+        let f = fwd.pre_gap.context("the network recorded no pre-GAP features")?;
+        Ok((f, fwd.bn_variances, fwd.bn_counts))
+    };
+    let (f1, var1, counts) = pass(x)?;
+    let (f2, var2, _) = pass(mix)?;
+    ensure!(var1.len() == var2.len() && var1.len() == counts.len(), "the two passes recorded different BNs");
+    let delta = scalar(f1.sub(f2).abs().sum().div_scalar(ctx.settings.batch as f64))?;
+    let mut log_bn = 0.0;
+    for ((v1, v2), m) in var1.into_iter().zip(var2).zip(counts) {
+        log_bn += running_var_log_std(&to_host(v1)?, &to_host(v2)?, m);
     }
-}
-
-impl Proxy for Zen {
-    fn name(&self) -> &'static str {
-        "zen"
-    }
-
-    fn settings(&self) -> String {
-        format!("B={} init=gaussian bn=batch input=gaussian mixup=0.01 repeat=1", self.batch)
-    }
-
-    /// Zen uses only the shape of the real batch, not its images.
-    fn batch_size(&self) -> usize {
-        1
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        ensure!(self.batch >= 2, "zen needs a batch of at least two, got {}", self.batch);
-        let side = ctx.batch.side;
-        let shape = [self.batch, 3, side, side];
-        let numel = shape.iter().product();
-        let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(ctx.seed, 0));
-        let net = ctx.builder.build(&mut init, &BuildOptions::new(ctx.builder.num_classes()), ctx.device);
-        let x = gaussian(derive_seed(ctx.seed, 1), numel);
-        let eps = gaussian(derive_seed(ctx.seed, 2), numel);
-        let mix: Vec<f32> = x.iter().zip(&eps).map(|(a, e)| a + MIXUP * e).collect();
-        let pass = |input: Vec<f32>| -> Result<(Tensor<4>, Vec<Tensor<1>>, Vec<usize>)> {
-            let t = Tensor::from_data(TensorData::new(input, shape), (ctx.device, DType::F32));
-            let mut fwd = ForwardCtx::new(BnMode::Batch, Record { pre_gap: true, bn_variance: true, ..Record::default() });
-            let _ = net.forward(t, &mut fwd);
-            let f = fwd.pre_gap.context("the network recorded no pre-GAP features")?;
-            Ok((f, fwd.bn_variances, fwd.bn_counts))
-        };
-        let (f1, var1, counts) = pass(x)?;
-        let (f2, var2, _) = pass(mix)?;
-        ensure!(var1.len() == var2.len() && var1.len() == counts.len(), "the two passes recorded different BNs");
-        let delta = scalar(f1.sub(f2).abs().sum().div_scalar(self.batch as f64))?;
-        let mut log_bn = 0.0;
-        for ((v1, v2), m) in var1.into_iter().zip(var2).zip(counts) {
-            log_bn += running_var_log_std(&to_host(v1)?, &to_host(v2)?, m);
-        }
-        Ok(delta.ln() + log_bn)
-    }
+    Ok(delta.ln() + log_bn)
 }
 
 /// ln √(mean_c running_var) of a PyTorch BN (running_var starting at 1) after two train-mode

@@ -10,69 +10,56 @@
 //! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
 //! file order (default `--input first`), not random augmented batches.
 
-use crate::measure::{default_network, real_batch, scalar, LossGradients};
-use crate::{Proxy, ProxyContext, ProxySettings};
+use crate::measure::{default_network, real_batch, scalar, LossGradients, Targets};
+use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::DType;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Record};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
 
 /// Number of batches (the reference's `--maxbatch`).
 pub const BATCHES: usize = 2;
 
-pub struct Zico {
-    batch: usize,
-}
+/// The registry entry.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "zico",
+    about: "ZiCo: Σ_layers log Σ mean|g|/std(g) over 2 real batches (Li et al. 2023)",
+    needs: Needs::LOSS_GRADIENTS,
+    settings: |s| format!("B={}x{} init=pytorch bn=batch loss={} grads=cumulative", BATCHES, s.batch, s.loss.name()),
+    batch: |s| BATCHES * s.batch,
+    score,
+};
 
-impl Zico {
-    pub fn new(settings: &ProxySettings) -> Self {
-        Self { batch: settings.batch }
+fn score(ctx: &ProxyContext) -> Result<f64> {
+    let per_batch = ctx.settings.batch;
+    ensure!(per_batch >= 1, "zico: batches of {per_batch} images: it needs at least one per batch");
+    let device = ctx.device.clone().autodiff();
+    let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
+    let targets = Targets::of_task(ctx, &x, y)?;
+    // The same weights for every batch: the network is built from the same seed each time.
+    // Batch 0 (the first B images) is the pass grad_norm, snip and plain share.
+    let forward = || ForwardCtx::new(BnMode::Batch, Taps::default());
+    let mut snapshots: Vec<Vec<Tensor<1>>> = Vec::with_capacity(BATCHES);
+    snapshots.push(LossGradients::shared(ctx, per_batch)?.iter().map(|(_, g)| g.clone()).collect());
+    for b in 1..BATCHES {
+        let range = b * per_batch..(b + 1) * per_batch;
+        let net = default_network(ctx, &device, DType::F32);
+        let lg = LossGradients::of(net, x.clone().slice(range.clone()), &targets.slice(range), ctx.task.loss, forward())?;
+        let grads: Vec<Tensor<1>> = lg.weight_and_grad().into_iter().map(|(_, g)| g).collect();
+        // No zero_grad in the reference: .grad holds the running sum.
+        let cumulative = snapshots[b - 1].iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect();
+        snapshots.push(cumulative);
     }
-}
-
-impl Proxy for Zico {
-    fn name(&self) -> &'static str {
-        "zico"
-    }
-
-    fn settings(&self) -> String {
-        format!("B={}x{} init=pytorch bn=batch loss=ce grads=cumulative", BATCHES, self.batch)
-    }
-
-    fn batch_size(&self) -> usize {
-        BATCHES * self.batch
-    }
-
-    fn score(&self, ctx: &ProxyContext) -> Result<f64> {
-        let per_batch = self.batch;
-        ensure!(per_batch >= 1, "zico: batches of {per_batch} images: it needs at least one per batch");
-        let device = ctx.device.clone().autodiff();
-        let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
-        // The same weights for every batch: the network is built from the same seed each time.
-        // Batch 0 (the first B images) is the pass grad_norm, snip and plain share.
-        let forward = || ForwardCtx::new(BnMode::Batch, Record::default());
-        let mut snapshots: Vec<Vec<Tensor<1>>> = Vec::with_capacity(BATCHES);
-        snapshots.push(LossGradients::shared(ctx, per_batch)?.iter().map(|(_, g)| g.clone()).collect());
-        for b in 1..BATCHES {
-            let range = b * per_batch..(b + 1) * per_batch;
-            let net = default_network(ctx, &device, DType::F32);
-            let lg = LossGradients::of(net, x.clone().slice(range.clone()), y.clone().slice(range), forward());
-            let grads: Vec<Tensor<1>> = lg.weight_and_grad().into_iter().map(|(_, g)| g).collect();
-            // No zero_grad in the reference: .grad holds the running sum.
-            let cumulative = snapshots[b - 1].iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect();
-            snapshots.push(cumulative);
+    let layers = snapshots[0].len();
+    let mut total = 0.0;
+    for l in 0..layers {
+        let per_layer: Vec<Tensor<1>> = snapshots.iter().map(|s| s[l].clone()).collect();
+        let s = layer_sum(per_layer).with_context(|| format!("zico: layer {l}"))?;
+        if s != 0.0 {
+            total += s.ln();
         }
-        let layers = snapshots[0].len();
-        let mut total = 0.0;
-        for l in 0..layers {
-            let per_layer: Vec<Tensor<1>> = snapshots.iter().map(|s| s[l].clone()).collect();
-            let s = layer_sum(per_layer).with_context(|| format!("zico: layer {l}"))?;
-            if s != 0.0 {
-                total += s.ln();
-            }
-        }
-        Ok(total)
     }
+    Ok(total)
 }
 
 /// Σ over weights with σ ≠ 0 of mean|G| / σ(G), for one layer's gradient snapshots (each the

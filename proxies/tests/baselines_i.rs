@@ -6,13 +6,13 @@
 //! reference drew a random augmented batch per arch, we take the first images in file order.
 
 use burn::prelude::*;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Table, Nb201Task};
-use swapnas_benchmarks::suite_zero::ZcEntry;
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
-use swapnas_proxies::{EpeNas, Flops, Jacov, L2Norm, Meco, Nwot, Params, Proxy, Zen};
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task};
+use swapnas_benchmarks::data::suite_zero::ZcEntry;
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, NetworkBuilder, Taps, WeightInit};
+use swapnas_proxies::Proxy;
 
 mod common;
-use common::{agreement, builder, data_dir, reference, reference_rows, settings, BATCH};
+use common::{agreement, builder, data_dir, proxy, reference, reference_rows, settings, BATCH};
 
 /// Seeds of the rows: `SEED_BASE + i`.
 const SEED_BASE: u64 = 1000;
@@ -26,7 +26,7 @@ fn params_and_flops_equal_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
-    let s = score(&rows, &[&Params, &Flops], &batch);
+    let s = score(&rows, &[&*proxy("params", &settings()), &*proxy("flops", &settings())], &batch);
     for (k, name) in ["params", "flops"].into_iter().enumerate() {
         for (ours, r) in s[k].iter().zip(reference(&rows, name)) {
             assert!((ours - r).abs() < 1e-6, "{name}: {ours} vs Suite-Zero {r}");
@@ -42,7 +42,7 @@ fn l2_norm_matches_suite_zero_per_arch() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
-    let ours = score(&rows, &[&L2Norm], &batch).remove(0);
+    let ours = score(&rows, &[&*proxy("l2_norm", &settings())], &batch).remove(0);
     for ((o, r), row) in ours.iter().zip(reference(&rows, "l2_norm")).zip(&rows) {
         assert!((o - r).abs() < 0.01 * r, "{}: l2_norm {o} vs Suite-Zero {r}", row.arch);
     }
@@ -50,7 +50,7 @@ fn l2_norm_matches_suite_zero_per_arch() {
         .iter()
         .map(|a| {
             let row = ZcEntry { arch: a.to_string(), val_accuracy: 0.0, scores: Default::default() };
-            score(&[row], &[&L2Norm], &batch)[0][0]
+            score(&[row], &[&*proxy("l2_norm", &settings())], &batch)[0][0]
         })
         .collect();
     let by_hand = (16f64 / 3.0).sqrt() + 3.0 * (32f64 / 3.0).sqrt() + 3.0 * (64f64 / 3.0).sqrt() + (10f64 / 3.0).sqrt();
@@ -62,7 +62,7 @@ fn nwot_ranks_as_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
-    let ours = score(&rows, &[&Nwot::new(&settings())], &batch).remove(0);
+    let ours = score(&rows, &[&*proxy("nwot", &settings())], &batch).remove(0);
     assert!(ours.iter().all(|v| v.is_finite()), "{ours:?}");
     let rho = agreement("nwot", &ours, &reference(&rows, "nwot"));
     assert!(rho >= NWOT_MIN, "nwot: Spearman(ours, Suite-Zero) = {rho}");
@@ -73,7 +73,7 @@ fn jacov_and_epe_nas_rank_as_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
-    let s = score(&rows, &[&Jacov::new(&settings()), &EpeNas::new(&settings())], &batch);
+    let s = score(&rows, &[&*proxy("jacov", &settings()), &*proxy("epe_nas", &settings())], &batch);
     for (k, (name, min)) in [("jacov", JACOV_MIN), ("epe_nas", EPE_NAS_MIN)].into_iter().enumerate() {
         let reference = reference(&rows, name);
         // Suite-Zero writes −1e8 where its score was NaN; ours stays NaN there.
@@ -93,7 +93,7 @@ fn zen_ranks_as_suite_zero_zen() {
     let rows = reference_rows(&dir);
     let table = Nb201Table::load(&dir).unwrap();
     let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
-    let ours = score(&rows, &[&Zen::new(&settings())], &batch).remove(0);
+    let ours = score(&rows, &[&*proxy("zen", &settings())], &batch).remove(0);
     let reference: Vec<f64> = rows
         .iter()
         .map(|r| table.get(&r.arch.parse::<Nb201Arch>().unwrap()).suite_zero_zen(Nb201Task::Cifar10))
@@ -116,12 +116,12 @@ fn meco_sees_every_module_and_is_finite() {
     let device = Device::flex();
     let b = builder("(2, 2, 2, 2, 2, 2)");
     let net = b.build(&mut WeightInit::new(InitScheme::PytorchDefault, 3), &BuildOptions::new(10), &device);
-    let mut fwd = ForwardCtx::new(BnMode::Batch, Record { module_outputs: true, ..Record::default() });
-    let _ = net.forward(batch.images(&device, burn::tensor::DType::F32), &mut fwd);
+    let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { module_outputs: true, ..Taps::default() });
+    let _ = net.forward(batch.images(&device, burn::tensor::DType::F32), &mut fwd).flat();
     assert_eq!(fwd.module_outputs.len(), 503);
 
     let rows = reference_rows(&dir);
-    let ours = score(&rows[..6], &[&Meco], &batch).remove(0);
+    let ours = score(&rows[..6], &[&*proxy("meco", &settings())], &batch).remove(0);
     assert!(ours.iter().all(|v| v.is_finite() && *v >= -1e-6), "{ours:?}");
 }
 

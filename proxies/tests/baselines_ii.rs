@@ -9,22 +9,22 @@
 
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use swapnas_benchmarks::layers::{global_avg_pool, Conv, ConvSpec, LayerBuilder, Linear};
-use swapnas_benchmarks::nb201::{Nb201Builder, Nb201Config};
-use swapnas_benchmarks::network::map_module_params;
-use swapnas_benchmarks::suite_zero::ZcEntry;
+use swapnas_benchmarks::nn::layers::{global_avg_pool, Conv, ConvSpec, LayerBuilder, Linear};
+use swapnas_benchmarks::spaces::nb201::{Nb201Builder, Nb201Config};
+use swapnas_benchmarks::data::suite_zero::ZcEntry;
 use swapnas_benchmarks::{
-    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Network, NetworkBuilder, ParamMapFn, Weight,
-    WeightInit,
+    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Loss, ModuleNetwork, Network, NetworkBuilder, Output,
+    ParamMapFn, Weight, WeightInit,
 };
-use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients};
+use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients, Targets};
+use swapnas_proxies::grasp::{grasp_score, hessian_vector_product};
+use swapnas_proxies::synflow::synflow_sum;
 use swapnas_proxies::{
-    grasp_score, hessian_vector_product, synflow_sum, Fisher, GradNorm, Grasp, Memo, Plain, Proxy, ProxyContext,
-    ProxySettings, Snip, Synflow, Zico,
+    Memo, Proxy, ProxyContext, ProxySettings,
 };
 
 mod common;
-use common::{agreement, builder, data_dir, reference, reference_rows, settings, BATCH};
+use common::{agreement, builder, data_dir, proxy, reference, reference_rows, settings, BATCH};
 
 /// Seeds of the rows: `SEED_BASE + i`.
 const SEED_BASE: u64 = 2000;
@@ -39,8 +39,8 @@ fn snip_grad_norm_plain_agree_with_suite_zero() {
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
     let s = settings();
-    let (snip, grad_norm, plain) = (Snip::new(&s), GradNorm::new(&s), Plain::new(&s));
-    let scores = score(&rows, &[&snip, &grad_norm, &plain], &batch);
+    let (snip, grad_norm, plain) = (proxy("snip", &s), proxy("grad_norm", &s), proxy("plain", &s));
+    let scores = score(&rows, &[&*snip, &*grad_norm, &*plain], &batch);
     // Measured on these 12 rows: snip 0.986, grad_norm 0.986.
     assert!(agreement("snip", &scores[0], &reference(&rows, "snip")) > 0.9);
     assert!(agreement("grad_norm", &scores[1], &reference(&rows, "grad_norm")) > 0.9);
@@ -57,7 +57,7 @@ fn fisher_agrees_with_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
-    let scores = score(&rows, &[&Fisher::new(&settings())], &batch);
+    let scores = score(&rows, &[&*proxy("fisher", &settings())], &batch);
     // Measured on these 12 rows: 0.972.
     assert!(agreement("fisher", &scores[0], &reference(&rows, "fisher")) > 0.9);
 }
@@ -67,7 +67,7 @@ fn synflow_agrees_with_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
-    let scores = score(&rows, &[&Synflow::new(&settings())], &batch);
+    let scores = score(&rows, &[&*proxy("synflow", &settings())], &batch);
     // Measured on these 12 rows: 1.000; the values are NASLib's log(synflow), within a few
     // percent of Suite-Zero's (only the init draw differs).
     assert!(agreement("synflow", &scores[0], &reference(&rows, "synflow")) > 0.97);
@@ -92,7 +92,7 @@ fn grasp_finite_difference_converges_on_a_real_network() {
     };
     let memo = Memo::new();
     let device = Device::flex();
-    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 5, memo: &memo };
+    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 5, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
     let ad = device.clone().autodiff();
     let at = |step: f64| {
         let (x, y) = real_batch(&ctx, 16, &ad, DType::F64).unwrap();
@@ -102,7 +102,7 @@ fn grasp_finite_difference_converges_on_a_real_network() {
     assert!(coarse.is_finite() && coarse != 0.0);
     assert!((coarse - fine).abs() < 1e-3 * coarse.abs(), "step 1e-6: {coarse}, step 1e-8: {fine}");
     // The proxy itself (its own step) gives the same number.
-    let proxy = Grasp::new(&ProxySettings { batch: 16, ..ProxySettings::default() }).score(&ctx).unwrap();
+    let proxy = proxy("grasp", &ProxySettings { batch: 16, ..ProxySettings::default() }).score(&ctx).unwrap();
     assert!((proxy - fine).abs() < 1e-3 * fine.abs(), "proxy {proxy} vs {fine}");
 }
 
@@ -115,14 +115,15 @@ fn zico_equals_the_formula_on_the_host() {
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let memo = Memo::new();
     let device = Device::flex();
-    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 9, memo: &memo };
-    let score = Zico::new(&settings()).score(&ctx).unwrap();
+    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 9, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let score = proxy("zico", &settings()).score(&ctx).unwrap();
     let ad = device.clone().autodiff();
     let (x, y) = real_batch(&ctx, 2 * BATCH, &ad, DType::F32).unwrap();
     let grads = |range: std::ops::Range<usize>| -> Vec<Vec<f64>> {
         let net = default_network(&ctx, &ad, DType::F32);
         let forward = ForwardCtx::new(swapnas_benchmarks::BnMode::Batch, Default::default());
-        let lg = LossGradients::of(net, x.clone().slice(range.clone()), y.clone().slice(range), forward);
+        let targets = Targets::Classes(y.clone().slice(range.clone()));
+        let lg = LossGradients::of(net, x.clone().slice(range), &targets, Loss::CrossEntropy, forward).unwrap();
         lg.weight_and_grad().into_iter().map(|(_, g)| to_host(g).unwrap()).collect()
     };
     let (g1, g2) = (grads(0..BATCH), grads(BATCH..2 * BATCH));
@@ -161,8 +162,8 @@ impl Tiny {
     }
 }
 
-impl Network for Tiny {
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+impl ModuleNetwork for Tiny {
+    fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let x = match &self.conv {
             Some(conv) => {
                 let y = conv.forward(x, ctx);
@@ -170,19 +171,7 @@ impl Network for Tiny {
             }
             None => x,
         };
-        self.linear.forward(global_avg_pool(x, ctx), ctx)
-    }
-    fn parameter_count(&self) -> usize {
-        self.num_params()
-    }
-    fn weights(&self) -> Vec<Weight> {
-        self.conv.iter().map(Conv::weight).chain([self.linear.weight()]).collect()
-    }
-    fn device(&self) -> Device {
-        self.linear.weight.device()
-    }
-    fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
-        map_module_params(self, f)
+        Output::Flat(self.linear.forward(global_avg_pool(x, ctx), ctx))
     }
 }
 
@@ -223,8 +212,8 @@ fn fisher_by_hand_on_a_two_layer_net() {
     let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side };
     let device = Device::flex();
     let memo = Memo::new();
-    let ctx = ProxyContext { builder: &TinyBuilder, batch: &batch, device: &device, seed: 8, memo: &memo };
-    let score = Fisher::new(&ProxySettings { batch: n, ..ProxySettings::default() }).score(&ctx).unwrap();
+    let ctx = ProxyContext { builder: &TinyBuilder, batch: &batch, device: &device, seed: 8, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let score = proxy("fisher", &ProxySettings { batch: n, ..ProxySettings::default() }).score(&ctx).unwrap();
 
     // The network the proxy built: same init stream, same seed.
     let net = TinyBuilder::tiny(&mut WeightInit::new(InitScheme::PytorchDefault, 8), DType::F32, &device);
@@ -256,13 +245,16 @@ fn fisher_by_hand_on_a_two_layer_net() {
     assert!((score - expected).abs() < 1e-4 * expected, "fisher {score} vs by hand {expected}");
 }
 
-/// A network that cannot replace its parameters (the trait's default `map_params`).
+/// A network that cannot replace its parameters.
 #[derive(Debug)]
 struct Frozen(Tiny);
 
 impl Network for Frozen {
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         self.0.forward(x, ctx)
+    }
+    fn map_params(&self, _f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
+        anyhow::bail!("this network does not support replacing its parameters")
     }
     fn parameter_count(&self) -> usize {
         self.0.parameter_count()
@@ -438,17 +430,17 @@ fn bad_input_is_an_error() {
     let few = ImageBatch { pixels: vec![0.0; 2 * 3 * 4 * 4], labels: vec![0, 1], side: 4 };
     let memo = Memo::new();
     let b = builder("(2, 3, 2, 0, 4, 2)");
-    let ctx = ProxyContext { builder: &b, batch: &few, device: &device, seed: 0, memo: &memo };
+    let ctx = ProxyContext { builder: &b, batch: &few, device: &device, seed: 0, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
     let s = settings();
-    for p in [&Snip::new(&s) as &dyn Proxy, &GradNorm::new(&s), &Plain::new(&s), &Fisher::new(&s), &Grasp::new(&s), &Zico::new(&s)] {
+    for p in [&*proxy("snip", &s) as &dyn Proxy, &*proxy("grad_norm", &s), &*proxy("plain", &s), &*proxy("fisher", &s), &*proxy("grasp", &s), &*proxy("zico", &s)] {
         let e = p.score(&ctx).expect_err(p.name());
         assert!(format!("{e:#}").contains("images"), "{}: {e:#}", p.name());
     }
     let none = ProxySettings { batch: 0, ..settings() };
-    let e = Zico::new(&none).score(&ctx).unwrap_err();
+    let e = proxy("zico", &none).score(&ctx).unwrap_err();
     assert!(format!("{e:#}").contains("at least one"), "{e:#}");
     // A network that cannot take |W|: synflow says so.
-    let ctx = ProxyContext { builder: &FrozenBuilder, batch: &few, device: &device, seed: 0, memo: &memo };
-    let e = Synflow::new(&s).score(&ctx).unwrap_err();
+    let ctx = ProxyContext { builder: &FrozenBuilder, batch: &few, device: &device, seed: 0, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let e = proxy("synflow", &s).score(&ctx).unwrap_err();
     assert!(format!("{e:#}").contains("|W|"), "{e:#}");
 }

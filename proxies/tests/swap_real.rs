@@ -2,11 +2,12 @@
 
 use burn::prelude::*;
 use std::collections::HashSet;
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Record, WeightInit};
-use swapnas_proxies::{count_distinct_patterns, Memo, Proxy, ProxyContext, ProxySettings, RegSwap, Swap};
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Taps, WeightInit};
+use swapnas_proxies::swap::count_distinct_patterns;
+use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 
 mod common;
-use common::{builder, data_dir};
+use common::{builder, data_dir, proxy};
 
 /// The packed device count equals the reference's definition computed naively on the host:
 /// the set of rows of the (neurons × samples) sign matrix over all ReLU outputs.
@@ -16,8 +17,8 @@ fn packed_count_equals_naive_unique_rows_on_a_real_network() {
     let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let net = b.build(&mut WeightInit::new(InitScheme::Gaussian, 11), &BuildOptions::new(10), &device);
-    let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, ..Record::default() });
-    let _ = net.forward(batch.images(&device, burn::tensor::DType::F32), &mut ctx);
+    let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    let _ = net.forward(batch.images(&device, burn::tensor::DType::F32), &mut ctx).flat();
     let fast = count_distinct_patterns(&ctx.relu).unwrap();
     let mut rows: HashSet<Vec<bool>> = HashSet::new();
     for t in &ctx.relu {
@@ -39,15 +40,16 @@ fn swap_is_seeded_and_reg_swap_reuses_it() {
     let settings = ProxySettings { swap_repeats: 2, ..ProxySettings::default() };
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let score = |seed: u64, proxy: &dyn Proxy, memo: &Memo| {
-        proxy.score(&ProxyContext { builder: &b, batch: &batch, device: &device, seed, memo }).unwrap()
+        let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed, memo, settings: &ProxySettings::default(), task: common::task() };
+        proxy.score(&ctx).unwrap()
     };
-    let swap = Swap::new(&settings);
+    let swap = proxy("swap", &settings);
     let memo = Memo::new();
-    let s1 = score(1, &swap, &memo);
-    assert_eq!(s1, score(1, &swap, &Memo::new()), "same seed, same score");
-    assert_ne!(s1, score(2, &swap, &Memo::new()), "another seed re-initialises differently");
-    let reg = RegSwap::new(&settings);
-    let r = score(1, &reg, &memo);
+    let s1 = score(1, &*swap, &memo);
+    assert_eq!(s1, score(1, &*swap, &Memo::new()), "same seed, same score");
+    assert_ne!(s1, score(2, &*swap, &Memo::new()), "another seed re-initialises differently");
+    let reg = proxy("reg_swap", &settings);
+    let r = score(1, &*reg, &memo);
     let params = b.build(&mut WeightInit::new(InitScheme::Gaussian, 0), &BuildOptions::new(10), &device).parameter_count();
     assert!((r - s1 * settings.reg_swap.factor(params)).abs() < 1e-9 * s1);
 }

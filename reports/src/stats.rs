@@ -23,9 +23,32 @@ pub struct Correlation {
     pub pearson: f64,
     /// 95% bootstrap interval of ρ (1,000 resamples of the archs, seeded): `[lo, hi]`.
     pub spearman_ci: [f64; 2],
+    /// Two-sided p-value of ρ = 0 (t-distribution with n − 2 degrees of freedom, as
+    /// `scipy.stats.spearmanr`).
+    pub spearman_p: f64,
+    /// Two-sided p-value of τ = 0 (normal approximation, variance 2(2n+5)/(9n(n−1))).
+    pub kendall_p: f64,
     /// Of the true top 10% of archs (by accuracy), the fraction the proxy ranks in its own
     /// top 10%.
     pub top10_hit: f64,
+}
+
+impl Correlation {
+    /// The row of a proxy that was not run (all statistics NaN).
+    pub fn not_computed(n: usize) -> Self {
+        Self {
+            n,
+            non_finite: 0,
+            dropped: 0,
+            spearman: f64::NAN,
+            kendall: f64::NAN,
+            pearson: f64::NAN,
+            spearman_ci: [f64::NAN; 2],
+            spearman_p: f64::NAN,
+            kendall_p: f64::NAN,
+            top10_hit: f64::NAN,
+        }
+    }
 }
 
 /// ρ and τ of `scores` against `accuracies` (same length, same order).
@@ -33,15 +56,53 @@ pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
     let (s, a, dropped) = with_finite_accuracy(scores, accuracies);
     let non_finite = s.iter().filter(|v| !v.is_finite()).count();
     let s = rank_last_nonfinite(&s);
+    let spearman = spearman_rho(&s, &a);
+    let kendall = kendall_tau(&s, &a);
     Correlation {
         n: s.len(),
         non_finite,
         dropped,
-        spearman: spearman_rho(&s, &a),
-        kendall: kendall_tau(&s, &a),
+        spearman,
+        kendall,
         pearson: pearson(&s, &a),
         spearman_ci: bootstrap_spearman_ci(&s, &a, 1000, 0),
+        spearman_p: spearman_p_value(spearman, s.len()),
+        kendall_p: kendall_p_value(kendall, s.len()),
         top10_hit: top_fraction_hit(&s, &a, 0.1),
+    }
+}
+
+/// Two-sided p-value of Spearman's ρ under independence: t = ρ·√((n−2)/(1−ρ²)) against
+/// Student's t with n − 2 degrees of freedom (what `scipy.stats.spearmanr` reports). NaN for
+/// n < 3 or a NaN ρ.
+pub fn spearman_p_value(rho: f64, n: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if n < 3 || !rho.is_finite() {
+        return f64::NAN;
+    }
+    let df = (n - 2) as f64;
+    if rho.abs() >= 1.0 {
+        return 0.0;
+    }
+    let t = rho * (df / (1.0 - rho * rho)).sqrt();
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(dist) => (2.0 * dist.sf(t.abs())).min(1.0),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Two-sided p-value of Kendall's τ under independence, by the normal approximation
+/// z = τ / √(2(2n+5) / (9n(n−1))) (no tie correction). NaN for n < 2 or a NaN τ.
+pub fn kendall_p_value(tau: f64, n: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    if n < 2 || !tau.is_finite() {
+        return f64::NAN;
+    }
+    let n = n as f64;
+    let sd = (2.0 * (2.0 * n + 5.0) / (9.0 * n * (n - 1.0))).sqrt();
+    match Normal::new(0.0, 1.0) {
+        Ok(dist) => (2.0 * dist.sf((tau / sd).abs())).min(1.0),
+        Err(_) => f64::NAN,
     }
 }
 
@@ -193,6 +254,24 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    /// Closed forms: Student's t with 1 df is Cauchy (p = 1 − 2·atan|t|/π) and with 2 df has
+    /// p = 1 − |t|/√(t² + 2); the normal's two-sided 5% point is 1.959963985.
+    #[test]
+    fn p_values_match_closed_forms() {
+        // n = 3, ρ = 0.5: t = 0.5·√(1/0.75) = 1/√3, atan = π/6, p = 2/3.
+        assert!((spearman_p_value(0.5, 3) - 2.0 / 3.0).abs() < 1e-9, "{}", spearman_p_value(0.5, 3));
+        // n = 4, ρ = 0.5: t = √(2/3), p = 1 − √(2/3)/√(8/3) = 0.5.
+        assert!((spearman_p_value(-0.5, 4) - 0.5).abs() < 1e-9);
+        assert_eq!(spearman_p_value(1.0, 10), 0.0);
+        assert!(spearman_p_value(0.3, 2).is_nan() && spearman_p_value(f64::NAN, 10).is_nan());
+        let n = 20.0f64;
+        let sd = (2.0 * (2.0 * n + 5.0) / (9.0 * n * (n - 1.0))).sqrt();
+        assert!((kendall_p_value(1.959963985 * sd, 20) - 0.05).abs() < 1e-8);
+        assert!((kendall_p_value(0.0, 20) - 1.0).abs() < 1e-12);
+        let c = correlate(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]);
+        assert!(c.spearman_p > 0.0 && c.spearman_p < 1.0 && c.kendall_p > 0.0 && c.kendall_p < 1.0, "{c:?}");
     }
 
     #[test]

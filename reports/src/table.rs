@@ -16,6 +16,9 @@ pub struct TableRow {
     pub correlation: Correlation,
     /// Mean wall time per architecture, seconds.
     pub seconds_per_arch: f64,
+    /// Why the proxy was not run on this task (shown as "n/a"); `None` when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_applicable: Option<String>,
 }
 
 /// A titled table with the run's settings as header lines.
@@ -29,7 +32,8 @@ pub struct CorrelationTable {
 
 const NAN_NOTE: &str = "ρ = Spearman (95% bootstrap interval over archs), τ = Kendall τ-b, r = Pearson, \
 top-10% = share of the truly best 10% of archs that the proxy also ranks in its top 10%; all against the \
-accuracy named above, sign as computed (higher score should mean higher accuracy; no abs). Best per column \
+accuracy named above, p(ρ), p(τ) = two-sided p-values of no association (t-distribution with n − 2 df; \
+normal approximation), sign as computed (higher score should mean higher accuracy; no abs). Best per column \
 in bold. Non-finite scores (NaN/±inf) are kept, ranked below every finite score and tied with each other; \
 the column says how many there were.";
 
@@ -42,6 +46,19 @@ pub fn fmt3(v: f64) -> String {
     }
 }
 
+/// A p-value: 3 significant digits, `<1e-16` below double precision's reach, or `NaN`.
+pub fn fmt_p(p: f64) -> String {
+    if !p.is_finite() {
+        "NaN".to_string()
+    } else if p < 1e-16 {
+        "<1e-16".to_string()
+    } else if p < 1e-3 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 /// The largest finite value of a column (every row that reaches it is shown in bold).
 fn best(values: impl Iterator<Item = f64>) -> Option<f64> {
     values.filter(|v| v.is_finite()).max_by(f64::total_cmp)
@@ -49,7 +66,8 @@ fn best(values: impl Iterator<Item = f64>) -> Option<f64> {
 
 impl CorrelationTable {
     fn best_values(&self) -> [Option<f64>; 4] {
-        let col = |f: fn(&Correlation) -> f64| best(self.rows.iter().map(|r| f(&r.correlation)));
+        let ran = || self.rows.iter().filter(|r| r.not_applicable.is_none());
+        let col = |f: fn(&Correlation) -> f64| best(ran().map(|r| f(&r.correlation)));
         [col(|c| c.spearman), col(|c| c.kendall), col(|c| c.pearson), col(|c| c.top10_hit)]
     }
 
@@ -58,8 +76,8 @@ impl CorrelationTable {
         for (k, v) in &self.header {
             let _ = writeln!(s, "- **{k}**: {v}");
         }
-        s.push_str("\n| proxy | ρ (Spearman) | 95% CI | τ (Kendall) | r (Pearson) | top-10% | n | non-finite | s/arch | settings |\n");
-        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        s.push_str("\n| proxy | ρ (Spearman) | 95% CI | p(ρ) | τ (Kendall) | p(τ) | r (Pearson) | top-10% | n | non-finite | s/arch | settings |\n");
+        s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         let best = self.best_values();
         let bold = |col: usize, v: f64| {
             if v.is_finite() && best[col] == Some(v) {
@@ -70,14 +88,20 @@ impl CorrelationTable {
         };
         for r in &self.rows {
             let c = &r.correlation;
+            if let Some(why) = &r.not_applicable {
+                let _ = writeln!(s, "| {} | n/a | | | | | | | | | | {why} |", r.proxy);
+                continue;
+            }
             let _ = writeln!(
                 s,
-                "| {} | {} | [{}, {}] | {} | {} | {} | {} | {} | {:.2} | {} |",
+                "| {} | {} | [{}, {}] | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} |",
                 r.proxy,
                 bold(0, c.spearman),
                 fmt3(c.spearman_ci[0]),
                 fmt3(c.spearman_ci[1]),
+                fmt_p(c.spearman_p),
                 bold(1, c.kendall),
+                fmt_p(c.kendall_p),
                 bold(2, c.pearson),
                 bold(3, c.top10_hit),
                 c.n,
@@ -92,25 +116,28 @@ impl CorrelationTable {
 
     pub fn to_csv(&self) -> String {
         let mut s = String::from(
-            "proxy,spearman,spearman_ci_lo,spearman_ci_hi,kendall,pearson,top10_hit,n,non_finite,dropped,seconds_per_arch,settings\n",
+            "proxy,spearman,spearman_ci_lo,spearman_ci_hi,spearman_p,kendall,kendall_p,pearson,top10_hit,n,non_finite,dropped,seconds_per_arch,settings,not_applicable\n",
         );
         for r in &self.rows {
             let c = &r.correlation;
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{},{},{},{},{:.4},\"{}\"",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{:.4},\"{}\",\"{}\"",
                 r.proxy,
                 c.spearman,
                 c.spearman_ci[0],
                 c.spearman_ci[1],
+                c.spearman_p,
                 c.kendall,
+                c.kendall_p,
                 c.pearson,
                 c.top10_hit,
                 c.n,
                 c.non_finite,
                 c.dropped,
                 r.seconds_per_arch,
-                r.settings.replace('"', "\"\"")
+                r.settings.replace('"', "\"\""),
+                r.not_applicable.as_deref().unwrap_or("").replace('"', "\"\"")
             );
         }
         s
@@ -132,6 +159,10 @@ impl CorrelationTable {
         s.push_str("Proxy & $\\rho$ & 95\\% CI & $\\tau$ & $r$ & top-10\\% & $n$ \\\\\n\\midrule\n");
         for r in &self.rows {
             let c = &r.correlation;
+            if r.not_applicable.is_some() {
+                let _ = writeln!(s, "{} & n/a & & & & & \\\\", latex_escape(&r.proxy));
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "{} & {} & [{}, {}] & {} & {} & {} & {} \\\\",
@@ -208,15 +239,22 @@ mod tests {
                     kendall: f64::NAN,
                     pearson: 0.4,
                     spearman_ci: [0.1, 0.9],
+                    spearman_p: 0.667,
+                    kendall_p: f64::NAN,
                     top10_hit: 1.0,
                 },
                 seconds_per_arch: 1.0,
+                not_applicable: None,
             }],
         };
         let md = t.to_markdown();
-        assert!(md.contains("| swap | **0.500** | [0.100, 0.900] | NaN | **0.400** | **1.000** | 3 | 1 |"), "{md}");
+        assert!(md.contains("| swap | **0.500** | [0.100, 0.900] | 0.667 | NaN | NaN | **0.400** | **1.000** | 3 | 1 |"), "{md}");
         assert!(md.contains("ranked below every finite score"));
-        assert!(t.to_csv().contains("swap,0.5,0.1,0.9,NaN,0.4,1,3,1,0"), "{}", t.to_csv());
+        assert!(t.to_csv().contains("swap,0.5,0.1,0.9,0.667,NaN,NaN,0.4,1,3,1,0"), "{}", t.to_csv());
+        let mut na = t.clone();
+        na.rows[0].not_applicable = Some("needs one class label per image".into());
+        assert!(na.to_markdown().contains("| swap | n/a |"), "{}", na.to_markdown());
+        assert!(na.to_csv().contains("\"needs one class label per image\""));
         let tex = t.to_latex();
         assert!(tex.contains("\\toprule") && tex.contains("swap & \\textbf{0.500}"), "{tex}");
         assert_eq!(latex_escape("reg_swap 10%"), "reg\\_swap 10\\%");

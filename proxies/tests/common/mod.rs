@@ -4,9 +4,9 @@
 
 use burn::prelude::*;
 use std::path::PathBuf;
-use swapnas_benchmarks::data_dir::NB201_ZC_JSON;
-use swapnas_benchmarks::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
-use swapnas_benchmarks::suite_zero::{ZcEntry, ZcTable};
+use swapnas_benchmarks::spaces::nb201::NB201_ZC_JSON;
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
+use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::{DataDir, ImageBatch};
 use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 use swapnas_reports::spearman_rho;
@@ -21,6 +21,16 @@ pub fn data_dir() -> DataDir {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
     assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
     DataDir::at(dir)
+}
+
+/// NB201's cifar10 task, from the registry.
+pub fn task() -> &'static swapnas_benchmarks::Task {
+    swapnas_benchmarks::spaces::find("nb201").unwrap().task("cifar10").unwrap()
+}
+
+/// The registered proxy `name` with `settings`.
+pub fn proxy(name: &str, settings: &ProxySettings) -> Box<dyn Proxy> {
+    swapnas_proxies::proxy(name, settings).unwrap()
 }
 
 pub fn settings() -> ProxySettings {
@@ -45,7 +55,7 @@ pub fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch, seed_
     for (i, row) in rows.iter().enumerate() {
         let b = builder(&row.arch);
         let memo = Memo::new();
-        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: seed_base + i as u64, memo: &memo };
+        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: seed_base + i as u64, memo: &memo, settings: &ProxySettings::default(), task: task() };
         for (k, p) in proxies.iter().enumerate() {
             out[k].push(p.score(&ctx).unwrap_or_else(|e| panic!("{} on {}: {e:#}", p.name(), row.arch)));
         }

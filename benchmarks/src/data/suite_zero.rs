@@ -1,7 +1,7 @@
 //! NAS-Bench-Suite-Zero's per-arch reference scores (`zc_<benchmark>.json`): the scores its
 //! proxies produced, arch by arch, against which ours are checked.
 
-use crate::data_dir::DataFile;
+use crate::data::data_dir::DataFile;
 use crate::DataDir;
 use anyhow::{bail, Context, Result};
 use serde_json::Value;

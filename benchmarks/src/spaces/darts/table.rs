@@ -1,12 +1,13 @@
 //! Accuracy tables of the DARTS space:
 //! * Suite-Zero's `zc_nasbench301.json` — 725 NAS-Bench-301 archs (compact encoding) with
-//!   their validation accuracy (and Suite-Zero's proxy scores, see [`crate::suite_zero`]);
+//!   their validation accuracy (and Suite-Zero's proxy scores, see [`crate::data::suite_zero`]);
 //! * the SWAP authors' `DARTS_archs_CIFAR10.csv` — 1000 rows `"Genotype(…)",valid_acc`, no
 //!   header.
 
 use super::arch::DartsArch;
-use crate::data_dir::{DataDir, NB301_SWAP_DARTS_CSV, NB301_ZC_JSON};
-use crate::suite_zero::{ArchRecord, ZcTable};
+use super::{NB301_SWAP_DARTS_CSV, NB301_ZC_JSON};
+use crate::data::data_dir::DataDir;
+use crate::data::suite_zero::{ArchRecord, ZcTable};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 

@@ -137,29 +137,19 @@ impl Nb101Arch {
     }
 
     fn parse_tuple(s: &str) -> Result<Self> {
-        let inner = s
-            .trim()
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(')'))
-            .or_else(|| s.trim().strip_prefix('[').and_then(|r| r.strip_suffix(']')))
-            .context("the encoding is a tuple (56 integers)")?;
-        let values: Vec<&str> = inner.split(',').map(str::trim).collect();
-        let values = match values.as_slice() {
-            [rest @ .., ""] => rest, // a trailing comma
-            all => all,
-        };
+        let values = crate::data::literal::int_sequence(s).context("the encoding is a tuple (56 integers)")?;
         ensure!(values.len() == NUM_VERTICES * (NUM_VERTICES + 1), "found {} values, expected 56", values.len());
         let mut matrix = [[false; NUM_VERTICES]; NUM_VERTICES];
         for (i, v) in values[..49].iter().enumerate() {
             matrix[i / NUM_VERTICES][i % NUM_VERTICES] = match *v {
-                "0" => false,
-                "1" => true,
+                0 => false,
+                1 => true,
                 _ => bail!("adjacency entry {i} is `{v}`, not 0 or 1"),
             };
         }
         let mut ops = [Nb101Op::Input; NUM_VERTICES];
         for (slot, v) in ops.iter_mut().zip(&values[49..]) {
-            let code: usize = v.parse().ok().filter(|&c| c < 5).with_context(|| format!("op code `{v}` is not in 0..=4"))?;
+            let code = usize::try_from(*v).ok().filter(|&c| c < 5).with_context(|| format!("op code `{v}` is not in 0..=4"))?;
             *slot = Nb101Op::ALL[code];
         }
         Self::new(matrix, ops)

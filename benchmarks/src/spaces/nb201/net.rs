@@ -5,7 +5,7 @@
 //! 4-node DAG whose six edges carry none / skip / ReLU-Conv1×1-BN / ReLU-Conv3×3-BN /
 //! avg_pool3×3 (count_include_pad = False). Convs have no bias; every BN is affine.
 //!
-//! With `Record::module_outputs` the network records what forward hooks on every `nn.Module`
+//! With `Taps::module_outputs` the network records what forward hooks on every `nn.Module`
 //! of zero-cost-nas' NB201 model (`nasbench2.py`, used by MeCo) see: besides the leaf layers,
 //! the stem and ReLUConvBN wrappers (twice each: `Sequential` and wrapper, repeating the BN's
 //! output), identity, zero and pooling edges, each cell, each stage's `Sequential` (repeating
@@ -13,9 +13,9 @@
 //! BN+ReLU `Sequential`. 2-D outputs (GAP, linear, the whole net) are not recorded.
 
 use super::arch::{Nb201Arch, Nb201Op, EDGES};
-use crate::init::WeightInit;
-use crate::layers::{avg_pool, global_avg_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
-use crate::network::{BuildOptions, ForwardCtx, Network, Weight};
+use crate::nn::init::WeightInit;
+use crate::nn::layers::{avg_pool, global_avg_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
+use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 
 /// Macro-structure of the network. The benchmark's is C = 16, N = 5.
@@ -115,10 +115,6 @@ impl Cell {
         out
     }
 
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend(self.edges.iter().filter_map(|e| e.conv.as_ref()).map(|c| c.conv.weight()));
-    }
 }
 
 /// xautodl `ResNetBasicblock(C_in, C_out, stride=2)`.
@@ -149,10 +145,6 @@ impl Reduction {
         out
     }
 
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend([self.conv_a.conv.weight(), self.conv_b.conv.weight(), self.shortcut.weight()]);
-    }
 }
 
 #[derive(Module, Debug)]
@@ -202,12 +194,8 @@ impl Nb201Net {
     }
 }
 
-impl Network for Nb201Net {
-    fn parameter_count(&self) -> usize {
-        Module::num_params(self)
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+impl crate::nn::network::ModuleNetwork for Nb201Net {
+    fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let x = self.stem_conv.forward(x, ctx);
         let mut x = self.stem_bn.forward(x, ctx);
         // The stem's Sequential and the stem module.
@@ -226,36 +214,15 @@ impl Network for Nb201Net {
         let x = self.last_bn.forward(x, ctx);
         let x = ctx.relu(x);
         ctx.module_output(&x); // the head's Sequential(BN, ReLU)
-        if ctx.record.pre_gap {
+        if ctx.taps.pre_gap {
             ctx.pre_gap = Some(x.clone());
         }
         let pooled = global_avg_pool(x, ctx);
-        self.classifier.forward(pooled, ctx)
-    }
-
-
-    fn weights(&self) -> Vec<Weight> {
-        let mut out = vec![self.stem_conv.weight()];
-        for block in &self.blocks {
-            match block {
-                Block::Cell(c) => c.weights(&mut out),
-                Block::Reduction(r) => r.weights(&mut out),
-            }
-        }
-        out.push(self.classifier.weight());
-        out
-    }
-
-    fn device(&self) -> Device {
-        self.stem_conv.weight.device()
-    }
-
-    fn map_params(&self, f: &mut crate::network::ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
-        crate::network::map_module_params(self, f)
+        Output::Flat(self.classifier.forward(pooled, ctx))
     }
 }
 
-impl crate::network::SpaceNetwork for Nb201Net {
+impl crate::nn::network::SpaceNetwork for Nb201Net {
     type Arch = Nb201Arch;
     type Config = Nb201Config;
 
@@ -265,4 +232,4 @@ impl crate::network::SpaceNetwork for Nb201Net {
 }
 
 /// Builds [`Nb201Net`]s of one architecture.
-pub type Nb201Builder = crate::network::SpaceBuilder<Nb201Net>;
+pub type Nb201Builder = crate::nn::network::SpaceBuilder<Nb201Net>;

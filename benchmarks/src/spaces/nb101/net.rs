@@ -16,9 +16,9 @@
 //! the leaf layers only.
 
 use super::arch::{Nb101Arch, Nb101Op, Nb101Spec};
-use crate::init::WeightInit;
-use crate::layers::{max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
-use crate::network::{BuildOptions, ForwardCtx, Network, Weight};
+use crate::nn::init::WeightInit;
+use crate::nn::layers::{max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
+use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
 
@@ -133,11 +133,6 @@ impl Cell {
         ctx.module_output(&out);
         out
     }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend(self.vertex_ops.iter().flatten().map(|op| op.conv.weight()));
-        out.extend(self.projections.iter().flatten().map(|p| p.conv.weight()));
-    }
 }
 
 #[derive(Module, Debug)]
@@ -184,8 +179,8 @@ impl Nb101Net {
     }
 }
 
-impl Network for Nb101Net {
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+impl crate::nn::network::ModuleNetwork for Nb101Net {
+    fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let mut x = self.stem.forward(x, ctx);
         for (i, stack) in self.stacks.iter().enumerate() {
             if i > 0 {
@@ -195,37 +190,16 @@ impl Network for Nb101Net {
                 x = cell.forward(x, ctx);
             }
         }
-        if ctx.record.pre_gap {
+        if ctx.taps.pre_gap {
             ctx.pre_gap = Some(x.clone());
         }
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
-        self.classifier.forward(pooled, ctx)
-    }
-
-    fn parameter_count(&self) -> usize {
-        Module::num_params(self)
-    }
-
-    fn weights(&self) -> Vec<Weight> {
-        let mut out = vec![self.stem.conv.weight()];
-        for cell in self.stacks.iter().flat_map(|s| &s.cells) {
-            cell.weights(&mut out);
-        }
-        out.push(self.classifier.weight());
-        out
-    }
-
-    fn device(&self) -> Device {
-        self.classifier.weight.device()
-    }
-
-    fn map_params(&self, f: &mut crate::network::ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
-        crate::network::map_module_params(self, f)
+        Output::Flat(self.classifier.forward(pooled, ctx))
     }
 }
 
-impl crate::network::SpaceNetwork for Nb101Net {
+impl crate::nn::network::SpaceNetwork for Nb101Net {
     type Arch = Nb101Arch;
     type Config = Nb101Config;
 
@@ -235,12 +209,12 @@ impl crate::network::SpaceNetwork for Nb101Net {
 }
 
 /// Builds [`Nb101Net`]s of one architecture.
-pub type Nb101Builder = crate::network::SpaceBuilder<Nb101Net>;
+pub type Nb101Builder = crate::nn::network::SpaceBuilder<Nb101Net>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{BnMode, Record};
+    use crate::nn::network::{BnMode, Network, Taps};
     use crate::InitScheme;
 
     fn small() -> Nb101Config {
@@ -262,16 +236,16 @@ mod tests {
             let arch: Nb101Arch = s.parse().unwrap();
             let mut init = WeightInit::new(InitScheme::PytorchDefault, 0);
             let net = Nb101Net::new(&arch, small(), &BuildOptions::new(10), &mut init, &device);
-            let record = Record { relu: true, pre_gap: true, bn_variance: true, ..Record::default() };
+            let record = Taps { relu: true, pre_gap: true, bn_variance: true, ..Taps::default() };
             let mut ctx = ForwardCtx::new(BnMode::Batch, record);
             let x = Tensor::<4>::random([2, 3, 8, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-            let y = net.forward(x.clone(), &mut ctx);
+            let y = net.forward(x.clone(), &mut ctx).flat();
             assert_eq!(y.dims(), [2, 10]);
             assert_eq!(ctx.pre_gap.as_ref().unwrap().dims(), [2, 32, 2, 2]);
             assert_eq!(ctx.relu.len(), ctx.bn_variances.len(), "{s}: one ReLU per ConvBnReLU");
             let mapped = net.map_params(&mut |_, v| v).unwrap();
             let a: Vec<f32> = y.into_data().try_into_vec::<f32>().unwrap();
-            let b: Vec<f32> = mapped.forward(x, &mut ForwardCtx::new(BnMode::Batch, Record::default())).into_data().try_into_vec::<f32>().unwrap();
+            let b: Vec<f32> = mapped.forward(x, &mut ForwardCtx::new(BnMode::Batch, Taps::default())).flat().into_data().try_into_vec::<f32>().unwrap();
             assert_eq!(a, b);
         }
     }

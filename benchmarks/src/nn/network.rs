@@ -1,7 +1,7 @@
 //! The interface between search spaces and proxies.
 //!
 //! burn has no forward hooks, so a network's `forward` takes a [`ForwardCtx`]: the proxy says
-//! what it wants recorded ([`Record`]) and how BatchNorm behaves ([`BnMode`]), and the layers
+//! what it wants recorded ([`Taps`]) and how BatchNorm behaves ([`BnMode`]), and the layers
 //! push their activations into it as they run. One forward pass then serves SWAP (ReLU
 //! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
 
@@ -18,9 +18,10 @@ pub enum BnMode {
     Off,
 }
 
-/// What a forward pass records. All off by default: recording costs memory.
+/// Which activations a forward pass taps (records). All off by default: recording costs
+/// memory.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Record {
+pub struct Taps {
     /// The output of every ReLU applied to a 4-D tensor, in execution order.
     pub relu: bool,
     /// The features right before global average pooling.
@@ -47,22 +48,22 @@ pub struct Record {
 #[derive(Debug)]
 pub struct ForwardCtx {
     pub bn: BnMode,
-    pub record: Record,
-    /// ReLU outputs (when `record.relu`).
+    pub taps: Taps,
+    /// ReLU outputs (when `taps.relu`).
     pub relu: Vec<Tensor<4>>,
-    /// Pre-GAP features (when `record.pre_gap`).
+    /// Pre-GAP features (when `taps.pre_gap`).
     pub pre_gap: Option<Tensor<4>>,
-    /// Conv outputs and their zero leaves (when `record.layer_outputs`).
+    /// Conv outputs and their zero leaves (when `taps.layer_outputs`).
     pub conv_outputs: Vec<Probe<4>>,
-    /// Linear outputs and their zero leaves (when `record.layer_outputs`).
+    /// Linear outputs and their zero leaves (when `taps.layer_outputs`).
     pub linear_outputs: Vec<Probe<2>>,
-    /// Per-channel batch variances of each BN (when `record.bn_variance`).
+    /// Per-channel batch variances of each BN (when `taps.bn_variance`).
     pub bn_variances: Vec<Tensor<1>>,
     /// Values per channel behind each entry of `bn_variances` (n·h·w).
     pub bn_counts: Vec<usize>,
-    /// Module outputs (when `record.module_outputs`), in completion order.
+    /// Module outputs (when `taps.module_outputs`), in completion order.
     pub module_outputs: Vec<Tensor<4>>,
-    /// FLOPs summed over the batch (when `record.flops`); divide by the batch size.
+    /// FLOPs summed over the batch (when `taps.flops`); divide by the batch size.
     pub flops: f64,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
@@ -80,10 +81,10 @@ pub struct ReluReplay {
 }
 
 impl ForwardCtx {
-    pub fn new(bn: BnMode, record: Record) -> Self {
+    pub fn new(bn: BnMode, taps: Taps) -> Self {
         Self {
             bn,
-            record,
+            taps,
             relu: Vec::new(),
             pre_gap: None,
             conv_outputs: Vec::new(),
@@ -98,7 +99,7 @@ impl ForwardCtx {
 
     /// Applies ReLU, recording its output if asked to.
     pub fn relu(&mut self, x: Tensor<4>) -> Tensor<4> {
-        if self.record.flops {
+        if self.taps.flops {
             self.flops += x.shape().num_elements() as f64;
         }
         let y = match self.relu_replay.as_mut() {
@@ -111,7 +112,7 @@ impl ForwardCtx {
                 }
             },
         };
-        if self.record.relu {
+        if self.taps.relu {
             self.relu.push(y.clone());
         }
         self.module_output(&y);
@@ -120,13 +121,13 @@ impl ForwardCtx {
 
     /// Records `y` as a module's output, if module outputs are recorded.
     pub fn module_output(&mut self, y: &Tensor<4>) {
-        if self.record.module_outputs {
+        if self.taps.module_outputs {
             self.module_outputs.push(y.clone());
         }
     }
 
     pub(crate) fn add_flops(&mut self, flops: f64) {
-        if self.record.flops {
+        if self.taps.flops {
             self.flops += flops;
         }
     }
@@ -214,23 +215,61 @@ impl BuildOptions {
     }
 }
 
-/// A network of some search space, built for one architecture.
+/// What a network's head outputs for a batch: what the task's loss compares with its
+/// targets.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// `[n, k]`: class logits or regression values.
+    Flat(Tensor<2>),
+    /// `[n, c, h, w]`: per-pixel class logits or a generated image.
+    Dense(Tensor<4>),
+}
+
+impl Output {
+    /// The output as `[n, everything else]` (a dense map flattened per sample): what the
+    /// input-Jacobian proxies differentiate, whatever the head.
+    pub fn flat(self) -> Tensor<2> {
+        match self {
+            Output::Flat(t) => t,
+            Output::Dense(t) => t.flatten(1, 3),
+        }
+    }
+
+    /// The sum of every output value (synflow's R, the Jacobian's `backward(ones_like(y))`).
+    pub fn sum(self) -> Tensor<1> {
+        match self {
+            Output::Flat(t) => t.sum(),
+            Output::Dense(t) => t.sum(),
+        }
+    }
+
+    /// Values per sample (the width of [`Output::flat`]).
+    pub fn width(&self) -> usize {
+        match self {
+            Output::Flat(t) => t.dims()[1],
+            Output::Dense(t) => {
+                let [_, c, h, w] = t.dims();
+                c * h * w
+            }
+        }
+    }
+}
+
+/// A network of some search space, built for one architecture. Every space's network gets
+/// it from [`SpaceNetwork`] (a blanket impl): only `forward` is the space's own.
 pub trait Network: Send + std::fmt::Debug {
-    /// Logits for a batch `[n, 3, h, w]`.
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2>;
+    /// The head's output for a batch `[n, 3, h, w]`.
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output;
     /// Number of trainable parameters (every conv, linear and BN affine parameter).
     fn parameter_count(&self) -> usize;
-    /// Conv and linear weights, in construction order.
+    /// Conv and linear weights (4-D and 2-D parameters), in module order.
     fn weights(&self) -> Vec<Weight>;
     /// The device the parameters live on.
     fn device(&self) -> Device;
     /// A copy of the network whose float parameters are `f(slot, value)` (see [`ParamSlot`];
     /// the value comes flattened and detached, the result must have its length and becomes a
     /// fresh leaf that gradients reach). Synflow takes |W|, GraSP perturbs W by ε·∂L/∂W.
-    fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
-        let _ = f;
-        anyhow::bail!("this network does not support replacing its parameters")
-    }
+    fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>>;
 }
 
 /// Builds the network of one architecture, as often as a proxy needs (each SWAP repeat
@@ -259,11 +298,8 @@ pub type ParamMapFn<'a> = dyn FnMut(&ParamSlot, Tensor<1>) -> Tensor<1> + 'a;
 
 /// [`Network::map_params`] for a burn module: each float parameter is visited once, and is
 /// weight `i` when its id is that of `weights()[i]`.
-pub fn map_module_params<M>(module: &M, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>>
-where
-    M: burn::module::Module + Network + 'static,
-{
-    let weights = module.weights();
+fn map_module_params<N: ModuleNetwork>(module: &N, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
+    let weights = module_weights(module);
     let index = weights.iter().enumerate().map(|(i, w)| (w.id, i)).collect();
     let mut mapper = ParamMapper { f, index, seen: vec![false; weights.len()], error: None };
     let mapped = module.clone().map(&mut mapper);
@@ -272,9 +308,30 @@ where
     }
     let missing = mapper.seen.iter().filter(|s| !**s).count();
     if missing > 0 {
-        anyhow::bail!("replacing the network's parameters failed: {missing} of its {} conv/linear weights are not module parameters", weights.len());
+        anyhow::bail!("replacing the network's parameters failed: {missing} of its {} conv/linear weights were not visited", weights.len());
     }
     Ok(Box::new(mapped))
+}
+
+/// The conv (4-D) and linear (2-D) weights of a burn module, in the order its fields are
+/// declared — burn's module visitor walks them, so no network lists its own.
+pub fn module_weights<M: burn::module::Module>(module: &M) -> Vec<Weight> {
+    struct Collect(Vec<Weight>);
+    impl burn::module::ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            // A rank-agnostic view of the very same tensor, so autodiff finds its gradient.
+            let tensor = match D {
+                4 => WeightTensor::Conv(Tensor::from_bridge(param.val().into_bridge())),
+                2 => WeightTensor::Linear(Tensor::from_bridge(param.val().into_bridge())),
+                _ => return,
+            };
+            let kind = if D == 4 { WeightKind::Conv } else { WeightKind::Linear };
+            self.0.push(Weight { kind, tensor, id: param.id });
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0
 }
 
 struct ParamMapper<'a, 'f> {
@@ -314,8 +371,16 @@ impl burn::module::ModuleMapper for ParamMapper<'_, '_> {
     }
 }
 
+/// A burn module that is a network: its forward pass is its own, everything else of
+/// [`Network`] (parameter count, weights, device, parameter mapping) is written once, for
+/// every such module, below.
+pub trait ModuleNetwork: burn::module::Module + Send + std::fmt::Debug + Sized + 'static {
+    /// The head's output for a batch `[n, 3, h, w]`.
+    fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output;
+}
+
 /// A search space's network type: how to build it for one architecture of the space.
-pub trait SpaceNetwork: Network + Sized + 'static {
+pub trait SpaceNetwork: ModuleNetwork {
     type Arch: Clone + Send + Sync + std::fmt::Display + std::fmt::Debug;
     type Config: Copy + Send + Sync + std::fmt::Debug;
 
@@ -323,9 +388,31 @@ pub trait SpaceNetwork: Network + Sized + 'static {
         arch: &Self::Arch,
         config: Self::Config,
         options: &BuildOptions,
-        init: &mut crate::WeightInit,
+        init: &mut crate::nn::init::WeightInit,
         device: &Device,
     ) -> Self;
+}
+
+impl<N: ModuleNetwork> Network for N {
+    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
+        self.forward_output(x, ctx)
+    }
+
+    fn parameter_count(&self) -> usize {
+        burn::module::Module::num_params(self)
+    }
+
+    fn weights(&self) -> Vec<Weight> {
+        module_weights(self)
+    }
+
+    fn device(&self) -> Device {
+        burn::module::Module::devices(self).into_iter().next().unwrap_or_else(Device::flex)
+    }
+
+    fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
+        map_module_params(self, f)
+    }
 }
 
 /// Builds the networks of one architecture of a search space (the [`NetworkBuilder`] every

@@ -6,8 +6,9 @@
 //!   NB201 index order (the Suite-Zero `idx` is not that index).
 
 use super::arch::{Nb201Arch, NUM_ARCHS};
-use crate::archive::BenchmarkArchive;
-use crate::data_dir::{self, DataDir};
+use crate::data::archive::BenchmarkArchive;
+use crate::data::data_dir::DataDir;
+use super::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
 use std::collections::BTreeMap;
 use crate::images::ImageSet;
 use anyhow::{bail, Context, Result};
@@ -145,8 +146,8 @@ impl Nb201Table {
             return Self::from_archive(&BenchmarkArchive::read(&archive)?)
                 .with_context(|| format!("{} (delete it to load the source files instead)", archive.display()));
         }
-        let zip = dir.require(&data_dir::NB201_SUITEZERO_ZIP)?;
-        let csv = dir.require(&data_dir::NB201_NATS_CSV)?;
+        let zip = dir.require(&NB201_SUITEZERO_ZIP)?;
+        let csv = dir.require(&NB201_NATS_CSV)?;
         Self::load_files(&zip, &csv)
     }
 
@@ -209,10 +210,10 @@ impl Nb201Table {
 
     pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
         let val = read_suite_zero_zip(zip).with_context(|| {
-            format!("cannot load {} (re-download it: {})", zip.display(), data_dir::NB201_SUITEZERO_ZIP.source)
+            format!("cannot load {} (re-download it: {})", zip.display(), NB201_SUITEZERO_ZIP.source)
         })?;
         let test = read_nats_csv(csv).with_context(|| {
-            format!("cannot load {} (re-download it: {})", csv.display(), data_dir::NB201_NATS_CSV.source)
+            format!("cannot load {} (re-download it: {})", csv.display(), NB201_NATS_CSV.source)
         })?;
         let mut records = Vec::with_capacity(NUM_ARCHS);
         for ordinal in 0..NUM_ARCHS {

@@ -5,8 +5,8 @@
 //! `params` and `flops` were counted (NASLib's `get_model_stats`, i.e. tensorwatch), so parameter
 //! and FLOP counts can be checked against the benchmark tables.
 
-use crate::init::WeightInit;
-use crate::network::{BnMode, ForwardCtx, Probe, Weight, WeightKind, WeightTensor};
+use crate::nn::init::WeightInit;
+use crate::nn::network::{BnMode, ForwardCtx, Probe};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
@@ -122,7 +122,7 @@ impl Conv {
             self.groups,
         );
         let y = conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options);
-        if ctx.record.flops {
+        if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
             let [n, _, h, w] = y.dims();
             let positions = (n * h * w) as f64;
@@ -133,18 +133,13 @@ impl Conv {
             ctx.add_flops(flops);
         }
         ctx.module_output(&y);
-        if ctx.record.layer_outputs {
+        if ctx.taps.layer_outputs {
             let [_, c_in_per_group, kh, kw] = self.weight.dims();
             let (probe, y) = Probe::attach(y, c_in_per_group * kh * kw);
             ctx.conv_outputs.push(probe);
             return y;
         }
         y
-    }
-
-
-    pub fn weight(&self) -> Weight {
-        Weight { kind: WeightKind::Conv, tensor: WeightTensor::Conv(self.weight.val()), id: self.weight.id }
     }
 }
 
@@ -161,31 +156,38 @@ impl BatchNorm {
     pub const EPS: f64 = 1e-5;
 
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        if ctx.record.flops {
+        if ctx.taps.flops {
             // tensorwatch counts an affine BN as two ops per element.
             ctx.add_flops(2.0 * x.shape().num_elements() as f64);
         }
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch => {
-                let [n, c, h, w] = x.dims();
-                let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
-                let (var, mean) = per_channel.var_mean_bias(1);
-                if ctx.record.bn_variance {
-                    ctx.bn_variances.push(var.clone().reshape([c]));
-                    ctx.bn_counts.push(n * h * w);
-                }
-                let mean = mean.reshape([1, c, 1, 1]);
-                let std = var.add_scalar(Self::EPS).sqrt().reshape([1, c, 1, 1]);
+                let c = self.gamma.dims()[0];
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
                 let beta = self.beta.val().reshape([1, c, 1, 1]);
-                x.sub(mean).div(std).mul(gamma).add(beta)
+                batch_normalise(x, ctx).mul(gamma).add(beta)
             }
         };
         ctx.module_output(&y);
         y
     }
+}
 
+/// `(x − mean) / sqrt(var + eps)` per channel over the batch's n·h·w values (biased variance,
+/// as PyTorch's train mode normalises), recording the variances when the pass taps them. The
+/// one place BN statistics are computed, for the affine and the plain BN alike.
+fn batch_normalise(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
+    let (var, mean) = per_channel.var_mean_bias(1);
+    if ctx.taps.bn_variance {
+        ctx.bn_variances.push(var.clone().reshape([c]));
+        ctx.bn_counts.push(n * h * w);
+    }
+    let mean = mean.reshape([1, c, 1, 1]);
+    let std = var.add_scalar(BatchNorm::EPS).sqrt().reshape([1, c, 1, 1]);
+    x.sub(mean).div(std)
 }
 
 #[derive(Module, Debug)]
@@ -201,17 +203,12 @@ impl Linear {
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
         let y = x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0));
-        if ctx.record.layer_outputs {
+        if ctx.taps.layer_outputs {
             let (probe, y) = Probe::attach(y, d_in);
             ctx.linear_outputs.push(probe);
             return y;
         }
         y
-    }
-
-
-    pub fn weight(&self) -> Weight {
-        Weight { kind: WeightKind::Linear, tensor: WeightTensor::Linear(self.weight.val()), id: self.weight.id }
     }
 }
 
@@ -230,7 +227,7 @@ pub fn avg_pool(
         .with_padding([padding; 2])
         .with_count_include_pad(count_include_pad);
     let y = avg_pool2d(x, options);
-    if ctx.record.flops {
+    if ctx.taps.flops {
         let [n, c, h, w] = y.dims();
         ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
     }
@@ -257,23 +254,12 @@ pub struct PlainBatchNorm {
 
 impl PlainBatchNorm {
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        if ctx.record.flops {
+        if ctx.taps.flops {
             ctx.add_flops(x.shape().num_elements() as f64);
         }
         let y = match ctx.bn {
             BnMode::Off => x,
-            BnMode::Batch => {
-                let [n, c, h, w] = x.dims();
-                let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * h * w]);
-                let (var, mean) = per_channel.var_mean_bias(1);
-                if ctx.record.bn_variance {
-                    ctx.bn_variances.push(var.clone().reshape([c]));
-                    ctx.bn_counts.push(n * h * w);
-                }
-                let mean = mean.reshape([1, c, 1, 1]);
-                let std = var.add_scalar(BatchNorm::EPS).sqrt().reshape([1, c, 1, 1]);
-                x.sub(mean).div(std)
-            }
+            BnMode::Batch => batch_normalise(x, ctx),
         };
         ctx.module_output(&y);
         y
@@ -285,7 +271,7 @@ impl PlainBatchNorm {
 pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx: &mut ForwardCtx) -> Tensor<4> {
     let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
     let y = max_pool2d(x, options);
-    if ctx.record.flops {
+    if ctx.taps.flops {
         let [n, c, h, w] = y.dims();
         ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
     }
@@ -296,14 +282,14 @@ pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Record;
+    use crate::nn::network::Taps;
 
     #[test]
     fn max_pool_ignores_padding_and_plain_bn_normalises() {
         let device = Device::flex();
         // All values negative: a zero-padded pool would return 0 at the borders.
         let x = Tensor::<4>::from_data(TensorData::new(vec![-1.0f32, -4.0, -3.0, -2.0, -5.0, -6.0, -7.0, -8.0, -9.0], [1, 1, 3, 3]), &device);
-        let mut ctx = ForwardCtx::new(BnMode::Batch, Record { flops: true, ..Record::default() });
+        let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
         let y: Vec<f32> = max_pool(x.clone(), 3, 1, 1, &mut ctx).into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(y, vec![-1.0, -1.0, -3.0, -1.0, -1.0, -3.0, -2.0, -2.0, -5.0]);
         assert_eq!(ctx.flops, 81.0);

@@ -98,19 +98,14 @@ impl Nb201Arch {
     }
 
     fn parse_tuple(s: &str) -> Result<Self> {
-        let inner = s
-            .trim()
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(')'))
-            .context("a tuple must be written (a, b, c, d, e, f)")?;
-        let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        let parts = crate::data::literal::int_sequence(s).context("a tuple must be written (a, b, c, d, e, f)")?;
         if parts.len() != 6 {
             bail!("a tuple needs 6 op indices, found {}", parts.len());
         }
         let mut ops = [Nb201Op::Skip; 6];
-        for (slot, p) in ops.iter_mut().zip(parts) {
-            let i: usize = p.parse().with_context(|| format!("`{p}` is not an op index 0..=4"))?;
-            *slot = *Nb201Op::ALL.get(i).with_context(|| format!("op index {i} is not in 0..=4"))?;
+        for (slot, &i) in ops.iter_mut().zip(&parts) {
+            let op = usize::try_from(i).ok().and_then(|i| Nb201Op::ALL.get(i));
+            *slot = *op.with_context(|| format!("op index {i} is not in 0..=4"))?;
         }
         Ok(Self(ops))
     }

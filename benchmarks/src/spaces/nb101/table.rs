@@ -1,12 +1,13 @@
 //! NAS-Bench-101 accuracies: the full table converted from the official tfrecord
 //! (`scripts/convert_nb101.py` → `benchmarks/nb101/nb101.h5`) when the data directory has it,
 //! else Suite-Zero's `zc_nasbench101.json`, 500 CIFAR-10 archs with their 108-epoch validation
-//! accuracy (and Suite-Zero's proxy scores, see [`crate::suite_zero`]).
+//! accuracy (and Suite-Zero's proxy scores, see [`crate::data::suite_zero`]).
 
 use super::arch::Nb101Arch;
-use crate::archive::BenchmarkArchive;
-use crate::data_dir::{DataDir, NB101_ZC_JSON};
-use crate::suite_zero::{ArchRecord, ZcTable};
+use crate::data::archive::BenchmarkArchive;
+use super::NB101_ZC_JSON;
+use crate::data::data_dir::DataDir;
+use crate::data::suite_zero::{ArchRecord, ZcTable};
 use anyhow::{bail, Context, Result};
 
 /// Where `scripts/convert_nb101.py`'s archive goes in the data directory.

@@ -25,15 +25,15 @@
 //! which is where DARTS' own version fails; on even sides both are the same.
 //!
 //! Forward taps: every ReLU goes through `ctx.relu`, convs/BNs/linear/pools through
-//! [`crate::layers`] (FLOPs as tensorwatch counts them; non-affine BN one op per element),
+//! [`crate::nn::layers`] (FLOPs as tensorwatch counts them; non-affine BN one op per element),
 //! pre-GAP features are recorded. Module outputs are recorded for the leaf layers only.
 
 use super::arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
-use crate::init::WeightInit;
-use crate::layers::{
+use crate::nn::init::WeightInit;
+use crate::nn::layers::{
     avg_pool, global_avg_pool, max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm,
 };
-use crate::network::{BuildOptions, ForwardCtx, Network, Weight};
+use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
 
@@ -117,10 +117,6 @@ impl ReluConvBn {
         let x = self.conv.forward(x, ctx);
         self.bn.forward(x, ctx)
     }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.push(self.conv.weight());
-    }
 }
 
 /// ReLU, then two 1×1 stride-2 convs, on the input and on the input shifted by one pixel,
@@ -151,10 +147,6 @@ impl FactorizedReduce {
         let a = self.conv_1.forward(x, ctx);
         let b = self.conv_2.forward(shifted, ctx);
         self.bn.forward(Tensor::cat(vec![a, b], 1), ctx)
-    }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend([self.conv_1.weight(), self.conv_2.weight()]);
     }
 }
 
@@ -192,10 +184,6 @@ impl SepConv {
         let x = self.pw_2.forward(x, ctx);
         self.bn_2.forward(x, ctx)
     }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend([self.dw_1.weight(), self.pw_1.weight(), self.dw_2.weight(), self.pw_2.weight()]);
-    }
 }
 
 /// ReLU, depthwise k×k with dilation 2 (stride s), 1×1, BN.
@@ -217,10 +205,6 @@ impl DilConv {
         let x = self.dw.forward(x, ctx);
         let x = self.pw.forward(x, ctx);
         self.bn.forward(x, ctx)
-    }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        out.extend([self.dw.weight(), self.pw.weight()]);
     }
 }
 
@@ -305,15 +289,6 @@ impl EdgeOp {
             EdgeOp::Parameterless(p) => p.forward(x),
         }
     }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        match self {
-            EdgeOp::Reduce(r) => r.weights(out),
-            EdgeOp::Sep(s) => s.weights(out),
-            EdgeOp::Dil(d) => d.weights(out),
-            EdgeOp::Pool(_) | EdgeOp::Parameterless(_) => {}
-        }
-    }
 }
 
 /// The first input's preprocessing.
@@ -381,17 +356,6 @@ impl Cell {
         ctx.module_output(&out);
         out
     }
-
-    fn weights(&self, out: &mut Vec<Weight>) {
-        match &self.pre_0 {
-            Preprocess::Conv(p) => p.weights(out),
-            Preprocess::Reduce(p) => p.weights(out),
-        }
-        self.pre_1.weights(out);
-        for e in &self.edges {
-            e.weights(out);
-        }
-    }
 }
 
 #[derive(Module, Debug)]
@@ -440,8 +404,8 @@ impl DartsNet {
     }
 }
 
-impl Network for DartsNet {
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<2> {
+impl crate::nn::network::ModuleNetwork for DartsNet {
+    fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let x = match &self.stem {
             Some(stem) => {
                 let x = stem.conv.forward(x, ctx);
@@ -454,39 +418,15 @@ impl Network for DartsNet {
             let out = cell.forward(s0, s1.clone(), ctx);
             (s0, s1) = (s1, out);
         }
-        if ctx.record.pre_gap {
+        if ctx.taps.pre_gap {
             ctx.pre_gap = Some(s1.clone());
         }
         let pooled = global_avg_pool(s1, ctx);
-        self.classifier.forward(pooled, ctx)
-    }
-
-    fn parameter_count(&self) -> usize {
-        Module::num_params(self)
-    }
-
-    fn weights(&self) -> Vec<Weight> {
-        let mut out = Vec::new();
-        if let Some(stem) = &self.stem {
-            out.push(stem.conv.weight());
-        }
-        for cell in &self.cells {
-            cell.weights(&mut out);
-        }
-        out.push(self.classifier.weight());
-        out
-    }
-
-    fn device(&self) -> Device {
-        self.classifier.weight.device()
-    }
-
-    fn map_params(&self, f: &mut crate::network::ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
-        crate::network::map_module_params(self, f)
+        Output::Flat(self.classifier.forward(pooled, ctx))
     }
 }
 
-impl crate::network::SpaceNetwork for DartsNet {
+impl crate::nn::network::SpaceNetwork for DartsNet {
     type Arch = DartsArch;
     type Config = DartsConfig;
 
@@ -496,12 +436,12 @@ impl crate::network::SpaceNetwork for DartsNet {
 }
 
 /// Builds [`DartsNet`]s of one architecture.
-pub type DartsBuilder = crate::network::SpaceBuilder<DartsNet>;
+pub type DartsBuilder = crate::nn::network::SpaceBuilder<DartsNet>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{BnMode, Record};
+    use crate::nn::network::{BnMode, Network, Taps};
     use crate::InitScheme;
 
     fn arch() -> DartsArch {
@@ -524,10 +464,10 @@ mod tests {
         for (config, side) in [(small(), 8), (small(), 7), (DartsConfig::swap(), 9)] {
             let mut init = WeightInit::new(InitScheme::Gaussian, 1);
             let net = DartsNet::new(&arch(), config, &BuildOptions::new(10), &mut init, &device);
-            let record = Record { relu: true, pre_gap: true, bn_variance: true, ..Record::default() };
+            let record = Taps { relu: true, pre_gap: true, bn_variance: true, ..Taps::default() };
             let mut ctx = ForwardCtx::new(BnMode::Batch, record);
             let x = Tensor::<4>::random([2, 3, side, side], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-            let y = net.forward(x, &mut ctx);
+            let y = net.forward(x, &mut ctx).flat();
             assert_eq!(y.dims(), [2, 10]);
             assert!(!ctx.relu.is_empty() && !ctx.bn_variances.is_empty());
             let pre = ctx.pre_gap.unwrap();
@@ -542,8 +482,8 @@ mod tests {
         let net = DartsNet::new(&arch(), DartsConfig::swap(), &BuildOptions::new(10), &mut init, &device);
         assert_eq!(net.cells.len(), 1);
         assert!(net.stem.is_none());
-        let mut ctx = ForwardCtx::new(BnMode::Batch, Record { relu: true, pre_gap: true, ..Record::default() });
-        let _ = net.forward(Tensor::zeros([2, 3, 32, 32], &device), &mut ctx);
+        let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, pre_gap: true, ..Taps::default() });
+        let _ = net.forward(Tensor::zeros([2, 3, 32, 32], &device), &mut ctx).flat();
         // Both preprocessing ReLUs see the raw image (3 × 32 × 32), as in the reference.
         assert_eq!(ctx.relu[0].dims(), [2, 3, 32, 32]);
         assert_eq!(ctx.relu[1].dims(), [2, 3, 32, 32]);
@@ -574,10 +514,10 @@ mod tests {
         let mapped = net.map_params(&mut |_, v| v).unwrap();
         assert_eq!(mapped.parameter_count(), net.parameter_count());
         let x = Tensor::<4>::ones([2, 3, 8, 8], &device);
-        let mut c1 = ForwardCtx::new(BnMode::Batch, Record::default());
-        let mut c2 = ForwardCtx::new(BnMode::Batch, Record::default());
-        let a: Vec<f32> = net.forward(x.clone(), &mut c1).into_data().try_into_vec::<f32>().unwrap();
-        let b: Vec<f32> = mapped.forward(x, &mut c2).into_data().try_into_vec::<f32>().unwrap();
+        let mut c1 = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let mut c2 = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let a: Vec<f32> = net.forward(x.clone(), &mut c1).flat().into_data().try_into_vec::<f32>().unwrap();
+        let b: Vec<f32> = mapped.forward(x, &mut c2).flat().into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(a, b);
     }
 }

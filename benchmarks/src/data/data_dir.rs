@@ -15,30 +15,6 @@ pub struct DataFile {
     pub source: &'static str,
 }
 
-pub const NB201_SUITEZERO_ZIP: DataFile = DataFile {
-    rel_path: "benchmarks/nb201/suitezero-nasbench201-zen.zip",
-    source: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/nb201_zen.zip",
-};
-pub const NB201_NATS_CSV: DataFile = DataFile {
-    rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
-    source: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
-};
-pub const NB201_ZC_JSON: DataFile = DataFile {
-    rel_path: "benchmarks/nb201/zc_nasbench201.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench201.json",
-};
-pub const NB301_ZC_JSON: DataFile = DataFile {
-    rel_path: "benchmarks/nb301/zc_nasbench301.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench301.json",
-};
-pub const NB301_SWAP_DARTS_CSV: DataFile = DataFile {
-    rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
-    source: "https://github.com/pym1024/SWAP/raw/HEAD/datasets/DARTS_archs_CIFAR10.csv",
-};
-pub const NB101_ZC_JSON: DataFile = DataFile {
-    rel_path: "benchmarks/nb101/zc_nasbench101.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench101.json",
-};
 pub const CIFAR10_TRAIN_1: DataFile = DataFile {
     rel_path: "images/cifar-10-batches-bin/data_batch_1.bin",
     source: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack cifar-10-batches-bin/)",
@@ -52,6 +28,16 @@ pub const IMAGENET16_STANDIN: DataFile = DataFile {
     source: "ImageNet16-120 is not redistributable; a 16×16 stand-in of 120 ImageNet sample photos \
              (1 label byte + 768 bytes R,G,B per image) is used instead",
 };
+
+/// SHA-256 (hex) and size of a file.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    use anyhow::Context;
+    use sha2::Digest;
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = sha2::Sha256::new();
+    let total = std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((format!("{:x}", h.finalize()), total))
+}
 
 /// How the data directory was chosen (reported in run headers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +125,11 @@ mod tests {
     #[test]
     fn missing_file_message_says_where_to_get_and_put_it() {
         let dir = DataDir::at(std::env::temp_dir().join("swapnas-no-such-dir"));
-        let msg = dir.require(&NB201_NATS_CSV).unwrap_err().to_string();
+        let file = DataFile {
+            rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
+            source: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
+        };
+        let msg = dir.require(&file).unwrap_err().to_string();
         assert!(msg.contains("nats-tss-test-accuracy-200ep.csv"), "{msg}");
         assert!(msg.contains("nats-bench-landscape"), "{msg}");
         assert!(msg.contains("put it at"), "{msg}");

@@ -1,0 +1,248 @@
+//! What a search space declares about itself, in one place: the contract between a space's
+//! folder under [`crate::spaces`] and everything that runs it.
+//!
+//! A space is a value implementing [`SearchSpace`]: its name and encodings, its tasks (each
+//! with its metric, images, head and loss — [`Task`]), the alternative tables it can score
+//! (`--set`), how a table loads and an arch becomes a network ([`SearchSpace::load`]), its
+//! reference-score file ([`SearchSpace::reference`]), the size of its largest network (the
+//! reg-SWAP rule) and its data files for fetch / verify. The harness reads these and names no
+//! space; adding a space is one folder plus one line in [`crate::spaces::registry`].
+
+use crate::data::data_dir::{DataDir, DataFile};
+use crate::images::ImageSet;
+use crate::nn::network::NetworkBuilder;
+use anyhow::{bail, Result};
+use std::path::Path;
+
+/// A benchmark task's metric (what the table's "accuracy" column holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    /// Larger is better (accuracy, mIoU, SSIM); false for losses (L1 error).
+    pub higher_is_better: bool,
+}
+
+impl Metric {
+    pub const ACCURACY: Metric = Metric { name: "accuracy", higher_is_better: true };
+}
+
+/// What a task's network head outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// `[n, classes]` logits of one class per image.
+    Classes(usize),
+    /// `[n, values]` real values (e.g. room layout).
+    Regression(usize),
+    /// `[n, classes, h, w]` logits of one class per pixel (semantic segmentation).
+    PixelClasses(usize),
+    /// `[n, channels, h, w]` an image (surface normals, autoencoding).
+    Image(usize),
+}
+
+impl Head {
+    /// The output width a network builder gives the head: classes, values or channels.
+    pub fn width(self) -> usize {
+        match self {
+            Head::Classes(k) | Head::Regression(k) | Head::PixelClasses(k) | Head::Image(k) => k,
+        }
+    }
+
+    /// Whether each image has one class label (what label-based proxies need).
+    pub fn has_image_classes(self) -> bool {
+        matches!(self, Head::Classes(_))
+    }
+}
+
+/// The loss gradient-based proxies back-propagate on a task (as NASLib's zero-cost code
+/// chooses it per task).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Mean cross-entropy of class logits against class ids (`F.cross_entropy`).
+    CrossEntropy,
+    /// Mean cross-entropy against a target distribution (`SoftmaxCrossEntropyWithLogits`).
+    SoftCrossEntropy,
+    /// Mean squared error (`nn.MSELoss`).
+    Mse,
+    /// Per-pixel mean cross-entropy against per-pixel class ids.
+    PixelCrossEntropy,
+    /// Mean absolute error (`nn.L1Loss`).
+    L1,
+}
+
+impl Loss {
+    /// The short name used in settings strings and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "ce",
+            Loss::SoftCrossEntropy => "soft-ce",
+            Loss::Mse => "mse",
+            Loss::PixelCrossEntropy => "pixel-ce",
+            Loss::L1 => "l1",
+        }
+    }
+}
+
+/// A table's accuracy column a run can correlate against (`--accuracy NAME`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccuracyColumn {
+    pub name: &'static str,
+    pub about: &'static str,
+}
+
+/// One task of a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Task {
+    /// `--task` value, as the benchmark names the dataset.
+    pub name: &'static str,
+    /// Other spellings `--task` accepts (compared case-insensitively).
+    pub aliases: &'static [&'static str],
+    pub metric: Metric,
+    /// The images proxies are fed.
+    pub images: ImageSet,
+    pub head: Head,
+    pub loss: Loss,
+    /// The columns `--accuracy` chooses from; the first is the default.
+    pub accuracies: &'static [AccuracyColumn],
+}
+
+/// An alternative table of a space (`--set`), e.g. NB301's Suite-Zero archs or the SWAP
+/// authors' DARTS-1000 genotypes; the first of a space's sets is its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableSet {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Architectures scored when `--archs` is not given (0 = all).
+    pub default_archs: usize,
+}
+
+/// A data file with its checksum, as `swapnas data fetch` / `verify` check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedFile {
+    /// Where it goes in the data directory and where it comes from.
+    pub file: DataFile,
+    pub sha256: &'static str,
+    pub bytes: u64,
+}
+
+/// What a run asks a space for.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub task: &'a Task,
+    /// The chosen `--set` (one of [`SearchSpace::sets`]), if the space has sets.
+    pub set: Option<&'a TableSet>,
+    /// Architectures to sample (None: the set's or space's default; 0 = all).
+    pub archs: Option<usize>,
+    pub seed: u64,
+    /// The accuracy column (one of the task's).
+    pub accuracy: &'a AccuracyColumn,
+    /// Whether the run needs the size of the space's largest network (reg-SWAP's rule), which
+    /// may mean building every network of the table.
+    pub largest: bool,
+}
+
+/// One architecture to score: a builder for its network and what the benchmark says of it.
+pub struct Candidate {
+    /// The arch in the space's canonical encoding (part of the cache key).
+    pub label: String,
+    pub builder: Box<dyn NetworkBuilder + Send>,
+    /// Extra per-arch columns for scores.csv (see [`Loaded::column_names`]).
+    pub columns: Vec<String>,
+    /// The chosen accuracy column's value.
+    pub accuracy: f64,
+}
+
+/// A benchmark task, loaded and sampled.
+pub struct Loaded {
+    /// The run's name, e.g. `nb201-cifar100` (part of every cache key: never change it).
+    pub name: String,
+    pub candidates: Vec<Candidate>,
+    pub column_names: Vec<&'static str>,
+    /// The accuracy the candidates carry, in words (table headers, plot axes).
+    pub accuracy_label: String,
+    /// Parameters of the largest network of the space or table, when asked for.
+    pub largest_params: Option<usize>,
+    /// `(key, text)` lines every report of this run carries (network, stand-in images, …).
+    pub notes: Vec<(String, String)>,
+}
+
+/// A NAS-Bench-Suite-Zero reference file and the run name its scores belong to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference {
+    pub file: DataFile,
+    /// The set whose networks the reference scored (None: the space has no sets).
+    pub set: Option<&'static str>,
+}
+
+/// A search space: everything the harness needs to know about it.
+pub trait SearchSpace: Send + Sync {
+    /// `--bench` value (`nb201`).
+    fn name(&self) -> &'static str;
+    /// One line: the benchmark and its size.
+    fn about(&self) -> &'static str;
+    /// The encodings an arch string may be written in (for messages and docs).
+    fn encodings(&self) -> &'static str;
+    fn tasks(&self) -> &'static [Task];
+    /// Alternative tables (`--set`), default first; empty when the space has one table.
+    fn sets(&self) -> &'static [TableSet] {
+        &[]
+    }
+    /// Architectures a run scores by default (when the space has no sets).
+    fn default_archs(&self) -> usize {
+        100
+    }
+    /// Loads a task's table and samples its candidates.
+    fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded>;
+    /// Suite-Zero's reference scores for this space, if any.
+    fn reference(&self) -> Option<Reference> {
+        None
+    }
+    /// A candidate for an arch written as the reference file writes it (its accuracy is
+    /// filled in by the caller from the reference file).
+    fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
+        let _ = task;
+        bail!("{} has no reference scores to check against (arch `{arch}`)", self.name())
+    }
+    /// The run name `check` caches its scores under (same as a run of the reference's set).
+    fn reference_run_name(&self, task: &Task) -> String {
+        format!("{}-{}", self.name(), task.name)
+    }
+    /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
+    fn data_files(&self) -> &'static [CheckedFile] {
+        &[]
+    }
+    /// Writes the space's table as one HDF5 archive (`swapnas data import`), if it can.
+    fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<std::path::PathBuf> {
+        let _ = (data, out);
+        bail!("`data import` does not support --bench {} yet", self.name())
+    }
+
+    /// The task named `name`, or an error listing the space's tasks.
+    fn task(&self, name: &str) -> Result<&'static Task> {
+        let tasks = self.tasks();
+        let matches = |t: &&Task| t.name.eq_ignore_ascii_case(name) || t.aliases.iter().any(|a| a.eq_ignore_ascii_case(name));
+        match tasks.iter().find(matches) {
+            Some(t) => Ok(t),
+            None => bail!(
+                "unknown task `{name}` for --bench {} ({}); its tasks: {}",
+                self.name(),
+                self.about(),
+                tasks.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+/// Parameters of the largest of these networks (PyTorch-default init, on the CPU): what
+/// reg-SWAP's default prior is derived from.
+pub fn largest_params<'a>(builders: impl IntoIterator<Item = &'a dyn NetworkBuilder>) -> usize {
+    use crate::nn::init::{InitScheme, WeightInit};
+    let device = burn::tensor::Device::flex();
+    builders
+        .into_iter()
+        .map(|b| {
+            let options = crate::nn::network::BuildOptions::new(b.num_classes());
+            b.build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &options, &device).parameter_count()
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -1,0 +1,155 @@
+//! The DARTS space (Liu et al., ICLR 2019): NAS-Bench-301 (Suite-Zero's 725 archs, CIFAR-10)
+//! and the SWAP authors' DARTS-1000 set (1000 genotypes with their CIFAR-10 accuracy), as
+//! two tables (`--set`) of one space ([`DartsSpace`]).
+
+mod arch;
+mod net;
+mod table;
+
+pub use arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
+pub use net::{DartsBuilder, DartsConfig, DartsNet};
+pub use table::{load_nb301_zc, load_swap_darts_csv, load_swap_darts_csv_file, parse_swap_darts_csv, DartsRecord};
+
+use crate::data::data_dir::{DataDir, DataFile};
+use crate::images::ImageSet;
+use crate::sample::sample_indices;
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet, Task};
+use crate::NetworkBuilder;
+use anyhow::Result;
+
+pub const NB301_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/nb301/zc_nasbench301.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench301.json",
+};
+pub const NB301_SWAP_DARTS_CSV: DataFile = DataFile {
+    rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
+    source: "https://github.com/pym1024/SWAP/raw/HEAD/datasets/DARTS_archs_CIFAR10.csv",
+};
+
+const TASKS: &[Task] = &[Task {
+    name: "cifar10",
+    aliases: &["cifar-10"],
+    metric: Metric::ACCURACY,
+    images: ImageSet::Cifar10,
+    head: Head::Classes(10),
+    loss: Loss::CrossEntropy,
+    accuracies: &[AccuracyColumn { name: "val", about: "CIFAR-10 validation accuracy of the chosen table" }],
+}];
+
+const SETS: &[TableSet] = &[
+    TableSet {
+        name: "suitezero",
+        about: "Suite-Zero's 725 NAS-Bench-301 archs on the NB301 evaluation network",
+        default_archs: 100,
+    },
+    TableSet {
+        name: "swap1000",
+        about: "the SWAP authors' DARTS-1000 (DARTS_archs_CIFAR10.csv) in their official setting: \
+                Network(C=3, layers=1), 16 images, 32 repeats; all 1000 archs by default",
+        default_archs: 0,
+    },
+];
+
+const FILES: &[CheckedFile] = &[
+    CheckedFile {
+        file: NB301_SWAP_DARTS_CSV,
+        sha256: "d28d263aa7dd4103b6a1da1775b1b03ae16ffd2516409ca3bd493c8784abe6b0",
+        bytes: 423_509,
+    },
+    CheckedFile {
+        file: NB301_ZC_JSON,
+        sha256: "537e9abd6f0b14fdffdfcb3c07b18a037647b5c80808b3b2cf9a51b1b491aba1",
+        bytes: 820_765,
+    },
+];
+
+/// The DARTS / NAS-Bench-301 search space.
+pub struct DartsSpace;
+
+impl SearchSpace for DartsSpace {
+    fn name(&self) -> &'static str {
+        "nb301"
+    }
+
+    fn about(&self) -> &'static str {
+        "the DARTS space: NAS-Bench-301 (Suite-Zero's 725 archs) or the SWAP authors' 1000 genotypes (--set)"
+    }
+
+    fn encodings(&self) -> &'static str {
+        "NASLib's compact `[[(input, op) ×8], [(input, op) ×8]]` or the DARTS `Genotype(normal=…, reduce=…)`"
+    }
+
+    fn tasks(&self) -> &'static [Task] {
+        TASKS
+    }
+
+    fn sets(&self) -> &'static [TableSet] {
+        SETS
+    }
+
+    fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
+        let set = request.set.unwrap_or(&SETS[0]);
+        let swap1000 = set.name == "swap1000";
+        let (records, config, name, network, accuracy_label) = if swap1000 {
+            (
+                load_swap_darts_csv(data)?,
+                DartsConfig::swap(),
+                "nb301-swap1000-cifar10",
+                "SWAP authors' setting: DARTS Network(C=3, classes=10, layers=1) — one reduction cell on the raw \
+                 image, no stem (pym1024/SWAP correlation.py)",
+                "CIFAR-10 validation accuracy (SWAP authors' DARTS_archs_CIFAR10.csv)",
+            )
+        } else {
+            (
+                load_nb301_zc(data)?,
+                DartsConfig::nb301(),
+                "nb301-suitezero-cifar10",
+                "NAS-Bench-301 evaluation network as NASLib builds it (C=32, 8 cells, reductions at 1/3 and 2/3)",
+                "CIFAR-10 validation accuracy (NAS-Bench-301 surrogate, Suite-Zero zc_nasbench301.json)",
+            )
+        };
+        let picked = sample_indices(records.len(), request.archs.unwrap_or(set.default_archs), request.seed);
+        let builder = |arch: DartsArch| DartsBuilder { arch, config, num_classes: 10 };
+        let candidates = picked
+            .iter()
+            .map(|&i| {
+                let r = &records[i];
+                Candidate { label: r.arch.to_string(), builder: Box::new(builder(r.arch)), columns: vec![i.to_string()], accuracy: r.accuracy }
+            })
+            .collect();
+        let largest_params = request.largest.then(|| {
+            let all: Vec<DartsBuilder> = records.iter().map(|r| builder(r.arch)).collect();
+            crate::space::largest_params(all.iter().map(|b| b as &dyn NetworkBuilder))
+        });
+        Ok(Loaded {
+            name: name.to_string(),
+            candidates,
+            column_names: vec!["row"],
+            accuracy_label: accuracy_label.to_string(),
+            largest_params,
+            notes: vec![("network".to_string(), network.to_string())],
+        })
+    }
+
+    fn reference(&self) -> Option<Reference> {
+        Some(Reference { file: NB301_ZC_JSON, set: Some("suitezero") })
+    }
+
+    fn reference_candidate(&self, arch: &str, _task: &Task) -> Result<Candidate> {
+        let arch: DartsArch = arch.parse()?;
+        Ok(Candidate {
+            label: arch.to_string(),
+            builder: Box::new(DartsBuilder { arch, config: DartsConfig::nb301(), num_classes: 10 }),
+            columns: Vec::new(),
+            accuracy: f64::NAN,
+        })
+    }
+
+    fn reference_run_name(&self, _task: &Task) -> String {
+        "nb301-suitezero-cifar10".to_string()
+    }
+
+    fn data_files(&self) -> &'static [CheckedFile] {
+        FILES
+    }
+}

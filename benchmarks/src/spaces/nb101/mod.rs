@@ -1,0 +1,119 @@
+//! NAS-Bench-101 (Ying et al., ICML 2019): cells of up to 7 vertices and 9 edges, ops
+//! conv3×3 / conv1×1 / max pool 3×3; Suite-Zero's 500 CIFAR-10 archs, or the full table when
+//! converted ([`Nb101Space`]).
+
+mod arch;
+mod net;
+mod table;
+
+pub use arch::{Nb101Arch, Nb101Op, Nb101Spec, MAX_EDGES, NUM_VERTICES};
+pub use net::{Nb101Builder, Nb101Config, Nb101Net};
+pub use table::{load_nb101, load_nb101_zc, nb101_from_archive, Nb101Record, NB101_ARCHIVE};
+
+use crate::data::data_dir::{DataDir, DataFile};
+use crate::images::ImageSet;
+use crate::sample::sample_indices;
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, Task};
+use crate::NetworkBuilder;
+use anyhow::Result;
+
+pub const NB101_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/nb101/zc_nasbench101.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench101.json",
+};
+
+const TASKS: &[Task] = &[Task {
+    name: "cifar10",
+    aliases: &["cifar-10"],
+    metric: Metric::ACCURACY,
+    images: ImageSet::Cifar10,
+    head: Head::Classes(10),
+    loss: Loss::CrossEntropy,
+    accuracies: &[AccuracyColumn { name: "val", about: "108-epoch CIFAR-10 validation accuracy" }],
+}];
+
+const FILES: &[CheckedFile] = &[CheckedFile {
+    file: NB101_ZC_JSON,
+    sha256: "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
+    bytes: 259_564,
+}];
+
+/// The NAS-Bench-101 search space.
+pub struct Nb101Space;
+
+impl SearchSpace for Nb101Space {
+    fn name(&self) -> &'static str {
+        "nb101"
+    }
+
+    fn about(&self) -> &'static str {
+        "NAS-Bench-101: Suite-Zero's 500 archs, or the converted full table (heavy networks)"
+    }
+
+    fn encodings(&self) -> &'static str {
+        "the 56-tuple: 7×7 adjacency matrix, then 7 op codes"
+    }
+
+    fn tasks(&self) -> &'static [Task] {
+        TASKS
+    }
+
+    /// The networks are heavy (a B=16 forward pass takes 0.5–4 s on a 2-core CPU).
+    fn default_archs(&self) -> usize {
+        20
+    }
+
+    fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
+        let (records, source) = load_nb101(data)?;
+        let config = Nb101Config::default();
+        let picked = sample_indices(records.len(), request.archs.unwrap_or(self.default_archs()), request.seed);
+        let builder = |arch: Nb101Arch| Nb101Builder { arch, config, num_classes: 10 };
+        let candidates = picked
+            .iter()
+            .map(|&i| {
+                let r = &records[i];
+                Candidate {
+                    label: r.arch.to_tuple_string(),
+                    builder: Box::new(builder(r.arch.clone())),
+                    columns: vec![i.to_string()],
+                    accuracy: r.accuracy,
+                }
+            })
+            .collect();
+        let largest_params = request.largest.then(|| {
+            let all: Vec<Nb101Builder> = records.iter().map(|r| builder(r.arch.clone())).collect();
+            crate::space::largest_params(all.iter().map(|b| b as &dyn NetworkBuilder))
+        });
+        Ok(Loaded {
+            name: "nb101-cifar10".to_string(),
+            candidates,
+            column_names: vec!["row"],
+            accuracy_label: format!("CIFAR-10 validation accuracy, 108 epochs ({source})"),
+            largest_params,
+            notes: vec![(
+                "network".to_string(),
+                "NAS-Bench-101 (stem 128 ch, 3 stacks × 3 cells) — heavy: a B=16 forward pass takes 0.5–4 s on a \
+                 2-core CPU, so SWAP (R=32) costs ~15–130 s per arch; see the s/arch column"
+                    .to_string(),
+            )],
+        })
+    }
+
+    fn reference(&self) -> Option<Reference> {
+        Some(Reference { file: NB101_ZC_JSON, set: None })
+    }
+
+    fn reference_candidate(&self, arch: &str, _task: &Task) -> Result<Candidate> {
+        let arch: Nb101Arch = arch.parse()?;
+        Ok(Candidate {
+            label: arch.to_tuple_string(),
+            builder: Box::new(Nb101Builder { arch, config: Nb101Config::default(), num_classes: 10 }),
+            columns: Vec::new(),
+            accuracy: f64::NAN,
+        })
+    }
+
+    fn data_files(&self) -> &'static [CheckedFile] {
+        FILES
+    }
+}

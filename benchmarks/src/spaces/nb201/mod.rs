@@ -1,0 +1,180 @@
+//! NAS-Bench-201 (Dong & Yang, ICLR 2020): 15,625 cell architectures, 6 edges × 5 ops, three
+//! image-classification tasks. Everything the harness needs to know about the space is
+//! declared here ([`Nb201Space`]).
+
+mod arch;
+mod net;
+mod table;
+
+pub use arch::{Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
+pub use net::{Nb201Builder, Nb201Config, Nb201Net};
+pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
+
+use crate::data::data_dir::{sha256_file, DataDir, DataFile};
+use crate::images::ImageSet;
+use crate::sample::sample_indices;
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, Task};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+pub const NB201_SUITEZERO_ZIP: DataFile = DataFile {
+    rel_path: "benchmarks/nb201/suitezero-nasbench201-zen.zip",
+    source: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/nb201_zen.zip",
+};
+pub const NB201_NATS_CSV: DataFile = DataFile {
+    rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
+    source: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
+};
+pub const NB201_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/nb201/zc_nasbench201.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench201.json",
+};
+
+const ACCURACIES: &[AccuracyColumn] = &[
+    AccuracyColumn { name: "val", about: "200-epoch validation accuracy (what NAS-Bench-Suite-Zero correlates against)" },
+    AccuracyColumn { name: "test", about: "200-epoch test accuracy (NATS-Bench)" },
+];
+
+const fn task(name: &'static str, aliases: &'static [&'static str], images: ImageSet, classes: usize) -> Task {
+    Task {
+        name,
+        aliases,
+        metric: Metric::ACCURACY,
+        images,
+        head: Head::Classes(classes),
+        loss: Loss::CrossEntropy,
+        accuracies: ACCURACIES,
+    }
+}
+
+const TASKS: &[Task] = &[
+    task("cifar10", &["cifar-10"], ImageSet::Cifar10, 10),
+    task("cifar100", &["cifar-100"], ImageSet::Cifar100, 100),
+    task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::ImageNet16StandIn, 120),
+];
+
+const FILES: &[CheckedFile] = &[
+    CheckedFile {
+        file: NB201_SUITEZERO_ZIP,
+        sha256: "6c9aec8cd0c235d7b7a37a27f224bb719e7376e8048f2dd6d91bc06dcfcc2a2e",
+        bytes: 1_661_280,
+    },
+    CheckedFile {
+        file: NB201_NATS_CSV,
+        sha256: "cb5d777ec3368be83c8f9b3aa4d520696051cb0eb8d94b8f85b519f9ea4afa3e",
+        bytes: 3_024_008,
+    },
+    CheckedFile {
+        file: NB201_ZC_JSON,
+        sha256: "5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641",
+        bytes: 1_963_032,
+    },
+];
+
+/// The NAS-Bench-201 search space.
+pub struct Nb201Space;
+
+impl SearchSpace for Nb201Space {
+    fn name(&self) -> &'static str {
+        "nb201"
+    }
+
+    fn about(&self) -> &'static str {
+        "NAS-Bench-201: 15,625 cell architectures, three tasks"
+    }
+
+    fn encodings(&self) -> &'static str {
+        "the official string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` or NASLib's tuple of 6 op indices"
+    }
+
+    fn tasks(&self) -> &'static [Task] {
+        TASKS
+    }
+
+    fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
+        let task: Nb201Task = request.task.name.parse()?;
+        let t = std::time::Instant::now();
+        let table = Nb201Table::load(data)?;
+        let source = if data.path(NB201_ARCHIVE).is_file() { "HDF5 archive" } else { "source files" };
+        eprintln!("nb201 table: {} archs from the {source} in {} ms", table.records().len(), t.elapsed().as_millis());
+        let config = Nb201Config::default();
+        let test = request.accuracy.name == "test";
+        let picked = sample_indices(table.records().len(), request.archs.unwrap_or(self.default_archs()), request.seed);
+        let candidates = picked
+            .into_iter()
+            .map(|i| {
+                let r = &table.records()[i];
+                Candidate {
+                    label: r.arch.to_string(),
+                    builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: task.num_classes() }),
+                    columns: vec![
+                        r.arch.to_tuple_string(),
+                        r.nb201_index.to_string(),
+                        r.val_accuracy(task).to_string(),
+                        r.test_accuracy(task).to_string(),
+                    ],
+                    accuracy: if test { r.test_accuracy(task) } else { r.val_accuracy(task) },
+                }
+            })
+            .collect();
+        // The largest NB201 network: every edge a 3×3 conv (cheap to build, so always computed).
+        let largest = Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config, num_classes: task.num_classes() };
+        let accuracy_label = if test {
+            format!("{task} test accuracy, 200 epochs (NATS-Bench)")
+        } else {
+            format!("{task} validation accuracy, 200 epochs (Suite-Zero)")
+        };
+        let mut notes = vec![("network".to_string(), "NAS-Bench-201 (C=16, N=5), BN on batch statistics".to_string())];
+        if task == Nb201Task::ImageNet16_120 {
+            notes.push((
+                "images".to_string(),
+                "STAND-IN: 120 ImageNet sample photos at 16×16, not the ImageNet16-120 training set".to_string(),
+            ));
+        }
+        Ok(Loaded {
+            name: format!("nb201-{task}"),
+            candidates,
+            column_names: vec!["tuple", "nb201_index", "val_accuracy", "test_accuracy"],
+            accuracy_label,
+            largest_params: Some(crate::space::largest_params([&largest as &dyn crate::NetworkBuilder])),
+            notes,
+        })
+    }
+
+    fn reference(&self) -> Option<Reference> {
+        Some(Reference { file: NB201_ZC_JSON, set: None })
+    }
+
+    fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
+        let arch: Nb201Arch = arch.parse()?;
+        Ok(Candidate {
+            label: arch.to_string(),
+            builder: Box::new(Nb201Builder { arch, config: Nb201Config::default(), num_classes: task.head.width() }),
+            columns: Vec::new(),
+            accuracy: f64::NAN,
+        })
+    }
+
+    fn data_files(&self) -> &'static [CheckedFile] {
+        FILES
+    }
+
+    fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<PathBuf> {
+        let zip = data.require(&NB201_SUITEZERO_ZIP)?;
+        let csv = data.require(&NB201_NATS_CSV)?;
+        let table = Nb201Table::load_files(&zip, &csv)?;
+        let mut provenance = std::collections::BTreeMap::new();
+        for (path, file) in [(&zip, NB201_SUITEZERO_ZIP), (&csv, NB201_NATS_CSV)] {
+            let (sum, _) = sha256_file(path)?;
+            provenance.insert(format!("source {}", file.rel_path), format!("{} sha256={sum}", file.source));
+        }
+        provenance.insert("created_by".to_string(), format!("swapnas {} data import", env!("CARGO_PKG_VERSION")));
+        provenance.insert("val_accuracy".to_string(), "200-epoch validation accuracy (NAS-Bench-Suite-Zero)".to_string());
+        provenance.insert("test_accuracy".to_string(), "200-epoch test accuracy (NATS-Bench)".to_string());
+        provenance.insert("zen".to_string(), "Suite-Zero's Zen score".to_string());
+        let out = out.map_or_else(|| data.path(NB201_ARCHIVE), Path::to_path_buf);
+        table.to_archive(provenance).write(&out)?;
+        eprintln!("wrote {} ({} archs × {} tasks)", out.display(), table.records().len(), TASKS.len());
+        Ok(out)
+    }
+}

@@ -1,0 +1,414 @@
+//! The scoring engine every subcommand uses: resolve the benchmark task and the proxies from
+//! the registries, prepare once (device, proxies with their settings, input images, score
+//! cache), then score candidates — in parallel, from the cache where possible, appending new
+//! scores as they come. It names no space and no proxy: what differs between them is in
+//! their declarations.
+
+use crate::cache::{cache_key, CachedScore, ScoreCache};
+use crate::cli::{Input, ProxyArgs, SetArgs, TaskArgs};
+use anyhow::{bail, Context, Result};
+use burn::tensor::Device;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sha2::Digest;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use swapnas_benchmarks::space::{AccuracyColumn, TableSet};
+use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, ImageSet, SearchSpace, Task};
+use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings, RegSwapPrior};
+
+/// A benchmark task, resolved from `--bench`, `--task` (and `--set`) through the registry.
+#[derive(Clone, Copy)]
+pub struct Target {
+    pub space: &'static dyn SearchSpace,
+    pub task: &'static Task,
+    /// The chosen table, for spaces with several.
+    pub set: Option<&'static TableSet>,
+}
+
+impl Target {
+    pub fn resolve(args: &TaskArgs, set: Option<&SetArgs>) -> Result<Self> {
+        let space = swapnas_benchmarks::spaces::find(&args.bench)?;
+        let task = space.task(&args.task)?;
+        let set = match set.and_then(|s| s.set.as_deref()) {
+            None => None,
+            Some(name) => {
+                let sets = space.sets();
+                if sets.is_empty() {
+                    bail!("--set applies to spaces with several tables, and --bench {} has one", space.name());
+                }
+                let found = sets.iter().find(|s| s.name.eq_ignore_ascii_case(name));
+                Some(found.with_context(|| {
+                    format!(
+                        "unknown --set `{name}` for --bench {}; its sets: {}",
+                        space.name(),
+                        sets.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                    )
+                })?)
+            }
+        };
+        Ok(Self { space, task, set })
+    }
+
+    /// The accuracy column `--accuracy` names, or the task's first.
+    pub fn accuracy(&self, name: Option<&str>) -> Result<&'static AccuracyColumn> {
+        let columns = self.task.accuracies;
+        match name {
+            None => Ok(&columns[0]),
+            Some(name) => columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).with_context(|| {
+                format!(
+                    "--accuracy {name} is not available for --bench {} --task {}; it has: {}",
+                    self.space.name(),
+                    self.task.name,
+                    columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                )
+            }),
+        }
+    }
+}
+
+/// The proxies and their settings, validated.
+#[derive(Clone)]
+pub struct ProxyPlan {
+    pub decls: Vec<&'static ProxyDecl>,
+    pub swap_batch: usize,
+    pub swap_repeats: usize,
+    pub batch: usize,
+    pub reg_mu: Option<f64>,
+    pub reg_sigma: Option<f64>,
+}
+
+impl ProxyPlan {
+    pub fn resolve(args: &ProxyArgs) -> Result<Self> {
+        if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
+            bail!(
+                "--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}",
+                swapnas_proxies::SWAP_MAX_BATCH,
+                args.batch
+            );
+        }
+        if args.repeats == 0 {
+            bail!("--repeats must be at least 1");
+        }
+        if args.proxy_batch < 2 {
+            bail!("--proxy-batch must be at least 2 (correlation-based proxies need two images), got {}", args.proxy_batch);
+        }
+        let sigma = args.reg_sigma.or(args.reg_mu);
+        if let Some(sigma) = sigma {
+            if sigma.is_nan() || sigma <= 0.0 {
+                bail!("--reg-sigma must be positive, got {sigma}");
+            }
+        }
+        Ok(Self {
+            decls: swapnas_proxies::resolve(&args.proxies)?,
+            swap_batch: args.batch,
+            swap_repeats: args.repeats,
+            batch: args.proxy_batch,
+            reg_mu: args.reg_mu,
+            reg_sigma: args.reg_sigma,
+        })
+    }
+
+    /// Whether the run must compute the space's size rule (a proxy uses the prior and it was
+    /// not given).
+    pub fn needs_largest(&self) -> bool {
+        self.reg_mu.is_none() && self.decls.iter().any(|d| d.needs.size_prior)
+    }
+
+    /// The proxies' settings for `task`, with the prior from `largest_params` (the space's
+    /// largest network) unless given, and how the prior was chosen.
+    pub fn settings(&self, task: &Task, largest_params: Option<usize>) -> (ProxySettings, &'static str) {
+        // Without a space prior (not needed, or given by --reg-mu) start from the NB201 rule's value.
+        let mut prior = largest_params.map_or(RegSwapPrior { mu: 1.5, sigma: 1.5 }, RegSwapPrior::from_largest);
+        let rule = if self.reg_mu.is_some() || self.reg_sigma.is_some() {
+            "given on the command line"
+        } else {
+            "default rule: μ = σ = largest network of the space, 2 significant digits"
+        };
+        if let Some(mu) = self.reg_mu {
+            prior = RegSwapPrior { mu, sigma: mu };
+        }
+        if let Some(sigma) = self.reg_sigma {
+            prior.sigma = sigma;
+        }
+        let settings = ProxySettings {
+            swap_batch: self.swap_batch,
+            swap_repeats: self.swap_repeats,
+            reg_swap: prior,
+            batch: self.batch,
+            loss: task.loss,
+        };
+        (settings, rule)
+    }
+}
+
+/// Scores of one architecture, one per proxy (NaN where it failed or does not apply), and
+/// the failures.
+pub struct ArchScores {
+    pub scores: Vec<f64>,
+    pub seconds: Vec<f64>,
+    pub errors: Vec<String>,
+}
+
+/// `--input random-augmented`: each arch draws `n` images from the pool with its own seed.
+#[derive(Debug, Clone, Copy)]
+pub struct Augment {
+    pub n: usize,
+    /// Normalised black, per channel: the crop's padding.
+    pub fill: [f32; 3],
+}
+
+/// Seed stream of an arch's random input batch (independent of its weight-init streams).
+const INPUT_STREAM: u64 = 0x1a9e7;
+
+/// The images the proxies need, as `--input` says: the first `n` training images, or the pool
+/// random batches of `n` are drawn from (every training image in the data directory, up to
+/// 10,000); and how the table header describes them.
+pub fn load_input(input: Input, images: ImageSet, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
+    match input {
+        Input::First => Ok((images.load_first(data, n)?, None, format!("first {n} training images of {}", images.name()))),
+        Input::RandomAugmented => {
+            let pool = images.load_pool(data, 10_000)?;
+            if pool.len() < n {
+                bail!("--input random-augmented draws {n} images per arch, but {} has only {} training images here", images.name(), pool.len());
+            }
+            let text = format!(
+                "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip",
+                pool.len(),
+                images.name()
+            );
+            Ok((pool, Some(Augment { n, fill: images.black() }), text))
+        }
+    }
+}
+
+/// The seed of an architecture: a function of `--seed` and the arch alone, so a score does
+/// not depend on which other archs were sampled with it (and so can be cached).
+pub fn arch_seed(seed: u64, label: &str) -> u64 {
+    let h = sha2::Sha256::digest(label.as_bytes());
+    derive_seed(seed, u64::from_le_bytes(h[..8].try_into().expect("8 bytes")))
+}
+
+/// What to prepare an [`Engine`] with.
+pub struct Setup<'a> {
+    /// The run's name, part of every cache key (`Loaded::name`).
+    pub run_name: &'a str,
+    pub task: &'static Task,
+    pub plan: &'a ProxyPlan,
+    /// The space's largest network, when the plan needs it.
+    pub largest_params: Option<usize>,
+    pub input: Input,
+    /// At least this many images are loaded (beyond what the proxies declare).
+    pub min_images: usize,
+    pub device: &'a str,
+    pub jobs: Option<usize>,
+    /// The score cache file, or `None` to neither read nor write one.
+    pub cache: Option<&'a Path>,
+    pub data: &'a DataDir,
+}
+
+/// Everything scoring needs, prepared once.
+pub struct Engine {
+    pub run_name: String,
+    pub task: &'static Task,
+    pub proxies: Vec<Box<dyn Proxy>>,
+    pub settings: ProxySettings,
+    /// How reg-SWAP's prior was chosen (report headers).
+    pub prior_rule: &'static str,
+    /// Each proxy's settings as its cache key and cache entries record them (with the input
+    /// mode when it is not the default).
+    cache_settings: Vec<String>,
+    /// Per proxy: why it does not apply to the task, if it does not.
+    pub not_applicable: Vec<Option<String>>,
+    /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
+    pub batch: ImageBatch,
+    augment: Option<Augment>,
+    /// The input, in words (report headers).
+    pub input_text: String,
+    cache: Option<ScoreCache>,
+    pub device: Device,
+    pub device_name: String,
+    jobs: Option<usize>,
+}
+
+impl Engine {
+    pub fn prepare(setup: Setup) -> Result<Self> {
+        let (settings, prior_rule) = setup.plan.settings(setup.task, setup.largest_params);
+        let proxies = swapnas_proxies::make(&setup.plan.decls, &settings);
+        let not_applicable: Vec<Option<String>> = proxies.iter().map(|p| p.not_applicable(setup.task)).collect();
+        let images = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(setup.min_images);
+        let (batch, augment, input_text) = load_input(setup.input, setup.task.images, setup.data, images)?;
+        let cache_settings = proxies
+            .iter()
+            .map(|p| match augment {
+                Some(_) => format!("{} input=random-augmented", p.settings()),
+                None => p.settings(),
+            })
+            .collect();
+        let cache = setup.cache.map(open_cache).transpose()?;
+        let (device, device_name) = crate::device::open(setup.device)?;
+        Ok(Self {
+            run_name: setup.run_name.to_string(),
+            task: setup.task,
+            proxies,
+            settings,
+            prior_rule,
+            cache_settings,
+            not_applicable,
+            batch,
+            augment,
+            input_text,
+            cache,
+            device,
+            device_name,
+            jobs: setup.jobs,
+        })
+    }
+
+    /// Whether any proxy uses reg-SWAP's prior (report headers).
+    pub fn uses_prior(&self) -> bool {
+        self.proxies.iter().any(|p| p.needs().size_prior)
+    }
+
+    /// The proxies' image counts, in words: `16 (swap, reg_swap), 32 (snip)`.
+    pub fn images_per_proxy(&self) -> String {
+        let mut groups: Vec<(usize, Vec<&str>)> = Vec::new();
+        for p in &self.proxies {
+            match groups.iter_mut().find(|(n, _)| *n == p.batch_size()) {
+                Some((_, names)) => names.push(p.name()),
+                None => groups.push((p.batch_size(), vec![p.name()])),
+            }
+        }
+        groups.iter().map(|(n, names)| format!("{n} ({})", names.join(", "))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// A proxy context for one candidate (the first images, not an augmented batch).
+    pub fn context<'a>(&'a self, c: &'a Candidate, seed: u64, memo: &'a Memo, batch: &'a ImageBatch) -> ProxyContext<'a> {
+        ProxyContext {
+            builder: c.builder.as_ref(),
+            batch,
+            device: &self.device,
+            seed,
+            memo,
+            settings: &self.settings,
+            task: self.task,
+        }
+    }
+
+    fn score_arch(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
+        let memo = Memo::new();
+        // The arch's own random batch, drawn only once a proxy misses the cache.
+        let own_batch = std::cell::OnceCell::new();
+        let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
+        for (k, (p, settings)) in self.proxies.iter().zip(&self.cache_settings).enumerate() {
+            if self.not_applicable[k].is_some() {
+                out.scores.push(f64::NAN);
+                out.seconds.push(0.0);
+                continue;
+            }
+            let key = cache_key(&self.run_name, &c.label, p.name(), settings, seed);
+            if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(&key)) {
+                out.scores.push(hit.value());
+                out.seconds.push(hit.seconds);
+                from_cache.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let batch = match self.augment {
+                Some(a) => own_batch.get_or_init(|| self.batch.augmented_sample(a.n, derive_seed(seed, INPUT_STREAM), a.fill)),
+                None => &self.batch,
+            };
+            let ctx = self.context(c, seed, &memo, batch);
+            let start = Instant::now();
+            let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx))).unwrap_or_else(|panic| {
+                let msg = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Err(anyhow::anyhow!("internal error: {msg}"))
+            });
+            let seconds = start.elapsed().as_secs_f64();
+            out.seconds.push(seconds);
+            match result {
+                Ok(v) => {
+                    out.scores.push(v);
+                    if let Some(cache) = &self.cache {
+                        let entry = CachedScore {
+                            bench: self.run_name.clone(),
+                            arch: c.label.clone(),
+                            proxy: p.name().to_string(),
+                            settings: settings.clone(),
+                            seed,
+                            score: v.to_string(),
+                            seconds,
+                        };
+                        if let Err(e) = cache.append(&entry) {
+                            out.errors.push(format!("{}: score computed but not cached: {e:#}", p.name()));
+                        }
+                    }
+                }
+                // Failures are not cached: a rerun tries again.
+                Err(e) => {
+                    out.scores.push(f64::NAN);
+                    out.errors.push(format!("{}: {e:#}", p.name()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Scores every candidate with every proxy, in parallel over archs, with a progress bar;
+    /// scores already in the cache are taken from it, new ones are appended as they come.
+    /// `seed` is `--seed` (each arch's seed derives from it).
+    pub fn score_all(&self, candidates: &[Candidate], seed: u64) -> Result<Vec<ArchScores>> {
+        let bar = ProgressBar::new(candidates.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}").expect("static template"),
+        );
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?;
+        let from_cache = AtomicUsize::new(0);
+        let results: Vec<ArchScores> = pool.install(|| {
+            candidates
+                .par_iter()
+                .map(|c| {
+                    let r = self.score_arch(c, arch_seed(seed, &c.label), &from_cache);
+                    for e in &r.errors {
+                        bar.println(format!("warning: arch {}: {e}", c.label));
+                    }
+                    bar.inc(1);
+                    r
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        if let Some(cache) = &self.cache {
+            let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
+            let total = candidates.len() * applicable;
+            let hits = from_cache.load(Ordering::Relaxed);
+            eprintln!("scores: {hits} of {total} taken from the cache {}, {} computed", cache.path().display(), total - hits);
+        }
+        for (p, why) in self.proxies.iter().zip(&self.not_applicable) {
+            if let Some(why) = why {
+                eprintln!("{}: not applicable to task {} ({why}); reported as n/a", p.name(), self.task.name);
+            }
+        }
+        Ok(results)
+    }
+}
+
+/// The score cache at `path`, repairing a torn last write.
+pub fn open_cache(path: &Path) -> Result<ScoreCache> {
+    let cache = ScoreCache::open(path)?;
+    if cache.repaired_bytes > 0 || cache.corrupt_lines > 0 {
+        eprintln!(
+            "score cache {}: cut off a torn last write ({} bytes), skipped {} corrupt lines; {} scores kept",
+            cache.path().display(),
+            cache.repaired_bytes,
+            cache.corrupt_lines,
+            cache.len()
+        );
+    }
+    Ok(cache)
+}
