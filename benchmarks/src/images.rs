@@ -57,7 +57,8 @@ impl ImageBatch {
     pub fn first_tensors(&self, n: usize, device: &Device, dtype: DType) -> (Tensor<4>, Tensor<1, Int>) {
         let n = n.min(self.len());
         let per = 3 * self.side * self.side;
-        let images = Tensor::from_data(TensorData::new(self.pixels[..n * per].to_vec(), [n, 3, self.side, self.side]), (device, dtype));
+        let images =
+            Tensor::from_data(TensorData::new(self.pixels[..n * per].to_vec(), [n, 3, self.side, self.side]), (device, dtype));
         let labels = Tensor::from_data(TensorData::new(self.labels[..n].to_vec(), [n]), device);
         (images, labels)
     }
@@ -95,8 +96,25 @@ impl ImageBatch {
         }
         out
     }
-
 }
+
+/// Where each image set comes from, for `swapnas data fetch` to tell (image sets are
+/// archives, or not redistributable, so they are not fetched): (folder or file in the data
+/// directory, source).
+pub const IMAGE_SOURCES: &[(&str, &str)] = &[
+    (
+        "images/cifar-10-batches-bin/",
+        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)",
+    ),
+    (
+        "images/cifar-100-binary/",
+        "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack it; the folder is cifar-100-binary)",
+    ),
+    (
+        "images/imagenet16-120-standin/val.bin",
+        "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable",
+    ),
+];
 
 impl ImageSet {
     pub fn name(self) -> &'static str {
@@ -193,10 +211,7 @@ impl ImageSet {
             bail!("the file is empty");
         }
         if !bytes.len().is_multiple_of(record) {
-            bail!(
-                "its size ({} bytes) is not a multiple of the {record}-byte record: truncated or another format",
-                bytes.len()
-            );
+            bail!("its size ({} bytes) is not a multiple of the {record}-byte record: truncated or another format", bytes.len());
         }
         let (mean, std) = self.normalisation();
         let n = (bytes.len() / record).min(max);

@@ -20,7 +20,7 @@ pub use data::data_dir::DataDir;
 pub use images::{ImageBatch, ImageSet};
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
-    BnMode, BuildOptions, ForwardCtx, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork,
-    Taps, Weight, WeightKind, WeightTensor,
+    BnMode, BuildOptions, ForwardCtx, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay,
+    SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind, WeightTensor,
 };
 pub use space::{Candidate, Head, Loaded, Loss, SearchSpace, Task};

@@ -173,6 +173,18 @@ pub struct Reference {
     pub set: Option<&'static str>,
 }
 
+/// A correlation a paper published for a proxy on one of the space's tasks (what `reproduce`
+/// sets its numbers beside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Published {
+    /// The task's name.
+    pub task: &'static str,
+    pub proxy: &'static str,
+    /// Spearman's ρ with accuracy.
+    pub rho: f64,
+    pub source: &'static str,
+}
+
 /// A search space: everything the harness needs to know about it.
 pub trait SearchSpace: Send + Sync {
     /// `--bench` value (`nb201`).
@@ -205,6 +217,10 @@ pub trait SearchSpace: Send + Sync {
     /// The run name `check` caches its scores under (same as a run of the reference's set).
     fn reference_run_name(&self, task: &Task) -> String {
         format!("{}-{}", self.name(), task.name)
+    }
+    /// Correlations published for this space's tasks.
+    fn published(&self) -> &'static [Published] {
+        &[]
     }
     /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
     fn data_files(&self) -> &'static [CheckedFile] {

@@ -6,10 +6,10 @@ mod common;
 
 use burn::prelude::*;
 use proptest::prelude::*;
-use swapnas_benchmarks::spaces::darts::{load_nb301_zc, load_swap_darts_csv, DartsArch, DartsConfig, DartsNet};
-use swapnas_benchmarks::spaces::darts::NB301_ZC_JSON;
-use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
 use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
+use swapnas_benchmarks::spaces::darts::NB301_ZC_JSON;
+use swapnas_benchmarks::spaces::darts::{load_nb301_zc, load_swap_darts_csv, DartsArch, DartsConfig, DartsNet};
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 fn build(arch: &DartsArch, config: DartsConfig, device: &Device) -> DartsNet {
@@ -118,7 +118,10 @@ fn forward_cost() {
     let x = Tensor::<4>::random([16, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
     let nb301 = load_nb301_zc(&dir).unwrap();
     let swap = load_swap_darts_csv(&dir).unwrap();
-    let cases = nb301.iter().take(5).map(|r| ("nb301", r, DartsConfig::nb301()))
+    let cases = nb301
+        .iter()
+        .take(5)
+        .map(|r| ("nb301", r, DartsConfig::nb301()))
         .chain(swap.iter().take(5).map(|r| ("swap", r, DartsConfig::swap())));
     for (name, r, config) in cases {
         let mut init = WeightInit::new(InitScheme::Gaussian, 0);
@@ -128,6 +131,10 @@ fn forward_cost() {
         let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
         let y = net.forward(x.clone(), &mut ctx).flat();
         let _ = y.into_data();
-        println!("{name} {:.4}M params: build {built:?}, forward B=16 {:?}", net.parameter_count() as f64 / 1e6, t.elapsed() - built);
+        println!(
+            "{name} {:.4}M params: build {built:?}, forward B=16 {:?}",
+            net.parameter_count() as f64 / 1e6,
+            t.elapsed() - built
+        );
     }
 }

@@ -6,9 +6,9 @@ mod common;
 
 use proptest::prelude::*;
 use std::path::PathBuf;
-use swapnas_benchmarks::spaces::nb201::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
-use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table};
 use swapnas_benchmarks::data::suite_zero::{python_json_to_strict, ZcTable};
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table};
+use swapnas_benchmarks::spaces::nb201::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
 use swapnas_benchmarks::ImageSet;
 
 fn cases(default: u32) -> ProptestConfig {

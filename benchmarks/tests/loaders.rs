@@ -3,9 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use swapnas_benchmarks::spaces::nb201::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP, NB201_ZC_JSON};
-use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task, NUM_ARCHS};
 use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task, NUM_ARCHS};
+use swapnas_benchmarks::spaces::nb201::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP, NB201_ZC_JSON};
 use swapnas_benchmarks::ImageSet;
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
@@ -26,7 +26,8 @@ fn real_table_joins_both_sources() {
     let table = Nb201Table::load(&dir).unwrap();
     assert_eq!(table.records().len(), NUM_ARCHS);
     // NATS row 0 (official index 0).
-    let a: Nb201Arch = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|".parse().unwrap();
+    let a: Nb201Arch =
+        "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|".parse().unwrap();
     let r = table.get(&a);
     assert_eq!(r.nb201_index, 0);
     assert!((r.test_accuracy(Nb201Task::Cifar10) - 85.86333333333334).abs() < 1e-9);

@@ -5,10 +5,10 @@ mod common;
 
 use burn::prelude::*;
 use proptest::prelude::*;
+use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
 use swapnas_benchmarks::spaces::nb101::NB101_ZC_JSON;
 use swapnas_benchmarks::spaces::nb101::{load_nb101_zc, Nb101Arch, Nb101Config, Nb101Net};
-use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
-use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 #[test]
@@ -36,7 +36,12 @@ fn params_and_flops_match_suite_zero() {
             let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
             let _ = net.forward(Tensor::zeros([1, 3, 32, 32], &device), &mut ctx).flat();
             let f = ctx.flops / 1e6;
-            assert!((f - entry.scores["flops"]).abs() < 1e-6, "{}: flops {f} vs Suite-Zero {}", entry.arch, entry.scores["flops"]);
+            assert!(
+                (f - entry.scores["flops"]).abs() < 1e-6,
+                "{}: flops {f} vs Suite-Zero {}",
+                entry.arch,
+                entry.scores["flops"]
+            );
         }
     }
     assert!(pruned > 0, "some archs of the file have vertices to prune");
@@ -101,6 +106,10 @@ fn forward_cost() {
         let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
         let y = net.forward(x.clone(), &mut ctx).flat();
         let _ = y.into_data();
-        println!("nb101 {:.2}M params: build {built:?}, forward B=16 {:?}", net.parameter_count() as f64 / 1e6, t.elapsed() - built);
+        println!(
+            "nb101 {:.2}M params: build {built:?}, forward B=16 {:?}",
+            net.parameter_count() as f64 / 1e6,
+            t.elapsed() - built
+        );
     }
 }

@@ -4,10 +4,10 @@
 mod common;
 
 use burn::prelude::*;
+use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
 use swapnas_benchmarks::spaces::nb201::NB201_ZC_JSON;
 use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Config, Nb201Net, Nb201Task};
-use swapnas_benchmarks::nn::network::{BnMode, BuildOptions, ForwardCtx, Network, Taps};
-use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::{InitScheme, WeightInit};
 
 fn build(arch: &Nb201Arch, task: Nb201Task, device: &Device) -> Nb201Net {

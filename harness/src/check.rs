@@ -43,11 +43,7 @@ impl CheckConfig {
     pub fn resolve(args: &CheckArgs) -> Result<Self> {
         ensure!(args.draws >= 1, "--draws must be at least 1, got {}", args.draws);
         let target = Target::resolve(&args.task, None)?;
-        ensure!(
-            target.space.reference().is_some(),
-            "--bench {} has no reference scores to check against",
-            target.space.name()
-        );
+        ensure!(target.space.reference().is_some(), "--bench {} has no reference scores to check against", target.space.name());
         Ok(Self {
             target,
             archs: args.sample.archs.unwrap_or(200),
@@ -84,7 +80,8 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let largest_params = if config.plan.needs_largest() {
         let set = reference.set.and_then(|name| space.sets().iter().find(|s| s.name == name));
         let accuracy = &task.accuracies[0];
-        let request = swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest: true };
+        let request =
+            swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest: true };
         space.load(&request, data)?.largest_params
     } else {
         None
@@ -140,7 +137,12 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     csv.push('\n');
     for (k, p) in proxies.iter().enumerate() {
         if let Some(why) = &engine.not_applicable[k] {
-            let _ = writeln!(md, "| {} | — | n/a: {why} | | | | | | not applicable |{}", p.name(), if config.draws > 1 { " | | |" } else { "" });
+            let _ = writeln!(
+                md,
+                "| {} | — | n/a: {why} | | | | | | not applicable |{}",
+                p.name(),
+                if config.draws > 1 { " | | |" } else { "" }
+            );
             continue;
         }
         // This proxy's scores in every draw, and their ranks (non-finite last).
@@ -149,8 +151,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         let ours = &columns[0];
         let seconds = results.iter().map(|r| r.seconds[k]).sum::<f64>() / results.len().max(1) as f64;
         let c_ours = correlate(ours, &acc);
-        let reference: Option<Vec<f64>> =
-            entries.iter().map(|e| e.scores.get(p.name()).copied()).collect();
+        let reference: Option<Vec<f64>> = entries.iter().map(|e| e.scores.get(p.name()).copied()).collect();
         match reference {
             Some(reference) => {
                 let c_ref = correlate(&reference, &acc);
@@ -214,7 +215,6 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     eprintln!("wrote {}", out.display());
     Ok(())
 }
-
 
 /// The extra table cells of `--draws` ≥ 2 for one proxy, from its per-draw scores and their
 /// ranks: mean pairwise Spearman between the draws, and mean ± SD across draws of

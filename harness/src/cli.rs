@@ -50,13 +50,14 @@ fn bench_names() -> PossibleValuesParser {
 pub struct TaskArgs {
     /// Benchmark (search space and its accuracy table); see each space's tasks with an
     /// unknown --task.
-    #[arg(long, default_value = "nb201", value_parser = bench_names())]
+    #[arg(long, default_value = swapnas_benchmarks::spaces::DEFAULT, value_parser = bench_names())]
     pub bench: String,
 
     /// Task of the benchmark: cifar10, cifar100 or ImageNet16-120 for nb201 (ImageNet16-120 is
-    /// scored on a 16×16 stand-in image set: see README); cifar10 for nb301 and nb101.
-    #[arg(long, default_value = "cifar10")]
-    pub task: String,
+    /// scored on a 16×16 stand-in image set: see README); cifar10 for nb301 and nb101
+    /// [default: the space's first task].
+    #[arg(long)]
+    pub task: Option<String>,
 }
 
 /// Which of a space's tables (spaces with several).
@@ -87,7 +88,7 @@ pub struct SampleArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
     /// Proxies to run, comma-separated (see --list-proxies), or `all`.
-    #[arg(long, default_value = "swap,reg_swap")]
+    #[arg(long, default_value = swapnas_proxies::DEFAULT_PROXIES)]
     pub proxies: String,
 
     /// SWAP: re-initialisations averaged over (the reference's 32).
@@ -288,7 +289,7 @@ pub enum DataCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Benchmark to import (nb201 so far).
-        #[arg(long, default_value = "nb201", value_parser = bench_names())]
+        #[arg(long, default_value = swapnas_benchmarks::spaces::DEFAULT, value_parser = bench_names())]
         bench: String,
         /// Output file [default: <data dir>/benchmarks/<bench>/<bench>.h5].
         #[arg(long)]

@@ -31,7 +31,10 @@ pub struct Target {
 impl Target {
     pub fn resolve(args: &TaskArgs, set: Option<&SetArgs>) -> Result<Self> {
         let space = swapnas_benchmarks::spaces::find(&args.bench)?;
-        let task = space.task(&args.task)?;
+        let task = match &args.task {
+            Some(name) => space.task(name)?,
+            None => &space.tasks()[0],
+        };
         let set = match set.and_then(|s| s.set.as_deref()) {
             None => None,
             Some(name) => {
@@ -120,8 +123,8 @@ impl ProxyPlan {
     /// The proxies' settings for `task`, with the prior from `largest_params` (the space's
     /// largest network) unless given, and how the prior was chosen.
     pub fn settings(&self, task: &Task, largest_params: Option<usize>) -> (ProxySettings, &'static str) {
-        // Without a space prior (not needed, or given by --reg-mu) start from the NB201 rule's value.
-        let mut prior = largest_params.map_or(RegSwapPrior { mu: 1.5, sigma: 1.5 }, RegSwapPrior::from_largest);
+        // Without a space prior (not needed, or given by --reg-mu) start from the default settings'.
+        let mut prior = largest_params.map_or(ProxySettings::default().reg_swap, RegSwapPrior::from_largest);
         let rule = if self.reg_mu.is_some() || self.reg_sigma.is_some() {
             "given on the command line"
         } else {
@@ -172,7 +175,11 @@ pub fn load_input(input: Input, images: ImageSet, data: &DataDir, n: usize) -> R
         Input::RandomAugmented => {
             let pool = images.load_pool(data, 10_000)?;
             if pool.len() < n {
-                bail!("--input random-augmented draws {n} images per arch, but {} has only {} training images here", images.name(), pool.len());
+                bail!(
+                    "--input random-augmented draws {n} images per arch, but {} has only {} training images here",
+                    images.name(),
+                    pool.len()
+                );
             }
             let text = format!(
                 "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip",
@@ -365,7 +372,8 @@ impl Engine {
     pub fn score_all(&self, candidates: &[Candidate], seed: u64) -> Result<Vec<ArchScores>> {
         let bar = ProgressBar::new(candidates.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}").expect("static template"),
+            ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
+                .expect("static template"),
         );
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?;
         let from_cache = AtomicUsize::new(0);

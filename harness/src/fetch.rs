@@ -31,14 +31,6 @@ pub fn manifest() -> Vec<ManifestEntry> {
         .collect()
 }
 
-/// Image sets are archives (CIFAR) or not redistributable (ImageNet16-120): the harness
-/// says where they come from rather than fetching them.
-pub const IMAGE_SOURCES: &[(&str, &str)] = &[
-    ("images/cifar-10-batches-bin/", "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)"),
-    ("images/cifar-100-binary/", "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack it; the folder is cifar-100-binary)"),
-    ("images/imagenet16-120-standin/val.bin", "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable"),
-];
-
 fn entries(bench: Option<&str>) -> Result<Vec<ManifestEntry>> {
     let all = manifest();
     let list: Vec<_> = all.iter().copied().filter(|e| bench.is_none_or(|b| e.bench == b)).collect();
@@ -205,7 +197,7 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
 }
 
 fn print_image_sources(root: &Path) {
-    for (rel, source) in IMAGE_SOURCES {
+    for (rel, source) in swapnas_benchmarks::images::IMAGE_SOURCES {
         if !root.join(rel).exists() {
             eprintln!("images not fetched: {rel}\n  get it from: {source}\n  and put it at: {}", root.join(rel).display());
         }

@@ -12,12 +12,6 @@ use swapnas_reports::plot::heatmap;
 use swapnas_reports::table::{fmt3, write_atomic};
 use swapnas_reports::{correlate, Correlation, CorrelationTable, MatrixTable};
 
-/// Values published in papers, as (benchmark task, proxy, ρ, source).
-const PUBLISHED: &[(&str, &str, f64, &str)] = &[
-    ("nb201-cifar100", "reg_swap", 0.90, "SWAP-NAS (ICLR 2024), abstract"),
-    ("nb201-cifar100", "nwot", 0.80, "SWAP-NAS (ICLR 2024), abstract: the second-best proxy"),
-];
-
 /// The benchmark tasks to reproduce: every task of every registered space (its default
 /// table), or of the spaces `--bench` names.
 fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
@@ -113,7 +107,12 @@ fn suite_zero_rho(zc: &ZcTable, proxy: &str) -> Option<Correlation> {
     Some(correlate(&s, &a))
 }
 
-fn report(matrix: &MatrixTable, tables: &[(Target, String, CorrelationTable)], data: &DataDir, args: &ReproduceArgs) -> Result<String> {
+fn report(
+    matrix: &MatrixTable,
+    tables: &[(Target, String, CorrelationTable)],
+    data: &DataDir,
+    args: &ReproduceArgs,
+) -> Result<String> {
     let mut s = String::from("# swapnas reproduction of the SWAP-NAS comparison\n\n");
     let _ = writeln!(
         s,
@@ -136,7 +135,7 @@ fn report(matrix: &MatrixTable, tables: &[(Target, String, CorrelationTable)], d
             }
             let c = row.correlation;
             let sz = zc.as_ref().and_then(|z| suite_zero_rho(z, &row.proxy));
-            let published = PUBLISHED.iter().find(|(t, p, _, _)| t == task_name && *p == row.proxy);
+            let published = target.space.published().iter().find(|p| p.task == target.task.name && p.proxy == row.proxy);
             let _ = writeln!(
                 s,
                 "| {task_name} | {} | {} [{}, {}] ({}) | {} | {} | {} |",
@@ -146,16 +145,13 @@ fn report(matrix: &MatrixTable, tables: &[(Target, String, CorrelationTable)], d
                 fmt3(c.spearman_ci[1]),
                 c.n,
                 sz.map_or("—".to_string(), |x| format!("{} ({})", fmt3(x.spearman), x.n)),
-                published.map_or("—".to_string(), |p| format!("{:.2}", p.2)),
-                published.map_or("", |p| p.3),
+                published.map_or("—".to_string(), |p| format!("{:.2}", p.rho)),
+                published.map_or("", |p| p.source),
             );
         }
     }
     s.push_str(
-        "\nA space with several tables is reproduced on its default one (nb301: Suite-Zero's 725 NB301 archs); \
-         the SWAP authors' DARTS-1000 set (SWAP ρ = 0.93, SWAP_Universal README) is \
-         `swapnas --bench nb301 --set swap1000`.\n\n\
-         ## Why numbers may differ\n\n\
+        "\n## Why numbers may differ\n\n\
          - **Sample**: ours are a seeded uniform sample of each table (the interval shows the sampling \
          uncertainty); Suite-Zero's are its own archs; the SWAP paper's sample is not published.\n\
          - **Inputs**: proxies see the first training images in file order (the SWAP reference's choice); \
@@ -166,6 +162,28 @@ fn report(matrix: &MatrixTable, tables: &[(Target, String, CorrelationTable)], d
          - **Accuracy**: Suite-Zero's 200-epoch validation accuracy; the SWAP paper does not say which split \
          its NB201 correlations use.\n",
     );
+    // Spaces with several tables are reproduced on their default one; say how to run the others.
+    let mut noted: Vec<&str> = Vec::new();
+    for (target, _, _) in tables {
+        let space = target.space;
+        if let Some((default, others)) = space.sets().split_first() {
+            if !noted.contains(&space.name()) {
+                noted.push(space.name());
+                for other in others {
+                    let _ = writeln!(
+                        s,
+                        "- **{} tables**: reproduced on its default `{}` ({}); `swapnas --bench {} --set {}` scores {}.",
+                        space.name(),
+                        default.name,
+                        default.about,
+                        space.name(),
+                        other.name,
+                        other.about
+                    );
+                }
+            }
+        }
+    }
     if args.quick {
         s.push_str("\n**This was a `--quick` smoke run (5 archs per task, R = 2): its correlations mean nothing.**\n");
     }

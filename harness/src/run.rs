@@ -140,7 +140,13 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
             None => correlate(&scores, &accuracies),
             Some(_) => Correlation::not_computed(n),
         };
-        rows.push(TableRow { proxy: p.name().to_string(), settings: p.settings(), correlation, seconds_per_arch: seconds, not_applicable });
+        rows.push(TableRow {
+            proxy: p.name().to_string(),
+            settings: p.settings(),
+            correlation,
+            seconds_per_arch: seconds,
+            not_applicable,
+        });
         columns.push(scores);
     }
     let wall = started.elapsed().as_secs_f64();
@@ -155,7 +161,10 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     ];
     if engine.uses_prior() {
         let prior = engine.settings.reg_swap;
-        header.push(("reg-SWAP prior".to_string(), format!("μ = {}M, σ = {}M params ({})", prior.mu, prior.sigma, engine.prior_rule)));
+        header.push((
+            "reg-SWAP prior".to_string(),
+            format!("μ = {}M, σ = {}M params ({})", prior.mu, prior.sigma, engine.prior_rule),
+        ));
     }
     header.extend(loaded.notes.iter().cloned());
     let failed = results.iter().filter(|r| !r.errors.is_empty()).count();

@@ -9,7 +9,8 @@ mod common;
 use common::data_dir;
 
 fn python(script: &str, args: &[&Path]) -> String {
-    let o = Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 is needed for the h5py interop test");
+    let o =
+        Command::new("python3").arg("-c").arg(script).args(args).output().expect("python3 is needed for the h5py interop test");
     assert!(
         o.status.success(),
         "python3 failed (is h5py installed? `python3 -m pip install h5py`): {}",
@@ -24,7 +25,11 @@ fn import_then_h5py_reads_it_and_swapnas_reads_h5py() {
     let base = std::env::temp_dir().join(format!("swapnas-archive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     let data = base.join("data");
-    for rel in ["benchmarks/nb201/suitezero-nasbench201-zen.zip", "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv", "images/cifar-10-batches-bin/data_batch_1.bin"] {
+    for rel in [
+        "benchmarks/nb201/suitezero-nasbench201-zen.zip",
+        "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
+        "images/cifar-10-batches-bin/data_batch_1.bin",
+    ] {
         std::fs::create_dir_all(data.join(rel).parent().unwrap()).unwrap();
         std::fs::copy(data_dir().join(rel), data.join(rel)).unwrap();
     }

@@ -58,7 +58,10 @@ fn user_errors_exit_2_with_a_clear_message() {
         (vec!["--bench", "nb999"], "invalid value 'nb999' for '--bench"),
         (vec!["--set", "swap1000"], "--set applies to spaces with several tables, and --bench nb201 has one"),
         (vec!["--bench", "nb301", "--set", "bogus"], "unknown --set `bogus` for --bench nb301; its sets: suitezero, swap1000"),
-        (vec!["--bench", "nb301", "--accuracy", "test"], "--accuracy test is not available for --bench nb301 --task cifar10; it has: val"),
+        (
+            vec!["--bench", "nb301", "--accuracy", "test"],
+            "--accuracy test is not available for --bench nb301 --task cifar10; it has: val",
+        ),
         (vec!["--bench", "nb101", "--task", "cifar100"], "unknown task `cifar100` for --bench nb101"),
         // A flag the subcommand does not use is not one of its flags.
         (vec!["check", "--set", "swap1000"], "unexpected argument '--set'"),
@@ -73,7 +76,16 @@ fn user_errors_exit_2_with_a_clear_message() {
         (vec!["--jobs", "lots"], "invalid value 'lots' for '--jobs"),
     ];
     for (args, expected) in cases {
-        let o = swapnas().args(&args).arg("--archs").arg("1").arg("--data-dir").arg(&data).arg("--out").arg(temp_dir("err")).output().unwrap();
+        let o = swapnas()
+            .args(&args)
+            .arg("--archs")
+            .arg("1")
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--out")
+            .arg(temp_dir("err"))
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
@@ -84,7 +96,10 @@ fn user_errors_exit_2_with_a_clear_message() {
     let o = swapnas().arg("--data-dir").arg(&empty).output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("suitezero-nasbench201-zen.zip") && stderr.contains("get it from") && stderr.contains("put it at"), "{stderr}");
+    assert!(
+        stderr.contains("suitezero-nasbench201-zen.zip") && stderr.contains("get it from") && stderr.contains("put it at"),
+        "{stderr}"
+    );
     // No data directory at all.
     let o = swapnas().current_dir(&empty).output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -97,7 +112,21 @@ fn user_errors_exit_2_with_a_clear_message() {
 fn help_explains_every_flag() {
     let o = swapnas().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&o.stdout);
-    for flag in ["--bench", "--task", "--archs", "--proxies", "--repeats", "--batch", "--seed", "--reg-mu", "--reg-sigma", "--accuracy", "--out", "--data-dir", "--jobs"] {
+    for flag in [
+        "--bench",
+        "--task",
+        "--archs",
+        "--proxies",
+        "--repeats",
+        "--batch",
+        "--seed",
+        "--reg-mu",
+        "--reg-sigma",
+        "--accuracy",
+        "--out",
+        "--data-dir",
+        "--jobs",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
@@ -226,7 +255,21 @@ fn libtorch_cpu_scores_match_flex() {
 fn check_with_two_draws_reports_the_noise_ceiling() {
     let out = temp_dir("check");
     let o = swapnas()
-        .args(["check", "--task", "cifar10", "--proxies", "params,grad_norm", "--archs", "8", "--draws", "2", "--jobs", "1", "--proxy-batch", "8"])
+        .args([
+            "check",
+            "--task",
+            "cifar10",
+            "--proxies",
+            "params,grad_norm",
+            "--archs",
+            "8",
+            "--draws",
+            "2",
+            "--jobs",
+            "1",
+            "--proxy-batch",
+            "8",
+        ])
         .arg("--data-dir")
         .arg(data_dir())
         .arg("--out")
@@ -268,7 +311,21 @@ fn check_with_two_draws_reports_the_noise_ceiling() {
 fn random_augmented_input_is_per_arch_and_reproducible() {
     let run = |input: &str, out: &PathBuf| {
         let o = swapnas()
-            .args(["--task", "cifar10", "--archs", "3", "--proxies", "params,jacov", "--proxy-batch", "8", "--jobs", "1", "--no-cache", "--input", input])
+            .args([
+                "--task",
+                "cifar10",
+                "--archs",
+                "3",
+                "--proxies",
+                "params,jacov",
+                "--proxy-batch",
+                "8",
+                "--jobs",
+                "1",
+                "--no-cache",
+                "--input",
+                input,
+            ])
             .arg("--data-dir")
             .arg(data_dir())
             .arg("--out")
@@ -285,12 +342,25 @@ fn random_augmented_input_is_per_arch_and_reproducible() {
     let (_, aug2) = run("random-augmented", &b);
     assert_eq!(aug1, aug2, "the same seed must give the same batches");
     let (_, first) = run("first", &c);
-    let column = |csv: &str, k: usize| -> Vec<String> { csv.lines().skip(1).map(|l| l.split(',').rev().nth(k).unwrap().to_string()).collect() };
+    let column = |csv: &str, k: usize| -> Vec<String> {
+        csv.lines().skip(1).map(|l| l.split(',').rev().nth(k).unwrap().to_string()).collect()
+    };
     // Last columns: …, params, jacov, errors.
     assert_eq!(column(&aug1, 2), column(&first, 2), "params does not depend on the images");
     assert_ne!(column(&aug1, 1), column(&first, 1), "jacov saw the same images");
     let o = swapnas()
-        .args(["--task", "ImageNet16-120", "--archs", "1", "--proxies", "jacov", "--proxy-batch", "200", "--input", "random-augmented"])
+        .args([
+            "--task",
+            "ImageNet16-120",
+            "--archs",
+            "1",
+            "--proxies",
+            "jacov",
+            "--proxy-batch",
+            "200",
+            "--input",
+            "random-augmented",
+        ])
         .arg("--data-dir")
         .arg(data_dir())
         .arg("--out")

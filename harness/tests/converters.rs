@@ -29,7 +29,11 @@ fn run(python: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 }
 
 fn ok(o: Output, what: &str) -> String {
-    assert!(o.status.success(), "{what} failed (needs h5py and nats_bench: `python3 -m pip install h5py nats_bench`): {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{what} failed (needs h5py and nats_bench: `python3 -m pip install h5py nats_bench`): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -38,7 +42,20 @@ fn build_convert_check(python: &str, format: &str, base: &Path) {
     let data = data_dir();
     let source = base.join(if format == "pth" { "NAS-Bench-201-small.pth" } else { "NATS-tss-small" });
     let made = ok(
-        run(python, &[&script("tests/make_small_nb201_archive.py"), &"--data-dir", &data, &"--out", &source, &"--format", &format, &"--archs", &"5"]),
+        run(
+            python,
+            &[
+                &script("tests/make_small_nb201_archive.py"),
+                &"--data-dir",
+                &data,
+                &"--out",
+                &source,
+                &"--format",
+                &format,
+                &"--archs",
+                &"5",
+            ],
+        ),
         "building the small archive",
     );
     let dest = base.join(format!("nb201-{format}.h5"));
@@ -91,7 +108,8 @@ fn nats_archive_converts_value_for_value() {
 
     // A truncated per-arch file: a clear error naming the source, and no archive written.
     let source = base.join("NATS-tss-small");
-    let victim = std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().path()).find(|p| !p.ends_with("meta.pickle.pbz2")).unwrap();
+    let victim =
+        std::fs::read_dir(&source).unwrap().map(|e| e.unwrap().path()).find(|p| !p.ends_with("meta.pickle.pbz2")).unwrap();
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
     let dest = base.join("broken.h5");
@@ -101,7 +119,11 @@ fn nats_archive_converts_value_for_value() {
     assert!(err.contains("NATS-tss-small") && err.contains("not a readable"), "{err}");
     assert!(!err.contains("Traceback"), "{err}");
     assert!(!dest.exists(), "a failed conversion left {} behind", dest.display());
-    let leftovers: Vec<_> = std::fs::read_dir(&base).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&base)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
     // A path that does not exist.
@@ -142,7 +164,10 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
     let base = scratch("nb101");
     let source = base.join("nasbench_small.tfrecord");
     let made = ok(
-        run(&python, &[&script("tests/make_small_nb101_tfrecord.py"), &"--data-dir", &data_dir(), &"--out", &source, &"--archs", &"6"]),
+        run(
+            &python,
+            &[&script("tests/make_small_nb101_tfrecord.py"), &"--data-dir", &data_dir(), &"--out", &source, &"--archs", &"6"],
+        ),
         "building the small tfrecord",
     );
     let dest = base.join("nb101.h5");
@@ -175,7 +200,11 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
     std::fs::create_dir_all(data.join("benchmarks/nb101")).unwrap();
     std::fs::create_dir_all(data.join("images/cifar-10-batches-bin")).unwrap();
     std::fs::copy(&dest, data.join("benchmarks/nb101/nb101.h5")).unwrap();
-    std::fs::copy(data_dir().join("images/cifar-10-batches-bin/data_batch_1.bin"), data.join("images/cifar-10-batches-bin/data_batch_1.bin")).unwrap();
+    std::fs::copy(
+        data_dir().join("images/cifar-10-batches-bin/data_batch_1.bin"),
+        data.join("images/cifar-10-batches-bin/data_batch_1.bin"),
+    )
+    .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
         .args(["--bench", "nb101", "--archs", "0", "--proxies", "params", "--no-cache", "--jobs", "1"])
         .arg("--data-dir")
@@ -221,7 +250,10 @@ fn tnb101_pth_converts_when_torch_is_there() {
     }
     let base = scratch("tnb101");
     let source = base.join("transnas-bench-small.pth");
-    let made = ok(run(&python, &[&script("tests/make_small_tnb101_pth.py"), &"--data-dir", &data_dir(), &"--out", &source]), "building the small database");
+    let made = ok(
+        run(&python, &[&script("tests/make_small_tnb101_pth.py"), &"--data-dir", &data_dir(), &"--out", &source]),
+        "building the small database",
+    );
     let out = base.join("tnb101");
     ok(run(&python, &[&script("convert_tnb101.py"), &source, &out]), "convert_tnb101.py");
     let micro = BenchmarkArchive::read(&out.join("tnb101_micro.h5")).unwrap();

@@ -54,8 +54,10 @@ pub fn grasp_score(net: Box<dyn Network>, x: &Tensor<4>, y: &Tensor<1, Int>, ste
 /// Σ −W ⊙ (H g) for `net` (on an autodiff device) on images `x` with `targets` of `loss`, with
 /// H g by the central difference of relative step `step` and the ReLU gates of the pass at W.
 pub fn grasp_score_with(net: Box<dyn Network>, x: &Tensor<4>, targets: &Targets, loss: Loss, step: f64) -> Result<f64> {
-    let at_w = LossGradients::of(net, x.clone(), targets, loss, ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() }))?;
-    let gates: Vec<Tensor<4>> = at_w.forward.relu.iter().map(|r| r.clone().inner().greater_elem(0.0).float().cast(r.dtype())).collect();
+    let at_w =
+        LossGradients::of(net, x.clone(), targets, loss, ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() }))?;
+    let gates: Vec<Tensor<4>> =
+        at_w.forward.relu.iter().map(|r| r.clone().inner().greater_elem(0.0).float().cast(r.dtype())).collect();
     let (weights, g): (Vec<_>, Vec<_>) = at_w.weight_and_grad().into_iter().unzip();
     let gradient_at = |net: Box<dyn Network>| -> Result<Vec<Tensor<1>>> {
         let mut forward = ForwardCtx::new(BnMode::Batch, Taps::default());

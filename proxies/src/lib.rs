@@ -1,5 +1,5 @@
 //! Zero-cost proxies: one file per proxy, each declaring itself ([`ProxyDecl`]: name, one
-//! line, needs, settings, score), one line each in the [`REGISTRY`]; shared plumbing in
+//! line, needs, settings, score), one line each in the [`REGISTRY`] (the `proxies!` list in this file); shared plumbing in
 //! [`measure`]; [`swap`]'s pattern collection as public building blocks.
 //!
 //! A proxy gets a [`ProxyContext`]: a [`NetworkBuilder`] for the architecture (so it can build
@@ -9,30 +9,46 @@
 //! Gaussian input, pre-GAP features) it asks of the builder and of
 //! [`swapnas_benchmarks::ForwardCtx`], so the trait does not change as proxies are added.
 
-pub mod epe_nas;
-pub mod fisher;
-pub mod flops;
-pub mod grad_norm;
-pub mod grasp;
-pub mod jacov;
-pub mod l2_norm;
 pub mod measure;
-pub mod meco;
 mod memo;
-pub mod nwot;
-pub mod params;
-pub mod plain;
-pub mod reg_swap;
 mod registry;
-pub mod snip;
-pub mod swap;
-pub mod synflow;
-pub mod zen;
-pub mod zico;
+
+/// Declares each proxy's module (`src/<name>.rs`, which declares `pub const PROXY:
+/// ProxyDecl`) and lists it in [`REGISTRY`], in report order.
+macro_rules! proxies {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+        /// Every proxy, in report order.
+        pub const REGISTRY: &[&ProxyDecl] = &[$(&$name::PROXY),*];
+    };
+}
+
+// The registry. Adding a proxy: its file, and its name here.
+proxies! {
+    swap,
+    reg_swap,
+    // Baselines I (issue 3).
+    params,
+    flops,
+    l2_norm,
+    nwot,
+    zen,
+    meco,
+    jacov,
+    epe_nas,
+    // Baselines II (issue 4).
+    grad_norm,
+    snip,
+    grasp,
+    fisher,
+    synflow,
+    plain,
+    zico,
+}
 
 pub use memo::Memo;
 pub use reg_swap::RegSwapPrior;
-pub use registry::{find, make, names, proxy, resolve, REGISTRY};
+pub use registry::{find, make, names, proxy, resolve, DEFAULT as DEFAULT_PROXIES};
 pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;
@@ -78,7 +94,13 @@ pub struct ProxySettings {
 
 impl Default for ProxySettings {
     fn default() -> Self {
-        Self { swap_batch: 16, swap_repeats: 32, reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 }, batch: 32, loss: Loss::CrossEntropy }
+        Self {
+            swap_batch: 16,
+            swap_repeats: 32,
+            reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 },
+            batch: 32,
+            loss: Loss::CrossEntropy,
+        }
     }
 }
 
@@ -100,7 +122,8 @@ pub struct Needs {
 
 impl Needs {
     /// Only the network (and possibly the images' shape or values).
-    pub const NOTHING: Needs = Needs { gradients: false, targets: false, image_classes: false, relu_patterns: false, size_prior: false };
+    pub const NOTHING: Needs =
+        Needs { gradients: false, targets: false, image_classes: false, relu_patterns: false, size_prior: false };
     /// ReLU activation patterns of a forward pass.
     pub const RELU_PATTERNS: Needs = Needs { relu_patterns: true, ..Needs::NOTHING };
     /// Gradients of the output with respect to the input.
@@ -194,4 +217,31 @@ pub fn derive_seed(parent: u64, stream: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use swapnas_benchmarks::space::{AccuracyColumn, Head, Metric};
+    use swapnas_benchmarks::ImageSet;
+
+    fn task(head: Head, loss: Loss) -> Task {
+        const VAL: &[AccuracyColumn] = &[AccuracyColumn { name: "val", about: "" }];
+        Task { name: "t", aliases: &[], metric: Metric::ACCURACY, images: ImageSet::Cifar10, head, loss, accuracies: VAL }
+    }
+
+    /// A proxy that needs class labels is not applicable to a regression task, and says why;
+    /// the registry's epe_nas declares that need, the loss-gradient proxies do not.
+    #[test]
+    fn needs_decide_applicability() {
+        let regression = task(Head::Regression(9), Loss::Mse);
+        let classes = task(Head::Classes(10), Loss::CrossEntropy);
+        let epe = proxy("epe_nas", &ProxySettings::default()).unwrap();
+        let why = epe.not_applicable(&regression).expect("epe_nas needs classes");
+        assert!(why.contains("needs one class label per image") && why.contains("Regression"), "{why}");
+        assert!(epe.not_applicable(&classes).is_none());
+        for name in ["snip", "swap", "synflow", "jacov"] {
+            assert!(proxy(name, &ProxySettings::default()).unwrap().not_applicable(&regression).is_none(), "{name}");
+        }
+    }
 }

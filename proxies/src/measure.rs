@@ -47,11 +47,9 @@ impl Targets {
         match (ctx.task.head, ctx.task.loss) {
             (Head::Classes(_), Loss::CrossEntropy) => Ok(Targets::Classes(labels)),
             (Head::Image(_), Loss::L1) => Ok(Targets::Images(x.clone().detach())),
-            (head, loss) => bail!(
-                "task {} ({head:?} head, {} loss) needs targets its image set does not provide",
-                ctx.task.name,
-                loss.name()
-            ),
+            (head, loss) => {
+                bail!("task {} ({head:?} head, {} loss) needs targets its image set does not provide", ctx.task.name, loss.name())
+            }
         }
     }
 
@@ -147,9 +145,10 @@ impl LossGradients {
     /// [`Self::weight_and_grad`] of the pass on the first `n` images (float32, nothing
     /// tapped), computed once per architecture and shared by grad_norm, snip and plain.
     pub fn shared(ctx: &ProxyContext, n: usize) -> Result<std::sync::Arc<Vec<(Tensor<1>, Tensor<1>)>>> {
-        ctx.memo.get_or_insert_with(&format!("weight_grads:B={n}:init=pytorch:bn=batch:f32:loss={}", ctx.task.loss.name()), || {
-            Ok(std::sync::Arc::new(Self::compute(ctx, n, Taps::default())?.weight_and_grad()))
-        })
+        ctx.memo
+            .get_or_insert_with(&format!("weight_grads:B={n}:init=pytorch:bn=batch:f32:loss={}", ctx.task.loss.name()), || {
+                Ok(std::sync::Arc::new(Self::compute(ctx, n, Taps::default())?.weight_and_grad()))
+            })
     }
 
     /// Each conv/linear weight with its gradient, both flattened. A weight the loss does not
@@ -187,10 +186,7 @@ pub fn scalar(t: Tensor<1>) -> Result<f64> {
 
 /// A tensor's values as f64 on the host.
 pub fn to_host<const D: usize>(t: Tensor<D>) -> Result<Vec<f64>> {
-    t.into_data()
-        .convert::<f64>()
-        .try_into_vec()
-        .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
+    t.into_data().convert::<f64>().try_into_vec().map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
 }
 
 /// The input Jacobian of the first images of the real batch: row i is ∂(Σ_k logits_k)/∂x_i
@@ -272,4 +268,47 @@ pub fn log_abs_det(m: &nalgebra::DMatrix<f64>) -> Result<f64> {
 /// `n` values N(0, 1) from a seeded ChaCha stream (the stream Gaussian weights come from).
 pub fn gaussian(seed: u64, n: usize) -> Vec<f32> {
     WeightInit::new(InitScheme::Gaussian, seed).weight(n, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    fn value(t: Tensor<1>) -> f64 {
+        scalar(t).unwrap()
+    }
+
+    fn flat(v: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
+    }
+
+    /// Each loss on values small enough to compute by hand.
+    #[test]
+    fn task_losses_by_hand() {
+        let device = Device::flex();
+        let ln3 = 3f32.ln();
+        let classes = |v: Vec<i64>| Targets::Classes(Tensor::from_data(TensorData::new(v.clone(), [v.len()]), &device));
+        // softmax(0, ln 3) = (1/4, 3/4): −ln 3/4 at label 1.
+        let ce = task_loss(Loss::CrossEntropy, Output::Flat(flat(vec![0.0, ln3], [1, 2])), &classes(vec![1])).unwrap();
+        assert!((value(ce) + 0.75f64.ln()).abs() < 1e-6);
+        // Uniform logits against (1/4, 3/4): −Σ t log ½ = ln 2.
+        let soft = Targets::Values(flat(vec![0.25, 0.75], [1, 2]));
+        let sce = task_loss(Loss::SoftCrossEntropy, Output::Flat(flat(vec![0.0, 0.0], [1, 2])), &soft).unwrap();
+        assert!((value(sce) - 2f64.ln()).abs() < 1e-6);
+        let zeros = Targets::Values(flat(vec![0.0, 0.0], [1, 2]));
+        let mse = task_loss(Loss::Mse, Output::Flat(flat(vec![1.0, 2.0], [1, 2])), &zeros).unwrap();
+        assert!((value(mse) - 2.5).abs() < 1e-6);
+        let image = Tensor::<4>::ones([1, 1, 2, 2], &device);
+        let l1 = task_loss(Loss::L1, Output::Dense(image.clone()), &Targets::Images(image.zeros_like())).unwrap();
+        assert!((value(l1) - 1.0).abs() < 1e-6);
+        // Two pixels, logits (0, ln 3) with label 1 and (ln 3, 0) with label 0: both −ln 3/4.
+        let logits = Tensor::<4>::from_data(TensorData::new(vec![0.0, ln3, ln3, 0.0], [1, 2, 1, 2]), &device);
+        let pixels = Targets::Pixels(Tensor::from_data(TensorData::new(vec![1i64, 0], [1, 1, 2]), &device));
+        let pce = task_loss(Loss::PixelCrossEntropy, Output::Dense(logits), &pixels).unwrap();
+        assert!((value(pce) + 0.75f64.ln()).abs() < 1e-6);
+        // A loss that cannot compare what it is given says so.
+        let e = task_loss(Loss::CrossEntropy, Output::Dense(image), &classes(vec![0])).unwrap_err().to_string();
+        assert!(e.contains("the ce loss cannot compare a dense output with class targets"), "{e}");
+    }
 }

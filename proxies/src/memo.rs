@@ -18,11 +18,7 @@ impl Memo {
     }
 
     /// The value under `key`, computing and storing it on first use.
-    pub fn get_or_insert_with<T: Clone + Send + 'static>(
-        &self,
-        key: &str,
-        compute: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
+    pub fn get_or_insert_with<T: Clone + Send + 'static>(&self, key: &str, compute: impl FnOnce() -> Result<T>) -> Result<T> {
         if let Some(v) = self.lock().get(key).and_then(|v| v.downcast_ref::<T>()) {
             return Ok(v.clone());
         }

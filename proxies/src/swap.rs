@@ -174,9 +174,8 @@ mod tests {
             let n = batch * c * h * w;
             // Deterministic pseudo-random signs with some repeated columns.
             let values: Vec<f32> = (0..n).map(|i| if (i * 7919 + i / 13) % 3 == 0 { 1.0 } else { 0.0 }).collect();
-            let rows: HashSet<Vec<bool>> = (0..c * h * w)
-                .map(|neuron| (0..batch).map(|s| values[s * c * h * w + neuron] > 0.0).collect())
-                .collect();
+            let rows: HashSet<Vec<bool>> =
+                (0..c * h * w).map(|neuron| (0..batch).map(|s| values[s * c * h * w + neuron] > 0.0).collect()).collect();
             let t = tensor(values, [batch, c, h, w]);
             assert_eq!(count_distinct_patterns(&[t]).unwrap(), rows.len(), "B = {batch}");
         }

@@ -66,11 +66,7 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
 pub fn running_var_log_std(v1: &[f64], v2: &[f64], m: usize) -> f64 {
     let unbias = m as f64 / (m as f64 - 1.0);
     let keep = 1.0 - MOMENTUM;
-    let mean = v1
-        .iter()
-        .zip(v2)
-        .map(|(a, b)| keep * (keep + MOMENTUM * a * unbias) + MOMENTUM * b * unbias)
-        .sum::<f64>()
+    let mean = v1.iter().zip(v2).map(|(a, b)| keep * (keep + MOMENTUM * a * unbias) + MOMENTUM * b * unbias).sum::<f64>()
         / v1.len() as f64;
     mean.sqrt().ln()
 }

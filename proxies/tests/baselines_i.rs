@@ -6,8 +6,8 @@
 //! reference drew a random augmented batch per arch, we take the first images in file order.
 
 use burn::prelude::*;
-use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task};
 use swapnas_benchmarks::data::suite_zero::ZcEntry;
+use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Table, Nb201Task};
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, NetworkBuilder, Taps, WeightInit};
 use swapnas_proxies::Proxy;
 
@@ -94,10 +94,8 @@ fn zen_ranks_as_suite_zero_zen() {
     let table = Nb201Table::load(&dir).unwrap();
     let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
     let ours = score(&rows, &[&*proxy("zen", &settings())], &batch).remove(0);
-    let reference: Vec<f64> = rows
-        .iter()
-        .map(|r| table.get(&r.arch.parse::<Nb201Arch>().unwrap()).suite_zero_zen(Nb201Task::Cifar10))
-        .collect();
+    let reference: Vec<f64> =
+        rows.iter().map(|r| table.get(&r.arch.parse::<Nb201Arch>().unwrap()).suite_zero_zen(Nb201Task::Cifar10)).collect();
     for ((o, r), row) in ours.iter().zip(&reference).zip(&rows) {
         assert!(o.is_finite() || *r == -1e8, "zen on {}: {o} where Suite-Zero has {r}", row.arch);
     }

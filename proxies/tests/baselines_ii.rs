@@ -9,19 +9,17 @@
 
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
+use swapnas_benchmarks::data::suite_zero::ZcEntry;
 use swapnas_benchmarks::nn::layers::{global_avg_pool, Conv, ConvSpec, LayerBuilder, Linear};
 use swapnas_benchmarks::spaces::nb201::{Nb201Builder, Nb201Config};
-use swapnas_benchmarks::data::suite_zero::ZcEntry;
 use swapnas_benchmarks::{
-    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Loss, ModuleNetwork, Network, NetworkBuilder, Output,
-    ParamMapFn, Weight, WeightInit,
+    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Loss, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn,
+    Weight, WeightInit,
 };
-use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients, Targets};
 use swapnas_proxies::grasp::{grasp_score, hessian_vector_product};
+use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients, Targets};
 use swapnas_proxies::synflow::synflow_sum;
-use swapnas_proxies::{
-    Memo, Proxy, ProxyContext, ProxySettings,
-};
+use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 
 mod common;
 use common::{agreement, builder, data_dir, proxy, reference, reference_rows, settings, BATCH};
@@ -92,7 +90,15 @@ fn grasp_finite_difference_converges_on_a_real_network() {
     };
     let memo = Memo::new();
     let device = Device::flex();
-    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 5, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let ctx = ProxyContext {
+        builder: &b,
+        batch: &batch,
+        device: &device,
+        seed: 5,
+        memo: &memo,
+        settings: &ProxySettings::default(),
+        task: common::task(),
+    };
     let ad = device.clone().autodiff();
     let at = |step: f64| {
         let (x, y) = real_batch(&ctx, 16, &ad, DType::F64).unwrap();
@@ -115,7 +121,15 @@ fn zico_equals_the_formula_on_the_host() {
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let memo = Memo::new();
     let device = Device::flex();
-    let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed: 9, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let ctx = ProxyContext {
+        builder: &b,
+        batch: &batch,
+        device: &device,
+        seed: 9,
+        memo: &memo,
+        settings: &ProxySettings::default(),
+        task: common::task(),
+    };
     let score = proxy("zico", &settings()).score(&ctx).unwrap();
     let ad = device.clone().autodiff();
     let (x, y) = real_batch(&ctx, 2 * BATCH, &ad, DType::F32).unwrap();
@@ -129,12 +143,8 @@ fn zico_equals_the_formula_on_the_host() {
     let (g1, g2) = (grads(0..BATCH), grads(BATCH..2 * BATCH));
     let mut expected = 0.0;
     for (a, b) in g1.iter().zip(&g2) {
-        let s: f64 = a
-            .iter()
-            .zip(b)
-            .filter(|(_, b)| **b != 0.0)
-            .map(|(a, b)| ((a.abs() + (a + b).abs()) / 2.0) / (b.abs() / 2.0))
-            .sum();
+        let s: f64 =
+            a.iter().zip(b).filter(|(_, b)| **b != 0.0).map(|(a, b)| ((a.abs() + (a + b).abs()) / 2.0) / (b.abs() / 2.0)).sum();
         if s != 0.0 {
             expected += s.ln();
         }
@@ -212,7 +222,15 @@ fn fisher_by_hand_on_a_two_layer_net() {
     let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side };
     let device = Device::flex();
     let memo = Memo::new();
-    let ctx = ProxyContext { builder: &TinyBuilder, batch: &batch, device: &device, seed: 8, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let ctx = ProxyContext {
+        builder: &TinyBuilder,
+        batch: &batch,
+        device: &device,
+        seed: 8,
+        memo: &memo,
+        settings: &ProxySettings::default(),
+        task: common::task(),
+    };
     let score = proxy("fisher", &ProxySettings { batch: n, ..ProxySettings::default() }).score(&ctx).unwrap();
 
     // The network the proxy built: same init stream, same seed.
@@ -224,13 +242,15 @@ fn fisher_by_hand_on_a_two_layer_net() {
     let px = |i: usize, c: usize, p: usize| pixels[(i * 3 + c) * hw + p] as f64;
     let (mut conv_f, mut lin_f) = (vec![0.0; 2], vec![0.0; classes]);
     for i in 0..n {
-        let a: Vec<Vec<f64>> = (0..2).map(|c| (0..hw).map(|p| (0..3).map(|j| w1[c * 3 + j] * px(i, j, p)).sum()).collect()).collect();
+        let a: Vec<Vec<f64>> =
+            (0..2).map(|c| (0..hw).map(|p| (0..3).map(|j| w1[c * 3 + j] * px(i, j, p)).sum()).collect()).collect();
         let pooled: Vec<f64> = a.iter().map(|ac| ac.iter().map(|v| v.max(0.0)).sum::<f64>() / hw as f64).collect();
         let z: Vec<f64> = (0..classes).map(|k| (0..2).map(|c| w2[k * 2 + c] * pooled[c]).sum::<f64>() + bias[k]).collect();
         let m = z.iter().cloned().fold(f64::MIN, f64::max);
         let e: Vec<f64> = z.iter().map(|z| (z - m).exp()).collect();
         let total: f64 = e.iter().sum();
-        let delta: Vec<f64> = (0..classes).map(|k| (e[k] / total - if labels[i] == k as i64 { 1.0 } else { 0.0 }) / n as f64).collect();
+        let delta: Vec<f64> =
+            (0..classes).map(|k| (e[k] / total - if labels[i] == k as i64 { 1.0 } else { 0.0 }) / n as f64).collect();
         for c in 0..2 {
             let back: f64 = (0..classes).map(|k| w2[k * 2 + c] * delta[k]).sum::<f64>() / hw as f64;
             let s: f64 = a[c].iter().map(|&v| if v > 0.0 { v * back } else { 0.0 }).sum();
@@ -313,7 +333,11 @@ fn synflow_by_hand_on_a_two_layer_net() {
 fn synflow_runs_in_float64() {
     let device = Device::flex().autodiff();
     let sum = |arch: &str, dtype: DType| {
-        let net = builder(arch).build(&mut WeightInit::new(InitScheme::PytorchDefault, 4), &BuildOptions { dtype, ..BuildOptions::new(10) }, &device);
+        let net = builder(arch).build(
+            &mut WeightInit::new(InitScheme::PytorchDefault, 4),
+            &BuildOptions { dtype, ..BuildOptions::new(10) },
+            &device,
+        );
         let net = net.map_params(&mut |_, v| v.abs()).unwrap();
         assert_eq!(net.weights()[0].tensor.flat().dtype(), dtype);
         synflow_sum(&*net, 32).unwrap()
@@ -430,9 +454,24 @@ fn bad_input_is_an_error() {
     let few = ImageBatch { pixels: vec![0.0; 2 * 3 * 4 * 4], labels: vec![0, 1], side: 4 };
     let memo = Memo::new();
     let b = builder("(2, 3, 2, 0, 4, 2)");
-    let ctx = ProxyContext { builder: &b, batch: &few, device: &device, seed: 0, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let ctx = ProxyContext {
+        builder: &b,
+        batch: &few,
+        device: &device,
+        seed: 0,
+        memo: &memo,
+        settings: &ProxySettings::default(),
+        task: common::task(),
+    };
     let s = settings();
-    for p in [&*proxy("snip", &s) as &dyn Proxy, &*proxy("grad_norm", &s), &*proxy("plain", &s), &*proxy("fisher", &s), &*proxy("grasp", &s), &*proxy("zico", &s)] {
+    for p in [
+        &*proxy("snip", &s) as &dyn Proxy,
+        &*proxy("grad_norm", &s),
+        &*proxy("plain", &s),
+        &*proxy("fisher", &s),
+        &*proxy("grasp", &s),
+        &*proxy("zico", &s),
+    ] {
         let e = p.score(&ctx).expect_err(p.name());
         assert!(format!("{e:#}").contains("images"), "{}: {e:#}", p.name());
     }
@@ -440,7 +479,15 @@ fn bad_input_is_an_error() {
     let e = proxy("zico", &none).score(&ctx).unwrap_err();
     assert!(format!("{e:#}").contains("at least one"), "{e:#}");
     // A network that cannot take |W|: synflow says so.
-    let ctx = ProxyContext { builder: &FrozenBuilder, batch: &few, device: &device, seed: 0, memo: &memo, settings: &ProxySettings::default(), task: common::task() };
+    let ctx = ProxyContext {
+        builder: &FrozenBuilder,
+        batch: &few,
+        device: &device,
+        seed: 0,
+        memo: &memo,
+        settings: &ProxySettings::default(),
+        task: common::task(),
+    };
     let e = proxy("synflow", &s).score(&ctx).unwrap_err();
     assert!(format!("{e:#}").contains("|W|"), "{e:#}");
 }

@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use std::collections::HashSet;
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageSet, InitScheme, NetworkBuilder, Taps, WeightInit};
-use swapnas_proxies::swap::count_distinct_patterns;
+use swapnas_proxies::swap::{count_distinct_patterns, count_per_layer, relu_patterns, repeat_network};
 use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 
 mod common;
@@ -31,6 +31,40 @@ fn packed_count_equals_naive_unique_rows_on_a_real_network() {
     }
     assert_eq!(fast, rows.len());
     assert!(fast > 100, "a real network has many patterns, got {fast}");
+    // Per layer (the building block of a layer-wise SWAP): one count per ReLU layer, each the
+    // distinct rows of that layer alone, none above the joint count.
+    let per_layer = count_per_layer(&ctx.relu).unwrap();
+    assert_eq!(per_layer.len(), ctx.relu.len());
+    assert!(per_layer.iter().all(|&c| c >= 1 && c <= fast), "{per_layer:?}");
+    assert_eq!(per_layer[0], count_distinct_patterns(&ctx.relu[..1]).unwrap());
+}
+
+/// SWAP's building blocks (`repeat_network`, `relu_patterns`, `count_distinct_patterns`)
+/// give exactly the proxy's score: the mean over repeats.
+#[test]
+fn building_blocks_reproduce_the_proxy() {
+    let device = Device::flex();
+    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let settings = ProxySettings { swap_repeats: 3, ..ProxySettings::default() };
+    let b = builder("(2, 2, 3, 0, 4, 2)");
+    let memo = Memo::new();
+    let ctx = ProxyContext {
+        builder: &b,
+        batch: &batch,
+        device: &device,
+        seed: 4,
+        memo: &memo,
+        settings: &settings,
+        task: common::task(),
+    };
+    let score = proxy("swap", &settings).score(&ctx).unwrap();
+    let images = batch.images(&device, burn::tensor::DType::F32);
+    let mut total = 0.0;
+    for r in 0..3 {
+        let net = repeat_network(&b, 4, r, &device);
+        total += count_distinct_patterns(&relu_patterns(net.as_ref(), images.clone())).unwrap() as f64;
+    }
+    assert_eq!(score, total / 3.0);
 }
 
 #[test]
@@ -40,7 +74,15 @@ fn swap_is_seeded_and_reg_swap_reuses_it() {
     let settings = ProxySettings { swap_repeats: 2, ..ProxySettings::default() };
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let score = |seed: u64, proxy: &dyn Proxy, memo: &Memo| {
-        let ctx = ProxyContext { builder: &b, batch: &batch, device: &device, seed, memo, settings: &ProxySettings::default(), task: common::task() };
+        let ctx = ProxyContext {
+            builder: &b,
+            batch: &batch,
+            device: &device,
+            seed,
+            memo,
+            settings: &ProxySettings::default(),
+            task: common::task(),
+        };
         proxy.score(&ctx).unwrap()
     };
     let swap = proxy("swap", &settings);

@@ -79,9 +79,7 @@ fn draw_scatter<DB: DrawingBackend>(
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| err(&e))?;
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 2, BLUE.mix(0.5).filled())))
-            .map_err(|e| err(&e))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, BLUE.mix(0.5).filled()))).map_err(|e| err(&e))?;
     }
     root.present().map_err(|e| err(&e))?;
     Ok(())
@@ -149,8 +147,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     let bar_h = (rows.len() as i32 * cell_h).max(120);
     for k in 0..bar_h {
         let v = 1.0 - 2.0 * k as f64 / (bar_h - 1) as f64;
-        root.draw(&Rectangle::new([(bar_x, top + k), (bar_x + 20, top + k + 1)], rho_colour(v).filled()))
-            .map_err(|e| err(&e))?;
+        root.draw(&Rectangle::new([(bar_x, top + k), (bar_x + 20, top + k + 1)], rho_colour(v).filled())).map_err(|e| err(&e))?;
     }
     for (v, k) in [(1.0, 0), (0.0, bar_h / 2), (-1.0, bar_h - 1)] {
         root.draw(&Text::new(format!("{v:+.1}"), (bar_x + 26, top + k - 7), text(13.0))).map_err(|e| err(&e))?;

@@ -119,10 +119,7 @@ impl BenchmarkArchive {
             bail!("format `{format}`, expected `{FORMAT}`");
         }
         let benchmark = text("benchmark").context("no `benchmark` attribute")?;
-        let provenance = attrs
-            .keys()
-            .filter_map(|k| Some((k.strip_prefix("provenance:")?.to_string(), text(k)?)))
-            .collect();
+        let provenance = attrs.keys().filter_map(|k| Some((k.strip_prefix("provenance:")?.to_string(), text(k)?))).collect();
         let archs = file.dataset("archs").map_err(h5)?.read_string().map_err(h5)?;
         let index = match file.dataset("index") {
             Ok(d) => Some(d.read_i64().map_err(h5)?),

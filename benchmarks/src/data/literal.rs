@@ -162,7 +162,10 @@ mod tests {
         let call = parse_literal("G(a=[1, 2], b='x')").unwrap();
         assert_eq!(
             call,
-            Lit::Call("G".into(), vec![(Some("a".into()), Lit::Seq(vec![Lit::Int(1), Lit::Int(2)])), (Some("b".into()), Lit::Str("x".into()))])
+            Lit::Call(
+                "G".into(),
+                vec![(Some("a".into()), Lit::Seq(vec![Lit::Int(1), Lit::Int(2)])), (Some("b".into()), Lit::Str("x".into()))]
+            )
         );
         assert!(parse_literal(&"[".repeat(20)).is_err());
     }

@@ -47,7 +47,12 @@ impl ZcTable {
         Self::load(dir, file, task)?
             .entries
             .iter()
-            .map(|e| Ok(ArchRecord { arch: e.arch.parse::<A>().with_context(|| format!("in {}", file.rel_path))?, accuracy: e.val_accuracy }))
+            .map(|e| {
+                Ok(ArchRecord {
+                    arch: e.arch.parse::<A>().with_context(|| format!("in {}", file.rel_path))?,
+                    accuracy: e.val_accuracy,
+                })
+            })
             .collect()
     }
 
@@ -55,9 +60,8 @@ impl ZcTable {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let root: Value = serde_json::from_str(&python_json_to_strict(&text))
             .with_context(|| format!("{} is not valid JSON (truncated download?)", path.display()))?;
-        let rows = find_task(&root, task).with_context(|| {
-            format!("{} has no task `{task}` (it has: {})", path.display(), task_names(&root).join(", "))
-        })?;
+        let rows = find_task(&root, task)
+            .with_context(|| format!("{} has no task `{task}` (it has: {})", path.display(), task_names(&root).join(", ")))?;
         let Value::Object(rows) = rows else {
             bail!("{}: task `{task}` is not an object of arch rows", path.display());
         };
@@ -137,7 +141,6 @@ pub fn json_number(v: &Value) -> f64 {
     }
 }
 
-
 /// The task's rows, at the top level (`{task: …}`) or one level down (`{bench: {task: …}}`).
 fn find_task<'a>(root: &'a Value, task: &str) -> Option<&'a Value> {
     root.get(task).or_else(|| root.as_object()?.values().find_map(|v| v.get(task)))
@@ -162,7 +165,11 @@ mod tests {
     #[test]
     fn bare_number_scores_are_read() {
         let path = std::env::temp_dir().join(format!("swapnas-zc-flat-{}.json", std::process::id()));
-        std::fs::write(&path, r#"{"nasbench101": {"cifar10": {"(0, 1)": {"params": 1.5, "synflow": NaN, "val_accuracy": 90.0}}}}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"nasbench101": {"cifar10": {"(0, 1)": {"params": 1.5, "synflow": NaN, "val_accuracy": 90.0}}}}"#,
+        )
+        .unwrap();
         let t = ZcTable::load_file(&path, "cifar10").unwrap();
         std::fs::remove_file(&path).ok();
         let e = &t.entries[0];

@@ -39,9 +39,7 @@ impl WeightInit {
     pub fn weight(&mut self, numel: usize, fan_in: usize) -> Vec<f32> {
         match self.scheme {
             InitScheme::PytorchDefault => self.uniform(numel, 1.0 / (fan_in as f32).sqrt()),
-            InitScheme::Gaussian => {
-                (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect()
-            }
+            InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
         }
     }
 

@@ -49,10 +49,7 @@ impl LayerBuilder<'_> {
     }
 
     pub fn batch_norm(&mut self, channels: usize) -> BatchNorm {
-        BatchNorm {
-            gamma: self.param(vec![1.0; channels], [channels]),
-            beta: self.param(vec![0.0; channels], [channels]),
-        }
+        BatchNorm { gamma: self.param(vec![1.0; channels], [channels]), beta: self.param(vec![0.0; channels], [channels]) }
     }
 
     pub fn linear(&mut self, d_in: usize, d_out: usize) -> Linear {
@@ -115,12 +112,7 @@ pub struct Conv {
 
 impl Conv {
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let options = ConvOptions::new(
-            [self.stride; 2],
-            [self.padding; 2],
-            [self.dilation; 2],
-            self.groups,
-        );
+        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], self.groups);
         let y = conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options);
         if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
@@ -288,7 +280,10 @@ mod tests {
     fn max_pool_ignores_padding_and_plain_bn_normalises() {
         let device = Device::flex();
         // All values negative: a zero-padded pool would return 0 at the borders.
-        let x = Tensor::<4>::from_data(TensorData::new(vec![-1.0f32, -4.0, -3.0, -2.0, -5.0, -6.0, -7.0, -8.0, -9.0], [1, 1, 3, 3]), &device);
+        let x = Tensor::<4>::from_data(
+            TensorData::new(vec![-1.0f32, -4.0, -3.0, -2.0, -5.0, -6.0, -7.0, -8.0, -9.0], [1, 1, 3, 3]),
+            &device,
+        );
         let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
         let y: Vec<f32> = max_pool(x.clone(), 3, 1, 1, &mut ctx).into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(y, vec![-1.0, -1.0, -3.0, -1.0, -1.0, -3.0, -2.0, -2.0, -5.0]);

@@ -308,7 +308,10 @@ fn map_module_params<N: ModuleNetwork>(module: &N, f: &mut ParamMapFn) -> anyhow
     }
     let missing = mapper.seen.iter().filter(|s| !**s).count();
     if missing > 0 {
-        anyhow::bail!("replacing the network's parameters failed: {missing} of its {} conv/linear weights were not visited", weights.len());
+        anyhow::bail!(
+            "replacing the network's parameters failed: {missing} of its {} conv/linear weights were not visited",
+            weights.len()
+        );
     }
     Ok(Box::new(mapped))
 }
@@ -342,10 +345,7 @@ struct ParamMapper<'a, 'f> {
 }
 
 impl burn::module::ModuleMapper for ParamMapper<'_, '_> {
-    fn map_float<const D: usize>(
-        &mut self,
-        param: burn::module::Param<Tensor<D>>,
-    ) -> burn::module::Param<Tensor<D>> {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
         if self.error.is_some() {
             return param;
         }

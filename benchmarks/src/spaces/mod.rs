@@ -1,17 +1,33 @@
 //! The search-space registry: one folder per space, one line per space below. A space's
-//! folder holds its encodings, network, table loader and its [`SearchSpace`] declaration;
+//! folder holds its encodings, network, table loader and its [`SearchSpace`] declaration
+//! (`pub const SPACE`);
 //! `--bench` values, fetch manifests and reference files all come from here.
-
-pub mod darts;
-pub mod nb101;
-pub mod nb201;
 
 use crate::space::SearchSpace;
 use anyhow::{bail, Result};
 
+/// Declares each space's folder (`spaces/<name>/`, whose `mod.rs` declares `pub const SPACE`)
+/// and lists it in [`registry`], in report order.
+macro_rules! spaces {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+        const REGISTRY: &[&dyn SearchSpace] = &[$(&$name::SPACE),*];
+    };
+}
+
+// The registry. Adding a space: its folder, and its name here.
+spaces! {
+    nb201,
+    darts,
+    nb101,
+}
+
+/// The `--bench` a run scores when none is given (the first registered space).
+pub const DEFAULT: &str = "nb201";
+
 /// Every search space, in report order.
 pub fn registry() -> &'static [&'static dyn SearchSpace] {
-    &[&nb201::Nb201Space, &darts::DartsSpace, &nb101::Nb101Space]
+    REGISTRY
 }
 
 /// The space named `name` (its `--bench` value), or an error listing them.
@@ -49,6 +65,7 @@ mod tests {
                 assert_eq!(f.sha256.len(), 64);
             }
         }
+        assert_eq!(registry()[0].name(), DEFAULT);
         let err = find("nb999").err().unwrap().to_string();
         assert!(err.contains("nb201") && err.contains("nb101"), "{err}");
         let err = find("nb201").unwrap().task("mnist").err().unwrap().to_string();

@@ -4,9 +4,9 @@
 
 use burn::prelude::*;
 use std::path::PathBuf;
+use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::spaces::nb201::NB201_ZC_JSON;
 use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
-use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::{DataDir, ImageBatch};
 use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 use swapnas_reports::spearman_rho;
@@ -55,7 +55,15 @@ pub fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch, seed_
     for (i, row) in rows.iter().enumerate() {
         let b = builder(&row.arch);
         let memo = Memo::new();
-        let ctx = ProxyContext { builder: &b, batch, device: &device, seed: seed_base + i as u64, memo: &memo, settings: &ProxySettings::default(), task: task() };
+        let ctx = ProxyContext {
+            builder: &b,
+            batch,
+            device: &device,
+            seed: seed_base + i as u64,
+            memo: &memo,
+            settings: &ProxySettings::default(),
+            task: task(),
+        };
         for (k, p) in proxies.iter().enumerate() {
             out[k].push(p.score(&ctx).unwrap_or_else(|e| panic!("{} on {}: {e:#}", p.name(), row.arch)));
         }

@@ -14,8 +14,8 @@
 //! nodes, and node `k + 2` may read states `0..k + 2`. The cell output concatenates states
 //! 2..=5.
 
-use anyhow::{bail, ensure, Context, Result};
 use crate::data::literal::{parse_literal, Lit};
+use anyhow::{bail, ensure, Context, Result};
 use std::fmt;
 use std::str::FromStr;
 
@@ -97,11 +97,7 @@ impl DartsCell {
     fn check(&self) -> Result<()> {
         for (e, &(_, input)) in self.0.iter().enumerate() {
             let node = Self::target(e);
-            ensure!(
-                input < node,
-                "edge {e} feeds node {node}, which can read states 0..={} only, not {input}",
-                node - 1
-            );
+            ensure!(input < node, "edge {e} feeds node {node}, which can read states 0..={} only, not {input}", node - 1);
         }
         Ok(())
     }
@@ -112,8 +108,7 @@ impl DartsCell {
     }
 
     fn compact_list(&self) -> Option<String> {
-        let edges: Option<Vec<String>> =
-            self.0.iter().map(|(op, i)| Some(format!("({i}, {})", op.compact_index()?))).collect();
+        let edges: Option<Vec<String>> = self.0.iter().map(|(op, i)| Some(format!("({i}, {})", op.compact_index()?))).collect();
         Some(format!("[{}]", edges?.join(", ")))
     }
 }
@@ -220,9 +215,8 @@ fn genotype_cell(lit: &Lit) -> Result<DartsCell> {
             },
             _ => bail!("an edge is ('op', input)"),
         };
-        let op = DartsOp::from_name(op).with_context(|| {
-            format!("unknown op `{op}` (expected one of {})", DartsOp::ALL.map(DartsOp::name).join(", "))
-        })?;
+        let op = DartsOp::from_name(op)
+            .with_context(|| format!("unknown op `{op}` (expected one of {})", DartsOp::ALL.map(DartsOp::name).join(", ")))?;
         let input = usize::try_from(input).ok().with_context(|| format!("input {input} is negative"))?;
         *slot = (op, input);
     }
@@ -232,15 +226,17 @@ fn genotype_cell(lit: &Lit) -> Result<DartsCell> {
 /// The cell output must be the concatenation of nodes 2..=5 (`[2, 3, 4, 5]` or `range(2, 6)`).
 fn check_concat(lit: &Lit) -> Result<()> {
     let ok = match lit {
-        Lit::Seq(items) => items.iter().map(|i| match i {
-            Lit::Int(v) => Some(*v),
-            _ => None,
-        })
-        .collect::<Option<Vec<i64>>>()
-            == Some(vec![2, 3, 4, 5]),
-        Lit::Call(name, args) => {
-            name == "range" && matches!(args.as_slice(), [(None, Lit::Int(2)), (None, Lit::Int(6))])
+        Lit::Seq(items) => {
+            items
+                .iter()
+                .map(|i| match i {
+                    Lit::Int(v) => Some(*v),
+                    _ => None,
+                })
+                .collect::<Option<Vec<i64>>>()
+                == Some(vec![2, 3, 4, 5])
         }
+        Lit::Call(name, args) => name == "range" && matches!(args.as_slice(), [(None, Lit::Int(2)), (None, Lit::Int(6))]),
         _ => false,
     };
     ensure!(ok, "only the concatenation of nodes [2, 3, 4, 5] is supported");

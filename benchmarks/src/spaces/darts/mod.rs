@@ -13,7 +13,9 @@ pub use table::{load_nb301_zc, load_swap_darts_csv, load_swap_darts_csv_file, pa
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet, Task};
+use crate::space::{
+    AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet, Task,
+};
 use crate::NetworkBuilder;
 use anyhow::Result;
 
@@ -66,6 +68,9 @@ const FILES: &[CheckedFile] = &[
 /// The DARTS / NAS-Bench-301 search space.
 pub struct DartsSpace;
 
+/// The registry entry.
+pub const SPACE: DartsSpace = DartsSpace;
+
 impl SearchSpace for DartsSpace {
     fn name(&self) -> &'static str {
         "nb301"
@@ -114,7 +119,12 @@ impl SearchSpace for DartsSpace {
             .iter()
             .map(|&i| {
                 let r = &records[i];
-                Candidate { label: r.arch.to_string(), builder: Box::new(builder(r.arch)), columns: vec![i.to_string()], accuracy: r.accuracy }
+                Candidate {
+                    label: r.arch.to_string(),
+                    builder: Box::new(builder(r.arch)),
+                    columns: vec![i.to_string()],
+                    accuracy: r.accuracy,
+                }
             })
             .collect();
         let largest_params = request.largest.then(|| {

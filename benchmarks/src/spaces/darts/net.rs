@@ -30,9 +30,7 @@
 
 use super::arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{
-    avg_pool, global_avg_pool, max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm,
-};
+use crate::nn::layers::{avg_pool, global_avg_pool, max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
@@ -220,11 +218,7 @@ struct Pool {
 
 impl Pool {
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let y = if self.max {
-            max_pool(x, 3, self.stride, 1, ctx)
-        } else {
-            avg_pool(x, 3, self.stride, 1, false, ctx)
-        };
+        let y = if self.max { max_pool(x, 3, self.stride, 1, ctx) } else { avg_pool(x, 3, self.stride, 1, false, ctx) };
         match &self.bn {
             Some(bn) => bn.forward(y, ctx),
             None => y,
@@ -268,11 +262,9 @@ impl EdgeOp {
             DartsOp::None => EdgeOp::Parameterless(Parameterless { zero: true, stride }),
             DartsOp::SkipConnect if stride == 1 => EdgeOp::Parameterless(Parameterless { zero: false, stride }),
             DartsOp::SkipConnect => EdgeOp::Reduce(FactorizedReduce::new(b, c, c, affine)),
-            DartsOp::MaxPool3x3 | DartsOp::AvgPool3x3 => EdgeOp::Pool(Pool {
-                bn: config.pool_bn.then(|| b.batch_norm_plain(c)),
-                max: op == DartsOp::MaxPool3x3,
-                stride,
-            }),
+            DartsOp::MaxPool3x3 | DartsOp::AvgPool3x3 => {
+                EdgeOp::Pool(Pool { bn: config.pool_bn.then(|| b.batch_norm_plain(c)), max: op == DartsOp::MaxPool3x3, stride })
+            }
             DartsOp::SepConv3x3 => EdgeOp::Sep(SepConv::new(b, c, 3, stride, affine)),
             DartsOp::SepConv5x5 => EdgeOp::Sep(SepConv::new(b, c, 5, stride, affine)),
             DartsOp::DilConv3x3 => EdgeOp::Dil(DilConv::new(b, c, 3, stride, affine)),
@@ -373,13 +365,7 @@ pub struct DartsNet {
 }
 
 impl DartsNet {
-    pub fn new(
-        arch: &DartsArch,
-        config: DartsConfig,
-        options: &BuildOptions,
-        init: &mut WeightInit,
-        device: &Device,
-    ) -> Self {
+    pub fn new(arch: &DartsArch, config: DartsConfig, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
         let b = &mut LayerBuilder { device, dtype: options.dtype, init };
         let c = config.channels;
         let (stem, c_stem) = match config.stem_multiplier {
@@ -521,4 +507,3 @@ mod tests {
         assert_eq!(a, b);
     }
 }
-

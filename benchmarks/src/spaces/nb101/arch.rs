@@ -28,8 +28,7 @@ pub enum Nb101Op {
 
 impl Nb101Op {
     /// In NASLib's code order.
-    pub const ALL: [Nb101Op; 5] =
-        [Nb101Op::Input, Nb101Op::Output, Nb101Op::MaxPool3x3, Nb101Op::Conv1x1, Nb101Op::Conv3x3];
+    pub const ALL: [Nb101Op; 5] = [Nb101Op::Input, Nb101Op::Output, Nb101Op::MaxPool3x3, Nb101Op::Conv1x1, Nb101Op::Conv3x3];
 
     /// The `nasbench` name.
     pub fn name(self) -> &'static str {
@@ -76,11 +75,7 @@ impl Nb101Arch {
         ensure!(ops[0] == Nb101Op::Input, "vertex 0 must be the input, not {}", ops[0].name());
         ensure!(ops[NUM_VERTICES - 1] == Nb101Op::Output, "vertex 6 must be the output, not {}", ops[6].name());
         for (v, op) in ops.iter().enumerate().take(NUM_VERTICES - 1).skip(1) {
-            ensure!(
-                !matches!(op, Nb101Op::Input | Nb101Op::Output),
-                "interior vertex {v} is labelled {}",
-                op.name()
-            );
+            ensure!(!matches!(op, Nb101Op::Input | Nb101Op::Output), "interior vertex {v} is labelled {}", op.name());
         }
         let arch = Self { matrix, ops };
         let spec = arch.try_prune().context("the input is not connected to the output")?;
@@ -228,7 +223,10 @@ mod tests {
         let spec = a.pruned();
         // Vertex 3 feeds only 4 and 5, vertex 5 feeds nothing: vertex 5 goes; 3 stays (3→4→6).
         assert_eq!(spec.num_vertices(), 6);
-        assert_eq!(spec.ops, vec![Nb101Op::Input, Nb101Op::MaxPool3x3, Nb101Op::MaxPool3x3, Nb101Op::Conv3x3, Nb101Op::Conv3x3, Nb101Op::Output]);
+        assert_eq!(
+            spec.ops,
+            vec![Nb101Op::Input, Nb101Op::MaxPool3x3, Nb101Op::MaxPool3x3, Nb101Op::Conv3x3, Nb101Op::Conv3x3, Nb101Op::Output]
+        );
         // Vertices 1, 2, 4 feed the output: 128 = 43 + 43 + 42; vertex 3 feeds only 4.
         assert_eq!(spec.vertex_channels(128, 128), vec![128, 43, 43, 42, 42, 128]);
     }

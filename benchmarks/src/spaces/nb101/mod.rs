@@ -41,6 +41,9 @@ const FILES: &[CheckedFile] = &[CheckedFile {
 /// The NAS-Bench-101 search space.
 pub struct Nb101Space;
 
+/// The registry entry.
+pub const SPACE: Nb101Space = Nb101Space;
+
 impl SearchSpace for Nb101Space {
     fn name(&self) -> &'static str {
         "nb101"
@@ -74,14 +77,14 @@ impl SearchSpace for Nb101Space {
                 let r = &records[i];
                 Candidate {
                     label: r.arch.to_tuple_string(),
-                    builder: Box::new(builder(r.arch.clone())),
+                    builder: Box::new(builder(r.arch)),
                     columns: vec![i.to_string()],
                     accuracy: r.accuracy,
                 }
             })
             .collect();
         let largest_params = request.largest.then(|| {
-            let all: Vec<Nb101Builder> = records.iter().map(|r| builder(r.arch.clone())).collect();
+            let all: Vec<Nb101Builder> = records.iter().map(|r| builder(r.arch)).collect();
             crate::space::largest_params(all.iter().map(|b| b as &dyn NetworkBuilder))
         });
         Ok(Loaded {

@@ -80,8 +80,7 @@ impl Cell {
                 }
             })
             .collect();
-        let projections =
-            (1..n).map(|t| spec.matrix[0][t].then(|| ConvBnRelu::new(b, c_in, channels[t], 1))).collect();
+        let projections = (1..n).map(|t| spec.matrix[0][t].then(|| ConvBnRelu::new(b, c_in, channels[t], 1))).collect();
         Self { vertex_ops, projections, matrix: spec.matrix.clone(), channels }
     }
 
@@ -150,13 +149,7 @@ pub struct Nb101Net {
 }
 
 impl Nb101Net {
-    pub fn new(
-        arch: &Nb101Arch,
-        config: Nb101Config,
-        options: &BuildOptions,
-        init: &mut WeightInit,
-        device: &Device,
-    ) -> Self {
+    pub fn new(arch: &Nb101Arch, config: Nb101Config, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
         let b = &mut LayerBuilder { device, dtype: options.dtype, init };
         let spec = arch.pruned();
         let mut c_in = config.stem_channels;
@@ -245,7 +238,12 @@ mod tests {
             assert_eq!(ctx.relu.len(), ctx.bn_variances.len(), "{s}: one ReLU per ConvBnReLU");
             let mapped = net.map_params(&mut |_, v| v).unwrap();
             let a: Vec<f32> = y.into_data().try_into_vec::<f32>().unwrap();
-            let b: Vec<f32> = mapped.forward(x, &mut ForwardCtx::new(BnMode::Batch, Taps::default())).flat().into_data().try_into_vec::<f32>().unwrap();
+            let b: Vec<f32> = mapped
+                .forward(x, &mut ForwardCtx::new(BnMode::Batch, Taps::default()))
+                .flat()
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap();
             assert_eq!(a, b);
         }
     }

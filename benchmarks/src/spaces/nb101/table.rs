@@ -4,8 +4,8 @@
 //! accuracy (and Suite-Zero's proxy scores, see [`crate::data::suite_zero`]).
 
 use super::arch::Nb101Arch;
-use crate::data::archive::BenchmarkArchive;
 use super::NB101_ZC_JSON;
+use crate::data::archive::BenchmarkArchive;
 use crate::data::data_dir::DataDir;
 use crate::data::suite_zero::{ArchRecord, ZcTable};
 use anyhow::{bail, Context, Result};
@@ -21,7 +21,8 @@ pub fn load_nb101(dir: &DataDir) -> Result<(Vec<Nb101Record>, String)> {
         return Ok((load_nb101_zc(dir)?, "Suite-Zero zc_nasbench101.json".to_string()));
     }
     let archive = BenchmarkArchive::read(&path)?;
-    let records = nb101_from_archive(&archive).with_context(|| format!("{} (delete it to use Suite-Zero's table)", path.display()))?;
+    let records =
+        nb101_from_archive(&archive).with_context(|| format!("{} (delete it to use Suite-Zero's table)", path.display()))?;
     let source = archive.provenance.get("source").map_or("?", String::as_str);
     Ok((records, format!("{NB101_ARCHIVE}, converted from {source}")))
 }

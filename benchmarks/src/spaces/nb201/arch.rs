@@ -28,8 +28,7 @@ pub enum Nb201Op {
 
 impl Nb201Op {
     /// Ops in NASLib's index order.
-    pub const ALL: [Nb201Op; 5] =
-        [Nb201Op::Skip, Nb201Op::None, Nb201Op::Conv3x3, Nb201Op::Conv1x1, Nb201Op::AvgPool3x3];
+    pub const ALL: [Nb201Op; 5] = [Nb201Op::Skip, Nb201Op::None, Nb201Op::Conv3x3, Nb201Op::Conv1x1, Nb201Op::AvgPool3x3];
 
     /// The official NAS-Bench-201 name.
     pub fn name(self) -> &'static str {
@@ -127,8 +126,7 @@ impl Nb201Arch {
                 bail!("node {} must have {} inputs, found {}", k + 1, k + 1, inputs.len());
             }
             for input in inputs {
-                let (name, src) =
-                    input.split_once('~').with_context(|| format!("`{input}` is not op~input"))?;
+                let (name, src) = input.split_once('~').with_context(|| format!("`{input}` is not op~input"))?;
                 let op = Nb201Op::from_name(name).with_context(|| {
                     format!("unknown op `{name}` (expected skip_connect, none, nor_conv_3x3, nor_conv_1x1 or avg_pool_3x3)")
                 })?;
@@ -152,11 +150,7 @@ impl FromStr for Nb201Arch {
 
     /// Parses either encoding; the error names the string and what is wrong with it.
     fn from_str(s: &str) -> Result<Self> {
-        let parsed = if s.trim_start().starts_with('(') {
-            Self::parse_tuple(s)
-        } else {
-            Self::parse_official(s)
-        };
+        let parsed = if s.trim_start().starts_with('(') { Self::parse_tuple(s) } else { Self::parse_official(s) };
         parsed.with_context(|| format!("invalid NAS-Bench-201 architecture `{s}`"))
     }
 }

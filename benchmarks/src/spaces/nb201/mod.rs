@@ -13,7 +13,9 @@ pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
 use crate::data::data_dir::{sha256_file, DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, Task};
+use crate::space::{
+    AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace, Task,
+};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
@@ -73,6 +75,9 @@ const FILES: &[CheckedFile] = &[
 
 /// The NAS-Bench-201 search space.
 pub struct Nb201Space;
+
+/// The registry entry.
+pub const SPACE: Nb201Space = Nb201Space;
 
 impl SearchSpace for Nb201Space {
     fn name(&self) -> &'static str {
@@ -153,6 +158,18 @@ impl SearchSpace for Nb201Space {
             columns: Vec::new(),
             accuracy: f64::NAN,
         })
+    }
+
+    fn published(&self) -> &'static [Published] {
+        &[
+            Published { task: "cifar100", proxy: "reg_swap", rho: 0.90, source: "SWAP-NAS (ICLR 2024), abstract" },
+            Published {
+                task: "cifar100",
+                proxy: "nwot",
+                rho: 0.80,
+                source: "SWAP-NAS (ICLR 2024), abstract: the second-best proxy",
+            },
+        ]
     }
 
     fn data_files(&self) -> &'static [CheckedFile] {

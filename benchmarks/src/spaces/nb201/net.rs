@@ -51,7 +51,6 @@ impl ReluConvBn {
         ctx.module_output(&x);
         x
     }
-
 }
 
 #[derive(Module, Debug)]
@@ -114,7 +113,6 @@ impl Cell {
         ctx.module_output(&out);
         out
     }
-
 }
 
 /// xautodl `ResNetBasicblock(C_in, C_out, stride=2)`.
@@ -144,7 +142,6 @@ impl Reduction {
         ctx.module_output(&out);
         out
     }
-
 }
 
 #[derive(Module, Debug)]
@@ -165,13 +162,7 @@ pub struct Nb201Net {
 }
 
 impl Nb201Net {
-    pub fn new(
-        arch: &Nb201Arch,
-        config: Nb201Config,
-        options: &BuildOptions,
-        init: &mut WeightInit,
-        device: &Device,
-    ) -> Self {
+    pub fn new(arch: &Nb201Arch, config: Nb201Config, options: &BuildOptions, init: &mut WeightInit, device: &Device) -> Self {
         let b = &mut LayerBuilder { device, dtype: options.dtype, init };
         let c = config.channels;
         let stem_conv = b.conv(ConvSpec::new(3, c, 3));

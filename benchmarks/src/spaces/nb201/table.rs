@@ -6,13 +6,13 @@
 //!   NB201 index order (the Suite-Zero `idx` is not that index).
 
 use super::arch::{Nb201Arch, NUM_ARCHS};
+use super::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
 use crate::data::archive::BenchmarkArchive;
 use crate::data::data_dir::DataDir;
-use super::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
-use std::collections::BTreeMap;
 use crate::images::ImageSet;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -209,20 +209,16 @@ impl Nb201Table {
     }
 
     pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
-        let val = read_suite_zero_zip(zip).with_context(|| {
-            format!("cannot load {} (re-download it: {})", zip.display(), NB201_SUITEZERO_ZIP.source)
-        })?;
-        let test = read_nats_csv(csv).with_context(|| {
-            format!("cannot load {} (re-download it: {})", csv.display(), NB201_NATS_CSV.source)
-        })?;
+        let val = read_suite_zero_zip(zip)
+            .with_context(|| format!("cannot load {} (re-download it: {})", zip.display(), NB201_SUITEZERO_ZIP.source))?;
+        let test = read_nats_csv(csv)
+            .with_context(|| format!("cannot load {} (re-download it: {})", csv.display(), NB201_NATS_CSV.source))?;
         let mut records = Vec::with_capacity(NUM_ARCHS);
         for ordinal in 0..NUM_ARCHS {
             let arch = Nb201Arch::from_ordinal(ordinal).expect("ordinal < NUM_ARCHS");
-            let (val_acc, zen) = val[ordinal].with_context(|| {
-                format!("{} has no row for {} in some task", zip.display(), arch.to_tuple_string())
-            })?;
-            let (nb201_index, test_acc) = test[ordinal]
-                .with_context(|| format!("{} has no row for {arch}", csv.display()))?;
+            let (val_acc, zen) = val[ordinal]
+                .with_context(|| format!("{} has no row for {} in some task", zip.display(), arch.to_tuple_string()))?;
+            let (nb201_index, test_acc) = test[ordinal].with_context(|| format!("{} has no row for {arch}", csv.display()))?;
             records.push(Nb201Record { arch, nb201_index, val_acc, test_acc, zen });
         }
         Ok(Self { records })

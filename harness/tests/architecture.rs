@@ -1,0 +1,165 @@
+//! The design rules, checked on the sources:
+//! * within each crate, modules import each other without a cycle (`crate::m` references
+//!   between the files of `src/`, a module's submodules counting as the module);
+//! * crates depend one way: harness → proxies → benchmarks; reports on none of them;
+//! * the harness names no search space and no proxy: none of the registries' names appears
+//!   as a string literal in its code (comments and tests aside).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a file without comments and without its `#[cfg(test)]` module.
+fn code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n")
+}
+
+/// The top-level module a file of `src/` belongs to (`spaces/nb201/net.rs` → `spaces`);
+/// `None` for the crate root.
+fn top_module(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel.components().next()?.as_os_str().to_str()?.to_string();
+    let name = first.trim_end_matches(".rs").to_string();
+    (!matches!(name.as_str(), "lib" | "main")).then_some(name)
+}
+
+/// Module → modules it references through `crate::`.
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let modules: BTreeSet<String> = files.iter().filter_map(|f| top_module(src, f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    for f in &files {
+        let Some(from) = top_module(src, f) else { continue };
+        let code = code(f);
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            // `use crate::{a, b::c}` names several.
+            let names: Vec<String> = if rest.starts_with('{') {
+                let end = rest.find('}').unwrap_or(rest.len());
+                rest[1..end].split(',').map(|p| p.trim().split("::").next().unwrap_or("").to_string()).collect()
+            } else {
+                vec![name]
+            };
+            for to in names {
+                if modules.contains(&to) && to != from {
+                    graph.get_mut(&from).unwrap().insert(to);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle of the graph, if it has one.
+fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        state.insert(node.to_string(), 1);
+        stack.push(node.to_string());
+        for next in &graph[node] {
+            match state.get(next.as_str()).copied().unwrap_or(0) {
+                1 => {
+                    let start = stack.iter().position(|n| n == next).unwrap();
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(next.clone());
+                    return Some(cycle);
+                }
+                0 => {
+                    if let Some(c) = visit(next, graph, state, stack) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(node.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for node in graph.keys() {
+        if state.get(node.as_str()).copied().unwrap_or(0) == 0 {
+            if let Some(c) = visit(node, graph, &mut state, &mut Vec::new()) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_imports_another_in_a_cycle() {
+    for krate in ["harness", "proxies", "benchmarks", "reports"] {
+        let graph = module_graph(&root().join(krate).join("src"));
+        assert!(graph.len() >= 3, "{krate}: found only {graph:?}");
+        if let Some(cycle) = find_cycle(&graph) {
+            panic!("{krate}: modules import each other in a cycle: {}", cycle.join(" → "));
+        }
+    }
+    // The check can fail: a graph with a cycle is found.
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.insert("a".into(), ["b".to_string()].into());
+    g.insert("b".into(), ["a".to_string()].into());
+    assert_eq!(find_cycle(&g), Some(vec!["a".to_string(), "b".into(), "a".into()]));
+}
+
+#[test]
+fn crates_depend_one_way() {
+    let deps = |krate: &str| -> String {
+        let manifest = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).unwrap();
+        // Only the [dependencies] table (dev-dependencies may use anything).
+        let start = manifest.find("[dependencies]").unwrap();
+        let rest = &manifest[start + 1..];
+        rest[..rest.find("\n[").unwrap_or(rest.len())].to_string()
+    };
+    assert!(!deps("reports").contains("swapnas-"), "reports must know only scores and accuracies");
+    let benchmarks = deps("benchmarks");
+    assert!(!benchmarks.contains("swapnas-proxies") && !benchmarks.contains("swapnas-reports"));
+    let proxies = deps("proxies");
+    assert!(proxies.contains("swapnas-benchmarks") && !proxies.contains("swapnas-reports"));
+}
+
+#[test]
+fn the_harness_names_no_space_and_no_proxy() {
+    let mut names: Vec<&str> = swapnas_benchmarks::spaces::names();
+    names.extend(swapnas_proxies::names());
+    let mut files = Vec::new();
+    rust_files(&root().join("harness").join("src"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let code = code(f);
+        for name in &names {
+            for quoted in [format!("\"{name}\""), format!("\"{name}-"), format!("\"{name},")] {
+                if code.contains(&quoted) {
+                    found.push(format!("{}: {quoted}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "the harness names spaces or proxies (declare it in the space or proxy instead): {found:?}");
+}
