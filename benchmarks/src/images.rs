@@ -4,7 +4,7 @@
 //! The reference takes the first B images of the training set in file order, unshuffled; so
 //! does [`ImageSet::load_first`].
 
-use crate::data::data_dir::{self, DataDir, DataFile};
+use crate::data::data_dir::{DataDir, DataFile};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};
@@ -13,15 +13,89 @@ use std::path::Path;
 /// Padding of the reference loaders' random crop, in pixels (`RandomCrop(32, padding=4)`).
 pub const AUGMENT_PAD: usize = 4;
 
-/// An image set and its binary layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageSet {
+/// An image set: its files and their binary layout (per image a few header bytes, one of
+/// them the label, then the R, G, B planes of `side × side` bytes), and the normalisation the
+/// references use. A value, so a search space's folder can declare the image set its tasks
+/// need; the common ones are the constants below.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageSet {
+    /// For reports (says "stand-in" where it is one).
+    pub name: &'static str,
+    pub side: usize,
+    /// Bytes before the pixels of each record, and the index of the label byte among them.
+    pub header: (usize, usize),
+    /// The largest valid label.
+    pub max_label: u8,
+    /// Per-channel mean and std (of pixels / 255) the reference code normalises with.
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    /// Training files, in reading order.
+    pub files: &'static [DataFile],
+    /// Where the set goes in the data directory and where it comes from (image sets are
+    /// archives or not redistributable, so `data fetch` tells rather than fetches).
+    pub source: (&'static str, &'static str),
+}
+
+const CIFAR10_SOURCE: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack cifar-10-batches-bin/)";
+
+impl ImageSet {
     /// CIFAR-10 binary: 1 label byte + 3,072 pixel bytes per image, `data_batch_1..5.bin`.
-    Cifar10,
+    pub const CIFAR10: ImageSet = ImageSet {
+        name: "CIFAR-10",
+        side: 32,
+        header: (1, 0),
+        max_label: 9,
+        mean: [0.491_399_7, 0.482_158_3, 0.446_531_2],
+        std: [0.247_032_3, 0.243_485_05, 0.261_587_7],
+        files: &[
+            DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_1.bin", source: CIFAR10_SOURCE },
+            DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_2.bin", source: CIFAR10_SOURCE },
+            DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_3.bin", source: CIFAR10_SOURCE },
+            DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_4.bin", source: CIFAR10_SOURCE },
+            DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_5.bin", source: CIFAR10_SOURCE },
+        ],
+        source: (
+            "images/cifar-10-batches-bin/",
+            "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)",
+        ),
+    };
+
     /// CIFAR-100 binary: coarse byte, fine byte, 3,072 pixel bytes per image, `train.bin`.
-    Cifar100,
+    pub const CIFAR100: ImageSet = ImageSet {
+        name: "CIFAR-100",
+        side: 32,
+        header: (2, 1),
+        max_label: 99,
+        mean: [0.5071, 0.4865, 0.4409],
+        std: [0.2673, 0.2564, 0.2762],
+        files: &[DataFile {
+            rel_path: "images/cifar-100-binary/train.bin",
+            source: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack cifar-100-binary/)",
+        }],
+        source: (
+            "images/cifar-100-binary/",
+            "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack it; the folder is cifar-100-binary)",
+        ),
+    };
+
     /// The ImageNet16-120 stand-in: 1 label byte + 768 pixel bytes (16×16) per image.
-    ImageNet16StandIn,
+    pub const IMAGENET16_STANDIN: ImageSet = ImageSet {
+        name: "ImageNet16 stand-in (120 ImageNet photos at 16×16, not ImageNet16-120)",
+        side: 16,
+        header: (1, 0),
+        max_label: 119,
+        mean: [0.481_098, 0.45749, 0.407_882],
+        std: [0.247_922, 0.240_235, 0.255_255],
+        files: &[DataFile {
+            rel_path: "images/imagenet16-120-standin/val.bin",
+            source: "ImageNet16-120 is not redistributable; a 16×16 stand-in of 120 ImageNet sample photos \
+                     (1 label byte + 768 bytes R,G,B per image) is used instead",
+        }],
+        source: (
+            "images/imagenet16-120-standin/val.bin",
+            "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable",
+        ),
+    };
 }
 
 /// A batch of normalised images and their labels, on the host.
@@ -98,55 +172,18 @@ impl ImageBatch {
     }
 }
 
-/// Where each image set comes from, for `swapnas data fetch` to tell (image sets are
-/// archives, or not redistributable, so they are not fetched): (folder or file in the data
-/// directory, source).
-pub const IMAGE_SOURCES: &[(&str, &str)] = &[
-    (
-        "images/cifar-10-batches-bin/",
-        "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)",
-    ),
-    (
-        "images/cifar-100-binary/",
-        "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack it; the folder is cifar-100-binary)",
-    ),
-    (
-        "images/imagenet16-120-standin/val.bin",
-        "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable",
-    ),
-];
-
 impl ImageSet {
     pub fn name(self) -> &'static str {
-        match self {
-            ImageSet::Cifar10 => "CIFAR-10",
-            ImageSet::Cifar100 => "CIFAR-100",
-            ImageSet::ImageNet16StandIn => "ImageNet16 stand-in (120 ImageNet photos at 16×16, not ImageNet16-120)",
-        }
+        self.name
     }
 
     pub fn side(self) -> usize {
-        match self {
-            ImageSet::Cifar10 | ImageSet::Cifar100 => 32,
-            ImageSet::ImageNet16StandIn => 16,
-        }
+        self.side
     }
 
-    /// Bytes before the pixels of each record, and the index of the label byte among them.
-    fn header(self) -> (usize, usize) {
-        match self {
-            ImageSet::Cifar10 | ImageSet::ImageNet16StandIn => (1, 0),
-            ImageSet::Cifar100 => (2, 1),
-        }
-    }
-
-    /// Per-channel (mean, std) of the SWAP reference code.
+    /// Per-channel (mean, std) of the reference code.
     pub fn normalisation(self) -> ([f32; 3], [f32; 3]) {
-        match self {
-            ImageSet::Cifar10 => ([0.491_399_7, 0.482_158_3, 0.446_531_2], [0.247_032_3, 0.243_485_05, 0.261_587_7]),
-            ImageSet::Cifar100 => ([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
-            ImageSet::ImageNet16StandIn => ([0.481_098, 0.45749, 0.407_882], [0.247_922, 0.240_235, 0.255_255]),
-        }
+        (self.mean, self.std)
     }
 
     /// A black pixel after normalisation, per channel: what the random crop pads with.
@@ -159,31 +196,16 @@ impl ImageSet {
     /// drawn from (the data directory holds a subset of each training set; see README).
     pub fn load_pool(self, dir: &DataDir, cap: usize) -> Result<ImageBatch> {
         let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
-        for file in self.train_files() {
+        for file in self.files {
             if batch.len() >= cap {
                 break;
             }
-            let path = dir.require(&file)?;
+            let path = dir.require(file)?;
             let part = self.read_file(&path, cap - batch.len())?;
             batch.pixels.extend(part.pixels);
             batch.labels.extend(part.labels);
         }
         Ok(batch)
-    }
-
-    /// Training files in reading order.
-    fn train_files(self) -> Vec<DataFile> {
-        match self {
-            ImageSet::Cifar10 => vec![
-                data_dir::CIFAR10_TRAIN_1,
-                DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_2.bin", ..data_dir::CIFAR10_TRAIN_1 },
-                DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_3.bin", ..data_dir::CIFAR10_TRAIN_1 },
-                DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_4.bin", ..data_dir::CIFAR10_TRAIN_1 },
-                DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_5.bin", ..data_dir::CIFAR10_TRAIN_1 },
-            ],
-            ImageSet::Cifar100 => vec![data_dir::CIFAR100_TRAIN],
-            ImageSet::ImageNet16StandIn => vec![data_dir::IMAGENET16_STANDIN],
-        }
     }
 
     /// The first `n` training images in file order.
@@ -205,7 +227,7 @@ impl ImageSet {
     pub fn decode(self, bytes: &[u8], max: usize) -> Result<ImageBatch> {
         let side = self.side();
         let plane = side * side;
-        let (header, label_at) = self.header();
+        let (header, label_at) = self.header;
         let record = header + 3 * plane;
         if bytes.is_empty() {
             bail!("the file is empty");
@@ -217,11 +239,7 @@ impl ImageSet {
         let n = (bytes.len() / record).min(max);
         let mut pixels = Vec::with_capacity(n * 3 * plane);
         let mut labels = Vec::with_capacity(n);
-        let max_label = match self {
-            ImageSet::Cifar10 => 9,
-            ImageSet::Cifar100 => 99,
-            ImageSet::ImageNet16StandIn => 119,
-        };
+        let max_label = self.max_label;
         for (i, rec) in bytes.chunks_exact(record).take(n).enumerate() {
             let label = rec[label_at];
             if label > max_label {
@@ -246,15 +264,15 @@ mod tests {
         let mut rec = vec![3u8];
         rec.extend(std::iter::repeat_n(255u8, 1024));
         rec.extend(std::iter::repeat_n(0u8, 2048));
-        let b = ImageSet::Cifar10.decode(&rec, 10).unwrap();
+        let b = ImageSet::CIFAR10.decode(&rec, 10).unwrap();
         assert_eq!(b.labels, vec![3]);
-        let (m, s) = ImageSet::Cifar10.normalisation();
+        let (m, s) = ImageSet::CIFAR10.normalisation();
         assert!((b.pixels[0] - (1.0 - m[0]) / s[0]).abs() < 1e-6);
         assert!((b.pixels[1024] - (0.0 - m[1]) / s[1]).abs() < 1e-6);
-        assert!(ImageSet::Cifar10.decode(&rec[..3000], 10).is_err());
-        assert!(ImageSet::Cifar10.decode(&[], 10).is_err());
+        assert!(ImageSet::CIFAR10.decode(&rec[..3000], 10).is_err());
+        assert!(ImageSet::CIFAR10.decode(&[], 10).is_err());
         rec[0] = 10;
-        assert!(ImageSet::Cifar10.decode(&rec, 10).unwrap_err().to_string().contains("label 10"));
+        assert!(ImageSet::CIFAR10.decode(&rec, 10).unwrap_err().to_string().contains("label 10"));
     }
 
     /// Every augmented image is some source image (its label with it), shifted by at most 4
@@ -300,7 +318,7 @@ mod tests {
             assert!(found, "image {k} is no padded crop of source {src}");
         }
         // Black after normalisation is what the padding is in the real pipeline.
-        let (m, s) = ImageSet::Cifar10.normalisation();
-        assert!((ImageSet::Cifar10.black()[2] + m[2] / s[2]).abs() < 1e-7);
+        let (m, s) = ImageSet::CIFAR10.normalisation();
+        assert!((ImageSet::CIFAR10.black()[2] + m[2] / s[2]).abs() < 1e-7);
     }
 }

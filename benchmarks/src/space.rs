@@ -90,7 +90,7 @@ pub struct AccuracyColumn {
 }
 
 /// One task of a space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Task {
     /// `--task` value, as the benchmark names the dataset.
     pub name: &'static str,

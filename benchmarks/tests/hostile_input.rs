@@ -72,7 +72,7 @@ proptest! {
 
     #[test]
     fn image_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..8000), max in 0usize..4) {
-        for set in [ImageSet::Cifar10, ImageSet::Cifar100, ImageSet::ImageNet16StandIn] {
+        for set in [ImageSet::CIFAR10, ImageSet::CIFAR100, ImageSet::IMAGENET16_STANDIN] {
             if let Ok(b) = set.decode(&bytes, max) {
                 prop_assert!(b.len() <= max);
                 prop_assert_eq!(b.pixels.len(), b.len() * 3 * b.side * b.side);

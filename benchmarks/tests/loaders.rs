@@ -83,15 +83,15 @@ fn corrupt_and_truncated_files_give_clear_errors() {
 #[test]
 fn real_images_load_in_file_order() {
     let dir = common::data_dir();
-    let b = ImageSet::Cifar10.load_first(&dir, 16).unwrap();
+    let b = ImageSet::CIFAR10.load_first(&dir, 16).unwrap();
     assert_eq!((b.len(), b.side, b.pixels.len()), (16, 32, 16 * 3 * 32 * 32));
     // The first CIFAR-10 training images are a frog (6) and a truck (9).
     assert_eq!(&b.labels[..2], &[6, 9]);
-    let c = ImageSet::Cifar100.load_first(&dir, 64).unwrap();
+    let c = ImageSet::CIFAR100.load_first(&dir, 64).unwrap();
     assert_eq!(c.len(), 64);
     assert!(c.labels.iter().all(|&l| l < 100));
-    let i = ImageSet::ImageNet16StandIn.load_first(&dir, 16).unwrap();
+    let i = ImageSet::IMAGENET16_STANDIN.load_first(&dir, 16).unwrap();
     assert_eq!((i.len(), i.side), (16, 16));
-    let e = format!("{:#}", ImageSet::Cifar10.load_first(&dir, 100_000).unwrap_err());
+    let e = format!("{:#}", ImageSet::CIFAR10.load_first(&dir, 100_000).unwrap_err());
     assert!(e.contains("only") && e.contains("100000"), "{e}");
 }

@@ -197,7 +197,14 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
 }
 
 fn print_image_sources(root: &Path) {
-    for (rel, source) in swapnas_benchmarks::images::IMAGE_SOURCES {
+    // The image sets of every registered space's tasks, each once.
+    let mut sets: Vec<swapnas_benchmarks::ImageSet> = Vec::new();
+    for task in swapnas_benchmarks::spaces::registry().iter().flat_map(|s| s.tasks()) {
+        if !sets.contains(&task.images) {
+            sets.push(task.images);
+        }
+    }
+    for (rel, source) in sets.iter().map(|s| s.source) {
         if !root.join(rel).exists() {
             eprintln!("images not fetched: {rel}\n  get it from: {source}\n  and put it at: {}", root.join(rel).display());
         }

@@ -227,7 +227,7 @@ mod tests {
 
     fn task(head: Head, loss: Loss) -> Task {
         const VAL: &[AccuracyColumn] = &[AccuracyColumn { name: "val", about: "" }];
-        Task { name: "t", aliases: &[], metric: Metric::ACCURACY, images: ImageSet::Cifar10, head, loss, accuracies: VAL }
+        Task { name: "t", aliases: &[], metric: Metric::ACCURACY, images: ImageSet::CIFAR10, head, loss, accuracies: VAL }
     }
 
     /// A proxy that needs class labels is not applicable to a regression task, and says why;

@@ -25,7 +25,7 @@ fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Ve
 fn params_and_flops_equal_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let s = score(&rows, &[&*proxy("params", &settings()), &*proxy("flops", &settings())], &batch);
     for (k, name) in ["params", "flops"].into_iter().enumerate() {
         for (ours, r) in s[k].iter().zip(reference(&rows, name)) {
@@ -41,7 +41,7 @@ fn params_and_flops_equal_suite_zero() {
 fn l2_norm_matches_suite_zero_per_arch() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let ours = score(&rows, &[&*proxy("l2_norm", &settings())], &batch).remove(0);
     for ((o, r), row) in ours.iter().zip(reference(&rows, "l2_norm")).zip(&rows) {
         assert!((o - r).abs() < 0.01 * r, "{}: l2_norm {o} vs Suite-Zero {r}", row.arch);
@@ -61,7 +61,7 @@ fn l2_norm_matches_suite_zero_per_arch() {
 fn nwot_ranks_as_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
     let ours = score(&rows, &[&*proxy("nwot", &settings())], &batch).remove(0);
     assert!(ours.iter().all(|v| v.is_finite()), "{ours:?}");
     let rho = agreement("nwot", &ours, &reference(&rows, "nwot"));
@@ -72,7 +72,7 @@ fn nwot_ranks_as_suite_zero() {
 fn jacov_and_epe_nas_rank_as_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
     let s = score(&rows, &[&*proxy("jacov", &settings()), &*proxy("epe_nas", &settings())], &batch);
     for (k, (name, min)) in [("jacov", JACOV_MIN), ("epe_nas", EPE_NAS_MIN)].into_iter().enumerate() {
         let reference = reference(&rows, name);
@@ -92,7 +92,7 @@ fn zen_ranks_as_suite_zero_zen() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let table = Nb201Table::load(&dir).unwrap();
-    let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let ours = score(&rows, &[&*proxy("zen", &settings())], &batch).remove(0);
     let reference: Vec<f64> =
         rows.iter().map(|r| table.get(&r.arch.parse::<Nb201Arch>().unwrap()).suite_zero_zen(Nb201Task::Cifar10)).collect();
@@ -110,7 +110,7 @@ fn zen_ranks_as_suite_zero_zen() {
 #[test]
 fn meco_sees_every_module_and_is_finite() {
     let dir = data_dir();
-    let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let device = Device::flex();
     let b = builder("(2, 2, 2, 2, 2, 2)");
     let net = b.build(&mut WeightInit::new(InitScheme::PytorchDefault, 3), &BuildOptions::new(10), &device);

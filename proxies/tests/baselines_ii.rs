@@ -35,7 +35,7 @@ fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Ve
 fn snip_grad_norm_plain_agree_with_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
     let s = settings();
     let (snip, grad_norm, plain) = (proxy("snip", &s), proxy("grad_norm", &s), proxy("plain", &s));
     let scores = score(&rows, &[&*snip, &*grad_norm, &*plain], &batch);
@@ -54,7 +54,7 @@ fn snip_grad_norm_plain_agree_with_suite_zero() {
 fn fisher_agrees_with_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, BATCH).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
     let scores = score(&rows, &[&*proxy("fisher", &settings())], &batch);
     // Measured on these 12 rows: 0.972.
     assert!(agreement("fisher", &scores[0], &reference(&rows, "fisher")) > 0.9);
@@ -64,7 +64,7 @@ fn fisher_agrees_with_suite_zero() {
 fn synflow_agrees_with_suite_zero() {
     let dir = data_dir();
     let rows = reference_rows(&dir);
-    let batch = ImageSet::Cifar10.load_first(&dir, 1).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let scores = score(&rows, &[&*proxy("synflow", &settings())], &batch);
     // Measured on these 12 rows: 1.000; the values are NASLib's log(synflow), within a few
     // percent of Suite-Zero's (only the init draw differs).
@@ -82,7 +82,7 @@ fn synflow_agrees_with_suite_zero() {
 #[test]
 fn grasp_finite_difference_converges_on_a_real_network() {
     let dir = data_dir();
-    let batch = ImageSet::Cifar10.load_first(&dir, 16).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 16).unwrap();
     let b = Nb201Builder {
         arch: "(2, 3, 2, 0, 4, 2)".parse().unwrap(),
         config: Nb201Config { channels: 8, cells_per_stage: 1 },
@@ -117,7 +117,7 @@ fn grasp_finite_difference_converges_on_a_real_network() {
 #[test]
 fn zico_equals_the_formula_on_the_host() {
     let dir = data_dir();
-    let batch = ImageSet::Cifar10.load_first(&dir, 2 * BATCH).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&dir, 2 * BATCH).unwrap();
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let memo = Memo::new();
     let device = Device::flex();

@@ -14,7 +14,7 @@ use common::{builder, data_dir, proxy};
 #[test]
 fn packed_count_equals_naive_unique_rows_on_a_real_network() {
     let device = Device::flex();
-    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let net = b.build(&mut WeightInit::new(InitScheme::Gaussian, 11), &BuildOptions::new(10), &device);
     let mut ctx = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
@@ -44,7 +44,7 @@ fn packed_count_equals_naive_unique_rows_on_a_real_network() {
 #[test]
 fn building_blocks_reproduce_the_proxy() {
     let device = Device::flex();
-    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
     let settings = ProxySettings { swap_repeats: 3, ..ProxySettings::default() };
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let memo = Memo::new();
@@ -70,7 +70,7 @@ fn building_blocks_reproduce_the_proxy() {
 #[test]
 fn swap_is_seeded_and_reg_swap_reuses_it() {
     let device = Device::flex();
-    let batch = ImageSet::Cifar10.load_first(&data_dir(), 16).unwrap();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
     let settings = ProxySettings { swap_repeats: 2, ..ProxySettings::default() };
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let score = |seed: u64, proxy: &dyn Proxy, memo: &Memo| {

@@ -15,20 +15,6 @@ pub struct DataFile {
     pub source: &'static str,
 }
 
-pub const CIFAR10_TRAIN_1: DataFile = DataFile {
-    rel_path: "images/cifar-10-batches-bin/data_batch_1.bin",
-    source: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack cifar-10-batches-bin/)",
-};
-pub const CIFAR100_TRAIN: DataFile = DataFile {
-    rel_path: "images/cifar-100-binary/train.bin",
-    source: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack cifar-100-binary/)",
-};
-pub const IMAGENET16_STANDIN: DataFile = DataFile {
-    rel_path: "images/imagenet16-120-standin/val.bin",
-    source: "ImageNet16-120 is not redistributable; a 16×16 stand-in of 120 ImageNet sample photos \
-             (1 label byte + 768 bytes R,G,B per image) is used instead",
-};
-
 /// SHA-256 (hex) and size of a file.
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     use anyhow::Context;

@@ -32,7 +32,7 @@ const TASKS: &[Task] = &[Task {
     name: "cifar10",
     aliases: &["cifar-10"],
     metric: Metric::ACCURACY,
-    images: ImageSet::Cifar10,
+    images: ImageSet::CIFAR10,
     head: Head::Classes(10),
     loss: Loss::CrossEntropy,
     accuracies: &[AccuracyColumn { name: "val", about: "CIFAR-10 validation accuracy of the chosen table" }],

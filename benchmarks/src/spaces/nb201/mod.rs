@@ -50,9 +50,9 @@ const fn task(name: &'static str, aliases: &'static [&'static str], images: Imag
 }
 
 const TASKS: &[Task] = &[
-    task("cifar10", &["cifar-10"], ImageSet::Cifar10, 10),
-    task("cifar100", &["cifar-100"], ImageSet::Cifar100, 100),
-    task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::ImageNet16StandIn, 120),
+    task("cifar10", &["cifar-10"], ImageSet::CIFAR10, 10),
+    task("cifar100", &["cifar-100"], ImageSet::CIFAR100, 100),
+    task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::IMAGENET16_STANDIN, 120),
 ];
 
 const FILES: &[CheckedFile] = &[

@@ -49,9 +49,9 @@ impl Nb201Task {
     /// The images proxies are fed for this task.
     pub fn images(self) -> ImageSet {
         match self {
-            Nb201Task::Cifar10 => ImageSet::Cifar10,
-            Nb201Task::Cifar100 => ImageSet::Cifar100,
-            Nb201Task::ImageNet16_120 => ImageSet::ImageNet16StandIn,
+            Nb201Task::Cifar10 => ImageSet::CIFAR10,
+            Nb201Task::Cifar100 => ImageSet::CIFAR100,
+            Nb201Task::ImageNet16_120 => ImageSet::IMAGENET16_STANDIN,
         }
     }
 
