@@ -24,6 +24,61 @@ pub struct ZcEntry {
     pub scores: BTreeMap<String, f64>,
 }
 
+/// One row of a Suite-Zero "zen" benchmark zip (`zen/benchmark--<space>--<task>--<start>.json`,
+/// each a JSON list of `{idx, arch, zen: {score}, val_accuracy}`): every arch of a space with
+/// its validation metric per task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZenRow {
+    /// The task named in the entry's file name.
+    pub task: String,
+    pub arch: String,
+    pub val_accuracy: f64,
+    pub zen: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct RawZenRow {
+    arch: String,
+    zen: RawScore,
+    val_accuracy: f64,
+}
+
+#[derive(serde::Deserialize)]
+struct RawScore {
+    score: f64,
+}
+
+/// Every row of a Suite-Zero zen zip, for the tasks in `tasks` (an entry of another task is
+/// an error naming it).
+pub fn read_zen_zip(path: &Path, tasks: &[&str]) -> Result<Vec<ZenRow>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut zip = zip::ZipArchive::new(file).context("not a readable zip archive")?;
+    let mut out = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).context("corrupt zip entry")?;
+        let name = entry.name().to_string();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let task = tasks
+            .iter()
+            .find(|t| name.contains(&format!("--{t}--")))
+            .with_context(|| format!("entry `{name}` names none of the tasks {}", tasks.join(", ")))?;
+        let mut text = String::new();
+        entry.read_to_string(&mut text).with_context(|| format!("cannot decompress `{name}`"))?;
+        let rows: Vec<RawZenRow> =
+            serde_json::from_str(&text).with_context(|| format!("entry `{name}` is not a JSON list of rows"))?;
+        out.extend(rows.into_iter().map(|r| ZenRow {
+            task: task.to_string(),
+            arch: r.arch,
+            val_accuracy: r.val_accuracy,
+            zen: r.zen.score,
+        }));
+    }
+    Ok(out)
+}
+
 /// All rows of one task, in file order.
 #[derive(Debug, Clone)]
 pub struct ZcTable {

@@ -8,13 +8,13 @@
 use super::arch::{Nb201Arch, NUM_ARCHS};
 use super::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
 use crate::data::archive::BenchmarkArchive;
+use crate::data::suite_zero::read_zen_zip;
 use crate::data::data_dir::DataDir;
 use crate::images::ImageSet;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -108,18 +108,6 @@ impl Nb201Record {
 #[derive(Debug, Clone)]
 pub struct Nb201Table {
     records: Vec<Nb201Record>,
-}
-
-#[derive(Deserialize)]
-struct ZenRow {
-    arch: String,
-    zen: ZenScore,
-    val_accuracy: f64,
-}
-
-#[derive(Deserialize)]
-struct ZenScore {
-    score: f64,
 }
 
 #[derive(Deserialize)]
@@ -237,36 +225,20 @@ type ValEntry = Option<([f64; 3], [f64; 3])>;
 
 /// Per ordinal: validation accuracy and Zen score for each task.
 fn read_suite_zero_zip(path: &Path) -> Result<Vec<ValEntry>> {
-    let file = std::fs::File::open(path)?;
-    let mut zip = zip::ZipArchive::new(file).context("not a readable zip archive")?;
+    let names = Nb201Task::ALL.map(Nb201Task::name);
     let mut acc = vec![[f64::NAN; 3]; NUM_ARCHS];
     let mut zen = vec![[f64::NAN; 3]; NUM_ARCHS];
     let mut seen = vec![[false; 3]; NUM_ARCHS];
-    for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).context("corrupt zip entry")?;
-        let name = entry.name().to_string();
-        if !name.ends_with(".json") {
-            continue;
+    for row in read_zen_zip(path, &names)? {
+        let task: Nb201Task = row.task.parse()?;
+        let arch: Nb201Arch = row.arch.parse().with_context(|| format!("in the rows of {task}"))?;
+        let (o, s) = (arch.ordinal(), task.slot());
+        if seen[o][s] {
+            bail!("{arch} appears twice for {task}");
         }
-        let task = Nb201Task::ALL
-            .into_iter()
-            .find(|t| name.contains(&format!("--{}--", t.name())))
-            .with_context(|| format!("entry `{name}` names no NB201 task"))?;
-        let mut text = String::new();
-        entry.read_to_string(&mut text).with_context(|| format!("cannot decompress `{name}`"))?;
-        let rows: Vec<ZenRow> =
-            serde_json::from_str(&text).with_context(|| format!("entry `{name}` is not a JSON list of rows"))?;
-        for row in rows {
-            let arch: Nb201Arch = row.arch.parse().with_context(|| format!("in entry `{name}`"))?;
-            let o = arch.ordinal();
-            let s = task.slot();
-            if seen[o][s] {
-                bail!("{arch} appears twice for {task} (entry `{name}`)");
-            }
-            seen[o][s] = true;
-            acc[o][s] = row.val_accuracy;
-            zen[o][s] = row.zen.score;
-        }
+        seen[o][s] = true;
+        acc[o][s] = row.val_accuracy;
+        zen[o][s] = row.zen;
     }
     Ok((0..NUM_ARCHS).map(|o| seen[o].iter().all(|&s| s).then_some((acc[o], zen[o]))).collect())
 }
