@@ -5,6 +5,7 @@
 //! does [`ImageSet::load_first`].
 
 use crate::data::data_dir::{DataDir, DataFile};
+use crate::space::InputPrep;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};
@@ -170,6 +171,85 @@ impl ImageBatch {
         }
         out
     }
+
+    /// The batch as a task's network takes it ([`InputPrep`]); `seed` draws the jigsaw
+    /// permutations (the same seed, the same puzzle).
+    pub fn prepare(&self, prep: &InputPrep, seed: u64) -> ImageBatch {
+        match *prep {
+            InputPrep::AsIs => self.clone(),
+            InputPrep::Resize(side) => self.resized(side),
+            InputPrep::Jigsaw { resize, grid, tile, permutations } => self.resized(resize).jigsaw(grid, tile, permutations, seed),
+        }
+    }
+
+    /// Every image resized to `side × side`, bilinear with half-pixel centres
+    /// (`F.interpolate(mode="bilinear", align_corners=False)`; values are normalised already,
+    /// which commutes with the interpolation).
+    pub fn resized(&self, side: usize) -> ImageBatch {
+        if side == self.side {
+            return self.clone();
+        }
+        let (src, plane) = (self.side, self.side * self.side);
+        let scale = src as f64 / side as f64;
+        // Per output coordinate: the two source indices and the weight of the second.
+        let taps: Vec<(usize, usize, f32)> = (0..side)
+            .map(|o| {
+                let x = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
+                let i0 = (x.floor() as usize).min(src - 1);
+                let i1 = (i0 + 1).min(src - 1);
+                (i0, i1, (x - i0 as f64) as f32)
+            })
+            .collect();
+        let mut pixels = Vec::with_capacity(self.len() * 3 * side * side);
+        for image in self.pixels.chunks_exact(3 * plane) {
+            for channel in image.chunks_exact(plane) {
+                for &(y0, y1, wy) in &taps {
+                    for &(x0, x1, wx) in &taps {
+                        let top = channel[y0 * src + x0] * (1.0 - wx) + channel[y0 * src + x1] * wx;
+                        let bottom = channel[y1 * src + x0] * (1.0 - wx) + channel[y1 * src + x1] * wx;
+                        pixels.push(top * (1.0 - wy) + bottom * wy);
+                    }
+                }
+            }
+        }
+        ImageBatch { pixels, labels: self.labels.clone(), side }
+    }
+
+    /// The jigsaw puzzle of every image: a `grid × grid` of cells, each center-cropped to
+    /// `tile × tile`, put in the order of one of `permutations` seeded permutations of the
+    /// cells (one drawn per image), assembled into a `grid·tile` image whose tile i is the
+    /// permutation's i-th cell; the label becomes the permutation's index.
+    pub fn jigsaw(&self, grid: usize, tile: usize, permutations: usize, seed: u64) -> ImageBatch {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let table: Vec<Vec<usize>> = (0..permutations.max(1))
+            .map(|_| {
+                let mut p: Vec<usize> = (0..grid * grid).collect();
+                p.shuffle(&mut rng);
+                p
+            })
+            .collect();
+        let (src, plane, cell) = (self.side, self.side * self.side, self.side / grid);
+        let offset = cell.saturating_sub(tile) / 2;
+        let side = grid * tile;
+        let mut out = ImageBatch { pixels: Vec::with_capacity(self.len() * 3 * side * side), labels: Vec::new(), side };
+        for image in self.pixels.chunks_exact(3 * plane) {
+            let label = rng.random_range(0..table.len());
+            let order = &table[label];
+            for channel in image.chunks_exact(plane) {
+                for y in 0..side {
+                    for x in 0..side {
+                        let (piece, ty, tx) = (order[(y / tile) * grid + x / tile], y % tile, x % tile);
+                        let (sy, sx) = ((piece / grid) * cell + offset + ty, (piece % grid) * cell + offset + tx);
+                        out.pixels.push(channel[sy.min(src - 1) * src + sx.min(src - 1)]);
+                    }
+                }
+            }
+            out.labels.push(label as i64);
+        }
+        out
+    }
 }
 
 impl ImageSet {
@@ -320,5 +400,33 @@ mod tests {
         // Black after normalisation is what the padding is in the real pipeline.
         let (m, s) = ImageSet::CIFAR10.normalisation();
         assert!((ImageSet::CIFAR10.black()[2] + m[2] / s[2]).abs() < 1e-7);
+    }
+
+    #[test]
+    fn resize_and_jigsaw_move_pixels_where_they_should() {
+        // One 4×4 image, channel c holding 100·c + 4·y + x.
+        let pixels: Vec<f32> = (0..3).flat_map(|c| (0..16).map(move |i| (100 * c + i) as f32)).collect();
+        let batch = ImageBatch { pixels, labels: vec![7], side: 4 };
+        // Halving averages 2×2 blocks (half-pixel centres fall between the pixels).
+        let half = batch.resized(2);
+        assert_eq!(half.side, 2);
+        assert_eq!(&half.pixels[..4], &[2.5, 4.5, 10.5, 12.5]);
+        assert_eq!(batch.resized(4), batch);
+        let up = batch.resized(8);
+        assert_eq!(up.pixels[0], 0.0); // the corner replicates
+        assert_eq!(up.pixels.len(), 3 * 64);
+        // A 2×2 grid of 2×2 cells, tiles the size of the cells: every tile is a source cell.
+        let puzzle = batch.jigsaw(2, 2, 5, 1);
+        assert_eq!(puzzle.side, 4);
+        let label = puzzle.labels[0];
+        assert!((0..5).contains(&label));
+        let cell =
+            |p: &[f32], k: usize| -> Vec<f32> { (0..4).map(|i| p[((k / 2) * 2 + i / 2) * 4 + (k % 2) * 2 + i % 2]).collect() };
+        let mut seen: Vec<Vec<f32>> = (0..4).map(|k| cell(&puzzle.pixels, k)).collect();
+        let mut cells: Vec<Vec<f32>> = (0..4).map(|k| cell(&batch.pixels, k)).collect();
+        seen.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        cells.sort_by(|a, b| a[0].total_cmp(&b[0]));
+        assert_eq!(seen, cells, "the tiles are the cells, permuted");
+        assert_eq!(batch.jigsaw(2, 2, 5, 1), puzzle, "seeded");
     }
 }

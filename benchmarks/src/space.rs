@@ -82,6 +82,31 @@ impl Loss {
     }
 }
 
+/// How a task's images are prepared for its network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPrep {
+    /// As the image set stores them.
+    AsIs,
+    /// Resized (bilinear) to `side × side`.
+    Resize(usize),
+    /// The jigsaw puzzle: resized to `resize`, a `grid × grid` of cells each center-cropped to
+    /// `tile`, the cells put in the order of a seeded permutation (of `permutations`), assembled
+    /// into one `grid·tile` image; the label becomes the permutation's index.
+    Jigsaw { resize: usize, grid: usize, tile: usize, permutations: usize },
+}
+
+/// Where the targets of a task's loss come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetSource {
+    /// The image set's labels (or the jigsaw permutation indices).
+    ImageLabels,
+    /// The input images themselves (autoencoding).
+    Input,
+    /// Seeded synthetic targets of the head's shape: the data behind the task's real targets
+    /// is not available (reports say so).
+    Synthetic,
+}
+
 /// A table's accuracy column a run can correlate against (`--accuracy NAME`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccuracyColumn {
@@ -99,10 +124,22 @@ pub struct Task {
     pub metric: Metric,
     /// The images proxies are fed.
     pub images: ImageSet,
+    /// How the images are prepared for the network.
+    pub input: InputPrep,
     pub head: Head,
     pub loss: Loss,
+    /// Where the loss's targets come from.
+    pub targets: TargetSource,
     /// The columns `--accuracy` chooses from; the first is the default.
     pub accuracies: &'static [AccuracyColumn],
+}
+
+impl Task {
+    /// Whether each image has one class label the loss uses (a classification head trained
+    /// with cross-entropy on the images' labels): what label-based proxies need.
+    pub fn has_image_classes(&self) -> bool {
+        matches!((self.head, self.loss, self.targets), (Head::Classes(_), Loss::CrossEntropy, TargetSource::ImageLabels))
+    }
 }
 
 /// An alternative table of a space (`--set`), e.g. NB301's Suite-Zero archs or the SWAP

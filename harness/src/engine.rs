@@ -15,8 +15,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use swapnas_benchmarks::space::{AccuracyColumn, TableSet};
-use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, ImageSet, SearchSpace, Task};
+use swapnas_benchmarks::space::{AccuracyColumn, InputPrep, TableSet};
+use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, SearchSpace, Task};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings, RegSwapPrior};
 
 /// A benchmark task, resolved from `--bench`, `--task` (and `--set`) through the registry.
@@ -165,13 +165,27 @@ pub struct Augment {
 
 /// Seed stream of an arch's random input batch (independent of its weight-init streams).
 const INPUT_STREAM: u64 = 0x1a9e7;
+/// Seed of the input preparation of the first images (the jigsaw permutations): fixed, so every
+/// arch sees the same batch.
+const PREP_SEED: u64 = 0x9e1;
 
 /// The images the proxies need, as `--input` says: the first `n` training images, or the pool
 /// random batches of `n` are drawn from (every training image in the data directory, up to
 /// 10,000); and how the table header describes them.
-pub fn load_input(input: Input, images: ImageSet, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
+pub fn load_input(input: Input, task: &Task, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
+    let images = task.images;
+    let prep = match task.input {
+        InputPrep::AsIs => String::new(),
+        InputPrep::Resize(side) => format!(", resized to {side}×{side}"),
+        InputPrep::Jigsaw { resize, grid, tile, permutations } => format!(
+            ", resized to {resize}×{resize} and cut into a {grid}×{grid} jigsaw of {tile}×{tile} tiles in one of {permutations} seeded permutations"
+        ),
+    };
     match input {
-        Input::First => Ok((images.load_first(data, n)?, None, format!("first {n} training images of {}", images.name()))),
+        Input::First => {
+            let batch = images.load_first(data, n)?.prepare(&task.input, PREP_SEED);
+            Ok((batch, None, format!("first {n} training images of {}{prep}", images.name())))
+        }
         Input::RandomAugmented => {
             let pool = images.load_pool(data, 10_000)?;
             if pool.len() < n {
@@ -182,7 +196,7 @@ pub fn load_input(input: Input, images: ImageSet, data: &DataDir, n: usize) -> R
                 );
             }
             let text = format!(
-                "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip",
+                "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip{prep}",
                 pool.len(),
                 images.name()
             );
@@ -246,7 +260,7 @@ impl Engine {
         let proxies = swapnas_proxies::make(&setup.plan.decls, &settings);
         let not_applicable: Vec<Option<String>> = proxies.iter().map(|p| p.not_applicable(setup.task)).collect();
         let images = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(setup.min_images);
-        let (batch, augment, input_text) = load_input(setup.input, setup.task.images, setup.data, images)?;
+        let (batch, augment, input_text) = load_input(setup.input, setup.task, setup.data, images)?;
         let cache_settings = proxies
             .iter()
             .map(|p| match augment {
@@ -323,7 +337,10 @@ impl Engine {
                 continue;
             }
             let batch = match self.augment {
-                Some(a) => own_batch.get_or_init(|| self.batch.augmented_sample(a.n, derive_seed(seed, INPUT_STREAM), a.fill)),
+                Some(a) => own_batch.get_or_init(|| {
+                    let stream = derive_seed(seed, INPUT_STREAM);
+                    self.batch.augmented_sample(a.n, stream, a.fill).prepare(&self.task.input, derive_seed(stream, PREP_SEED))
+                }),
                 None => &self.batch,
             };
             let ctx = self.context(c, seed, &memo, batch);

@@ -133,8 +133,14 @@ impl Needs {
 
     /// Why a proxy with these needs cannot run on `task`, or `None` if it can.
     pub fn unmet(&self, task: &Task) -> Option<String> {
-        if self.image_classes && !task.head.has_image_classes() {
-            return Some(format!("needs one class label per image; task {} has a {:?} head", task.name, task.head));
+        if self.image_classes && !task.has_image_classes() {
+            return Some(format!(
+                "needs one class label per image; task {} has a {:?} head with {} loss on {:?} targets",
+                task.name,
+                task.head,
+                task.loss.name(),
+                task.targets
+            ));
         }
         None
     }
@@ -222,12 +228,22 @@ pub fn derive_seed(parent: u64, stream: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use swapnas_benchmarks::space::{AccuracyColumn, Head, Metric};
+    use swapnas_benchmarks::space::{AccuracyColumn, Head, InputPrep, Metric, TargetSource};
     use swapnas_benchmarks::ImageSet;
 
     fn task(head: Head, loss: Loss) -> Task {
         const VAL: &[AccuracyColumn] = &[AccuracyColumn { name: "val", about: "" }];
-        Task { name: "t", aliases: &[], metric: Metric::ACCURACY, images: ImageSet::CIFAR10, head, loss, accuracies: VAL }
+        Task {
+            name: "t",
+            aliases: &[],
+            metric: Metric::ACCURACY,
+            images: ImageSet::CIFAR10,
+            input: InputPrep::AsIs,
+            head,
+            loss,
+            targets: TargetSource::Synthetic,
+            accuracies: VAL,
+        }
     }
 
     /// A proxy that needs class labels is not applicable to a regression task, and says why;

@@ -7,11 +7,16 @@
 //! `F.cross_entropy` (mean over the batch), conv and linear weights only, and
 //! `sum over layers of sum over elements` to reduce.
 
-use crate::{ProxyContext, ProxySettings};
+use crate::{derive_seed, ProxyContext, ProxySettings};
 use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use burn::tensor::{DType, Gradients, Int};
+use swapnas_benchmarks::space::TargetSource;
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, Head, InitScheme, Loss, Network, Output, Taps, Weight, WeightInit};
+
+/// Seed stream of a task's synthetic targets (independent of the weight and input streams).
+const TARGET_STREAM: u64 = 0x7a6e7;
 
 /// A fresh network of the context's architecture, PyTorch default init, seeded by the context.
 pub fn default_network(ctx: &ProxyContext, device: &Device, dtype: DType) -> Box<dyn Network> {
@@ -40,17 +45,60 @@ pub enum Targets {
 }
 
 impl Targets {
-    /// The targets of `n` images (`x`: `[n, …]`), as the task's loss needs them: the batch's
-    /// class ids for a classification head; the input itself for an image head trained with
-    /// L1 (autoencoding). Other heads need targets that only their benchmark's data holds.
+    /// The targets of the images `x` (`[n, …]`, with the batch's `labels`), as the task
+    /// declares them ([`TargetSource`]): the labels (class ids, or the jigsaw permutation
+    /// indices), the input itself (autoencoding), or seeded synthetic targets of the head's
+    /// shape where the task's real targets are not available (drawn from the context's seed).
     pub fn of_task(ctx: &ProxyContext, x: &Tensor<4>, labels: Tensor<1, Int>) -> Result<Self> {
-        match (ctx.task.head, ctx.task.loss) {
-            (Head::Classes(_), Loss::CrossEntropy) => Ok(Targets::Classes(labels)),
-            (Head::Image(_), Loss::L1) => Ok(Targets::Images(x.clone().detach())),
-            (head, loss) => {
-                bail!("task {} ({head:?} head, {} loss) needs targets its image set does not provide", ctx.task.name, loss.name())
-            }
+        let task = ctx.task;
+        match (task.targets, task.head, task.loss) {
+            (TargetSource::ImageLabels, Head::Classes(_), Loss::CrossEntropy) => Ok(Targets::Classes(labels)),
+            (TargetSource::Input, Head::Image(_), Loss::L1 | Loss::Mse) => Ok(Targets::Images(x.clone().detach())),
+            (TargetSource::Synthetic, head, loss) => Self::synthetic(head, loss, x, derive_seed(ctx.seed, TARGET_STREAM)),
+            (source, head, loss) => bail!(
+                "task {}: {source:?} targets cannot feed a {head:?} head's {} loss (a declaration error of the space)",
+                task.name,
+                loss.name()
+            ),
         }
+    }
+
+    /// Seeded targets of `head`'s shape for images `x`: class ids or distributions
+    /// (softmax of N(0, 1) logits), N(0, 1) values, per-pixel class ids at the input's size,
+    /// or U(−1, 1) images (a tanh head's range).
+    pub fn synthetic(head: Head, loss: Loss, x: &Tensor<4>, seed: u64) -> Result<Self> {
+        let [n, _, h, w] = x.dims();
+        let device = x.device();
+        let dtype = x.dtype();
+        let uniform = |len: usize| WeightInit::new(InitScheme::PytorchDefault, seed).weight(len, 1);
+        let ids = |len: usize, k: usize| -> Vec<i64> {
+            uniform(len).into_iter().map(|u| (((u + 1.0) / 2.0 * k as f32) as i64).clamp(0, k as i64 - 1)).collect()
+        };
+        let floats = |v: Vec<f32>, shape: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, shape), (&device, dtype));
+        Ok(match (head, loss) {
+            (Head::Classes(k), Loss::CrossEntropy) => {
+                Targets::Classes(Tensor::from_data(TensorData::new(ids(n, k), [n]), &device))
+            }
+            (Head::Classes(k), Loss::SoftCrossEntropy) => {
+                let logits = gaussian(seed, n * k);
+                let mut probs = Vec::with_capacity(n * k);
+                for row in logits.chunks_exact(k) {
+                    let max = row.iter().cloned().fold(f32::MIN, f32::max);
+                    let e: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
+                    let total: f32 = e.iter().sum();
+                    probs.extend(e.iter().map(|v| v / total));
+                }
+                Targets::Values(floats(probs, [n, k]))
+            }
+            (Head::Regression(k), _) => Targets::Values(floats(gaussian(seed, n * k), [n, k])),
+            (Head::PixelClasses(k), _) => {
+                Targets::Pixels(Tensor::from_data(TensorData::new(ids(n * h * w, k), [n, h, w]), &device))
+            }
+            (Head::Image(c), _) => {
+                Targets::Images(Tensor::<4>::from_data(TensorData::new(uniform(n * c * h * w), [n, c, h, w]), (&device, dtype)))
+            }
+            (head, loss) => bail!("no synthetic targets for a {head:?} head with the {} loss", loss.name()),
+        })
     }
 
     /// The targets of the samples in `range`.

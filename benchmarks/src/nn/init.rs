@@ -43,6 +43,19 @@ impl WeightInit {
         }
     }
 
+    /// Conv weights the reference initialises with `kaiming_normal_(mode='fan_out',
+    /// nonlinearity='relu')` (TransNAS-Bench-101's encoder): N(0, 2/fan_out) under
+    /// [`InitScheme::PytorchDefault`]; N(0, 1) under [`InitScheme::Gaussian`] as every weight.
+    pub fn kaiming_fan_out(&mut self, numel: usize, fan_out: usize) -> Vec<f32> {
+        match self.scheme {
+            InitScheme::PytorchDefault => {
+                let std = (2.0 / fan_out as f64).sqrt();
+                (0..numel).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, &mut self.rng)) as f32).collect()
+            }
+            InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
+        }
+    }
+
     /// Bias of a conv or linear layer.
     pub fn bias(&mut self, numel: usize, fan_in: usize) -> Vec<f32> {
         match self.scheme {

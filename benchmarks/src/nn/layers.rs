@@ -43,6 +43,40 @@ impl LayerBuilder<'_> {
         Conv { weight, bias, stride, padding, dilation, groups }
     }
 
+    /// A bias-free conv whose weights the reference draws with `kaiming_normal_(fan_out, relu)`
+    /// (see [`WeightInit::kaiming_fan_out`]).
+    pub fn conv_kaiming_fan_out(&mut self, spec: ConvSpec) -> Conv {
+        let ConvSpec { c_in, c_out, kernel, stride, padding, dilation, groups, bias } = spec;
+        assert!(!bias, "the kaiming fan-out convs have no bias");
+        let numel = c_out * (c_in / groups) * kernel * kernel;
+        let weight = self.init.kaiming_fan_out(numel, c_out / groups * kernel * kernel);
+        let weight = self.param(weight, [c_out, c_in / groups, kernel, kernel]);
+        Conv { weight, bias: None, stride, padding, dilation, groups }
+    }
+
+    /// `ConvTranspose2d(c_in, c_out, kernel, stride, padding, output_padding, bias=True)`,
+    /// PyTorch default init (its fan-in is `c_out·k²`, from the weight's second dimension).
+    pub fn conv_transpose(
+        &mut self,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        output_padding: usize,
+    ) -> ConvTranspose {
+        let fan_in = c_out * kernel * kernel;
+        let weight = self.init.weight(c_in * c_out * kernel * kernel, fan_in);
+        let bias = self.init.bias(c_out, fan_in);
+        ConvTranspose {
+            weight: self.param(weight, [c_in, c_out, kernel, kernel]),
+            bias: self.param(bias, [c_out]),
+            stride,
+            padding,
+            output_padding,
+        }
+    }
+
     /// `BatchNorm2d(affine=False)`: normalisation only, no parameters.
     pub fn batch_norm_plain(&mut self, channels: usize) -> PlainBatchNorm {
         PlainBatchNorm { channels }
@@ -128,6 +162,38 @@ impl Conv {
         if ctx.taps.layer_outputs {
             let [_, c_in_per_group, kh, kw] = self.weight.dims();
             let (probe, y) = Probe::attach(y, c_in_per_group * kh * kw);
+            ctx.conv_outputs.push(probe);
+            return y;
+        }
+        y
+    }
+}
+
+/// `nn.ConvTranspose2d` with bias. Its weight is 4-D, so it counts among the conv weights
+/// the proxies score. FLOPs: tensorwatch does not count transposed convs (0).
+#[derive(Module, Debug)]
+pub struct ConvTranspose {
+    pub weight: Param<Tensor<4>>,
+    pub bias: Param<Tensor<1>>,
+    pub stride: usize,
+    pub padding: usize,
+    pub output_padding: usize,
+}
+
+impl ConvTranspose {
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let options = burn::tensor::ops::ConvTransposeOptions::new(
+            [self.stride; 2],
+            [self.padding; 2],
+            [self.output_padding; 2],
+            [1, 1],
+            1,
+        );
+        let y = burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options);
+        ctx.module_output(&y);
+        if ctx.taps.layer_outputs {
+            let [_, c_out, kh, kw] = self.weight.dims();
+            let (probe, y) = Probe::attach(y, c_out * kh * kw);
             ctx.conv_outputs.push(probe);
             return y;
         }

@@ -317,11 +317,33 @@ fn map_module_params<N: ModuleNetwork>(module: &N, f: &mut ParamMapFn) -> anyhow
 }
 
 /// The conv (4-D) and linear (2-D) weights of a burn module, in the order its fields are
-/// declared — burn's module visitor walks them, so no network lists its own.
+/// declared — burn's module visitor walks them, so no network lists its own. Transposed convs
+/// are left out: the zero-cost references score `nn.Conv2d` and `nn.Linear` layers only, and
+/// `nn.ConvTranspose2d` is neither.
 pub fn module_weights<M: burn::module::Module>(module: &M) -> Vec<Weight> {
-    struct Collect(Vec<Weight>);
+    struct Collect {
+        weights: Vec<Weight>,
+        /// How many transposed-conv modules the walk is inside.
+        transposed: usize,
+    }
+    const TRANSPOSED: &str = "Struct:ConvTranspose";
     impl burn::module::ModuleVisitor for Collect {
+        fn enter_module(&mut self, _name: &str, container_type: &str) {
+            if container_type == TRANSPOSED {
+                self.transposed += 1;
+            }
+        }
+
+        fn exit_module(&mut self, _name: &str, container_type: &str) {
+            if container_type == TRANSPOSED {
+                self.transposed -= 1;
+            }
+        }
+
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            if self.transposed > 0 {
+                return;
+            }
             // A rank-agnostic view of the very same tensor, so autodiff finds its gradient.
             let tensor = match D {
                 4 => WeightTensor::Conv(Tensor::from_bridge(param.val().into_bridge())),
@@ -329,12 +351,12 @@ pub fn module_weights<M: burn::module::Module>(module: &M) -> Vec<Weight> {
                 _ => return,
             };
             let kind = if D == 4 { WeightKind::Conv } else { WeightKind::Linear };
-            self.0.push(Weight { kind, tensor, id: param.id });
+            self.weights.push(Weight { kind, tensor, id: param.id });
         }
     }
-    let mut collect = Collect(Vec::new());
+    let mut collect = Collect { weights: Vec::new(), transposed: 0 };
     module.visit(&mut collect);
-    collect.0
+    collect.weights
 }
 
 struct ParamMapper<'a, 'f> {

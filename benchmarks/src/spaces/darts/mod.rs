@@ -14,7 +14,8 @@ use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet, Task,
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet,
+    TargetSource, Task,
 };
 use crate::NetworkBuilder;
 use anyhow::Result;
@@ -33,8 +34,10 @@ const TASKS: &[Task] = &[Task {
     aliases: &["cifar-10"],
     metric: Metric::ACCURACY,
     images: ImageSet::CIFAR10,
+    input: InputPrep::AsIs,
     head: Head::Classes(10),
     loss: Loss::CrossEntropy,
+    targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "CIFAR-10 validation accuracy of the chosen table" }],
 }];
 

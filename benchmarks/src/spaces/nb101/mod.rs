@@ -13,7 +13,7 @@ pub use table::{load_nb101, load_nb101_zc, nb101_from_archive, Nb101Record, NB10
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Reference, Request, SearchSpace, Task};
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, Task};
 use crate::NetworkBuilder;
 use anyhow::Result;
 
@@ -27,8 +27,10 @@ const TASKS: &[Task] = &[Task {
     aliases: &["cifar-10"],
     metric: Metric::ACCURACY,
     images: ImageSet::CIFAR10,
+    input: InputPrep::AsIs,
     head: Head::Classes(10),
     loss: Loss::CrossEntropy,
+    targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "108-epoch CIFAR-10 validation accuracy" }],
 }];
 

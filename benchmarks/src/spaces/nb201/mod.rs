@@ -14,7 +14,8 @@ use crate::data::data_dir::{sha256_file, DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace, Task,
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
+    TargetSource, Task,
 };
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -43,8 +44,10 @@ const fn task(name: &'static str, aliases: &'static [&'static str], images: Imag
         aliases,
         metric: Metric::ACCURACY,
         images,
+        input: InputPrep::AsIs,
         head: Head::Classes(classes),
         loss: Loss::CrossEntropy,
+        targets: TargetSource::ImageLabels,
         accuracies: ACCURACIES,
     }
 }

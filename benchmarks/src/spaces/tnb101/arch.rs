@@ -1,0 +1,184 @@
+//! TransNAS-Bench-101 architecture encodings (Duan et al., CVPR 2021).
+//!
+//! * Micro: NASLib's tuple `(a, b, c, d, e, f)` (Suite-Zero's keys) is the official string
+//!   `64-41414-a_bc_def` digit for digit. Digits are the official ones — 0 zero, 1 skip,
+//!   2 ReLU-Conv1×1-BN, 3 ReLU-Conv3×3-BN — on the edges a = 0→1, b = 0→2, c = 1→2,
+//!   d = 0→3, e = 1→3, f = 2→3 (node 0 = cell input, node 3 = output). NASLib's `OP_NAMES`
+//!   (Identity, Zero, 3×3, 1×1) and `EDGE_LIST` orders belong to its own cell graph, which it
+//!   does not use for these tasks: read with them, Suite-Zero's parameter counts stop matching
+//!   (pinned by the parity tests).
+//! * Macro: a 6-tuple of stage codes 1..4, zero-padded at the end (`(1, 2, 4, 2, 0, 0)`), is
+//!   the official `64-1242-basic`: each code one stage of two residual blocks — 1 plain,
+//!   2 channels ×2, 3 stride 2, 4 both.
+
+use anyhow::{bail, ensure, Context, Result};
+use std::fmt;
+use std::str::FromStr;
+
+/// A micro cell edge's operation, by its official digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MicroOp {
+    Zero,
+    Skip,
+    Conv1x1,
+    Conv3x3,
+}
+
+impl MicroOp {
+    /// Ops by official digit.
+    pub const ALL: [MicroOp; 4] = [MicroOp::Zero, MicroOp::Skip, MicroOp::Conv1x1, MicroOp::Conv3x3];
+
+    pub fn digit(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The six edges `(from, to)` of a micro cell in tuple / string order.
+pub const MICRO_EDGES: [(usize, usize); 6] = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
+
+/// Number of micro architectures (4^6).
+pub const NUM_MICRO: usize = 4096;
+
+/// A micro architecture: the op of each edge in [`MICRO_EDGES`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MicroArch(pub [MicroOp; 6]);
+
+impl MicroArch {
+    /// The official string `64-41414-a_bc_def`.
+    pub fn official(&self) -> String {
+        let d: Vec<u8> = self.0.iter().map(|o| o.digit()).collect();
+        format!("64-41414-{}_{}{}_{}{}{}", d[0], d[1], d[2], d[3], d[4], d[5])
+    }
+
+    /// Index into the 4^6 enumeration (first edge most significant).
+    pub fn ordinal(&self) -> usize {
+        self.0.iter().fold(0, |acc, o| acc * 4 + o.digit() as usize)
+    }
+
+    fn from_digits(digits: &[i64]) -> Result<Self> {
+        ensure!(digits.len() == 6, "a micro arch has 6 op digits, found {}", digits.len());
+        let mut ops = [MicroOp::Zero; 6];
+        for (slot, &d) in ops.iter_mut().zip(digits) {
+            let op = usize::try_from(d).ok().and_then(|d| MicroOp::ALL.get(d));
+            *slot = *op.with_context(|| format!("op digit {d} is not in 0..=3"))?;
+        }
+        Ok(Self(ops))
+    }
+}
+
+impl FromStr for MicroArch {
+    type Err = anyhow::Error;
+
+    /// The tuple `(a, b, c, d, e, f)` or the official string `64-41414-a_bc_def`.
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        if let Some(cell) = t.strip_prefix("64-41414-") {
+            let digits: Vec<i64> = cell.chars().filter(|c| *c != '_').map(|c| c.to_digit(10).map_or(-1, i64::from)).collect();
+            let parts: Vec<usize> = cell.split('_').map(str::len).collect();
+            ensure!(parts == [1, 2, 3], "`{t}` is not 64-41414-a_bc_def");
+            return Self::from_digits(&digits).with_context(|| format!("`{t}`"));
+        }
+        let digits = crate::data::literal::int_sequence(t)
+            .with_context(|| format!("`{t}` is neither a tuple (a, b, c, d, e, f) nor 64-41414-a_bc_def"))?;
+        Self::from_digits(&digits).with_context(|| format!("`{t}`"))
+    }
+}
+
+impl fmt::Display for MicroArch {
+    /// NASLib's tuple, as Suite-Zero writes it (the cache key).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d: Vec<String> = self.0.iter().map(|o| o.digit().to_string()).collect();
+        write!(f, "({})", d.join(", "))
+    }
+}
+
+/// A macro architecture: 4 to 6 stage codes in 1..=4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacroArch {
+    codes: [u8; 6],
+    len: usize,
+}
+
+impl MacroArch {
+    pub fn new(codes: &[u8]) -> Result<Self> {
+        ensure!((1..=6).contains(&codes.len()), "a macro arch has 1 to 6 stages, found {}", codes.len());
+        let mut out = [0u8; 6];
+        for (slot, &c) in out.iter_mut().zip(codes) {
+            ensure!((1..=4).contains(&c), "stage code {c} is not in 1..=4");
+            *slot = c;
+        }
+        Ok(Self { codes: out, len: codes.len() })
+    }
+
+    /// The stage codes.
+    pub fn codes(&self) -> &[u8] {
+        &self.codes[..self.len]
+    }
+
+    /// The official string `64-{codes}-basic`.
+    pub fn official(&self) -> String {
+        let codes: String = self.codes().iter().map(|c| c.to_string()).collect();
+        format!("64-{codes}-basic")
+    }
+}
+
+impl FromStr for MacroArch {
+    type Err = anyhow::Error;
+
+    /// The zero-padded tuple `(1, 2, 4, 2, 0, 0)` or the official string `64-1242-basic`.
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        if let Some(rest) = t.strip_prefix("64-") {
+            let codes = rest.strip_suffix("-basic").with_context(|| format!("`{t}` is not 64-<codes>-basic"))?;
+            let codes: Vec<u8> = codes.chars().map(|c| c.to_digit(10).map_or(0, |d| d as u8)).collect();
+            return Self::new(&codes).with_context(|| format!("`{t}`"));
+        }
+        let values = crate::data::literal::int_sequence(t)
+            .with_context(|| format!("`{t}` is neither a tuple of 6 stage codes nor 64-<codes>-basic"))?;
+        ensure!(values.len() == 6, "`{t}`: a macro tuple has 6 entries, found {}", values.len());
+        let end = values.iter().position(|&v| v == 0).unwrap_or(6);
+        if values[end..].iter().any(|&v| v != 0) {
+            bail!("`{t}`: a stage code after a 0");
+        }
+        let codes: Vec<u8> = values[..end].iter().map(|&v| u8::try_from(v).unwrap_or(u8::MAX)).collect();
+        Self::new(&codes).with_context(|| format!("`{t}`"))
+    }
+}
+
+impl fmt::Display for MacroArch {
+    /// NASLib's zero-padded tuple, as Suite-Zero writes it (the cache key).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c: Vec<String> = self.codes.iter().map(|c| c.to_string()).collect();
+        write!(f, "({})", c.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn micro_tuple_is_the_official_string_digit_for_digit() {
+        let a: MicroArch = "(1, 0, 0, 2, 1, 0)".parse().unwrap();
+        assert_eq!(a.official(), "64-41414-1_00_210");
+        assert_eq!(a.0, [MicroOp::Skip, MicroOp::Zero, MicroOp::Zero, MicroOp::Conv1x1, MicroOp::Skip, MicroOp::Zero]);
+        assert_eq!(a.to_string(), "(1, 0, 0, 2, 1, 0)");
+        assert_eq!("64-41414-1_00_210".parse::<MicroArch>().unwrap(), a);
+        assert_eq!("(3, 3, 3, 3, 3, 3)".parse::<MicroArch>().unwrap().ordinal(), NUM_MICRO - 1);
+        assert!("(4, 0, 0, 0, 0, 0)".parse::<MicroArch>().is_err());
+        assert!("64-41414-1_002_10".parse::<MicroArch>().is_err());
+        assert!("(1, 0, 0)".parse::<MicroArch>().is_err());
+    }
+
+    #[test]
+    fn macro_tuple_drops_trailing_zeros() {
+        let a: MacroArch = "(1, 2, 4, 2, 0, 0)".parse().unwrap();
+        assert_eq!(a.official(), "64-1242-basic");
+        assert_eq!(a.codes(), [1, 2, 4, 2]);
+        assert_eq!(a.to_string(), "(1, 2, 4, 2, 0, 0)");
+        assert_eq!("64-413331-basic".parse::<MacroArch>().unwrap().to_string(), "(4, 1, 3, 3, 3, 1)");
+        assert!("(1, 0, 2, 0, 0, 0)".parse::<MacroArch>().is_err());
+        assert!("(5, 1, 1, 1, 0, 0)".parse::<MacroArch>().is_err());
+        assert!("64-12x-basic".parse::<MacroArch>().is_err());
+    }
+}

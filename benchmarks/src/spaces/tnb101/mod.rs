@@ -1,0 +1,437 @@
+//! TransNAS-Bench-101 (Duan et al., CVPR 2021): the micro space (4,096 cell architectures)
+//! and the macro space (3,256 stage sequences), seven Taskonomy tasks each — declared here as
+//! two search spaces, `tnb101-micro` and `tnb101-macro` ([`MICRO`], [`MACRO`]).
+//!
+//! * Tables: Suite-Zero's zen zips, every arch × task with its validation metric (top-1 for
+//!   class_object / class_scene / jigsaw, SSIM for normal / autoencoder, negative L2 loss for
+//!   room_layout, pixel accuracy for segmentsemantic), or the converted official archive
+//!   (`scripts/convert_tnb101.py` → `benchmarks/tnb101/tnb101_<space>.h5`) when present.
+//! * Networks: [`net`] (the official encoders and decoders; parameter counts equal Suite-Zero's
+//!   `params` for every arch of both reference files on every task, see [`params`]).
+//! * Inputs: Taskonomy is not available here; a STAND-IN of 64 ImageNet photos (224×224) is
+//!   resized to the benchmark's 256×256 (jigsaw: 255×255, cut into a 3×3 grid of 64×64
+//!   tiles). Targets the stand-in does not have are seeded synthetic tensors of the right
+//!   shape (autoencoder: the input itself; jigsaw: the permutation index). Every report says so.
+
+mod arch;
+mod net;
+
+pub use arch::{MacroArch, MicroArch, MicroOp, MICRO_EDGES, NUM_MICRO};
+pub use net::{TnbArch, TnbBuilder, TnbConfig, TnbNet, TnbTask, GRID, INPUT_SIDE, TILE};
+
+use crate::data::archive::BenchmarkArchive;
+use crate::data::data_dir::{DataDir, DataFile};
+use crate::data::suite_zero::read_zen_zip;
+use crate::images::ImageSet;
+use crate::sample::sample_indices;
+use crate::space::{
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, TargetSource, Task,
+};
+use anyhow::{bail, Context, Result};
+
+pub const MICRO_ZIP: DataFile = DataFile {
+    rel_path: "benchmarks/tnb101/suitezero-transbench101-micro-zen.zip",
+    source: "the zen/benchmark--transbench101_micro--* entries of NASLib's naslib/data/zc_benchmarks/all_benchmarks_zen.zip \
+             (https://github.com/automl/NASLib), zipped on their own",
+};
+pub const MACRO_ZIP: DataFile = DataFile {
+    rel_path: "benchmarks/tnb101/suitezero-transbench101-macro-zen.zip",
+    source: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/tnb101_macro_zen.zip",
+};
+pub const MICRO_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/tnb101/zc_transbench101_micro.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_transbench101_micro.json",
+};
+pub const MACRO_ZC_JSON: DataFile = DataFile {
+    rel_path: "benchmarks/tnb101/zc_transbench101_macro.json",
+    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_transbench101_macro.json",
+};
+
+/// The stand-in for Taskonomy's RGB inputs: 64 ImageNet sample photos, 224×224 centre crops
+/// (1 index byte + R, G, B planes per image), normalised with ImageNet's mean and std.
+pub const TASKONOMY_STANDIN: ImageSet = ImageSet {
+    name: "Taskonomy STAND-IN (64 ImageNet photos, 224×224), not Taskonomy",
+    side: 224,
+    header: (1, 0),
+    max_label: 63,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    files: &[DataFile {
+        rel_path: "images/taskonomy-standin-224/images.bin",
+        source: "Taskonomy is not redistributable here; a stand-in of 64 ImageNet sample photos at 224×224 \
+                 (1 index byte + 150,528 bytes R,G,B per image) is used instead",
+    }],
+    source: (
+        "images/taskonomy-standin-224/images.bin",
+        "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
+    ),
+};
+
+const fn task(
+    name: &'static str,
+    metric: &'static str,
+    input: InputPrep,
+    head: Head,
+    loss: Loss,
+    targets: TargetSource,
+    accuracies: &'static [AccuracyColumn],
+) -> Task {
+    Task {
+        name,
+        aliases: &[],
+        metric: Metric { name: metric, higher_is_better: true },
+        images: TASKONOMY_STANDIN,
+        input,
+        head,
+        loss,
+        targets,
+        accuracies,
+    }
+}
+
+const RESIZE: InputPrep = InputPrep::Resize(INPUT_SIDE);
+
+/// The seven tasks, with the heads and losses of NASLib's zero-cost code.
+const TASKS: &[Task] = &[
+    task(
+        "class_object",
+        "top-1 accuracy",
+        RESIZE,
+        Head::Classes(100),
+        Loss::SoftCrossEntropy,
+        TargetSource::Synthetic,
+        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), class_object" }],
+    ),
+    task(
+        "class_scene",
+        "top-1 accuracy",
+        RESIZE,
+        Head::Classes(63),
+        Loss::SoftCrossEntropy,
+        TargetSource::Synthetic,
+        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), class_scene" }],
+    ),
+    task(
+        "room_layout",
+        "negative L2 loss",
+        RESIZE,
+        Head::Regression(9),
+        Loss::Mse,
+        TargetSource::Synthetic,
+        &[AccuracyColumn { name: "val", about: "best validation negative L2 loss, room_layout" }],
+    ),
+    task(
+        "jigsaw",
+        "top-1 accuracy",
+        InputPrep::Jigsaw { resize: 255, grid: GRID, tile: TILE, permutations: 1000 },
+        Head::Classes(1000),
+        Loss::CrossEntropy,
+        TargetSource::ImageLabels,
+        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), jigsaw" }],
+    ),
+    task(
+        "segmentsemantic",
+        "pixel accuracy",
+        RESIZE,
+        Head::PixelClasses(17),
+        Loss::PixelCrossEntropy,
+        TargetSource::Synthetic,
+        &[AccuracyColumn { name: "val", about: "best validation pixel accuracy (%), segmentsemantic" }],
+    ),
+    task(
+        "normal",
+        "SSIM",
+        RESIZE,
+        Head::Image(3),
+        Loss::L1,
+        TargetSource::Synthetic,
+        &[AccuracyColumn { name: "val", about: "best validation SSIM, normal" }],
+    ),
+    task(
+        "autoencoder",
+        "SSIM",
+        RESIZE,
+        Head::Image(3),
+        Loss::L1,
+        TargetSource::Input,
+        &[AccuracyColumn { name: "val", about: "best validation SSIM, autoencoder" }],
+    ),
+];
+
+/// Which of the two spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Micro,
+    Macro,
+}
+
+/// A TransNAS-Bench-101 search space.
+pub struct TnbSpace {
+    pub kind: Kind,
+}
+
+/// The registry entries.
+pub const MICRO: TnbSpace = TnbSpace { kind: Kind::Micro };
+pub const MACRO: TnbSpace = TnbSpace { kind: Kind::Macro };
+
+// The micro zip is the transbench101_micro part of Suite-Zero's all_benchmarks_zen.zip, not a
+// file that can be downloaded as it is, so `data fetch` does not list it (a missing one is
+// reported with its source).
+const FILES_MICRO: &[CheckedFile] = &[CheckedFile {
+    file: MICRO_ZC_JSON,
+    sha256: "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1",
+    bytes: 4_121_429,
+}];
+const FILES_MACRO: &[CheckedFile] = &[
+    CheckedFile { file: MACRO_ZIP, sha256: "c34526c4f37f06205e61efeeb80bce5340dbce555ad558a10d6a897258d0de7b", bytes: 870_234 },
+    CheckedFile {
+        file: MACRO_ZC_JSON,
+        sha256: "f1d393373855bd7ba29bc81b33adb947ef2518d82aa0e6c003809ce6a4d94212",
+        bytes: 4_107_092,
+    },
+];
+
+impl TnbSpace {
+    fn parse(&self, arch: &str) -> Result<TnbArch> {
+        Ok(match self.kind {
+            Kind::Micro => TnbArch::Micro(arch.parse()?),
+            Kind::Macro => TnbArch::Macro(arch.parse()?),
+        })
+    }
+
+    fn archive_path(&self) -> &'static str {
+        match self.kind {
+            Kind::Micro => "benchmarks/tnb101/tnb101_micro.h5",
+            Kind::Macro => "benchmarks/tnb101/tnb101_macro.h5",
+        }
+    }
+
+    /// Every arch of the space with its metric on `task`, and where they came from.
+    fn table(&self, task: &Task, data: &DataDir) -> Result<(Vec<(TnbArch, f64)>, String)> {
+        let archive = data.path(self.archive_path());
+        if archive.is_file() {
+            let a = BenchmarkArchive::read(&archive)?;
+            let values = a.column(task.name, "val_accuracy").with_context(|| format!("{} (delete it to use Suite-Zero's table)", archive.display()))?;
+            let rows = a
+                .archs
+                .iter()
+                .zip(values)
+                .map(|(s, &v)| Ok((self.parse(s).with_context(|| format!("{}", archive.display()))?, v)))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok((rows, format!("{}, converted from the official database", self.archive_path())));
+        }
+        let file = match self.kind {
+            Kind::Micro => MICRO_ZIP,
+            Kind::Macro => MACRO_ZIP,
+        };
+        let path = data.require(&file)?;
+        let names: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
+        let mut rows = Vec::new();
+        let all = read_zen_zip(&path, &names).with_context(|| format!("cannot load {} (re-download it: {})", path.display(), file.source))?;
+        for row in all.into_iter().filter(|r| r.task == task.name) {
+            rows.push((self.parse(&row.arch).with_context(|| format!("in {}", file.rel_path))?, row.val_accuracy));
+        }
+        // A stable order whatever the zip's entry order: by arch.
+        rows.sort_by_key(|r| r.0.to_string());
+        let expected = match self.kind {
+            Kind::Micro => NUM_MICRO,
+            Kind::Macro => 3256,
+        };
+        if rows.len() != expected {
+            bail!("{} holds {} archs for {}, expected {expected}", file.rel_path, rows.len(), task.name);
+        }
+        Ok((rows, format!("Suite-Zero {}", file.rel_path.rsplit('/').next().unwrap_or(file.rel_path))))
+    }
+
+    fn builder(&self, arch: TnbArch, task: &Task) -> Result<TnbBuilder> {
+        let t = TnbTask::from_name(task.name).with_context(|| format!("{} is not a TransNAS-Bench-101 task", task.name))?;
+        Ok(TnbBuilder { arch, config: TnbConfig { task: t }, num_classes: task.head.width() })
+    }
+}
+
+impl SearchSpace for TnbSpace {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Micro => "tnb101-micro",
+            Kind::Macro => "tnb101-macro",
+        }
+    }
+
+    fn about(&self) -> &'static str {
+        match self.kind {
+            Kind::Micro => "TransNAS-Bench-101 micro: 4,096 cells, 7 Taskonomy tasks (stand-in images)",
+            Kind::Macro => "TransNAS-Bench-101 macro: 3,256 stage sequences, 7 Taskonomy tasks (stand-in images)",
+        }
+    }
+
+    fn encodings(&self) -> &'static str {
+        match self.kind {
+            Kind::Micro => "NASLib's tuple (a, b, c, d, e, f) of official digits 0 zero, 1 skip, 2 conv1×1, 3 conv3×3, or 64-41414-a_bc_def",
+            Kind::Macro => "NASLib's zero-padded 6-tuple of stage codes 1..4, or 64-<codes>-basic",
+        }
+    }
+
+    fn tasks(&self) -> &'static [Task] {
+        TASKS
+    }
+
+    /// The networks are large (256×256 inputs, up to 64M parameters with a decoder).
+    fn default_archs(&self) -> usize {
+        20
+    }
+
+    fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
+        let task = request.task;
+        let (rows, source) = self.table(task, data)?;
+        let picked = sample_indices(rows.len(), request.archs.unwrap_or(self.default_archs()), request.seed);
+        let t = TnbTask::from_name(task.name).context("not a TransNAS-Bench-101 task")?;
+        let candidates = picked
+            .iter()
+            .map(|&i| {
+                let (arch, value) = rows[i];
+                Ok(Candidate {
+                    label: arch.to_string(),
+                    builder: Box::new(self.builder(arch, task)?),
+                    columns: vec![official(&arch)],
+                    accuracy: value,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let largest_params = request.largest.then(|| rows.iter().map(|(a, _)| params(a, t)).max().unwrap_or(0));
+        Ok(Loaded {
+            name: format!("{}-{}", self.name(), task.name),
+            candidates,
+            column_names: vec!["official"],
+            accuracy_label: format!("{} {} ({source})", task.name, task.metric.name),
+            largest_params,
+            notes: vec![
+                (
+                    "network".to_string(),
+                    format!(
+                        "official TransNAS-Bench-101 encoder + {} decoder (NASLib model_builder heads), input {}",
+                        task.name,
+                        match task.input {
+                            InputPrep::Jigsaw { .. } => "9 tiles of 64×64".to_string(),
+                            _ => format!("{INPUT_SIDE}×{INPUT_SIDE}"),
+                        }
+                    ),
+                ),
+                ("images".to_string(), "STAND-IN: 64 ImageNet photos resized to the benchmark's input, not Taskonomy".to_string()),
+                ("targets".to_string(), targets_note(task).to_string()),
+            ],
+        })
+    }
+
+    fn reference(&self) -> Option<Reference> {
+        Some(Reference {
+            file: match self.kind {
+                Kind::Micro => MICRO_ZC_JSON,
+                Kind::Macro => MACRO_ZC_JSON,
+            },
+            set: None,
+        })
+    }
+
+    fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
+        let arch = self.parse(arch)?;
+        Ok(Candidate { label: arch.to_string(), builder: Box::new(self.builder(arch, task)?), columns: Vec::new(), accuracy: f64::NAN })
+    }
+
+    fn data_files(&self) -> &'static [CheckedFile] {
+        match self.kind {
+            Kind::Micro => FILES_MICRO,
+            Kind::Macro => FILES_MACRO,
+        }
+    }
+}
+
+/// The official string of an arch.
+fn official(arch: &TnbArch) -> String {
+    match arch {
+        TnbArch::Micro(m) => m.official(),
+        TnbArch::Macro(m) => m.official(),
+    }
+}
+
+/// What the loss of a task compares with, in words (every report of the task says it).
+pub fn targets_note(task: &Task) -> &'static str {
+    match task.targets {
+        TargetSource::Input => "the input itself (autoencoding), L1 loss",
+        TargetSource::ImageLabels => "the index of the seeded tile permutation (1,000 seeded permutations; the official set is not available)",
+        TargetSource::Synthetic => match task.head {
+            Head::Classes(_) => "SYNTHETIC: seeded random class distributions (Taskonomy's soft labels are not available)",
+            Head::Regression(_) => "SYNTHETIC: seeded N(0, 1) layout values (Taskonomy's room layouts are not available)",
+            Head::PixelClasses(_) => "SYNTHETIC: seeded random per-pixel classes (Taskonomy's segmentations are not available)",
+            Head::Image(_) => "SYNTHETIC: seeded uniform(−1, 1) images (Taskonomy's surface normals are not available)",
+        },
+    }
+}
+
+/// Trainable parameters of an arch's network on a task, by formula (what tensorwatch counts:
+/// every layer that runs; equals [`TnbNet`]'s count, and Suite-Zero's `params`).
+pub fn params(arch: &TnbArch, task: TnbTask) -> usize {
+    let bn = |c: usize| 2 * c;
+    let conv = |i: usize, o: usize, k: usize| k * k * i * o;
+    let mut total = conv(3, 32, 3) + bn(32) + conv(32, 64, 3) + bn(64);
+    let codes: Vec<u8> = match arch {
+        TnbArch::Micro(_) => vec![4, 1, 4, 1, 4],
+        TnbArch::Macro(m) => m.codes().to_vec(),
+    };
+    let mut c = 64;
+    for code in codes {
+        let c_out = if code % 2 == 0 { 2 * c } else { c };
+        let stride = if code > 2 { 2 } else { 1 };
+        for i in 0..2 {
+            let (c_in, s) = if i == 0 { (c, stride) } else { (c_out, 1) };
+            total += match arch {
+                TnbArch::Micro(m) => m
+                    .0
+                    .iter()
+                    .zip(MICRO_EDGES)
+                    .map(|(&op, (from, _))| {
+                        let (ci, st) = if from == 0 { (c_in, s) } else { (c_out, 1) };
+                        match op {
+                            MicroOp::Zero => 0,
+                            MicroOp::Skip if st == 1 && ci == c_out => 0,
+                            MicroOp::Skip | MicroOp::Conv1x1 => conv(ci, c_out, 1) + bn(c_out),
+                            MicroOp::Conv3x3 => conv(ci, c_out, 3) + bn(c_out),
+                        }
+                    })
+                    .sum::<usize>(),
+                TnbArch::Macro(_) => {
+                    let down = if s != 1 || c_in != c_out { conv(c_in, c_out, 1) + bn(c_out) } else { 0 };
+                    conv(c_in, c_out, 3) + bn(c_out) + conv(c_out, c_out, 3) + bn(c_out) + down
+                }
+            };
+        }
+        c = c_out;
+    }
+    let layer = |i: usize, o: usize| conv(i, o, 3) + o + bn(o);
+    total
+        + match task {
+            TnbTask::ClassObject | TnbTask::ClassScene | TnbTask::RoomLayout => c * task.outputs() + task.outputs(),
+            TnbTask::Jigsaw => GRID * GRID * c * task.outputs() + task.outputs(),
+            TnbTask::SegmentSemantic => {
+                let chain = [(c, 1024), (1024, 512), (512, 256), (256, 128), (128, 64), (64, 32), (32, 32)];
+                chain.iter().map(|&(i, o)| layer(i, o)).sum::<usize>() + conv(32, 17, 3) + 17
+            }
+            TnbTask::Normal | TnbTask::Autoencoder => {
+                let chain = [
+                    (c, 1024),
+                    (1024, 1024),
+                    (1024, 512),
+                    (512, 512),
+                    (512, 256),
+                    (256, 128),
+                    (128, 64),
+                    (64, 64),
+                    (64, 32),
+                    (32, 32),
+                    (32, 16),
+                    (16, 32),
+                    (32, 16),
+                ];
+                chain.iter().map(|&(i, o)| layer(i, o)).sum::<usize>() + conv(16, 3, 3) + 3
+            }
+        }
+}
