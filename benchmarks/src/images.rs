@@ -5,7 +5,6 @@
 //! does [`ImageSet::load_first`].
 
 use crate::data::data_dir::{DataDir, DataFile};
-use crate::space::InputPrep;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};
@@ -13,6 +12,20 @@ use std::path::Path;
 
 /// Padding of the reference loaders' random crop, in pixels (`RandomCrop(32, padding=4)`).
 pub const AUGMENT_PAD: usize = 4;
+
+/// How a task's images are prepared for its network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputPrep {
+    /// As the image set stores them.
+    AsIs,
+    /// Resized (bilinear) to `side × side`.
+    Resize(usize),
+    /// The jigsaw puzzle (`MakeJigsawPuzzle`): resized to `resize`, its central 90% resized
+    /// back, a `grid × grid` of cells each giving a `tile` crop at a seeded offset, the cells put
+    /// in the order of a seeded permutation (of `permutations`), assembled into one `grid·tile`
+    /// image; the label becomes the permutation's index.
+    Jigsaw { resize: usize, grid: usize, tile: usize, permutations: usize },
+}
 
 /// An image set: its files and their binary layout (per image a few header bytes, one of
 /// them the label, then the R, G, B planes of `side × side` bytes), and the normalisation the
@@ -178,7 +191,11 @@ impl ImageBatch {
         match *prep {
             InputPrep::AsIs => self.clone(),
             InputPrep::Resize(side) => self.resized(side),
-            InputPrep::Jigsaw { resize, grid, tile, permutations } => self.resized(resize).jigsaw(grid, tile, permutations, seed),
+            InputPrep::Jigsaw { resize, grid, tile, permutations } => {
+                // MakeJigsawPuzzle's centercrop = 0.9: the central 90% resized back.
+                let zoomed = self.resized(resize).center_crop((resize as f64 * 0.9) as usize).resized(resize);
+                zoomed.jigsaw(grid, tile, permutations, seed)
+            }
         }
     }
 
@@ -215,10 +232,25 @@ impl ImageBatch {
         ImageBatch { pixels, labels: self.labels.clone(), side }
     }
 
-    /// The jigsaw puzzle of every image: a `grid × grid` of cells, each center-cropped to
-    /// `tile × tile`, put in the order of one of `permutations` seeded permutations of the
-    /// cells (one drawn per image), assembled into a `grid·tile` image whose tile i is the
-    /// permutation's i-th cell; the label becomes the permutation's index.
+    /// The central `side × side` of every image.
+    pub fn center_crop(&self, side: usize) -> ImageBatch {
+        let (src, plane) = (self.side, self.side * self.side);
+        let side = side.min(src);
+        let off = (src - side) / 2;
+        let mut pixels = Vec::with_capacity(self.len() * 3 * side * side);
+        for channel in self.pixels.chunks_exact(plane) {
+            for y in 0..side {
+                pixels.extend_from_slice(&channel[(y + off) * src + off..(y + off) * src + off + side]);
+            }
+        }
+        ImageBatch { pixels, labels: self.labels.clone(), side }
+    }
+
+    /// The jigsaw puzzle of every image, as `MakeJigsawPuzzle` builds it: a `grid × grid` of
+    /// cells, from each a `tile × tile` crop at a seeded random offset, put in the order of one
+    /// of `permutations` seeded permutations of the cells (one drawn per image; the official
+    /// hamming-distance set is not available), assembled into one `grid·tile` image whose tile
+    /// i is the permutation's i-th cell; the label becomes the permutation's index.
     pub fn jigsaw(&self, grid: usize, tile: usize, permutations: usize, seed: u64) -> ImageBatch {
         use rand::seq::SliceRandom;
         use rand::{Rng, SeedableRng};
@@ -231,17 +263,21 @@ impl ImageBatch {
             })
             .collect();
         let (src, plane, cell) = (self.side, self.side * self.side, self.side / grid);
-        let offset = cell.saturating_sub(tile) / 2;
         let side = grid * tile;
         let mut out = ImageBatch { pixels: Vec::with_capacity(self.len() * 3 * side * side), labels: Vec::new(), side };
         for image in self.pixels.chunks_exact(3 * plane) {
             let label = rng.random_range(0..table.len());
             let order = &table[label];
+            let slack = cell.saturating_sub(tile);
+            let offsets: Vec<(usize, usize)> =
+                (0..grid * grid).map(|_| (rng.random_range(0..=slack), rng.random_range(0..=slack))).collect();
             for channel in image.chunks_exact(plane) {
                 for y in 0..side {
                     for x in 0..side {
-                        let (piece, ty, tx) = (order[(y / tile) * grid + x / tile], y % tile, x % tile);
-                        let (sy, sx) = ((piece / grid) * cell + offset + ty, (piece % grid) * cell + offset + tx);
+                        let i = (y / tile) * grid + x / tile;
+                        let (piece, ty, tx) = (order[i], y % tile, x % tile);
+                        let (oy, ox) = offsets[i];
+                        let (sy, sx) = ((piece / grid) * cell + oy + ty, (piece % grid) * cell + ox + tx);
                         out.pixels.push(channel[sy.min(src - 1) * src + sx.min(src - 1)]);
                     }
                 }
@@ -428,5 +464,6 @@ mod tests {
         cells.sort_by(|a, b| a[0].total_cmp(&b[0]));
         assert_eq!(seen, cells, "the tiles are the cells, permuted");
         assert_eq!(batch.jigsaw(2, 2, 5, 1), puzzle, "seeded");
+        assert_eq!(&batch.center_crop(2).pixels[..4], &[5.0, 6.0, 9.0, 10.0]);
     }
 }

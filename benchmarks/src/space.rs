@@ -10,6 +10,7 @@
 
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
+pub use crate::images::InputPrep;
 use crate::nn::network::NetworkBuilder;
 use anyhow::{bail, Result};
 use std::path::Path;
@@ -80,19 +81,6 @@ impl Loss {
             Loss::L1 => "l1",
         }
     }
-}
-
-/// How a task's images are prepared for its network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputPrep {
-    /// As the image set stores them.
-    AsIs,
-    /// Resized (bilinear) to `side × side`.
-    Resize(usize),
-    /// The jigsaw puzzle: resized to `resize`, a `grid × grid` of cells each center-cropped to
-    /// `tile`, the cells put in the order of a seeded permutation (of `permutations`), assembled
-    /// into one `grid·tile` image; the label becomes the permutation's index.
-    Jigsaw { resize: usize, grid: usize, tile: usize, permutations: usize },
 }
 
 /// Where the targets of a task's loss come from.

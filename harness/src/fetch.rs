@@ -200,7 +200,7 @@ fn print_image_sources(root: &Path) {
     // The image sets of every registered space's tasks, each once.
     let mut sets: Vec<swapnas_benchmarks::ImageSet> = Vec::new();
     for task in swapnas_benchmarks::spaces::registry().iter().flat_map(|s| s.tasks()) {
-        if !sets.contains(&task.images) {
+        if !sets.iter().any(|s| s.source == task.images.source) {
             sets.push(task.images);
         }
     }

@@ -374,3 +374,46 @@ fn random_augmented_input_is_per_arch_and_reproducible() {
         std::fs::remove_dir_all(d).unwrap();
     }
 }
+
+/// TransNAS-Bench-101 through the whole pipeline: the jigsaw puzzle input, a dense decoder
+/// with its synthetic targets, a proxy that needs image classes reported as n/a, and the
+/// reports' stand-in notes.
+#[test]
+fn tnb101_runs_dense_and_jigsaw_tasks_and_marks_what_is_not_applicable() {
+    for (space, task, expect_na) in [("tnb101-micro", "segmentsemantic", true), ("tnb101-macro", "jigsaw", false)] {
+        let out = temp_dir(&format!("tnb-{task}"));
+        let o = swapnas()
+            .args([
+                "--bench",
+                space,
+                "--task",
+                task,
+                "--archs",
+                "2",
+                "--proxies",
+                "params,grad_norm,epe_nas",
+                "--proxy-batch",
+                "2",
+            ])
+            .args(["--jobs", "1", "--no-cache"])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{space} {task}: {stderr}");
+        let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+        assert!(table.contains("STAND-IN") && table.contains("targets"), "{table}");
+        assert_eq!(table.contains("| epe_nas | n/a |"), expect_na, "{table}");
+        let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+        let rows: Vec<&str> = scores.lines().skip(1).collect();
+        assert_eq!(rows.len(), 2, "{scores}");
+        // grad_norm is finite on both archs (its loss and targets exist for the task).
+        for row in rows {
+            assert!(row.ends_with(",\"\""), "an arch failed: {row}");
+        }
+        std::fs::remove_dir_all(out).unwrap();
+    }
+}

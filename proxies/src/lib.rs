@@ -231,7 +231,7 @@ mod tests {
     use swapnas_benchmarks::space::{AccuracyColumn, Head, InputPrep, Metric, TargetSource};
     use swapnas_benchmarks::ImageSet;
 
-    fn task(head: Head, loss: Loss) -> Task {
+    fn task(head: Head, loss: Loss, targets: TargetSource) -> Task {
         const VAL: &[AccuracyColumn] = &[AccuracyColumn { name: "val", about: "" }];
         Task {
             name: "t",
@@ -241,7 +241,7 @@ mod tests {
             input: InputPrep::AsIs,
             head,
             loss,
-            targets: TargetSource::Synthetic,
+            targets,
             accuracies: VAL,
         }
     }
@@ -250,12 +250,15 @@ mod tests {
     /// the registry's epe_nas declares that need, the loss-gradient proxies do not.
     #[test]
     fn needs_decide_applicability() {
-        let regression = task(Head::Regression(9), Loss::Mse);
-        let classes = task(Head::Classes(10), Loss::CrossEntropy);
+        let regression = task(Head::Regression(9), Loss::Mse, TargetSource::Synthetic);
+        let classes = task(Head::Classes(10), Loss::CrossEntropy, TargetSource::ImageLabels);
+        // Soft (distribution) targets are not one class per image either.
+        let soft = task(Head::Classes(63), Loss::SoftCrossEntropy, TargetSource::Synthetic);
         let epe = proxy("epe_nas", &ProxySettings::default()).unwrap();
         let why = epe.not_applicable(&regression).expect("epe_nas needs classes");
         assert!(why.contains("needs one class label per image") && why.contains("Regression"), "{why}");
         assert!(epe.not_applicable(&classes).is_none());
+        assert!(epe.not_applicable(&soft).is_some());
         for name in ["snip", "swap", "synflow", "jacov"] {
             assert!(proxy(name, &ProxySettings::default()).unwrap().not_applicable(&regression).is_none(), "{name}");
         }

@@ -64,8 +64,8 @@ impl Targets {
     }
 
     /// Seeded targets of `head`'s shape for images `x`: class ids or distributions
-    /// (softmax of N(0, 1) logits), N(0, 1) values, per-pixel class ids at the input's size,
-    /// or U(−1, 1) images (a tanh head's range).
+    /// (softmax of N(0, 1) logits), N(0, 1) values (standardised, as room layouts are),
+    /// per-pixel class ids at the input's size, or U(0, 1) images (surface normals' range).
     pub fn synthetic(head: Head, loss: Loss, x: &Tensor<4>, seed: u64) -> Result<Self> {
         let [n, _, h, w] = x.dims();
         let device = x.device();
@@ -95,7 +95,8 @@ impl Targets {
                 Targets::Pixels(Tensor::from_data(TensorData::new(ids(n * h * w, k), [n, h, w]), &device))
             }
             (Head::Image(c), _) => {
-                Targets::Images(Tensor::<4>::from_data(TensorData::new(uniform(n * c * h * w), [n, c, h, w]), (&device, dtype)))
+                let unit: Vec<f32> = uniform(n * c * h * w).into_iter().map(|u| (u + 1.0) / 2.0).collect();
+                Targets::Images(Tensor::<4>::from_data(TensorData::new(unit, [n, c, h, w]), (&device, dtype)))
             }
             (head, loss) => bail!("no synthetic targets for a {head:?} head with the {} loss", loss.name()),
         })
@@ -130,13 +131,13 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
 
 /// The task's loss of `output` against `targets`, as NASLib's zero-cost code computes each
 /// (all means over every value): cross-entropy, soft-target cross-entropy
-/// (−Σ_k t_k log softmax_k, mean over images), MSE, per-pixel cross-entropy, L1.
+/// (−Σ_k t_k log(softmax_k + 1e-5), mean over images), MSE, per-pixel cross-entropy, L1.
 pub fn task_loss(loss: Loss, output: Output, targets: &Targets) -> Result<Tensor<1>> {
-    use burn::tensor::activation::log_softmax;
     Ok(match (loss, output, targets) {
         (Loss::CrossEntropy, Output::Flat(logits), Targets::Classes(labels)) => cross_entropy(logits, labels.clone()),
+        // NASLib's SoftmaxCrossEntropyWithLogits: log(softmax + 1e-5), not log_softmax.
         (Loss::SoftCrossEntropy, Output::Flat(logits), Targets::Values(t)) => {
-            log_softmax(logits, 1).mul(t.clone()).sum_dim(1).mean().neg()
+            burn::tensor::activation::softmax(logits, 1).add_scalar(1e-5).log().mul(t.clone()).sum_dim(1).mean().neg()
         }
         (Loss::Mse, Output::Flat(o), Targets::Values(t)) => o.sub(t.clone()).powi_scalar(2).mean(),
         (Loss::Mse, Output::Dense(o), Targets::Images(t)) => o.sub(t.clone()).powi_scalar(2).mean(),
@@ -340,10 +341,10 @@ mod tests {
         // softmax(0, ln 3) = (1/4, 3/4): −ln 3/4 at label 1.
         let ce = task_loss(Loss::CrossEntropy, Output::Flat(flat(vec![0.0, ln3], [1, 2])), &classes(vec![1])).unwrap();
         assert!((value(ce) + 0.75f64.ln()).abs() < 1e-6);
-        // Uniform logits against (1/4, 3/4): −Σ t log ½ = ln 2.
+        // Uniform logits against (1/4, 3/4): −Σ t log(½ + 1e-5) (NASLib's +1e-5).
         let soft = Targets::Values(flat(vec![0.25, 0.75], [1, 2]));
         let sce = task_loss(Loss::SoftCrossEntropy, Output::Flat(flat(vec![0.0, 0.0], [1, 2])), &soft).unwrap();
-        assert!((value(sce) - 2f64.ln()).abs() < 1e-6);
+        assert!((value(sce) + (0.5f64 + 1e-5).ln()).abs() < 1e-6);
         let zeros = Targets::Values(flat(vec![0.0, 0.0], [1, 2]));
         let mse = task_loss(Loss::Mse, Output::Flat(flat(vec![1.0, 2.0], [1, 2])), &zeros).unwrap();
         assert!((value(mse) - 2.5).abs() < 1e-6);
@@ -358,5 +359,36 @@ mod tests {
         // A loss that cannot compare what it is given says so.
         let e = task_loss(Loss::CrossEntropy, Output::Dense(image), &classes(vec![0])).unwrap_err().to_string();
         assert!(e.contains("the ce loss cannot compare a dense output with class targets"), "{e}");
+    }
+
+    /// Synthetic targets have the head's shape and range, and depend on the seed alone.
+    #[test]
+    fn synthetic_targets_have_the_heads_shape() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([2, 3, 4, 4], &device);
+        let host = |t: &Targets| -> Vec<f64> {
+            match t {
+                Targets::Values(v) => to_host(v.clone()).unwrap(),
+                Targets::Images(v) => to_host(v.clone()).unwrap(),
+                Targets::Classes(v) => v.clone().into_data().convert::<f64>().try_into_vec().unwrap(),
+                Targets::Pixels(v) => v.clone().into_data().convert::<f64>().try_into_vec().unwrap(),
+            }
+        };
+        let soft = Targets::synthetic(Head::Classes(5), Loss::SoftCrossEntropy, &x, 1).unwrap();
+        let p = host(&soft);
+        assert_eq!(p.len(), 10);
+        assert!((p[..5].iter().sum::<f64>() - 1.0).abs() < 1e-5 && p.iter().all(|&v| v > 0.0));
+        assert_eq!(host(&soft), host(&Targets::synthetic(Head::Classes(5), Loss::SoftCrossEntropy, &x, 1).unwrap()));
+        assert_ne!(host(&soft), host(&Targets::synthetic(Head::Classes(5), Loss::SoftCrossEntropy, &x, 2).unwrap()));
+        let ids = host(&Targets::synthetic(Head::Classes(7), Loss::CrossEntropy, &x, 3).unwrap());
+        assert!(ids.len() == 2 && ids.iter().all(|&v| (0.0..7.0).contains(&v)));
+        let pixels = Targets::synthetic(Head::PixelClasses(17), Loss::PixelCrossEntropy, &x, 4).unwrap();
+        assert!(matches!(&pixels, Targets::Pixels(t) if t.dims() == [2, 4, 4]));
+        assert!(host(&pixels).iter().all(|&v| (0.0..17.0).contains(&v) && v.fract() == 0.0));
+        let images = Targets::synthetic(Head::Image(3), Loss::L1, &x, 5).unwrap();
+        assert!(matches!(&images, Targets::Images(t) if t.dims() == [2, 3, 4, 4]));
+        assert!(host(&images).iter().all(|&v| (0.0..=1.0).contains(&v)));
+        let values = Targets::synthetic(Head::Regression(9), Loss::Mse, &x, 6).unwrap();
+        assert!(matches!(&values, Targets::Values(t) if t.dims() == [2, 9]));
     }
 }

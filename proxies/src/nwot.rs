@@ -5,8 +5,13 @@
 //! of the input (> 0) of every ReLU; K = Σ over ReLUs [c cᵀ + (1−c)(1−c)ᵀ] (B × B, float64);
 //! the score is log |det K| (`slogdet(K)[1]`, sign ignored).
 //!
-//! We record ReLU outputs (`Taps::relu`): output > 0 exactly where input > 0. Deviation: the
-//! batch is the first B training images in file order, not a random augmented minibatch (that is `--input random-augmented`).
+//! We record ReLU outputs (`Taps::relu`): output > 0 exactly where input > 0. NASLib hooks every
+//! module whose type name contains "ReLU", so LeakyReLUs (TransNAS-Bench-101's decoders) count
+//! too (`Taps::leaky_relu`; their output has the input's sign). Deviations: the batch is the
+//! first B training images in file order, not a random augmented minibatch (that is `--input
+//! random-augmented`); on TransNAS-Bench-101 the version of NASLib behind Suite-Zero's scores
+//! also hooked each `ReLUConvBN` wrapper, counting those ReLUs' codes twice — we count each
+//! ReLU once.
 
 use crate::measure::{default_network, log_abs_det, real_batch, to_host};
 use crate::{Needs, ProxyContext, ProxyDecl};
@@ -30,9 +35,11 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     ensure!(ctx.settings.batch >= 1, "nwot needs at least one image");
     let net = default_network(ctx, ctx.device, DType::F32);
     let (x, _) = real_batch(ctx, ctx.settings.batch, ctx.device, DType::F32)?;
-    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { relu: true, leaky_relu: true, ..Taps::default() });
     let _ = net.forward(x, &mut forward);
-    let k = hamming_kernel(&forward.relu)?;
+    let mut codes = forward.relu;
+    codes.append(&mut forward.leaky_relu);
+    let k = hamming_kernel(&codes)?;
     log_abs_det(&k)
 }
 

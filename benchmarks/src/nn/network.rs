@@ -24,6 +24,9 @@ pub enum BnMode {
 pub struct Taps {
     /// The output of every ReLU applied to a 4-D tensor, in execution order.
     pub relu: bool,
+    /// The output of every LeakyReLU (not a ReLU module: SWAP does not count it; NASLib's NWOT
+    /// hooks it).
+    pub leaky_relu: bool,
     /// The features right before global average pooling.
     pub pre_gap: bool,
     /// Every conv and linear output, with a zero leaf added to it that requires grad: after a
@@ -51,6 +54,8 @@ pub struct ForwardCtx {
     pub taps: Taps,
     /// ReLU outputs (when `taps.relu`).
     pub relu: Vec<Tensor<4>>,
+    /// LeakyReLU outputs (when `taps.leaky_relu`).
+    pub leaky_relu: Vec<Tensor<4>>,
     /// Pre-GAP features (when `taps.pre_gap`).
     pub pre_gap: Option<Tensor<4>>,
     /// Conv outputs and their zero leaves (when `taps.layer_outputs`).
@@ -86,6 +91,7 @@ impl ForwardCtx {
             bn,
             taps,
             relu: Vec::new(),
+            leaky_relu: Vec::new(),
             pre_gap: None,
             conv_outputs: Vec::new(),
             linear_outputs: Vec::new(),

@@ -47,29 +47,43 @@ pub const MACRO_ZC_JSON: DataFile = DataFile {
     source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_transbench101_macro.json",
 };
 
-/// The stand-in for Taskonomy's RGB inputs: 64 ImageNet sample photos, 224×224 centre crops
-/// (1 index byte + R, G, B planes per image), normalised with ImageNet's mean and std.
-pub const TASKONOMY_STANDIN: ImageSet = ImageSet {
-    name: "Taskonomy STAND-IN (64 ImageNet photos, 224×224), not Taskonomy",
-    side: 224,
-    header: (1, 0),
-    max_label: 63,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-    files: &[DataFile {
-        rel_path: "images/taskonomy-standin-224/images.bin",
-        source: "Taskonomy is not redistributable here; a stand-in of 64 ImageNet sample photos at 224×224 \
-                 (1 index byte + 150,528 bytes R,G,B per image) is used instead",
-    }],
-    source: (
-        "images/taskonomy-standin-224/images.bin",
-        "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
-    ),
-};
+const STANDIN_FILES: &[DataFile] = &[DataFile {
+    rel_path: "images/taskonomy-standin-224/images.bin",
+    source: "Taskonomy is not redistributable here; a stand-in of 64 ImageNet sample photos at 224×224 \
+             (1 index byte + 150,528 bytes R,G,B per image) is used instead",
+}];
 
+/// The stand-in for Taskonomy's RGB inputs — 64 ImageNet sample photos, 224×224 centre crops
+/// (1 index byte + R, G, B planes per image) — with a task's normalisation of pixels / 255.
+const fn standin(mean: f32, std: f32) -> ImageSet {
+    ImageSet {
+        name: "Taskonomy STAND-IN (64 ImageNet photos, 224×224), not Taskonomy",
+        side: 224,
+        header: (1, 0),
+        max_label: 63,
+        mean: [mean; 3],
+        std: [std; 3],
+        files: STANDIN_FILES,
+        source: (
+            "images/taskonomy-standin-224/images.bin",
+            "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
+        ),
+    }
+}
+
+/// NASLib's loaders normalise class_object, class_scene and room_layout inputs with
+/// Taskonomy's statistics (mean ≈ 0.5224, std ≈ 0.2234 per channel)…
+pub const STANDIN_TASKONOMY_NORM: ImageSet = ImageSet { mean: [0.5224, 0.5222, 0.5221], std: [0.2234, 0.2235, 0.2236], ..standin(0.0, 1.0) };
+/// …segmentsemantic, normal and autoencoder inputs to [−1, 1] (mean 0.5, std 0.5)…
+pub const STANDIN_HALF: ImageSet = standin(0.5, 0.5);
+/// …and leave jigsaw tiles in [0, 1].
+pub const STANDIN_RAW: ImageSet = standin(0.0, 1.0);
+
+#[allow(clippy::too_many_arguments)] // one row of the task table
 const fn task(
     name: &'static str,
     metric: &'static str,
+    images: ImageSet,
     input: InputPrep,
     head: Head,
     loss: Loss,
@@ -80,7 +94,7 @@ const fn task(
         name,
         aliases: &[],
         metric: Metric { name: metric, higher_is_better: true },
-        images: TASKONOMY_STANDIN,
+        images,
         input,
         head,
         loss,
@@ -96,6 +110,7 @@ const TASKS: &[Task] = &[
     task(
         "class_object",
         "top-1 accuracy",
+        STANDIN_TASKONOMY_NORM,
         RESIZE,
         Head::Classes(100),
         Loss::SoftCrossEntropy,
@@ -105,6 +120,7 @@ const TASKS: &[Task] = &[
     task(
         "class_scene",
         "top-1 accuracy",
+        STANDIN_TASKONOMY_NORM,
         RESIZE,
         Head::Classes(63),
         Loss::SoftCrossEntropy,
@@ -114,6 +130,7 @@ const TASKS: &[Task] = &[
     task(
         "room_layout",
         "negative L2 loss",
+        STANDIN_TASKONOMY_NORM,
         RESIZE,
         Head::Regression(9),
         Loss::Mse,
@@ -123,6 +140,7 @@ const TASKS: &[Task] = &[
     task(
         "jigsaw",
         "top-1 accuracy",
+        STANDIN_RAW,
         InputPrep::Jigsaw { resize: 255, grid: GRID, tile: TILE, permutations: 1000 },
         Head::Classes(1000),
         Loss::CrossEntropy,
@@ -132,6 +150,7 @@ const TASKS: &[Task] = &[
     task(
         "segmentsemantic",
         "pixel accuracy",
+        STANDIN_HALF,
         RESIZE,
         Head::PixelClasses(17),
         Loss::PixelCrossEntropy,
@@ -141,6 +160,7 @@ const TASKS: &[Task] = &[
     task(
         "normal",
         "SSIM",
+        STANDIN_HALF,
         RESIZE,
         Head::Image(3),
         Loss::L1,
@@ -150,6 +170,7 @@ const TASKS: &[Task] = &[
     task(
         "autoencoder",
         "SSIM",
+        STANDIN_HALF,
         RESIZE,
         Head::Image(3),
         Loss::L1,
@@ -362,7 +383,7 @@ pub fn targets_note(task: &Task) -> &'static str {
             Head::Classes(_) => "SYNTHETIC: seeded random class distributions (Taskonomy's soft labels are not available)",
             Head::Regression(_) => "SYNTHETIC: seeded N(0, 1) layout values (Taskonomy's room layouts are not available)",
             Head::PixelClasses(_) => "SYNTHETIC: seeded random per-pixel classes (Taskonomy's segmentations are not available)",
-            Head::Image(_) => "SYNTHETIC: seeded uniform(−1, 1) images (Taskonomy's surface normals are not available)",
+            Head::Image(_) => "SYNTHETIC: seeded uniform(0, 1) images (Taskonomy's surface normals, in [0, 1], are not available)",
         },
     }
 }

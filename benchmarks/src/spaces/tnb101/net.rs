@@ -340,10 +340,14 @@ impl Encoder {
     }
 }
 
-/// LeakyReLU(0.2): not a ReLU module, so not a ReLU tap (SWAP and NWOT hook `nn.ReLU`).
+/// LeakyReLU(0.2): not a ReLU module, so not a ReLU tap (SWAP counts `nn.ReLU` outputs);
+/// its own tap for NASLib's NWOT, which hooks it.
 fn leaky(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
     ctx.add_flops(x.shape().num_elements() as f64);
     let y = burn::tensor::activation::leaky_relu(x, 0.2);
+    if ctx.taps.leaky_relu {
+        ctx.leaky_relu.push(y.clone());
+    }
     ctx.module_output(&y);
     y
 }
