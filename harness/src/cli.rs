@@ -54,8 +54,10 @@ pub struct TaskArgs {
     pub bench: String,
 
     /// Task of the benchmark: cifar10, cifar100 or ImageNet16-120 for nb201 (ImageNet16-120 is
-    /// scored on a 16×16 stand-in image set: see README); cifar10 for nb301 and nb101
-    /// [default: the space's first task].
+    /// scored on a 16×16 stand-in image set: see README); cifar10 for nb301 and nb101;
+    /// class_scene, class_object, room_layout, jigsaw, segmentsemantic, normal or autoencoder for
+    /// tnb101-micro / tnb101-macro (stand-in images); `all` (a run only): every task of the
+    /// space, each in its own folder [default: the space's first task].
     #[arg(long)]
     pub task: Option<String>,
 }

@@ -157,6 +157,8 @@ fn report(
          - **Inputs**: proxies see the first training images in file order (the SWAP reference's choice); \
          NASLib draws a random, augmented minibatch per arch.\n\
          - **ImageNet16-120** is scored on a 16×16 stand-in of 120 ImageNet photos, not the real training set.\n\
+         - **TransNAS-Bench-101** is scored on a stand-in of 64 ImageNet photos (Taskonomy is not available), \
+         with seeded synthetic targets where a task's real ones are missing (each task's table says which).\n\
          - **reg-SWAP's μ, σ**: the paper gives no NB201 values we could find; ours follow a rule that sees no \
          accuracies (μ = σ = the largest network, in millions of parameters).\n\
          - **Accuracy**: Suite-Zero's 200-epoch validation accuracy; the SWAP paper does not say which split \

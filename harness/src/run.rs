@@ -59,7 +59,19 @@ pub fn run(args: &RunArgs) -> Result<()> {
         println!();
         for s in swapnas_benchmarks::spaces::registry() {
             let tasks: Vec<&str> = s.tasks().iter().map(|t| t.name).collect();
-            println!("--bench {:<6} {} (tasks: {})", s.name(), s.about(), tasks.join(", "));
+            println!("--bench {:<12} {} (tasks: {})", s.name(), s.about(), tasks.join(", "));
+        }
+        return Ok(());
+    }
+    // `--task all`: every task of the space, one after another, each in its own folder.
+    if args.task.task.as_deref() == Some("all") {
+        let space = swapnas_benchmarks::spaces::find(&args.task.bench)?;
+        for task in space.tasks() {
+            let mut one = args.clone();
+            one.task.task = Some(task.name.to_string());
+            one.exec.out = args.exec.out.as_ref().map(|o| o.join(task.name));
+            let table = run_task(&RunConfig::resolve(&one)?)?;
+            println!("{}", table.to_markdown());
         }
         return Ok(());
     }

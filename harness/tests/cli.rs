@@ -417,3 +417,23 @@ fn tnb101_runs_dense_and_jigsaw_tasks_and_marks_what_is_not_applicable() {
         std::fs::remove_dir_all(out).unwrap();
     }
 }
+
+/// `--task all` scores every task of the space, each in its own folder under `--out`.
+#[test]
+fn task_all_runs_every_task_of_the_space() {
+    let out = temp_dir("task-all");
+    let o = swapnas()
+        .args(["--bench", "nb201", "--task", "all", "--archs", "2", "--proxies", "params", "--jobs", "1"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for task in ["cifar10", "cifar100", "ImageNet16-120"] {
+        let table = std::fs::read_to_string(out.join(task).join("table.md")).unwrap();
+        assert!(table.contains(&format!("nb201-{task}")), "{table}");
+    }
+    std::fs::remove_dir_all(out).unwrap();
+}
