@@ -210,28 +210,82 @@ pub struct Published {
     pub source: &'static str,
 }
 
-/// A search space: everything the harness needs to know about it.
-pub trait SearchSpace: Send + Sync {
+/// What a search space is, declared once as a constant: its name and encodings, its tasks and
+/// tables, its reference file, published correlations and data files.
+#[derive(Debug, Clone, Copy)]
+pub struct SpaceInfo {
     /// `--bench` value (`nb201`).
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
     /// One line: the benchmark and its size.
-    fn about(&self) -> &'static str;
+    pub about: &'static str,
     /// The encodings an arch string may be written in (for messages and docs).
-    fn encodings(&self) -> &'static str;
-    fn tasks(&self) -> &'static [Task];
+    pub encodings: &'static str,
+    pub tasks: &'static [Task],
     /// Alternative tables (`--set`), default first; empty when the space has one table.
-    fn sets(&self) -> &'static [TableSet] {
-        &[]
-    }
+    pub sets: &'static [TableSet],
     /// Architectures a run scores by default (when the space has no sets).
-    fn default_archs(&self) -> usize {
-        100
-    }
+    pub default_archs: usize,
+    /// Suite-Zero's reference scores for this space, if any.
+    pub reference: Option<Reference>,
+    /// Correlations published for this space's tasks.
+    pub published: &'static [Published],
+    /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
+    pub data_files: &'static [CheckedFile],
+}
+
+impl SpaceInfo {
+    /// The defaults a declaration starts from (`..SpaceInfo::EMPTY`): no sets, 100 archs by
+    /// default, no reference, nothing published, no data files.
+    pub const EMPTY: SpaceInfo = SpaceInfo {
+        name: "",
+        about: "",
+        encodings: "",
+        tasks: &[],
+        sets: &[],
+        default_archs: 100,
+        reference: None,
+        published: &[],
+        data_files: &[],
+    };
+}
+
+/// A search space: everything the harness needs to know about it — its [`SpaceInfo`], and how
+/// its table loads and an arch becomes a network.
+pub trait SearchSpace: Send + Sync {
+    /// The space's declaration.
+    fn info(&self) -> &SpaceInfo;
     /// Loads a task's table and samples its candidates.
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded>;
     /// Suite-Zero's reference scores for this space, if any.
     fn reference(&self) -> Option<Reference> {
-        None
+        self.info().reference
+    }
+    /// `--bench` value (`nb201`).
+    fn name(&self) -> &'static str {
+        self.info().name
+    }
+    /// One line: the benchmark and its size.
+    fn about(&self) -> &'static str {
+        self.info().about
+    }
+    fn tasks(&self) -> &'static [Task] {
+        self.info().tasks
+    }
+    /// Alternative tables (`--set`), default first; empty when the space has one table.
+    fn sets(&self) -> &'static [TableSet] {
+        self.info().sets
+    }
+    /// Architectures a run scores by default (when the space has no sets).
+    fn default_archs(&self) -> usize {
+        self.info().default_archs
+    }
+    /// Correlations published for this space's tasks.
+    fn published(&self) -> &'static [Published] {
+        self.info().published
+    }
+    /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
+    fn data_files(&self) -> &'static [CheckedFile] {
+        self.info().data_files
     }
     /// A candidate for an arch written as the reference file writes it (its accuracy is
     /// filled in by the caller from the reference file).
@@ -242,14 +296,6 @@ pub trait SearchSpace: Send + Sync {
     /// The run name `check` caches its scores under (same as a run of the reference's set).
     fn reference_run_name(&self, task: &Task) -> String {
         format!("{}-{}", self.name(), task.name)
-    }
-    /// Correlations published for this space's tasks.
-    fn published(&self) -> &'static [Published] {
-        &[]
-    }
-    /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
-    fn data_files(&self) -> &'static [CheckedFile] {
-        &[]
     }
     /// Writes the space's table as one HDF5 archive (`swapnas data import`), if it can.
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<std::path::PathBuf> {

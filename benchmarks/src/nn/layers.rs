@@ -293,6 +293,36 @@ pub fn avg_pool(
     y
 }
 
+/// A cell's directed acyclic graph: node 0 is `x`; node t ≥ 1 is the sum, in `edges` order, of
+/// `edge(e, node from)` over the edges `e = (from, t)`; the cell's output is the last node.
+/// Every node must have an input edge.
+pub fn cell_dag(x: Tensor<4>, edges: &[(usize, usize)], mut edge: impl FnMut(usize, Tensor<4>) -> Tensor<4>) -> Tensor<4> {
+    let last = edges.iter().map(|&(_, t)| t).max().unwrap_or(0);
+    let mut nodes = vec![x];
+    for to in 1..=last {
+        let mut sum: Option<Tensor<4>> = None;
+        for (e, &(from, _)) in edges.iter().enumerate().filter(|(_, &(_, t))| t == to) {
+            let y = edge(e, nodes[from].clone());
+            sum = Some(match sum {
+                Some(s) => s.add(y),
+                None => y,
+            });
+        }
+        nodes.push(sum.unwrap_or_else(|| panic!("node {to} of the cell has no input edge")));
+    }
+    nodes.pop().expect("at least the input node")
+}
+
+/// The classification head: the pre-GAP features tapped if asked for, global average
+/// pooling, the linear layer.
+pub fn pool_and_classify(features: Tensor<4>, classifier: &Linear, ctx: &mut ForwardCtx) -> Tensor<2> {
+    if ctx.taps.pre_gap {
+        ctx.pre_gap = Some(features.clone());
+    }
+    let pooled = global_avg_pool(features, ctx);
+    classifier.forward(pooled, ctx)
+}
+
 /// Global average pooling (`AdaptiveAvgPool2d(1)` + flatten) to `[n, c]`.
 ///
 /// FLOPs: tensorwatch charges `(h + 1)·(w + 1)` per channel for it; that is what makes our

@@ -14,7 +14,7 @@ use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, TableSet,
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, SpaceInfo, TableSet,
     TargetSource, Task,
 };
 use crate::NetworkBuilder;
@@ -74,25 +74,21 @@ pub struct DartsSpace;
 /// The registry entry.
 pub const SPACE: DartsSpace = DartsSpace;
 
+/// The space's declaration.
+const INFO: SpaceInfo = SpaceInfo {
+    name: "nb301",
+    about: "the DARTS space: NAS-Bench-301 (Suite-Zero's 725 archs) or the SWAP authors' 1000 genotypes (--set)",
+    encodings: "NASLib's compact `[[(input, op) ×8], [(input, op) ×8]]` or the DARTS `Genotype(normal=…, reduce=…)`",
+    tasks: TASKS,
+    sets: SETS,
+    reference: Some(Reference { file: NB301_ZC_JSON, set: Some("suitezero") }),
+    data_files: FILES,
+    ..SpaceInfo::EMPTY
+};
+
 impl SearchSpace for DartsSpace {
-    fn name(&self) -> &'static str {
-        "nb301"
-    }
-
-    fn about(&self) -> &'static str {
-        "the DARTS space: NAS-Bench-301 (Suite-Zero's 725 archs) or the SWAP authors' 1000 genotypes (--set)"
-    }
-
-    fn encodings(&self) -> &'static str {
-        "NASLib's compact `[[(input, op) ×8], [(input, op) ×8]]` or the DARTS `Genotype(normal=…, reduce=…)`"
-    }
-
-    fn tasks(&self) -> &'static [Task] {
-        TASKS
-    }
-
-    fn sets(&self) -> &'static [TableSet] {
-        SETS
+    fn info(&self) -> &SpaceInfo {
+        &INFO
     }
 
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
@@ -144,10 +140,6 @@ impl SearchSpace for DartsSpace {
         })
     }
 
-    fn reference(&self) -> Option<Reference> {
-        Some(Reference { file: NB301_ZC_JSON, set: Some("suitezero") })
-    }
-
     fn reference_candidate(&self, arch: &str, _task: &Task) -> Result<Candidate> {
         let arch: DartsArch = arch.parse()?;
         Ok(Candidate {
@@ -162,7 +154,4 @@ impl SearchSpace for DartsSpace {
         "nb301-suitezero-cifar10".to_string()
     }
 
-    fn data_files(&self) -> &'static [CheckedFile] {
-        FILES
-    }
 }

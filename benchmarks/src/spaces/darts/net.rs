@@ -30,7 +30,7 @@
 
 use super::arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{avg_pool, global_avg_pool, max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
+use crate::nn::layers::{avg_pool, max_pool, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
@@ -404,11 +404,7 @@ impl crate::nn::network::ModuleNetwork for DartsNet {
             let out = cell.forward(s0, s1.clone(), ctx);
             (s0, s1) = (s1, out);
         }
-        if ctx.taps.pre_gap {
-            ctx.pre_gap = Some(s1.clone());
-        }
-        let pooled = global_avg_pool(s1, ctx);
-        Output::Flat(self.classifier.forward(pooled, ctx))
+        Output::Flat(pool_and_classify(s1, &self.classifier, ctx))
     }
 }
 

@@ -13,7 +13,7 @@ pub use table::{load_nb101, load_nb101_zc, nb101_from_archive, Nb101Record, NB10
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, Task};
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, SpaceInfo, Task};
 use crate::NetworkBuilder;
 use anyhow::Result;
 
@@ -46,26 +46,22 @@ pub struct Nb101Space;
 /// The registry entry.
 pub const SPACE: Nb101Space = Nb101Space;
 
+/// The space's declaration.
+const INFO: SpaceInfo = SpaceInfo {
+    name: "nb101",
+    about: "NAS-Bench-101: Suite-Zero's 500 archs, or the converted full table (heavy networks)",
+    encodings: "the 56-tuple: 7×7 adjacency matrix, then 7 op codes",
+    tasks: TASKS,
+    // The networks are heavy (a B=16 forward pass takes 0.5–4 s on a 2-core CPU).
+    default_archs: 20,
+    reference: Some(Reference { file: NB101_ZC_JSON, set: None }),
+    data_files: FILES,
+    ..SpaceInfo::EMPTY
+};
+
 impl SearchSpace for Nb101Space {
-    fn name(&self) -> &'static str {
-        "nb101"
-    }
-
-    fn about(&self) -> &'static str {
-        "NAS-Bench-101: Suite-Zero's 500 archs, or the converted full table (heavy networks)"
-    }
-
-    fn encodings(&self) -> &'static str {
-        "the 56-tuple: 7×7 adjacency matrix, then 7 op codes"
-    }
-
-    fn tasks(&self) -> &'static [Task] {
-        TASKS
-    }
-
-    /// The networks are heavy (a B=16 forward pass takes 0.5–4 s on a 2-core CPU).
-    fn default_archs(&self) -> usize {
-        20
+    fn info(&self) -> &SpaceInfo {
+        &INFO
     }
 
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
@@ -104,10 +100,6 @@ impl SearchSpace for Nb101Space {
         })
     }
 
-    fn reference(&self) -> Option<Reference> {
-        Some(Reference { file: NB101_ZC_JSON, set: None })
-    }
-
     fn reference_candidate(&self, arch: &str, _task: &Task) -> Result<Candidate> {
         let arch: Nb101Arch = arch.parse()?;
         Ok(Candidate {
@@ -118,7 +110,4 @@ impl SearchSpace for Nb101Space {
         })
     }
 
-    fn data_files(&self) -> &'static [CheckedFile] {
-        FILES
-    }
 }

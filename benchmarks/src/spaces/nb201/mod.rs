@@ -13,6 +13,7 @@ pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
 use crate::data::data_dir::{sha256_file, DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
+use crate::space::SpaceInfo;
 use crate::space::{
     AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
     TargetSource, Task,
@@ -82,21 +83,29 @@ pub struct Nb201Space;
 /// The registry entry.
 pub const SPACE: Nb201Space = Nb201Space;
 
+/// The space's declaration.
+const INFO: SpaceInfo = SpaceInfo {
+    name: "nb201",
+    about: "NAS-Bench-201: 15,625 cell architectures, three tasks",
+    encodings: "the official string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` or NASLib's tuple of 6 op indices",
+    tasks: TASKS,
+    reference: Some(Reference { file: NB201_ZC_JSON, set: None }),
+    published: &[
+            Published { task: "cifar100", proxy: "reg_swap", rho: 0.90, source: "SWAP-NAS (ICLR 2024), abstract" },
+            Published {
+                task: "cifar100",
+                proxy: "nwot",
+                rho: 0.80,
+                source: "SWAP-NAS (ICLR 2024), abstract: the second-best proxy",
+            },
+        ],
+    data_files: FILES,
+    ..SpaceInfo::EMPTY
+};
+
 impl SearchSpace for Nb201Space {
-    fn name(&self) -> &'static str {
-        "nb201"
-    }
-
-    fn about(&self) -> &'static str {
-        "NAS-Bench-201: 15,625 cell architectures, three tasks"
-    }
-
-    fn encodings(&self) -> &'static str {
-        "the official string `|op~0|+|op~0|op~1|+|op~0|op~1|op~2|` or NASLib's tuple of 6 op indices"
-    }
-
-    fn tasks(&self) -> &'static [Task] {
-        TASKS
+    fn info(&self) -> &SpaceInfo {
+        &INFO
     }
 
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
@@ -149,10 +158,6 @@ impl SearchSpace for Nb201Space {
         })
     }
 
-    fn reference(&self) -> Option<Reference> {
-        Some(Reference { file: NB201_ZC_JSON, set: None })
-    }
-
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let arch: Nb201Arch = arch.parse()?;
         Ok(Candidate {
@@ -161,22 +166,6 @@ impl SearchSpace for Nb201Space {
             columns: Vec::new(),
             accuracy: f64::NAN,
         })
-    }
-
-    fn published(&self) -> &'static [Published] {
-        &[
-            Published { task: "cifar100", proxy: "reg_swap", rho: 0.90, source: "SWAP-NAS (ICLR 2024), abstract" },
-            Published {
-                task: "cifar100",
-                proxy: "nwot",
-                rho: 0.80,
-                source: "SWAP-NAS (ICLR 2024), abstract: the second-best proxy",
-            },
-        ]
-    }
-
-    fn data_files(&self) -> &'static [CheckedFile] {
-        FILES
     }
 
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<PathBuf> {

@@ -14,7 +14,7 @@
 
 use super::arch::{Nb201Arch, Nb201Op, EDGES};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{avg_pool, global_avg_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
+use crate::nn::layers::{avg_pool, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 
@@ -96,20 +96,9 @@ impl Cell {
     }
 
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        // nodes[0] is the cell input (node 1 in EDGES' numbering).
-        let mut nodes = vec![x];
-        for to in 2..=4 {
-            let mut sum: Option<Tensor<4>> = None;
-            for (e, &(from, _)) in EDGES.iter().enumerate().filter(|(_, &(_, t))| t == to) {
-                let y = self.edges[e].forward(nodes[from - 1].clone(), ctx);
-                sum = Some(match sum {
-                    Some(s) => s.add(y),
-                    None => y,
-                });
-            }
-            nodes.push(sum.expect("every node has an input edge"));
-        }
-        let out = nodes.pop().expect("four nodes");
+        // EDGES numbers the cell input 1.
+        let edges = EDGES.map(|(from, to)| (from - 1, to - 1));
+        let out = cell_dag(x, &edges, |e, x| self.edges[e].forward(x, ctx));
         ctx.module_output(&out);
         out
     }
@@ -205,11 +194,7 @@ impl crate::nn::network::ModuleNetwork for Nb201Net {
         let x = self.last_bn.forward(x, ctx);
         let x = ctx.relu(x);
         ctx.module_output(&x); // the head's Sequential(BN, ReLU)
-        if ctx.taps.pre_gap {
-            ctx.pre_gap = Some(x.clone());
-        }
-        let pooled = global_avg_pool(x, ctx);
-        Output::Flat(self.classifier.forward(pooled, ctx))
+        Output::Flat(pool_and_classify(x, &self.classifier, ctx))
     }
 }
 

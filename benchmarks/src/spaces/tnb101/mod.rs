@@ -25,7 +25,7 @@ use crate::data::suite_zero::read_zen_zip;
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, TargetSource, Task,
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, SpaceInfo, TargetSource, Task,
 };
 use anyhow::{bail, Context, Result};
 
@@ -270,35 +270,33 @@ impl TnbSpace {
     }
 }
 
+/// The declarations of the two spaces.
+const INFO_MICRO: SpaceInfo = SpaceInfo {
+    name: "tnb101-micro",
+    about: "TransNAS-Bench-101 micro: 4,096 cells, 7 Taskonomy tasks (stand-in images)",
+    encodings: "NASLib's tuple (a, b, c, d, e, f) of official digits 0 zero, 1 skip, 2 conv1×1, 3 conv3×3, or 64-41414-a_bc_def",
+    tasks: TASKS,
+    // The networks are large (256×256 inputs, up to 64M parameters with a decoder).
+    default_archs: 20,
+    reference: Some(Reference { file: MICRO_ZC_JSON, set: None }),
+    data_files: FILES_MICRO,
+    ..SpaceInfo::EMPTY
+};
+const INFO_MACRO: SpaceInfo = SpaceInfo {
+    name: "tnb101-macro",
+    about: "TransNAS-Bench-101 macro: 3,256 stage sequences, 7 Taskonomy tasks (stand-in images)",
+    encodings: "NASLib's zero-padded 6-tuple of stage codes 1..4, or 64-<codes>-basic",
+    data_files: FILES_MACRO,
+    reference: Some(Reference { file: MACRO_ZC_JSON, set: None }),
+    ..INFO_MICRO
+};
+
 impl SearchSpace for TnbSpace {
-    fn name(&self) -> &'static str {
+    fn info(&self) -> &SpaceInfo {
         match self.kind {
-            Kind::Micro => "tnb101-micro",
-            Kind::Macro => "tnb101-macro",
+            Kind::Micro => &INFO_MICRO,
+            Kind::Macro => &INFO_MACRO,
         }
-    }
-
-    fn about(&self) -> &'static str {
-        match self.kind {
-            Kind::Micro => "TransNAS-Bench-101 micro: 4,096 cells, 7 Taskonomy tasks (stand-in images)",
-            Kind::Macro => "TransNAS-Bench-101 macro: 3,256 stage sequences, 7 Taskonomy tasks (stand-in images)",
-        }
-    }
-
-    fn encodings(&self) -> &'static str {
-        match self.kind {
-            Kind::Micro => "NASLib's tuple (a, b, c, d, e, f) of official digits 0 zero, 1 skip, 2 conv1×1, 3 conv3×3, or 64-41414-a_bc_def",
-            Kind::Macro => "NASLib's zero-padded 6-tuple of stage codes 1..4, or 64-<codes>-basic",
-        }
-    }
-
-    fn tasks(&self) -> &'static [Task] {
-        TASKS
-    }
-
-    /// The networks are large (256×256 inputs, up to 64M parameters with a decoder).
-    fn default_archs(&self) -> usize {
-        20
     }
 
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
@@ -343,27 +341,11 @@ impl SearchSpace for TnbSpace {
         })
     }
 
-    fn reference(&self) -> Option<Reference> {
-        Some(Reference {
-            file: match self.kind {
-                Kind::Micro => MICRO_ZC_JSON,
-                Kind::Macro => MACRO_ZC_JSON,
-            },
-            set: None,
-        })
-    }
-
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let arch = self.parse(arch)?;
         Ok(Candidate { label: arch.to_string(), builder: Box::new(self.builder(arch, task)?), columns: Vec::new(), accuracy: f64::NAN })
     }
 
-    fn data_files(&self) -> &'static [CheckedFile] {
-        match self.kind {
-            Kind::Micro => FILES_MICRO,
-            Kind::Macro => FILES_MACRO,
-        }
-    }
 }
 
 /// The official string of an arch.

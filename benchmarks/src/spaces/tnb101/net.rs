@@ -20,7 +20,7 @@
 
 use super::arch::{MacroArch, MicroArch, MicroOp, MICRO_EDGES};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{global_avg_pool, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
+use crate::nn::layers::{cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, ModuleNetwork, Output, SpaceNetwork};
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
@@ -227,19 +227,7 @@ impl MicroCell {
     }
 
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let mut nodes = vec![x];
-        for to in 1..=3 {
-            let mut sum: Option<Tensor<4>> = None;
-            for (e, &(from, _)) in MICRO_EDGES.iter().enumerate().filter(|(_, &(_, t))| t == to) {
-                let y = self.edges[e].forward(nodes[from].clone(), ctx);
-                sum = Some(match sum {
-                    Some(s) => s.add(y),
-                    None => y,
-                });
-            }
-            nodes.push(sum.expect("every node has an input edge"));
-        }
-        let out = nodes.pop().expect("four nodes");
+        let out = cell_dag(x, &MICRO_EDGES, |e, x| self.edges[e].forward(x, ctx));
         ctx.module_output(&out);
         out
     }
@@ -501,12 +489,14 @@ impl TnbNet {
 impl ModuleNetwork for TnbNet {
     fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let features = if self.jigsaw { self.tiles(x, ctx) } else { self.encoder.forward(x, ctx) };
-        if ctx.taps.pre_gap {
-            ctx.pre_gap = Some(features.clone());
-        }
         match &self.head {
-            Head::Linear(linear) => Output::Flat(linear.forward(global_avg_pool(features, ctx), ctx)),
-            Head::Dense(decoder) => Output::Dense(decoder.forward(features, ctx)),
+            Head::Linear(linear) => Output::Flat(pool_and_classify(features, linear, ctx)),
+            Head::Dense(decoder) => {
+                if ctx.taps.pre_gap {
+                    ctx.pre_gap = Some(features.clone());
+                }
+                Output::Dense(decoder.forward(features, ctx))
+            }
         }
     }
 }
