@@ -3,6 +3,12 @@
 //! Definition (NASLib / zero-cost-nas `measures/l2_norm.py`, `l.weight.norm()` summed by
 //! `sum_arr`): PyTorch default init, no data; the score is Σ over conv and linear layers of
 //! ‖W‖₂ (Frobenius norm of the weight, not squared; no biases, no BN parameters).
+//!
+//! Deviation (TransNAS-Bench-101 normal / autoencoder): the official models also carry a GAN
+//! discriminator that never runs; NASLib's sum includes its conv weights (≈ +56 on ≈ 390 for
+//! a micro arch, nearly the same for every arch), we do not build it (it is not part of the
+//! network that is scored, and Suite-Zero's `params` leave it out too). Transposed convs are
+//! left out as in the reference (`nn.ConvTranspose2d` is not an `nn.Conv2d`).
 
 use crate::measure::{default_network, sum_over_layers};
 use crate::{Needs, ProxyContext, ProxyDecl};

@@ -8,8 +8,10 @@
 //! ln Δ + Σ over BNs ln √(mean_c running_var). running_var is what PyTorch's BN (momentum
 //! 0.1, starting at 1, unbiased batch variance) holds after the two passes, computed from the
 //! biased batch variances v₁, v₂ over m = n·h·w values: 0.81 + 0.09·u₁ + 0.1·u₂, u = v·m/(m−1).
-//! Δ = 0 (output independent of the input) gives −inf, returned as is. Deviation: weights,
-//! input and noise come from our seeded ChaCha stream, not torch's RNG.
+//! Δ = 0 (output independent of the input) gives −inf, returned as is. Deviations: weights,
+//! input and noise come from our seeded ChaCha stream, not torch's RNG. On TransNAS-Bench-101's
+//! dense tasks the features are the encoder's output (the decoder's input); NASLib took the
+//! input of the decoder's last conv, and left transposed convs at their default init.
 
 use crate::measure::{gaussian, scalar, to_host};
 use crate::{derive_seed, Needs, ProxyContext, ProxyDecl};
