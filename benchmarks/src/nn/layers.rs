@@ -293,6 +293,29 @@ pub fn avg_pool(
     y
 }
 
+/// ReLU → conv → BN: the `ReLUConvBN` of NB201, DARTS and TransNAS-Bench-101. `containers`
+/// is the number of reference container modules whose output is the BN's (NB201's wrapper and
+/// its `Sequential`: 2), recorded as module outputs when those are tapped (MeCo).
+#[derive(Module, Debug)]
+pub struct ReluConvBn {
+    pub conv: Conv,
+    pub bn: BatchNorm,
+    #[module(skip)]
+    pub containers: usize,
+}
+
+impl ReluConvBn {
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let x = ctx.relu(x);
+        let x = self.conv.forward(x, ctx);
+        let x = self.bn.forward(x, ctx);
+        for _ in 0..self.containers {
+            ctx.module_output(&x);
+        }
+        x
+    }
+}
+
 /// A cell's directed acyclic graph: node 0 is `x`; node t ≥ 1 is the sum, in `edges` order, of
 /// `edge(e, node from)` over the edges `e = (from, t)`; the cell's output is the last node.
 /// Every node must have an input edge.

@@ -30,7 +30,7 @@
 
 use super::arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{avg_pool, max_pool, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
+use crate::nn::layers::{ReluConvBn, avg_pool, max_pool, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
@@ -98,23 +98,9 @@ impl Norm {
     }
 }
 
-/// ReLU-Conv-BN (preprocessing; always affine).
-#[derive(Module, Debug)]
-struct ReluConvBn {
-    conv: Conv,
-    bn: BatchNorm,
-}
-
-impl ReluConvBn {
-    fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> Self {
-        Self { conv: b.conv(ConvSpec::new(c_in, c_out, 1)), bn: b.batch_norm(c_out) }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x = ctx.relu(x);
-        let x = self.conv.forward(x, ctx);
-        self.bn.forward(x, ctx)
-    }
+/// ReLU-Conv1×1-BN (preprocessing; always affine).
+fn relu_conv_bn(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> ReluConvBn {
+    ReluConvBn { conv: b.conv(ConvSpec::new(c_in, c_out, 1)), bn: b.batch_norm(c_out), containers: 0 }
 }
 
 /// ReLU, then two 1×1 stride-2 convs, on the input and on the input shifted by one pixel,
@@ -317,9 +303,9 @@ impl Cell {
         let pre_0 = if reduction_prev {
             Preprocess::Reduce(FactorizedReduce::new(b, c_prev_prev, c, true))
         } else {
-            Preprocess::Conv(ReluConvBn::new(b, c_prev_prev, c))
+            Preprocess::Conv(relu_conv_bn(b, c_prev_prev, c))
         };
-        let pre_1 = ReluConvBn::new(b, c_prev, c);
+        let pre_1 = relu_conv_bn(b, c_prev, c);
         let edges = genotype
             .0
             .iter()

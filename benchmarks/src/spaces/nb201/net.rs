@@ -14,7 +14,7 @@
 
 use super::arch::{Nb201Arch, Nb201Op, EDGES};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{avg_pool, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
+use crate::nn::layers::{ReluConvBn, avg_pool, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 
@@ -31,26 +31,9 @@ impl Default for Nb201Config {
     }
 }
 
-#[derive(Module, Debug)]
-struct ReluConvBn {
-    conv: Conv,
-    bn: BatchNorm,
-}
-
-impl ReluConvBn {
-    fn new(b: &mut LayerBuilder, spec: ConvSpec) -> Self {
-        Self { conv: b.conv(spec), bn: b.batch_norm(spec.c_out) }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x = ctx.relu(x);
-        let x = self.conv.forward(x, ctx);
-        let x = self.bn.forward(x, ctx);
-        // The reference's `op` Sequential and the ReLUConvBN module around it.
-        ctx.module_output(&x);
-        ctx.module_output(&x);
-        x
-    }
+/// The space's `ReLUConvBN`.
+fn relu_conv_bn(b: &mut LayerBuilder, spec: ConvSpec) -> ReluConvBn {
+    ReluConvBn { conv: b.conv(spec), bn: b.batch_norm(spec.c_out), containers: 2 }
 }
 
 #[derive(Module, Debug)]
@@ -63,8 +46,8 @@ struct Edge {
 impl Edge {
     fn new(b: &mut LayerBuilder, op: Nb201Op, c: usize) -> Self {
         let conv = match op {
-            Nb201Op::Conv3x3 => Some(ReluConvBn::new(b, ConvSpec::new(c, c, 3))),
-            Nb201Op::Conv1x1 => Some(ReluConvBn::new(b, ConvSpec::new(c, c, 1))),
+            Nb201Op::Conv3x3 => Some(relu_conv_bn(b, ConvSpec::new(c, c, 3))),
+            Nb201Op::Conv1x1 => Some(relu_conv_bn(b, ConvSpec::new(c, c, 1))),
             Nb201Op::Skip | Nb201Op::None | Nb201Op::AvgPool3x3 => None,
         };
         Self { conv, op }
@@ -115,8 +98,8 @@ struct Reduction {
 impl Reduction {
     fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> Self {
         Self {
-            conv_a: ReluConvBn::new(b, ConvSpec::new(c_in, c_out, 3).stride(2)),
-            conv_b: ReluConvBn::new(b, ConvSpec::new(c_out, c_out, 3)),
+            conv_a: relu_conv_bn(b, ConvSpec::new(c_in, c_out, 3).stride(2)),
+            conv_b: relu_conv_bn(b, ConvSpec::new(c_out, c_out, 3)),
             shortcut: b.conv(ConvSpec::new(c_in, c_out, 1)),
         }
     }

@@ -20,7 +20,7 @@
 
 use super::arch::{MacroArch, MicroArch, MicroOp, MICRO_EDGES};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
+use crate::nn::layers::{ReluConvBn, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, ModuleNetwork, Output, SpaceNetwork};
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
@@ -115,27 +115,13 @@ pub struct TnbConfig {
     pub task: TnbTask,
 }
 
-/// ReLU → conv (kaiming fan-out, no bias) → BN, the encoder's `ReLUConvBN`.
-#[derive(Module, Debug)]
-struct ReluConvBn {
-    conv: Conv,
-    bn: BatchNorm,
-}
-
-impl ReluConvBn {
-    fn new(b: &mut LayerBuilder, spec: ConvSpec) -> Self {
-        Self { conv: b.conv_kaiming_fan_out(spec), bn: b.batch_norm(spec.c_out) }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x = ctx.relu(x);
-        let x = self.conv.forward(x, ctx);
-        self.bn.forward(x, ctx)
-    }
-}
-
 /// `FactorizedReduce(C_in, C_out, 2, affine=True)`: ReLU; a 1×1 stride-2 conv on the input and
 /// one on the input shifted by a pixel (zero-padded right and bottom first), concatenated; BN.
+/// The space's `ReLUConvBN`.
+fn relu_conv_bn(b: &mut LayerBuilder, spec: ConvSpec) -> ReluConvBn {
+    ReluConvBn { conv: b.conv_kaiming_fan_out(spec), bn: b.batch_norm(spec.c_out), containers: 0 }
+}
+
 #[derive(Module, Debug)]
 struct FactorizedReduce {
     conv_1: Conv,
@@ -178,8 +164,8 @@ impl MicroEdge {
     fn new(b: &mut LayerBuilder, op: MicroOp, c_in: usize, c_out: usize, stride: usize) -> Self {
         let same = stride == 1 && c_in == c_out;
         let (conv, reduce) = match op {
-            MicroOp::Conv1x1 => (Some(ReluConvBn::new(b, ConvSpec::new(c_in, c_out, 1).stride(stride))), None),
-            MicroOp::Conv3x3 => (Some(ReluConvBn::new(b, ConvSpec::new(c_in, c_out, 3).stride(stride))), None),
+            MicroOp::Conv1x1 => (Some(relu_conv_bn(b, ConvSpec::new(c_in, c_out, 1).stride(stride))), None),
+            MicroOp::Conv3x3 => (Some(relu_conv_bn(b, ConvSpec::new(c_in, c_out, 3).stride(stride))), None),
             MicroOp::Skip if !same => (None, Some(FactorizedReduce::new(b, c_in, c_out))),
             MicroOp::Skip | MicroOp::Zero => (None, None),
         };
@@ -245,8 +231,8 @@ struct BasicBlock {
 
 impl BasicBlock {
     fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize, stride: usize) -> Self {
-        let conv_a = ReluConvBn::new(b, ConvSpec::new(c_in, c_out, 3).stride(stride));
-        let conv_b = ReluConvBn::new(b, ConvSpec::new(c_out, c_out, 3));
+        let conv_a = relu_conv_bn(b, ConvSpec::new(c_in, c_out, 3).stride(stride));
+        let conv_b = relu_conv_bn(b, ConvSpec::new(c_out, c_out, 3));
         let (down_conv, down_bn) = if stride != 1 || c_in != c_out {
             (Some(b.conv_kaiming_fan_out(ConvSpec::new(c_in, c_out, 1).stride(stride))), Some(b.batch_norm(c_out)))
         } else {
@@ -292,7 +278,7 @@ impl Encoder {
     fn new(b: &mut LayerBuilder, arch: &TnbArch) -> (Self, usize) {
         let stem_conv = b.conv_kaiming_fan_out(ConvSpec::new(3, 32, 3).stride(2));
         let stem_bn = b.batch_norm(32);
-        let stem_2 = ReluConvBn::new(b, ConvSpec::new(32, 64, 3).stride(2));
+        let stem_2 = relu_conv_bn(b, ConvSpec::new(32, 64, 3).stride(2));
         let codes: Vec<u8> = match arch {
             TnbArch::Micro(_) => vec![4, 1, 4, 1, 4],
             TnbArch::Macro(m) => m.codes().to_vec(),
