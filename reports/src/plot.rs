@@ -99,10 +99,16 @@ fn rho_colour(v: f64) -> RGBColor {
     }
 }
 
+/// Pixels above the heatmap's first row: the title and the longest column label, upright.
+fn header_height(cols: &[String]) -> i32 {
+    let longest = cols.iter().map(|c| c.chars().count()).max().unwrap_or(0) as i32;
+    60 + 9 * longest
+}
+
 /// A proxy × task heatmap of ρ with the values written in the cells and a colour bar, like
 /// the SWAP paper's Figure 4; into `<stem>.png` and `<stem>.svg`.
 pub fn heatmap(stem: &Path, title: &str, rows: &[String], cols: &[String], cells: &[Vec<f64>]) -> Result<()> {
-    let size = ((220 + 120 * cols.len() + 140) as u32, (110 + 40 * rows.len() + 60) as u32);
+    let size = ((220 + 120 * cols.len() + 140) as u32, (header_height(cols) + 40 * rows.len() as i32 + 60) as u32);
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
     draw_heatmap(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, rows, cols, cells)?;
@@ -121,13 +127,14 @@ fn draw_heatmap<DB: DrawingBackend>(
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (w, _) = root.dim_in_pixel();
-    let (left, top, cell_w, cell_h) = (200i32, 100i32, 120i32, 40i32);
+    let (left, top, cell_w, cell_h) = (200i32, header_height(cols), 120i32, 40i32);
     let text = |size: f64| -> TextStyle { ("sans-serif", size).into_font().color(&BLACK) };
     root.draw(&Text::new(title.to_string(), (20, 15), ("sans-serif", 24.0).into_font().style(FontStyle::Bold).color(&BLACK)))
         .map_err(|e| err(&e))?;
+    // Column labels run upwards from just above their column, so long task names never overlap.
     for (j, c) in cols.iter().enumerate() {
-        let x = left + j as i32 * cell_w + 8;
-        root.draw(&Text::new(c.clone(), (x, top - 30), text(15.0))).map_err(|e| err(&e))?;
+        let x = left + j as i32 * cell_w + cell_w / 2 - 8;
+        root.draw(&Text::new(c.clone(), (x, top - 8), text(15.0).transform(FontTransform::Rotate270))).map_err(|e| err(&e))?;
     }
     for (i, r) in rows.iter().enumerate() {
         let y = top + i as i32 * cell_h;
@@ -152,7 +159,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     for (v, k) in [(1.0, 0), (0.0, bar_h / 2), (-1.0, bar_h - 1)] {
         root.draw(&Text::new(format!("{v:+.1}"), (bar_x + 26, top + k - 7), text(13.0))).map_err(|e| err(&e))?;
     }
-    root.draw(&Text::new("ρ".to_string(), (bar_x + 4, top - 30), text(16.0))).map_err(|e| err(&e))?;
+    root.draw(&Text::new("ρ".to_string(), (bar_x + 4, top - 24), text(16.0))).map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
