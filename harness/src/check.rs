@@ -77,15 +77,14 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     }
     let bench = space.reference_run_name(task);
     // reg-SWAP's prior: the size rule of the table the reference scored (its set).
-    let largest_params = if config.plan.needs_largest() {
-        let set = reference.set.and_then(|name| space.sets().iter().find(|s| s.name == name));
-        let accuracy = &task.accuracies[0];
-        let request =
-            swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest: true };
-        space.load(&request, data)?.largest_params
-    } else {
-        None
-    };
+    // The table the reference scored (its set): reg-SWAP's size rule when a proxy needs it, and
+    // the notes every report of the task carries (network, stand-in images, targets).
+    let set = reference.set.and_then(|name| space.sets().iter().find(|s| s.name == name));
+    let accuracy = &task.accuracies[0];
+    let largest = config.plan.needs_largest();
+    let request = swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest };
+    let table = space.load(&request, data)?;
+    let (largest_params, notes) = (table.largest_params, table.notes);
     eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), config.seed);
     let out = config.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
     std::fs::create_dir_all(&out)?;
@@ -127,6 +126,8 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         if config.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", config.draws) } else { String::new() },
         if config.draws > 1 { "---:|---:|---:|" } else { "" },
     );
+    let notes: String = notes.iter().map(|(k, v)| format!("- {k}: {v}\n")).collect();
+    md = md.replacen("\n\n|", &format!("\n{notes}\n|"), 1);
     let mut csv = String::from("arch,val_accuracy");
     for p in proxies {
         let _ = write!(csv, ",{0},{0}_ref", p.name());
