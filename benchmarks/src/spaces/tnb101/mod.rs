@@ -376,38 +376,29 @@ pub fn params(arch: &TnbArch, task: TnbTask) -> usize {
     let bn = |c: usize| 2 * c;
     let conv = |i: usize, o: usize, k: usize| k * k * i * o;
     let mut total = conv(3, 32, 3) + bn(32) + conv(32, 64, 3) + bn(64);
-    let codes: Vec<u8> = match arch {
-        TnbArch::Micro(_) => vec![4, 1, 4, 1, 4],
-        TnbArch::Macro(m) => m.codes().to_vec(),
-    };
-    let mut c = 64;
-    for code in codes {
-        let c_out = if code % 2 == 0 { 2 * c } else { c };
-        let stride = if code > 2 { 2 } else { 1 };
-        for i in 0..2 {
-            let (c_in, s) = if i == 0 { (c, stride) } else { (c_out, 1) };
-            total += match arch {
-                TnbArch::Micro(m) => m
-                    .0
-                    .iter()
-                    .zip(MICRO_EDGES)
-                    .map(|(&op, (from, _))| {
-                        let (ci, st) = if from == 0 { (c_in, s) } else { (c_out, 1) };
-                        match op {
-                            MicroOp::Zero => 0,
-                            MicroOp::Skip if st == 1 && ci == c_out => 0,
-                            MicroOp::Skip | MicroOp::Conv1x1 => conv(ci, c_out, 1) + bn(c_out),
-                            MicroOp::Conv3x3 => conv(ci, c_out, 3) + bn(c_out),
-                        }
-                    })
-                    .sum::<usize>(),
-                TnbArch::Macro(_) => {
-                    let down = if s != 1 || c_in != c_out { conv(c_in, c_out, 1) + bn(c_out) } else { 0 };
-                    conv(c_in, c_out, 3) + bn(c_out) + conv(c_out, c_out, 3) + bn(c_out) + down
-                }
-            };
-        }
-        c = c_out;
+    let plan = arch.layer_plan();
+    let c = plan.last().map_or(64, |&(_, c_out, _)| c_out);
+    for &(c_in, c_out, s) in &plan {
+        total += match arch {
+            TnbArch::Micro(m) => m
+                .0
+                .iter()
+                .zip(MICRO_EDGES)
+                .map(|(&op, (from, _))| {
+                    let (ci, st) = if from == 0 { (c_in, s) } else { (c_out, 1) };
+                    match op {
+                        MicroOp::Zero => 0,
+                        MicroOp::Skip if st == 1 && ci == c_out => 0,
+                        MicroOp::Skip | MicroOp::Conv1x1 => conv(ci, c_out, 1) + bn(c_out),
+                        MicroOp::Conv3x3 => conv(ci, c_out, 3) + bn(c_out),
+                    }
+                })
+                .sum::<usize>(),
+            TnbArch::Macro(_) => {
+                let down = if s != 1 || c_in != c_out { conv(c_in, c_out, 1) + bn(c_out) } else { 0 };
+                conv(c_in, c_out, 3) + bn(c_out) + conv(c_out, c_out, 3) + bn(c_out) + down
+            }
+        };
     }
     let layer = |i: usize, o: usize| conv(i, o, 3) + o + bn(o);
     total

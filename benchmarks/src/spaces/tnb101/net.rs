@@ -100,6 +100,26 @@ impl std::fmt::Display for TnbArch {
 }
 
 impl TnbArch {
+    /// The encoder's layers after the stem, as `(c_in, c_out, stride)`: each stage code is
+    /// two layers (cells or blocks) — code 2 or 4 doubles the channels, 3 or 4 has stride 2 —
+    /// starting from the stem's 64 channels (micro: the codes `41414`).
+    pub fn layer_plan(&self) -> Vec<(usize, usize, usize)> {
+        let codes: Vec<u8> = match self {
+            TnbArch::Micro(_) => vec![4, 1, 4, 1, 4],
+            TnbArch::Macro(m) => m.codes().to_vec(),
+        };
+        let mut plan = Vec::with_capacity(2 * codes.len());
+        let mut c = 64;
+        for code in codes {
+            let c_out = if code % 2 == 0 { 2 * c } else { c };
+            let stride = if code > 2 { 2 } else { 1 };
+            plan.push((c, c_out, stride));
+            plan.push((c_out, c_out, 1));
+            c = c_out;
+        }
+        plan
+    }
+
     /// Stride-2 layers of the encoder after the stem (micro: 3; macro: codes 3 and 4).
     pub fn reductions(&self) -> usize {
         match self {
@@ -279,24 +299,15 @@ impl Encoder {
         let stem_conv = b.conv_kaiming_fan_out(ConvSpec::new(3, 32, 3).stride(2));
         let stem_bn = b.batch_norm(32);
         let stem_2 = relu_conv_bn(b, ConvSpec::new(32, 64, 3).stride(2));
-        let codes: Vec<u8> = match arch {
-            TnbArch::Micro(_) => vec![4, 1, 4, 1, 4],
-            TnbArch::Macro(m) => m.codes().to_vec(),
-        };
-        let mut layers = Vec::new();
-        let mut c = 64;
-        for code in codes {
-            let c_out = if code % 2 == 0 { 2 * c } else { c };
-            let stride = if code > 2 { 2 } else { 1 };
-            for i in 0..2 {
-                let (c_in, s) = if i == 0 { (c, stride) } else { (c_out, 1) };
-                layers.push(match arch {
-                    TnbArch::Micro(m) => Layer::Cell(MicroCell::new(b, m, c_in, c_out, s)),
-                    TnbArch::Macro(_) => Layer::Block(BasicBlock::new(b, c_in, c_out, s)),
-                });
-            }
-            c = c_out;
-        }
+        let plan = arch.layer_plan();
+        let c = plan.last().map_or(64, |&(_, c_out, _)| c_out);
+        let layers = plan
+            .into_iter()
+            .map(|(c_in, c_out, s)| match arch {
+                TnbArch::Micro(m) => Layer::Cell(MicroCell::new(b, m, c_in, c_out, s)),
+                TnbArch::Macro(_) => Layer::Block(BasicBlock::new(b, c_in, c_out, s)),
+            })
+            .collect();
         (Self { stem_conv, stem_bn, stem_2, layers }, c)
     }
 
