@@ -47,11 +47,6 @@ impl Head {
             Head::Classes(k) | Head::Regression(k) | Head::PixelClasses(k) | Head::Image(k) => k,
         }
     }
-
-    /// Whether each image has one class label (what label-based proxies need).
-    pub fn has_image_classes(self) -> bool {
-        matches!(self, Head::Classes(_))
-    }
 }
 
 /// The loss gradient-based proxies back-propagate on a task (as NASLib's zero-cost code
@@ -292,10 +287,6 @@ pub trait SearchSpace: Send + Sync {
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let _ = task;
         bail!("{} has no reference scores to check against (arch `{arch}`)", self.name())
-    }
-    /// The run name `check` caches its scores under (same as a run of the reference's set).
-    fn reference_run_name(&self, task: &Task) -> String {
-        format!("{}-{}", self.name(), task.name)
     }
     /// Writes the space's table as one HDF5 archive (`swapnas data import`), if it can.
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<std::path::PathBuf> {

@@ -75,16 +75,15 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         let c = space.reference_candidate(&e.arch, task).with_context(|| format!("{}: arch `{}`", file.rel_path, e.arch))?;
         candidates.push(Candidate { columns: vec![e.arch.clone()], accuracy: e.val_accuracy, ..c });
     }
-    let bench = space.reference_run_name(task);
-    // reg-SWAP's prior: the size rule of the table the reference scored (its set).
-    // The table the reference scored (its set): reg-SWAP's size rule when a proxy needs it, and
-    // the notes every report of the task carries (network, stand-in images, targets).
+    // The table the reference scored (its set): its run name (the cache key, as a run of that
+    // table has), reg-SWAP's size rule when a proxy needs it, and the notes every report of the
+    // task carries (network, stand-in images, targets).
     let set = reference.set.and_then(|name| space.sets().iter().find(|s| s.name == name));
     let accuracy = &task.accuracies[0];
     let largest = config.plan.needs_largest();
     let request = swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest };
     let table = space.load(&request, data)?;
-    let (largest_params, notes) = (table.largest_params, table.notes);
+    let (bench, largest_params, notes) = (table.name, table.largest_params, table.notes);
     eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), config.seed);
     let out = config.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
     std::fs::create_dir_all(&out)?;

@@ -48,9 +48,10 @@ struct RawScore {
     score: f64,
 }
 
-/// Every row of a Suite-Zero zen zip, for the tasks in `tasks` (an entry of another task is
-/// an error naming it).
-pub fn read_zen_zip(path: &Path, tasks: &[&str]) -> Result<Vec<ZenRow>> {
+/// The rows of a Suite-Zero zen zip: every task's, or with `only` one task's (the other
+/// entries are not decompressed). Every entry must name one of `tasks` (an entry of another
+/// task is an error naming it).
+pub fn read_zen_zip(path: &Path, tasks: &[&str], only: Option<&str>) -> Result<Vec<ZenRow>> {
     use std::io::Read;
     let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut zip = zip::ZipArchive::new(file).context("not a readable zip archive")?;
@@ -65,6 +66,9 @@ pub fn read_zen_zip(path: &Path, tasks: &[&str]) -> Result<Vec<ZenRow>> {
             .iter()
             .find(|t| name.contains(&format!("--{t}--")))
             .with_context(|| format!("entry `{name}` names none of the tasks {}", tasks.join(", ")))?;
+        if only.is_some_and(|o| o != *task) {
+            continue;
+        }
         let mut text = String::new();
         entry.read_to_string(&mut text).with_context(|| format!("cannot decompress `{name}`"))?;
         let rows: Vec<RawZenRow> =

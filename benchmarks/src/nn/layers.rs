@@ -77,6 +77,15 @@ impl LayerBuilder<'_> {
         }
     }
 
+    /// `BatchNorm2d(affine=…)`.
+    pub fn norm(&mut self, channels: usize, affine: bool) -> Norm {
+        if affine {
+            Norm::Affine(self.batch_norm(channels))
+        } else {
+            Norm::Plain(self.batch_norm_plain(channels))
+        }
+    }
+
     /// `BatchNorm2d(affine=False)`: normalisation only, no parameters.
     pub fn batch_norm_plain(&mut self, channels: usize) -> PlainBatchNorm {
         PlainBatchNorm { channels }
@@ -291,6 +300,53 @@ pub fn avg_pool(
     }
     ctx.module_output(&y);
     y
+}
+
+/// A BatchNorm with or without affine parameters (`BatchNorm2d(affine=…)`).
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Norm {
+    Affine(BatchNorm),
+    Plain(PlainBatchNorm),
+}
+
+impl Norm {
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        match self {
+            Norm::Affine(bn) => bn.forward(x, ctx),
+            Norm::Plain(bn) => bn.forward(x, ctx),
+        }
+    }
+}
+
+/// `FactorizedReduce(C_in, C_out, stride 2)` of DARTS and TransNAS-Bench-101: ReLU; a 1×1
+/// stride-2 conv on the input and one on the input shifted by a pixel (zero-padded at the far
+/// edge where the size is odd), concatenated along channels; BN. The spaces build the convs
+/// with their own init from [`FactorizedReduce::conv_specs`].
+#[derive(Module, Debug)]
+pub struct FactorizedReduce {
+    pub conv_1: Conv,
+    pub conv_2: Conv,
+    pub bn: Norm,
+}
+
+impl FactorizedReduce {
+    /// The two convs: `C_in → C_out/2` and `C_in → C_out − C_out/2`, 1×1, stride 2, no bias.
+    pub fn conv_specs(c_in: usize, c_out: usize) -> [ConvSpec; 2] {
+        [ConvSpec::new(c_in, c_out / 2, 1).stride(2), ConvSpec::new(c_in, c_out - c_out / 2, 1).stride(2)]
+    }
+
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let x = ctx.relu(x);
+        let [_, _, h, w] = x.dims();
+        let mut shifted = x.clone().slice(burn::tensor::s![.., .., 1.., 1..]);
+        if h % 2 == 1 || w % 2 == 1 {
+            shifted = shifted.pad((0, w % 2, 0, h % 2), burn::tensor::ops::PadMode::Constant(0.0));
+        }
+        let a = self.conv_1.forward(x, ctx);
+        let b = self.conv_2.forward(shifted, ctx);
+        self.bn.forward(Tensor::cat(vec![a, b], 1), ctx)
+    }
 }
 
 /// ReLU → conv → BN: the `ReLUConvBN` of NB201, DARTS and TransNAS-Bench-101. `containers`

@@ -150,8 +150,4 @@ impl SearchSpace for DartsSpace {
         })
     }
 
-    fn reference_run_name(&self, _task: &Task) -> String {
-        "nb301-suitezero-cifar10".to_string()
-    }
-
 }

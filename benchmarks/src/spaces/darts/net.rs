@@ -30,7 +30,7 @@
 
 use super::arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{ReluConvBn, avg_pool, max_pool, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
+use crate::nn::layers::{FactorizedReduce, Norm, ReluConvBn, avg_pool, max_pool, pool_and_classify, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear, PlainBatchNorm};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
 use burn::tensor::s;
@@ -73,65 +73,15 @@ impl DartsConfig {
     }
 }
 
-/// A BatchNorm with or without affine parameters.
-#[derive(Module, Debug)]
-#[allow(clippy::large_enum_variant)]
-enum Norm {
-    Affine(BatchNorm),
-    Plain(PlainBatchNorm),
-}
-
-impl Norm {
-    fn new(b: &mut LayerBuilder, channels: usize, affine: bool) -> Self {
-        if affine {
-            Norm::Affine(b.batch_norm(channels))
-        } else {
-            Norm::Plain(b.batch_norm_plain(channels))
-        }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        match self {
-            Norm::Affine(bn) => bn.forward(x, ctx),
-            Norm::Plain(bn) => bn.forward(x, ctx),
-        }
-    }
+/// FactorizedReduce with PyTorch-default convs, affine BN or not.
+fn factorized_reduce(b: &mut LayerBuilder, c_in: usize, c_out: usize, affine: bool) -> FactorizedReduce {
+    let [s1, s2] = FactorizedReduce::conv_specs(c_in, c_out);
+    FactorizedReduce { conv_1: b.conv(s1), conv_2: b.conv(s2), bn: b.norm(c_out, affine) }
 }
 
 /// ReLU-Conv1×1-BN (preprocessing; always affine).
 fn relu_conv_bn(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> ReluConvBn {
     ReluConvBn { conv: b.conv(ConvSpec::new(c_in, c_out, 1)), bn: b.batch_norm(c_out), containers: 0 }
-}
-
-/// ReLU, then two 1×1 stride-2 convs, on the input and on the input shifted by one pixel,
-/// concatenated, then BN.
-#[derive(Module, Debug)]
-struct FactorizedReduce {
-    conv_1: Conv,
-    conv_2: Conv,
-    bn: Norm,
-}
-
-impl FactorizedReduce {
-    fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize, affine: bool) -> Self {
-        Self {
-            conv_1: b.conv(ConvSpec::new(c_in, c_out / 2, 1).stride(2)),
-            conv_2: b.conv(ConvSpec::new(c_in, c_out - c_out / 2, 1).stride(2)),
-            bn: Norm::new(b, c_out, affine),
-        }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x = ctx.relu(x);
-        let [_, _, h, w] = x.dims();
-        let mut shifted = x.clone().slice(s![.., .., 1.., 1..]);
-        if h % 2 == 1 || w % 2 == 1 {
-            shifted = shifted.pad((0, w % 2, 0, h % 2), burn::tensor::ops::PadMode::Constant(0.0));
-        }
-        let a = self.conv_1.forward(x, ctx);
-        let b = self.conv_2.forward(shifted, ctx);
-        self.bn.forward(Tensor::cat(vec![a, b], 1), ctx)
-    }
 }
 
 /// ReLU, depthwise k×k (stride s), 1×1, BN — twice (the second with stride 1).
@@ -151,10 +101,10 @@ impl SepConv {
         Self {
             dw_1: b.conv(dw(stride)),
             pw_1: b.conv(ConvSpec::new(c, c, 1)),
-            bn_1: Norm::new(b, c, affine),
+            bn_1: b.norm(c, affine),
             dw_2: b.conv(dw(1)),
             pw_2: b.conv(ConvSpec::new(c, c, 1)),
-            bn_2: Norm::new(b, c, affine),
+            bn_2: b.norm(c, affine),
         }
     }
 
@@ -181,7 +131,7 @@ struct DilConv {
 impl DilConv {
     fn new(b: &mut LayerBuilder, c: usize, kernel: usize, stride: usize, affine: bool) -> Self {
         let spec = ConvSpec::new(c, c, kernel).stride(stride).padding(kernel - 1).dilation(2).groups(c);
-        Self { dw: b.conv(spec), pw: b.conv(ConvSpec::new(c, c, 1)), bn: Norm::new(b, c, affine) }
+        Self { dw: b.conv(spec), pw: b.conv(ConvSpec::new(c, c, 1)), bn: b.norm(c, affine) }
     }
 
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
@@ -247,7 +197,7 @@ impl EdgeOp {
         match op {
             DartsOp::None => EdgeOp::Parameterless(Parameterless { zero: true, stride }),
             DartsOp::SkipConnect if stride == 1 => EdgeOp::Parameterless(Parameterless { zero: false, stride }),
-            DartsOp::SkipConnect => EdgeOp::Reduce(FactorizedReduce::new(b, c, c, affine)),
+            DartsOp::SkipConnect => EdgeOp::Reduce(factorized_reduce(b, c, c, affine)),
             DartsOp::MaxPool3x3 | DartsOp::AvgPool3x3 => {
                 EdgeOp::Pool(Pool { bn: config.pool_bn.then(|| b.batch_norm_plain(c)), max: op == DartsOp::MaxPool3x3, stride })
             }
@@ -301,7 +251,7 @@ impl Cell {
         config: &DartsConfig,
     ) -> Self {
         let pre_0 = if reduction_prev {
-            Preprocess::Reduce(FactorizedReduce::new(b, c_prev_prev, c, true))
+            Preprocess::Reduce(factorized_reduce(b, c_prev_prev, c, true))
         } else {
             Preprocess::Conv(relu_conv_bn(b, c_prev_prev, c))
         };

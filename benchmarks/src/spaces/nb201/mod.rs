@@ -59,6 +59,11 @@ const TASKS: &[Task] = &[
     task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::IMAGENET16_STANDIN, 120),
 ];
 
+/// The declared task of this name (every [`Nb201Task`] is one).
+fn declared(name: &str) -> &'static Task {
+    TASKS.iter().find(|t| t.name == name).expect("every Nb201Task is declared in TASKS")
+}
+
 const FILES: &[CheckedFile] = &[
     CheckedFile {
         file: NB201_SUITEZERO_ZIP,
@@ -123,7 +128,7 @@ impl SearchSpace for Nb201Space {
                 let r = &table.records()[i];
                 Candidate {
                     label: r.arch.to_string(),
-                    builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: task.num_classes() }),
+                    builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: request.task.head.width() }),
                     columns: vec![
                         r.arch.to_tuple_string(),
                         r.nb201_index.to_string(),
@@ -135,7 +140,7 @@ impl SearchSpace for Nb201Space {
             })
             .collect();
         // The largest NB201 network: every edge a 3×3 conv (cheap to build, so always computed).
-        let largest = Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config, num_classes: task.num_classes() };
+        let largest = Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config, num_classes: request.task.head.width() };
         let accuracy_label = if test {
             format!("{task} test accuracy, 200 epochs (NATS-Bench)")
         } else {

@@ -10,7 +10,6 @@ use super::{NB201_NATS_CSV, NB201_SUITEZERO_ZIP};
 use crate::data::archive::BenchmarkArchive;
 use crate::data::suite_zero::read_zen_zip;
 use crate::data::data_dir::DataDir;
-use crate::images::ImageSet;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -38,21 +37,14 @@ impl Nb201Task {
         }
     }
 
+    /// Classes of the task, as the space declares its head.
     pub fn num_classes(self) -> usize {
-        match self {
-            Nb201Task::Cifar10 => 10,
-            Nb201Task::Cifar100 => 100,
-            Nb201Task::ImageNet16_120 => 120,
-        }
+        super::declared(self.name()).head.width()
     }
 
-    /// The images proxies are fed for this task.
-    pub fn images(self) -> ImageSet {
-        match self {
-            Nb201Task::Cifar10 => ImageSet::CIFAR10,
-            Nb201Task::Cifar100 => ImageSet::CIFAR100,
-            Nb201Task::ImageNet16_120 => ImageSet::IMAGENET16_STANDIN,
-        }
+    /// The images proxies are fed for this task, as the space declares them.
+    pub fn images(self) -> crate::images::ImageSet {
+        super::declared(self.name()).images
     }
 
     fn slot(self) -> usize {
@@ -229,7 +221,7 @@ fn read_suite_zero_zip(path: &Path) -> Result<Vec<ValEntry>> {
     let mut acc = vec![[f64::NAN; 3]; NUM_ARCHS];
     let mut zen = vec![[f64::NAN; 3]; NUM_ARCHS];
     let mut seen = vec![[false; 3]; NUM_ARCHS];
-    for row in read_zen_zip(path, &names)? {
+    for row in read_zen_zip(path, &names, None)? {
         let task: Nb201Task = row.task.parse()?;
         let arch: Nb201Arch = row.arch.parse().with_context(|| format!("in the rows of {task}"))?;
         let (o, s) = (arch.ordinal(), task.slot());

@@ -179,6 +179,11 @@ const TASKS: &[Task] = &[
     ),
 ];
 
+/// The declared task of this name (every [`TnbTask`] is one).
+fn declared(name: &str) -> &'static Task {
+    TASKS.iter().find(|t| t.name == name).expect("every TnbTask is declared in TASKS")
+}
+
 /// Which of the two spaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -248,8 +253,9 @@ impl TnbSpace {
         let path = data.require(&file)?;
         let names: Vec<&str> = TASKS.iter().map(|t| t.name).collect();
         let mut rows = Vec::new();
-        let all = read_zen_zip(&path, &names).with_context(|| format!("cannot load {} (re-download it: {})", path.display(), file.source))?;
-        for row in all.into_iter().filter(|r| r.task == task.name) {
+        let rows_of_task = read_zen_zip(&path, &names, Some(task.name))
+            .with_context(|| format!("cannot load {} (re-download it: {})", path.display(), file.source))?;
+        for row in rows_of_task {
             rows.push((self.parse(&row.arch).with_context(|| format!("in {}", file.rel_path))?, row.val_accuracy));
         }
         // A stable order whatever the zip's entry order: by arch.

@@ -20,10 +20,9 @@
 
 use super::arch::{MacroArch, MicroArch, MicroOp, MICRO_EDGES};
 use crate::nn::init::WeightInit;
-use crate::nn::layers::{ReluConvBn, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
+use crate::nn::layers::{FactorizedReduce, Norm, ReluConvBn, cell_dag, pool_and_classify, BatchNorm, Conv, ConvSpec, ConvTranspose, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, ModuleNetwork, Output, SpaceNetwork};
 use burn::prelude::*;
-use burn::tensor::ops::PadMode;
 
 /// The seven tasks, each with its own decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,16 +63,10 @@ impl TnbTask {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// Output width of the head: classes, values or channels (NASLib's `model_builder`).
+    /// Output width of the head: classes, values or channels (NASLib's `model_builder`), as
+    /// the space declares the task's head.
     pub fn outputs(self) -> usize {
-        match self {
-            TnbTask::ClassObject => 100,
-            TnbTask::ClassScene => 63,
-            TnbTask::RoomLayout => 9,
-            TnbTask::Jigsaw => 1000,
-            TnbTask::SegmentSemantic => 17,
-            TnbTask::Normal | TnbTask::Autoencoder => 3,
-        }
+        super::declared(self.name()).head.width()
     }
 }
 
@@ -135,36 +128,15 @@ pub struct TnbConfig {
     pub task: TnbTask,
 }
 
-/// `FactorizedReduce(C_in, C_out, 2, affine=True)`: ReLU; a 1×1 stride-2 conv on the input and
-/// one on the input shifted by a pixel (zero-padded right and bottom first), concatenated; BN.
 /// The space's `ReLUConvBN`.
 fn relu_conv_bn(b: &mut LayerBuilder, spec: ConvSpec) -> ReluConvBn {
     ReluConvBn { conv: b.conv_kaiming_fan_out(spec), bn: b.batch_norm(spec.c_out), containers: 0 }
 }
 
-#[derive(Module, Debug)]
-struct FactorizedReduce {
-    conv_1: Conv,
-    conv_2: Conv,
-    bn: BatchNorm,
-}
-
-impl FactorizedReduce {
-    fn new(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> Self {
-        Self {
-            conv_1: b.conv_kaiming_fan_out(ConvSpec::new(c_in, c_out / 2, 1).stride(2)),
-            conv_2: b.conv_kaiming_fan_out(ConvSpec::new(c_in, c_out - c_out / 2, 1).stride(2)),
-            bn: b.batch_norm(c_out),
-        }
-    }
-
-    fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x = ctx.relu(x);
-        let shifted = x.clone().pad((0, 1, 0, 1), PadMode::Constant(0.0)).slice(s![.., .., 1.., 1..]);
-        let a = self.conv_1.forward(x, ctx);
-        let b = self.conv_2.forward(shifted, ctx);
-        self.bn.forward(Tensor::cat(vec![a, b], 1), ctx)
-    }
+/// `FactorizedReduce(C_in, C_out, 2, affine=True)` with the encoder's kaiming fan-out convs.
+fn factorized_reduce(b: &mut LayerBuilder, c_in: usize, c_out: usize) -> FactorizedReduce {
+    let [s1, s2] = FactorizedReduce::conv_specs(c_in, c_out);
+    FactorizedReduce { conv_1: b.conv_kaiming_fan_out(s1), conv_2: b.conv_kaiming_fan_out(s2), bn: Norm::Affine(b.batch_norm(c_out)) }
 }
 
 /// One edge of a micro cell.
@@ -186,7 +158,7 @@ impl MicroEdge {
         let (conv, reduce) = match op {
             MicroOp::Conv1x1 => (Some(relu_conv_bn(b, ConvSpec::new(c_in, c_out, 1).stride(stride))), None),
             MicroOp::Conv3x3 => (Some(relu_conv_bn(b, ConvSpec::new(c_in, c_out, 3).stride(stride))), None),
-            MicroOp::Skip if !same => (None, Some(FactorizedReduce::new(b, c_in, c_out))),
+            MicroOp::Skip if !same => (None, Some(factorized_reduce(b, c_in, c_out))),
             MicroOp::Skip | MicroOp::Zero => (None, None),
         };
         Self { conv, reduce, op, stride, c_out }
