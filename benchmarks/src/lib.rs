@@ -8,8 +8,10 @@
 //! * [`data`]: the data directory, HDF5 archives, Suite-Zero reference files, literal parser.
 //! * [`images`]: CIFAR-10/100 and ImageNet16 readers with the reference normalisation.
 //! * [`sample`]: seeded architecture samples.
+//! * [`genome`]: archs as genes, for search (random arch, mutation, crossover).
 
 pub mod data;
+pub mod genome;
 pub mod images;
 pub mod nn;
 pub mod sample;

@@ -9,6 +9,7 @@
 //! space; adding a space is one folder plus one line in [`crate::spaces::registry`].
 
 use crate::data::data_dir::{DataDir, DataFile};
+use crate::genome::Genome;
 use crate::images::ImageSet;
 pub use crate::images::InputPrep;
 use crate::nn::network::NetworkBuilder;
@@ -226,6 +227,8 @@ pub struct SpaceInfo {
     pub published: &'static [Published],
     /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
     pub data_files: &'static [CheckedFile],
+    /// The space's archs as genes, if it can be searched (`swapnas search`).
+    pub genome: Option<Genome>,
 }
 
 impl SpaceInfo {
@@ -241,6 +244,7 @@ impl SpaceInfo {
         reference: None,
         published: &[],
         data_files: &[],
+        genome: None,
     };
 }
 
@@ -282,8 +286,17 @@ pub trait SearchSpace: Send + Sync {
     fn data_files(&self) -> &'static [CheckedFile] {
         self.info().data_files
     }
-    /// A candidate for an arch written as the reference file writes it (its accuracy is
-    /// filled in by the caller from the reference file).
+    /// The space's archs as genes, if it can be searched.
+    fn genome(&self) -> Option<&Genome> {
+        self.info().genome.as_ref()
+    }
+    /// The run name (cache key part, [`Loaded::name`]) of the networks
+    /// [`SearchSpace::reference_candidate`] builds for `task`.
+    fn candidate_run_name(&self, task: &Task) -> String {
+        format!("{}-{}", self.name(), task.name)
+    }
+    /// A candidate for an arch written as the reference file or the genome's label writes it,
+    /// built without the table (its accuracy is NaN: the caller fills it in, if at all).
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let _ = task;
         bail!("{} has no reference scores to check against (arch `{arch}`)", self.name())
@@ -313,14 +326,12 @@ pub trait SearchSpace: Send + Sync {
 /// Parameters of the largest of these networks (PyTorch-default init, on the CPU): what
 /// reg-SWAP's default prior is derived from.
 pub fn largest_params<'a>(builders: impl IntoIterator<Item = &'a dyn NetworkBuilder>) -> usize {
+    builders.into_iter().map(param_count).max().unwrap_or(0)
+}
+
+/// Parameters of one network (built with PyTorch-default init on the CPU).
+pub fn param_count(builder: &dyn NetworkBuilder) -> usize {
     use crate::nn::init::{InitScheme, WeightInit};
-    let device = burn::tensor::Device::flex();
-    builders
-        .into_iter()
-        .map(|b| {
-            let options = crate::nn::network::BuildOptions::new(b.num_classes());
-            b.build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &options, &device).parameter_count()
-        })
-        .max()
-        .unwrap_or(0)
+    let options = crate::nn::network::BuildOptions::new(builder.num_classes());
+    builder.build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &options, &burn::tensor::Device::flex()).parameter_count()
 }

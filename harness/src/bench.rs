@@ -70,7 +70,7 @@ fn reset_peak_rss() {
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let target = Target::resolve(&args.task, Some(&args.set))?;
-    let plan = ProxyPlan::resolve(&args.proxies)?;
+    let plan = ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?;
     let data = DataDir::locate(args.exec.data_dir.as_deref())?;
     let threads = args.exec.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;

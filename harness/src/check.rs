@@ -48,7 +48,7 @@ impl CheckConfig {
             target,
             archs: args.sample.archs.unwrap_or(200),
             seed: args.sample.seed,
-            plan: ProxyPlan::resolve(&args.proxies)?,
+            plan: ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?,
             input: args.input.input,
             out: args.exec.out.clone(),
             data: DataDir::locate(args.exec.data_dir.as_deref())?,

@@ -36,6 +36,11 @@ pub enum Command {
     /// archs (scored one after another), plus where SWAP's time goes (init / forward /
     /// pattern count); printed and saved as JSON. No cache is used.
     Bench(BenchArgs),
+    /// Search a space for architectures with a training-free fitness (one proxy, or a rank
+    /// ensemble a+b+c): SWAP-NAS's evolution, aging evolution or random search, K seeded runs
+    /// each; the search never reads accuracies — the report looks the found archs up in the
+    /// table afterwards (accuracy on every task, rank in the space, optimum).
+    Search(SearchArgs),
     /// Benchmark data: fetch it from its public sources, or verify it against the manifest.
     #[command(subcommand)]
     Data(DataCommand),
@@ -93,6 +98,13 @@ pub struct ProxyArgs {
     #[arg(long, default_value = swapnas_proxies::DEFAULT_PROXIES)]
     pub proxies: String,
 
+    #[command(flatten)]
+    pub settings: SettingArgs,
+}
+
+/// The proxies' settings.
+#[derive(Debug, Clone, Args)]
+pub struct SettingArgs {
     /// SWAP: re-initialisations averaged over (the reference's 32).
     #[arg(long, default_value_t = 32)]
     pub repeats: usize,
@@ -268,6 +280,90 @@ pub struct ReproduceArgs {
     /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+}
+
+/// How a rank ensemble combines its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnsembleArg {
+    /// Σ log(rank/n) over members (AZ-NAS's rule).
+    LogRank,
+    /// Mean rank over members.
+    MeanRank,
+}
+
+impl EnsembleArg {
+    pub fn rule(self) -> swapnas_reports::stats::EnsembleRule {
+        match self {
+            EnsembleArg::LogRank => swapnas_reports::stats::EnsembleRule::LogRank,
+            EnsembleArg::MeanRank => swapnas_reports::stats::EnsembleRule::MeanRank,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+
+    /// Fitness: a proxy (see --list-proxies), or a rank ensemble of several written a+b+c.
+    #[arg(long, default_value = "reg_swap")]
+    pub fitness: String,
+
+    /// How an ensemble fitness combines its members' ranks within the archs evaluated so far.
+    #[arg(long, value_enum, default_value_t = EnsembleArg::LogRank)]
+    pub ensemble: EnsembleArg,
+
+    /// Algorithms, comma-separated: evolution (SWAP-NAS's), aging (regularised evolution),
+    /// random, or all.
+    #[arg(long, default_value = "evolution")]
+    pub algo: String,
+
+    /// Fitness evaluations per run.
+    #[arg(long, default_value_t = 100)]
+    pub budget: usize,
+
+    /// Independent seeded runs per algorithm.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+
+    /// Population size P (evolution, aging).
+    #[arg(long, default_value_t = 10)]
+    pub population: usize,
+
+    /// Members sampled per cycle S (evolution, aging).
+    #[arg(long, default_value_t = 3)]
+    pub sample: usize,
+
+    /// Mutated children scored per cycle M, the best kept (evolution).
+    #[arg(long, default_value_t = 1)]
+    pub mutations: usize,
+
+    /// Target model size in millions of parameters: sets reg-SWAP's μ = σ, as the paper
+    /// steers the size of what it finds.
+    #[arg(long)]
+    pub target_params: Option<f64>,
+
+    /// Seed of the runs and of weight initialisation (each arch's seed derives from it and
+    /// the arch alone, so every run sees the same fitness of an arch).
+    #[arg(long = "seed", default_value_t = 0)]
+    pub sample_seed: u64,
+
+    #[command(flatten)]
+    pub settings: SettingArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Score cache file [default: results/<bench>-<task>/scores.jsonl, the one
+    /// `swapnas --bench B --task T` keeps, so searches and runs share scores].
+    #[arg(long = "cache")]
+    pub cache_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Subcommand)]

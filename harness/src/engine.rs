@@ -5,7 +5,7 @@
 //! their declarations.
 
 use crate::cache::{cache_key, CachedScore, ScoreCache};
-use crate::cli::{Input, ProxyArgs, SetArgs, TaskArgs};
+use crate::cli::{Input, SetArgs, SettingArgs, TaskArgs};
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -84,7 +84,8 @@ pub struct ProxyPlan {
 }
 
 impl ProxyPlan {
-    pub fn resolve(args: &ProxyArgs) -> Result<Self> {
+    /// `list`: the proxies, comma-separated (or `all`).
+    pub fn resolve(list: &str, args: &SettingArgs) -> Result<Self> {
         if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
             bail!(
                 "--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}",
@@ -105,7 +106,7 @@ impl ProxyPlan {
             }
         }
         Ok(Self {
-            decls: swapnas_proxies::resolve(&args.proxies)?,
+            decls: swapnas_proxies::resolve(list)?,
             swap_batch: args.batch,
             swap_repeats: args.repeats,
             batch: args.proxy_batch,
@@ -318,7 +319,9 @@ impl Engine {
         }
     }
 
-    fn score_arch(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
+    /// Scores one candidate with every proxy (from the cache where possible; `from_cache`
+    /// counts the hits).
+    pub fn score_arch(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
         let memo = Memo::new();
         // The arch's own random batch, drawn only once a proxy misses the cache.
         let own_batch = std::cell::OnceCell::new();

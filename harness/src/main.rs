@@ -3,7 +3,7 @@
 //!
 //! This file only dispatches: each subcommand resolves its own flags into a typed config and
 //! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
-//! `main` → `run`/`check`/`bench`/`reproduce`/`fetch` → `engine` → `cache`/`device`, with
+//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`fetch` → `engine` → `cache`/`device`, with
 //! `cli` (flags) beside them; `reproduce` also uses `run`.
 
 mod bench;
@@ -15,6 +15,7 @@ mod engine;
 mod fetch;
 mod reproduce;
 mod run;
+mod search;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -26,6 +27,7 @@ fn main() {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Search(args)) => search::run(args),
         Some(Command::Data(cmd)) => fetch::run(cmd),
     };
     if let Err(err) = result {

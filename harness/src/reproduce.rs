@@ -30,15 +30,14 @@ fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
 pub fn run(args: &ReproduceArgs) -> Result<()> {
     let data = DataDir::locate(args.data_dir.as_deref())?;
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
-    let proxy_args = crate::cli::ProxyArgs {
-        proxies: args.proxies.clone(),
+    let settings = crate::cli::SettingArgs {
         repeats: if args.quick { 2 } else { 32 },
         batch: 16,
         proxy_batch: if args.quick { 16 } else { 32 },
         reg_mu: None,
         reg_sigma: None,
     };
-    let plan = ProxyPlan::resolve(&proxy_args)?;
+    let plan = ProxyPlan::resolve(&args.proxies, &settings)?;
     let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();
     for target in targets(args.bench.as_deref())? {
         let name = format!("{}-{}", target.space.name(), target.task.name);

@@ -34,7 +34,7 @@ impl RunConfig {
     pub fn resolve(args: &RunArgs) -> Result<Self> {
         let target = Target::resolve(&args.task, Some(&args.set))?;
         let accuracy = target.accuracy(args.accuracy.as_deref())?;
-        let plan = ProxyPlan::resolve(&args.proxies)?;
+        let plan = ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?;
         Ok(Self {
             target,
             accuracy,

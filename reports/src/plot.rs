@@ -249,6 +249,86 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// One line: its name and its points (x ascending; non-finite y values are skipped).
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A panel of lines sharing axes.
+pub struct LinePanel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+}
+
+/// Line panels side by side (e.g. best-so-far fitness and its accuracy per evaluation, one
+/// line per search algorithm); into `<stem>.png` and `<stem>.svg`.
+pub fn lines(stem: &Path, title: &str, panels: &[LinePanel]) -> Result<()> {
+    let size = ((panels.len().max(1) * 560) as u32, 460u32);
+    let png = stem.with_extension("png");
+    let svg = stem.with_extension("svg");
+    draw_lines(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, panels)?;
+    draw_lines(SVGBackend::new(&svg, size).into_drawing_area(), &svg, title, panels)
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    path: &Path,
+    title: &str,
+    panels: &[LinePanel],
+) -> Result<()> {
+    register_fonts();
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (top, body) = root.split_vertically(50);
+    top.titled(title, ("sans-serif", 24).into_font()).map_err(|e| err(&e))?;
+    for (panel, area) in panels.iter().zip(body.split_evenly((1, panels.len().max(1)))) {
+        let finite = || panel.series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| x.is_finite() && y.is_finite());
+        let (x0, x1) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(x, _)| (a.min(x), b.max(x)));
+        let (y0, y1) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &(_, y)| (a.min(y), b.max(y)));
+        if !x0.is_finite() || !y0.is_finite() {
+            area.titled(&format!("{}: no finite values", panel.title), ("sans-serif", 16).into_font()).map_err(|e| err(&e))?;
+            continue;
+        }
+        let pad = ((y1 - y0) * 0.05).max(1e-9 * y1.abs().max(1.0));
+        let mut chart = ChartBuilder::on(&area)
+            .caption(&panel.title, ("sans-serif", 17).into_font())
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1.max(x0 + 1.0), (y0 - pad)..(y1 + pad))
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(panel.x_label.as_str())
+            .y_desc(panel.y_label.as_str())
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| err(&e))?;
+        for (k, s) in panel.series.iter().enumerate() {
+            let colour = Palette99::pick(k).to_rgba();
+            let points: Vec<(f64, f64)> = s.points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

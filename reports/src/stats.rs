@@ -197,6 +197,43 @@ pub fn average_ranks(values: &[f64]) -> Vec<f64> {
     ranks
 }
 
+/// How a rank ensemble combines its members' ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnsembleRule {
+    /// Σ log(rank / n) over members (AZ-NAS's combination): one member's poor rank weighs
+    /// more than in a mean.
+    LogRank,
+    /// Mean rank over members.
+    MeanRank,
+}
+
+impl EnsembleRule {
+    pub fn name(self) -> &'static str {
+        match self {
+            EnsembleRule::LogRank => "sum of log(rank/n)",
+            EnsembleRule::MeanRank => "mean rank",
+        }
+    }
+}
+
+/// The ensemble score of each arch from its members' scores (`members[m][i]`: member `m`'s
+/// score of arch `i`, larger is better), ranked within these archs (1 = worst; ties their
+/// average rank; a non-finite score ranks below every finite one). Larger is better.
+pub fn rank_ensemble(members: &[Vec<f64>], rule: EnsembleRule) -> Vec<f64> {
+    let n = members.first().map_or(0, Vec::len);
+    let mut out = vec![0.0; n];
+    for scores in members {
+        assert_eq!(scores.len(), n, "every member scores the same archs");
+        for (o, r) in out.iter_mut().zip(average_ranks(&rank_last_nonfinite(scores))) {
+            *o += match rule {
+                EnsembleRule::LogRank => (r / n as f64).ln(),
+                EnsembleRule::MeanRank => r / members.len() as f64,
+            };
+        }
+    }
+    out
+}
+
 /// Pearson's r; NaN when either side is constant or fewer than 2 points.
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
@@ -251,6 +288,20 @@ pub fn kendall_tau(x: &[f64], y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rank_ensemble_combines_ranks() {
+        // Member a ranks archs 0 < 1 < 2, member b ranks 2 < 0 < 1 (NaN last).
+        let members = vec![vec![1.0, 2.0, 3.0], vec![5.0, 9.0, f64::NAN]];
+        let mean = rank_ensemble(&members, EnsembleRule::MeanRank);
+        assert_eq!(mean, vec![1.5, 2.5, 2.0]);
+        let log = rank_ensemble(&members, EnsembleRule::LogRank);
+        let l = |r: f64| (r / 3.0).ln();
+        assert_eq!(log, vec![l(1.0) + l(2.0), l(2.0) + l(3.0), l(3.0) + l(1.0)]);
+        // One member: the ensemble orders archs as the member does.
+        let one = rank_ensemble(&[vec![0.3, -1.0, 7.0]], EnsembleRule::LogRank);
+        assert!(one[1] < one[0] && one[0] < one[2]);
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9

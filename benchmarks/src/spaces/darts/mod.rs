@@ -11,6 +11,7 @@ pub use net::{DartsBuilder, DartsConfig, DartsNet};
 pub use table::{load_nb301_zc, load_swap_darts_csv, load_swap_darts_csv_file, parse_swap_darts_csv, DartsRecord};
 
 use crate::data::data_dir::{DataDir, DataFile};
+use crate::genome::Genome;
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
@@ -83,8 +84,39 @@ const INFO: SpaceInfo = SpaceInfo {
     sets: SETS,
     reference: Some(Reference { file: NB301_ZC_JSON, set: Some("suitezero") }),
     data_files: FILES,
+    // The tables sample the space (725 and 1000 of ~10^18 archs): a found arch is one to train.
+    genome: Some(Genome { choices: &GENE_CHOICES, valid: genes_valid, label: genes_label, table_complete: false, largest_params: None }),
     ..SpaceInfo::EMPTY
 };
+
+/// Genes per cell (normal, then reduction): per edge its op (index into
+/// [`DartsOp::COMPACT`], no `none`) and its input state (edge `e` may read states
+/// `0..e / 2 + 2`).
+const GENES_PER_CELL: usize = 2 * EDGES_PER_CELL;
+const GENE_CHOICES: [u8; 2 * GENES_PER_CELL] = {
+    let mut c = [0u8; 2 * GENES_PER_CELL];
+    let mut i = 0;
+    while i < c.len() {
+        let e = (i % GENES_PER_CELL) / 2;
+        c[i] = if i % 2 == 0 { DartsOp::COMPACT.len() as u8 } else { (2 + e / 2) as u8 };
+        i += 1;
+    }
+    c
+};
+
+fn genes_cell(genes: &[u8]) -> DartsCell {
+    DartsCell(std::array::from_fn(|e| (DartsOp::COMPACT[genes[2 * e] as usize], genes[2 * e + 1] as usize)))
+}
+
+/// A node's two edges read two different states (as in DARTS genotypes and every NB301 arch).
+fn genes_valid(genes: &[u8]) -> bool {
+    genes.chunks(4).all(|node| node[1] != node[3])
+}
+
+fn genes_label(genes: &[u8]) -> String {
+    let (normal, reduce) = genes.split_at(GENES_PER_CELL);
+    DartsArch::new(genes_cell(normal), genes_cell(reduce)).map_or_else(|e| format!("invalid: {e}"), |a| a.to_string())
+}
 
 impl SearchSpace for DartsSpace {
     fn info(&self) -> &SpaceInfo {
@@ -138,6 +170,10 @@ impl SearchSpace for DartsSpace {
             largest_params,
             notes: vec![("network".to_string(), network.to_string())],
         })
+    }
+
+    fn candidate_run_name(&self, _task: &Task) -> String {
+        "nb301-suitezero-cifar10".to_string()
     }
 
     fn reference_candidate(&self, arch: &str, _task: &Task) -> Result<Candidate> {

@@ -11,6 +11,7 @@ pub use net::{Nb201Builder, Nb201Config, Nb201Net};
 pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
 
 use crate::data::data_dir::{sha256_file, DataDir, DataFile};
+use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::SpaceInfo;
@@ -105,8 +106,33 @@ const INFO: SpaceInfo = SpaceInfo {
             },
         ],
     data_files: FILES,
+    genome: Some(Genome {
+        choices: &[5; 6],
+        valid: always_valid,
+        label: genome_label,
+        table_complete: true,
+        largest_params: Some(genome_largest),
+    }),
     ..SpaceInfo::EMPTY
 };
+
+/// Genes: the 6 edges' op indices into [`Nb201Op::ALL`] (NASLib's tuple).
+fn genome_arch(genes: &[u8]) -> Nb201Arch {
+    Nb201Arch(std::array::from_fn(|e| Nb201Op::ALL[genes[e] as usize]))
+}
+
+fn genome_label(genes: &[u8]) -> String {
+    genome_arch(genes).to_string()
+}
+
+/// The largest NB201 network: every edge a 3×3 conv.
+fn largest_builder(task: &Task) -> Nb201Builder {
+    Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config: Nb201Config::default(), num_classes: task.head.width() }
+}
+
+fn genome_largest(task: &Task) -> usize {
+    crate::space::param_count(&largest_builder(task))
+}
 
 impl SearchSpace for Nb201Space {
     fn info(&self) -> &SpaceInfo {
@@ -139,8 +165,6 @@ impl SearchSpace for Nb201Space {
                 }
             })
             .collect();
-        // The largest NB201 network: every edge a 3×3 conv (cheap to build, so always computed).
-        let largest = Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config, num_classes: request.task.head.width() };
         let accuracy_label = if test {
             format!("{task} test accuracy, 200 epochs (NATS-Bench)")
         } else {
@@ -158,7 +182,8 @@ impl SearchSpace for Nb201Space {
             candidates,
             column_names: vec!["tuple", "nb201_index", "val_accuracy", "test_accuracy"],
             accuracy_label,
-            largest_params: Some(crate::space::largest_params([&largest as &dyn crate::NetworkBuilder])),
+            // Cheap to build, so always computed.
+            largest_params: Some(genome_largest(request.task)),
             notes,
         })
     }

@@ -22,6 +22,7 @@ pub use net::{TnbArch, TnbBuilder, TnbConfig, TnbNet, TnbTask, GRID, INPUT_SIDE,
 use crate::data::archive::BenchmarkArchive;
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::data::suite_zero::read_zen_zip;
+use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
@@ -286,6 +287,13 @@ const INFO_MICRO: SpaceInfo = SpaceInfo {
     default_archs: 20,
     reference: Some(Reference { file: MICRO_ZC_JSON, set: None }),
     data_files: FILES_MICRO,
+    genome: Some(Genome {
+        choices: &[4; 6],
+        valid: always_valid,
+        label: micro_label,
+        table_complete: true,
+        largest_params: Some(micro_largest),
+    }),
     ..SpaceInfo::EMPTY
 };
 const INFO_MACRO: SpaceInfo = SpaceInfo {
@@ -294,8 +302,69 @@ const INFO_MACRO: SpaceInfo = SpaceInfo {
     encodings: "NASLib's zero-padded 6-tuple of stage codes 1..4, or 64-<codes>-basic",
     data_files: FILES_MACRO,
     reference: Some(Reference { file: MACRO_ZC_JSON, set: None }),
+    genome: Some(Genome {
+        choices: MACRO_CHOICES,
+        valid: macro_valid,
+        label: macro_label,
+        table_complete: true,
+        largest_params: Some(macro_largest),
+    }),
     ..INFO_MICRO
 };
+
+const MICRO_CHOICES: &[u8] = &[4; 6];
+const MACRO_CHOICES: &[u8] = &[4, 4, 4, 4, 5, 5];
+
+/// Micro genes: the 6 edges' official digits.
+fn micro_genes(genes: &[u8]) -> Option<TnbArch> {
+    Some(TnbArch::Micro(MicroArch(std::array::from_fn(|e| MicroOp::ALL[genes[e] as usize]))))
+}
+
+/// Macro genes: 6 stages, the first 4 a code 1..=4 (gene + 1), the last 2 a code or 0 for
+/// none (a stage after a missing one is missing). The space's constraints (the official
+/// `macro_gen`): 4 to 6 stages, 1 to 4 of them downsampling (codes 3, 4), 1 to 3 doubling the
+/// channels (codes 2, 4) — 3,256 archs, exactly the table's.
+fn macro_genes(genes: &[u8]) -> Option<TnbArch> {
+    let codes: Vec<u8> = genes[..4].iter().map(|&g| g + 1).chain(genes[4..].iter().copied()).collect();
+    let len = codes.iter().position(|&c| c == 0).unwrap_or(codes.len());
+    if codes[len..].iter().any(|&c| c != 0) {
+        return None;
+    }
+    let codes = &codes[..len];
+    let down = codes.iter().filter(|&&c| c == 3 || c == 4).count();
+    let double = codes.iter().filter(|&&c| c == 2 || c == 4).count();
+    if !(1..=4).contains(&down) || !(1..=3).contains(&double) {
+        return None;
+    }
+    MacroArch::new(codes).ok().map(TnbArch::Macro)
+}
+
+fn micro_label(genes: &[u8]) -> String {
+    micro_genes(genes).map_or_else(String::new, |a| a.to_string())
+}
+
+fn macro_label(genes: &[u8]) -> String {
+    macro_genes(genes).map_or_else(String::new, |a| a.to_string())
+}
+
+fn macro_valid(genes: &[u8]) -> bool {
+    macro_genes(genes).is_some()
+}
+
+fn micro_largest(task: &Task) -> usize {
+    largest_by_formula(task, MICRO_CHOICES, micro_genes)
+}
+
+fn macro_largest(task: &Task) -> usize {
+    largest_by_formula(task, MACRO_CHOICES, macro_genes)
+}
+
+/// The largest network of the space on a task, by the params formula over every arch.
+fn largest_by_formula(task: &Task, choices: &'static [u8], arch: fn(&[u8]) -> Option<TnbArch>) -> usize {
+    let Some(t) = TnbTask::from_name(task.name) else { return 0 };
+    let genome = Genome { choices, valid: always_valid, label: micro_label, table_complete: true, largest_params: None };
+    genome.enumerate(100_000).unwrap_or_default().iter().filter_map(|g| arch(g)).map(|a| params(&a, t)).max().unwrap_or(0)
+}
 
 impl SearchSpace for TnbSpace {
     fn info(&self) -> &SpaceInfo {

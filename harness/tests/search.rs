@@ -1,0 +1,92 @@
+//! `swapnas search` end to end on real NB201 archs: the search never reads accuracies (with
+//! the benchmark's table absent it finds the same archs; the report then has no accuracies),
+//! and the report looks the found archs up in the table afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::data_dir;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("swapnas-search-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Runs a small search (nwot fitness, every algorithm) and returns its search.json.
+fn search(data: &Path, out: &Path) -> serde_json::Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+        .env_remove("SWAPNAS_DATA")
+        .args(["search", "--bench", "nb201", "--task", "cifar10", "--fitness", "nwot", "--algo", "all"])
+        .args(["--budget", "12", "--runs", "1", "--population", "5", "--seed", "3", "--no-cache", "--jobs", "2"])
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap()
+}
+
+fn found(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["run"]["algo"].as_str().unwrap().to_string(), r["run"]["arch"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn search_is_blind_to_accuracies() {
+    let full = data_dir();
+    // A data directory with the CIFAR-10 images and no benchmark table at all.
+    let blind = temp_dir("blind-data");
+    std::fs::create_dir_all(blind.join("images")).unwrap();
+    std::os::unix::fs::symlink(full.join("images/cifar-10-batches-bin"), blind.join("images/cifar-10-batches-bin")).unwrap();
+
+    let blind_out = temp_dir("blind");
+    let without = search(&blind, &blind_out);
+    let with_out = temp_dir("full");
+    let with = search(&full, &with_out);
+    assert_eq!(found(&without), found(&with), "the table changed what the search found");
+    assert_eq!(found(&with).len(), 3);
+    // Without the table: no accuracies, said so.
+    assert!(without["results"].as_array().unwrap().iter().all(|r| r["accuracies"].as_object().unwrap().is_empty()));
+    let md = std::fs::read_to_string(blind_out.join("search.md")).unwrap();
+    assert!(md.contains("no accuracies for cifar10 val"), "{md}");
+    // With it: every found arch has its accuracy on every task and its rank among 15,625.
+    for r in with["results"].as_array().unwrap() {
+        let accs = r["accuracies"].as_object().unwrap();
+        assert_eq!(accs.len(), 6, "3 tasks × val/test");
+        for (k, a) in accs {
+            let v = a["value"].as_f64().unwrap();
+            assert!(v > 0.0 && v < 100.0, "{k}: {v}");
+            assert_eq!(a["of"].as_u64(), Some(15_625));
+            assert!(a["rank"].as_u64().unwrap() >= 1);
+        }
+        assert_eq!(r["run"]["evaluations"].as_u64(), Some(12));
+    }
+    assert!((with["optimum"]["cifar100 test"].as_f64().unwrap() - 73.513).abs() < 1e-3);
+    for f in ["search.md", "runs.csv", "trace.csv", "search.png", "search.svg"] {
+        assert!(with_out.join(f).is_file(), "{f} missing");
+    }
+    let trace = std::fs::read_to_string(with_out.join("trace.csv")).unwrap();
+    assert_eq!(trace.lines().count(), 1 + 3 * 12);
+}
+
+#[test]
+fn bad_search_flags_are_named() {
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_swapnas")).arg("search").args(args).output().unwrap();
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    assert!(run(&["--algo", "annealing"]).contains("unknown --algo `annealing`"));
+    assert!(run(&["--fitness", "swap+nope"]).contains("nope"));
+    assert!(run(&["--fitness", "nwot", "--target-params", "0.5"]).contains("does not use it"));
+    assert!(run(&["--target-params=-1"]).contains("--target-params must be a positive"));
+    assert!(run(&["--budget", "0"]).contains("--budget"));
+}
