@@ -94,9 +94,14 @@ pub struct SampleArgs {
 /// Which proxies, with which settings.
 #[derive(Debug, Clone, Args)]
 pub struct ProxyArgs {
-    /// Proxies to run, comma-separated (see --list-proxies), or `all`.
+    /// Proxies to run, comma-separated (see --list-proxies), or `all`; `a+b+c` is a rank
+    /// ensemble of those proxies (its members are scored and reported too).
     #[arg(long, default_value = swapnas_proxies::DEFAULT_PROXIES)]
     pub proxies: String,
+
+    /// How rank ensembles combine their members' ranks within the scored archs.
+    #[arg(long, value_enum, default_value_t = EnsembleArg::LogRank)]
+    pub ensemble: EnsembleArg,
 
     #[command(flatten)]
     pub settings: SettingArgs,
@@ -126,6 +131,11 @@ pub struct SettingArgs {
     /// reg-SWAP σ in millions of parameters [default: equal to μ, as in the paper].
     #[arg(long)]
     pub reg_sigma: Option<f64>,
+
+    /// L-SWAG's layer interval [l̂, L̂] in percent of the network's depth, LO-HI (the paper
+    /// picks it per benchmark and does not publish the values; see proxies/src/lswag.rs).
+    #[arg(long, default_value = "0-100")]
+    pub lswag_layers: String,
 }
 
 /// Which images the proxies see.
@@ -198,6 +208,12 @@ pub struct RunArgs {
     /// table has it, `test` (nb201: NATS-Bench) [default: the task's first column, val].
     #[arg(long)]
     pub accuracy: Option<String>,
+
+    /// Also report a fitted combination of the run's proxies (greedy member choice,
+    /// least-squares weights of normalised ranks), its ρ out of fold only: K-fold over archs
+    /// with --seed.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..))]
+    pub fitted: Option<u64>,
 
     /// List the registered proxies and search spaces, and exit.
     #[arg(long)]

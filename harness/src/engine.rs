@@ -76,15 +76,21 @@ impl Target {
 #[derive(Clone)]
 pub struct ProxyPlan {
     pub decls: Vec<&'static ProxyDecl>,
+    /// Rank ensembles in the list (`a+b+c`, or a named one such as `az_nas`): their names and
+    /// their members' indices into `decls`.
+    pub ensembles: Vec<(String, Vec<usize>)>,
     pub swap_batch: usize,
     pub swap_repeats: usize,
     pub batch: usize,
     pub reg_mu: Option<f64>,
     pub reg_sigma: Option<f64>,
+    /// L-SWAG's layer interval (fractions of depth).
+    pub lswag_layers: [f64; 2],
 }
 
 impl ProxyPlan {
-    /// `list`: the proxies, comma-separated (or `all`).
+    /// `list`: the proxies, comma-separated (or `all`); an item `a+b+c` is a rank ensemble,
+    /// whose members are scored as proxies of their own.
     pub fn resolve(list: &str, args: &SettingArgs) -> Result<Self> {
         if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
             bail!(
@@ -105,13 +111,46 @@ impl ProxyPlan {
                 bail!("--reg-sigma must be positive, got {sigma}");
             }
         }
+        // Named ensembles become their members joined by `+`.
+        let items: Vec<(String, String)> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(|i| match swapnas_proxies::ensemble(i) {
+                Some(e) => (e.name.to_string(), e.members.join("+")),
+                None => (i.to_string(), i.to_string()),
+            })
+            .collect();
+        let names: Vec<&str> = items.iter().flat_map(|(_, i)| i.split('+').map(str::trim)).collect();
+        let decls = swapnas_proxies::resolve(&names.join(","))?;
+        let mut ensembles = Vec::new();
+        for (name, item) in items.iter().filter(|(_, i)| i.contains('+')) {
+            let members: Vec<usize> = item
+                .split('+')
+                .map(|m| {
+                    decls
+                        .iter()
+                        .position(|d| d.name == m.trim())
+                        .with_context(|| format!("ensemble `{item}`: `{m}` is not a proxy"))
+                })
+                .collect::<Result<_>>()?;
+            let mut unique = members.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            if unique.len() < 2 || unique.len() != members.len() {
+                bail!("a rank ensemble names two or more different proxies (`swap+nwot`), got `{item}`");
+            }
+            ensembles.push((name.clone(), members));
+        }
         Ok(Self {
-            decls: swapnas_proxies::resolve(list)?,
+            decls,
+            ensembles,
             swap_batch: args.batch,
             swap_repeats: args.repeats,
             batch: args.proxy_batch,
             reg_mu: args.reg_mu,
             reg_sigma: args.reg_sigma,
+            lswag_layers: parse_interval(&args.lswag_layers)?,
         })
     }
 
@@ -143,8 +182,18 @@ impl ProxyPlan {
             reg_swap: prior,
             batch: self.batch,
             loss: task.loss,
+            lswag_layers: self.lswag_layers,
         };
         (settings, rule)
+    }
+}
+
+/// `--lswag-layers LO-HI` (percent of depth) as fractions.
+fn parse_interval(text: &str) -> Result<[f64; 2]> {
+    let parsed = text.split_once('-').and_then(|(a, b)| Some([a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?]));
+    match parsed {
+        Some([lo, hi]) if (0.0..hi).contains(&lo) && hi <= 100.0 => Ok([lo / 100.0, hi / 100.0]),
+        _ => bail!("--lswag-layers is LO-HI in percent of depth with 0 ≤ LO < HI ≤ 100 (e.g. 0-100 or 40-90), got `{text}`"),
     }
 }
 

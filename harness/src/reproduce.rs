@@ -36,6 +36,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
         proxy_batch: if args.quick { 16 } else { 32 },
         reg_mu: None,
         reg_sigma: None,
+        lswag_layers: "0-100".to_string(),
     };
     let plan = ProxyPlan::resolve(&args.proxies, &settings)?;
     let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();
@@ -53,6 +54,8 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             device: args.device.clone(),
             jobs: args.jobs,
             cache: true,
+            rule: swapnas_reports::stats::EnsembleRule::LogRank,
+            fit_folds: None,
         };
         eprintln!("reproduce: {name} ({archs} archs)");
         let table = run_task(&config)?;

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, Request};
 use swapnas_benchmarks::DataDir;
+use swapnas_reports::combine::fit_out_of_fold;
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
+use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
 use swapnas_reports::table::write_atomic;
 use swapnas_reports::{correlate, Correlation, CorrelationTable, TableRow};
 
@@ -28,6 +30,10 @@ pub struct RunConfig {
     pub device: String,
     pub jobs: Option<usize>,
     pub cache: bool,
+    /// How rank ensembles combine ranks.
+    pub rule: EnsembleRule,
+    /// `--fitted K`: also a fitted combination of the proxies, K-fold out of fold.
+    pub fit_folds: Option<usize>,
 }
 
 impl RunConfig {
@@ -47,6 +53,8 @@ impl RunConfig {
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             cache: !args.cache.no_cache,
+            rule: args.proxies.ensemble.rule(),
+            fit_folds: args.fitted.map(|k| k as usize),
         })
     }
 }
@@ -54,7 +62,10 @@ impl RunConfig {
 pub fn run(args: &RunArgs) -> Result<()> {
     if args.list_proxies {
         for d in swapnas_proxies::REGISTRY {
-            println!("{:<10} {}", d.name, d.about);
+            println!("{:<16} {}", d.name, d.about);
+        }
+        for e in swapnas_proxies::ENSEMBLES {
+            println!("{:<16} {} (rank ensemble of {})", e.name, e.about, e.members.join("+"));
         }
         println!();
         for s in swapnas_benchmarks::spaces::registry() {
@@ -123,24 +134,8 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     );
     let results = engine.score_all(&loaded.candidates, config.seed)?;
 
-    // Per-arch scores.
-    let mut csv = String::new();
-    let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
-    for (c, r) in loaded.candidates.iter().zip(&results) {
-        let scores: Vec<String> = r.scores.iter().map(|s| s.to_string()).collect();
-        let _ = writeln!(
-            csv,
-            "\"{}\",\"{}\",{},{},\"{}\"",
-            c.label,
-            c.columns.join("\",\""),
-            c.accuracy,
-            scores.join(","),
-            r.errors.join("; ").replace('"', "'")
-        );
-    }
-    write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
-
-    // Correlations.
+    // Every proxy's scores, then the derived columns: rank ensembles and the fitted
+    // combination (out of fold).
     let accuracies: Vec<f64> = loaded.candidates.iter().map(|c| c.accuracy).collect();
     let mut rows = Vec::new();
     let mut columns = Vec::new();
@@ -161,6 +156,65 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         });
         columns.push(scores);
     }
+    let single = rows.len();
+    for (name, members) in &config.plan.ensembles {
+        let members_text = members.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", ");
+        let not_applicable =
+            members.iter().find_map(|&m| rows[m].not_applicable.clone().map(|why| format!("{}: {why}", rows[m].proxy)));
+        let scores = match not_applicable {
+            None => rank_ensemble(&members.iter().map(|&m| columns[m].clone()).collect::<Vec<_>>(), config.rule),
+            Some(_) => vec![f64::NAN; n],
+        };
+        rows.push(TableRow {
+            proxy: name.clone(),
+            settings: format!("rank ensemble of {members_text}: {} within the {n} archs", config.rule.name()),
+            correlation: if not_applicable.is_none() { correlate(&scores, &accuracies) } else { Correlation::not_computed(n) },
+            seconds_per_arch: members.iter().map(|&m| rows[m].seconds_per_arch).sum(),
+            not_applicable,
+        });
+        columns.push(scores);
+    }
+    if let Some(k) = config.fit_folds {
+        let usable: Vec<usize> = (0..single).filter(|&m| rows[m].not_applicable.is_none()).collect();
+        let fitted =
+            fit_out_of_fold(&usable.iter().map(|&m| columns[m].clone()).collect::<Vec<_>>(), &accuracies, k, config.seed);
+        let chosen: Vec<String> = fitted
+            .chosen()
+            .iter()
+            .map(|&(m, folds)| format!("{} {folds}/{}", rows[usable[m]].proxy, fitted.folds.len()))
+            .collect();
+        rows.push(TableRow {
+            proxy: "fitted".to_string(),
+            settings: format!(
+                "least-squares weights of normalised ranks, greedy member choice, ρ out of fold only ({k}-fold over archs, seed {}); chosen in folds: {}",
+                config.seed,
+                chosen.join(", ")
+            ),
+            correlation: correlate(&fitted.scores, &accuracies),
+            seconds_per_arch: usable.iter().map(|&m| rows[m].seconds_per_arch).sum(),
+            not_applicable: None,
+        });
+        columns.push(fitted.scores);
+    }
+
+    // Per-arch scores.
+    let names: Vec<&str> = rows.iter().map(|r| r.proxy.as_str()).collect();
+    let mut csv = String::new();
+    let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
+    for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
+        let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
+        let _ = writeln!(
+            csv,
+            "\"{}\",\"{}\",{},{},\"{}\"",
+            c.label,
+            c.columns.join("\",\""),
+            c.accuracy,
+            scores.join(","),
+            r.errors.join("; ").replace('"', "'")
+        );
+    }
+    write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
+
     let wall = started.elapsed().as_secs_f64();
     let mut header = vec![
         ("benchmark".to_string(), loaded.name.clone()),

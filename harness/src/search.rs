@@ -239,7 +239,8 @@ impl SearchConfig {
         let space = target.space;
         let genome =
             space.genome().with_context(|| format!("--bench {} declares no genome: it cannot be searched yet", space.name()))?;
-        let members: Vec<&str> = args.fitness.split('+').map(str::trim).collect();
+        let fitness = swapnas_proxies::ensemble(args.fitness.trim()).map_or(args.fitness.clone(), |e| e.members.join("+"));
+        let members: Vec<&str> = fitness.split('+').map(str::trim).collect();
         if members.iter().any(|m| m.is_empty() || m.contains(',')) {
             bail!("--fitness is one proxy or a rank ensemble written a+b+c, got `{}`", args.fitness);
         }
@@ -821,9 +822,8 @@ mod tests {
     fn evolution_beats_random_on_a_simple_landscape() {
         // Mean best fitness over 20 seeds, budget 150: random rarely gets more than 4 of the 6
         // genes right (4.2); evolution climbs to (nearly) the optimum (5.8), aging close (5.2).
-        let mean = |algo| {
-            (0..20).map(|s| best_so_far(&run(algo, s, 150), EnsembleRule::LogRank).last().unwrap().1).sum::<f64>() / 20.0
-        };
+        let mean =
+            |algo| (0..20).map(|s| best_so_far(&run(algo, s, 150), EnsembleRule::LogRank).last().unwrap().1).sum::<f64>() / 20.0;
         let (e, a, r) = (mean(Algo::Evolution), mean(Algo::Aging), mean(Algo::Random));
         eprintln!("evolution {e}, aging {a}, random {r}");
         assert!(e > r + 1.0 && a > r + 0.5, "evolution {e}, aging {a}, random {r}");

@@ -44,6 +44,31 @@ proxies! {
     synflow,
     plain,
     zico,
+    // Beyond SWAP (issue 15).
+    az_expressivity,
+    az_progressivity,
+    az_trainability,
+    az_complexity,
+    lswag,
+}
+
+pub mod az_nas;
+
+/// A named rank ensemble of registered proxies (its members are scored as proxies; the
+/// ensemble ranks them among the archs scored together), e.g. AZ-NAS.
+#[derive(Debug, Clone, Copy)]
+pub struct Ensemble {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub members: &'static [&'static str],
+}
+
+/// Every named ensemble (usable wherever a proxy list is: `--proxies az_nas`).
+pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE];
+
+/// The named ensemble called `name`, if any.
+pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
+    ENSEMBLES.iter().copied().find(|e| e.name == name)
 }
 
 pub use memo::Memo;
@@ -90,6 +115,8 @@ pub struct ProxySettings {
     pub batch: usize,
     /// The task's loss (part of the loss-gradient proxies' settings strings).
     pub loss: Loss,
+    /// L-SWAG's layer interval [l̂, L̂] as fractions of the network's depth (0–1).
+    pub lswag_layers: [f64; 2],
 }
 
 impl Default for ProxySettings {
@@ -100,6 +127,7 @@ impl Default for ProxySettings {
             reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 },
             batch: 32,
             loss: Loss::CrossEntropy,
+            lswag_layers: [0.0, 1.0],
         }
     }
 }

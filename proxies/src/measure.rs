@@ -214,6 +214,28 @@ impl LossGradients {
     }
 }
 
+/// The conv/linear weight gradients of `batches` consecutive real batches of the baseline
+/// batch size B (batch b = images b·B..(b+1)·B), each from a fresh network with the same
+/// weights (PyTorch default init, the context's seed), BN on batch statistics, the task's
+/// mean loss: `[batch][layer]` flattened. Batch 0 is the pass grad_norm, snip and plain share.
+pub fn batch_weight_grads(ctx: &ProxyContext, batches: usize) -> Result<Vec<Vec<Tensor<1>>>> {
+    let per_batch = ctx.settings.batch;
+    ensure!(per_batch >= 1, "batches of {per_batch} images: at least one per batch is needed");
+    let device = ctx.device.clone().autodiff();
+    let (x, y) = real_batch(ctx, per_batch * batches, &device, DType::F32)?;
+    let targets = Targets::of_task(ctx, &x, y)?;
+    let mut out: Vec<Vec<Tensor<1>>> = Vec::with_capacity(batches);
+    out.push(LossGradients::shared(ctx, per_batch)?.iter().map(|(_, g)| g.clone()).collect());
+    for b in 1..batches {
+        let range = b * per_batch..(b + 1) * per_batch;
+        let net = default_network(ctx, &device, DType::F32);
+        let forward = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let lg = LossGradients::of(net, x.clone().slice(range.clone()), &targets.slice(range), ctx.task.loss, forward)?;
+        out.push(lg.weight_and_grad().into_iter().map(|(_, g)| g).collect());
+    }
+    Ok(out)
+}
+
 /// NASLib's `sum_arr`: the sum over layers of the sum over each layer's elements.
 pub fn sum_over_layers(per_layer: impl IntoIterator<Item = Tensor<1>>) -> Result<f64> {
     let mut total = 0.0;

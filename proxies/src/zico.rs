@@ -10,12 +10,10 @@
 //! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
 //! file order (default `--input first`), not random augmented batches.
 
-use crate::measure::{default_network, real_batch, scalar, LossGradients, Targets};
+use crate::measure::{batch_weight_grads, scalar};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
-use burn::tensor::DType;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
 
 /// Number of batches (the reference's `--maxbatch`).
 pub const BATCHES: usize = 2;
@@ -31,23 +29,13 @@ pub const PROXY: ProxyDecl = ProxyDecl {
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let per_batch = ctx.settings.batch;
-    ensure!(per_batch >= 1, "zico: batches of {per_batch} images: it needs at least one per batch");
-    let device = ctx.device.clone().autodiff();
-    let (x, y) = real_batch(ctx, per_batch * BATCHES, &device, DType::F32)?;
-    let targets = Targets::of_task(ctx, &x, y)?;
-    // The same weights for every batch: the network is built from the same seed each time.
-    // Batch 0 (the first B images) is the pass grad_norm, snip and plain share.
-    let forward = || ForwardCtx::new(BnMode::Batch, Taps::default());
+    // No zero_grad in the reference: .grad holds the running sum over batches.
     let mut snapshots: Vec<Vec<Tensor<1>>> = Vec::with_capacity(BATCHES);
-    snapshots.push(LossGradients::shared(ctx, per_batch)?.iter().map(|(_, g)| g.clone()).collect());
-    for b in 1..BATCHES {
-        let range = b * per_batch..(b + 1) * per_batch;
-        let net = default_network(ctx, &device, DType::F32);
-        let lg = LossGradients::of(net, x.clone().slice(range.clone()), &targets.slice(range), ctx.task.loss, forward())?;
-        let grads: Vec<Tensor<1>> = lg.weight_and_grad().into_iter().map(|(_, g)| g).collect();
-        // No zero_grad in the reference: .grad holds the running sum.
-        let cumulative = snapshots[b - 1].iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect();
+    for grads in batch_weight_grads(ctx, BATCHES)? {
+        let cumulative = match snapshots.last() {
+            None => grads,
+            Some(previous) => previous.iter().zip(grads).map(|(p, g)| p.clone().add(g)).collect(),
+        };
         snapshots.push(cumulative);
     }
     let layers = snapshots[0].len();

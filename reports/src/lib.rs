@@ -1,6 +1,7 @@
 //! Statistics, tables and plots. This crate knows only scores and accuracies: no networks,
 //! no benchmarks.
 
+pub mod combine;
 pub mod plot;
 pub mod stats;
 pub mod table;

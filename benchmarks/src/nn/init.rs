@@ -18,6 +18,10 @@ pub enum InitScheme {
     /// The SWAP reference's `network_weight_gaussian_init`: conv and linear weights N(0, 1),
     /// biases 0; BN weight 1, bias 0.
     Gaussian,
+    /// AZ-NAS's `init_model(model, 'kaiming_norm_fanin')`: conv and linear weights N(0, 2/fan_in)
+    /// (`kaiming_normal_(mode='fan_in', nonlinearity='relu')`), biases 0; BN weight 1, bias 0.
+    /// Convs a network initialises by fan-out (TransNAS-Bench-101's encoder) keep that.
+    KaimingNormalFanIn,
 }
 
 /// A seeded source of initial weights. Layers ask it for their tensors in construction order.
@@ -40,7 +44,12 @@ impl WeightInit {
         match self.scheme {
             InitScheme::PytorchDefault => self.uniform(numel, 1.0 / (fan_in as f32).sqrt()),
             InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
+            InitScheme::KaimingNormalFanIn => self.normal(numel, (2.0 / fan_in as f64).sqrt()),
         }
+    }
+
+    fn normal(&mut self, numel: usize, std: f64) -> Vec<f32> {
+        (0..numel).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, &mut self.rng)) as f32).collect()
     }
 
     /// Conv weights the reference initialises with `kaiming_normal_(mode='fan_out',
@@ -48,10 +57,7 @@ impl WeightInit {
     /// [`InitScheme::PytorchDefault`]; N(0, 1) under [`InitScheme::Gaussian`] as every weight.
     pub fn kaiming_fan_out(&mut self, numel: usize, fan_out: usize) -> Vec<f32> {
         match self.scheme {
-            InitScheme::PytorchDefault => {
-                let std = (2.0 / fan_out as f64).sqrt();
-                (0..numel).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, &mut self.rng)) as f32).collect()
-            }
+            InitScheme::PytorchDefault | InitScheme::KaimingNormalFanIn => self.normal(numel, (2.0 / fan_out as f64).sqrt()),
             InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
         }
     }
@@ -60,7 +66,7 @@ impl WeightInit {
     pub fn bias(&mut self, numel: usize, fan_in: usize) -> Vec<f32> {
         match self.scheme {
             InitScheme::PytorchDefault => self.uniform(numel, 1.0 / (fan_in as f32).sqrt()),
-            InitScheme::Gaussian => vec![0.0; numel],
+            InitScheme::Gaussian | InitScheme::KaimingNormalFanIn => vec![0.0; numel],
         }
     }
 
@@ -84,5 +90,9 @@ mod tests {
         let u = WeightInit::new(InitScheme::PytorchDefault, 7).weight(1000, 16);
         assert!(u.iter().all(|v| v.abs() <= 0.25));
         assert!(u.iter().any(|v| v.abs() > 0.2));
+        let k = WeightInit::new(InitScheme::KaimingNormalFanIn, 7).weight(4000, 50);
+        let var = k.iter().map(|v| v * v).sum::<f32>() / 4000.0;
+        assert!((var - 2.0 / 50.0).abs() < 0.004, "N(0, 2/fan_in): var {var}");
+        assert_eq!(WeightInit::new(InitScheme::KaimingNormalFanIn, 7).bias(3, 50), vec![0.0; 3]);
     }
 }

@@ -45,6 +45,11 @@ pub struct Taps {
     /// record themselves; a network records its containers' outputs (cells, blocks, and the
     /// wrappers whose output repeats their last child's) with [`ForwardCtx::module_output`].
     pub module_outputs: bool,
+    /// The stem's output and every block's (cell's) output, each block's input cut from the
+    /// graph into a fresh leaf that requires grad: after a backward pass a block input's
+    /// gradient is that block's own vector–Jacobian product (AZ-NAS's per-cell features and
+    /// gradients). Needs an autodiff device.
+    pub blocks: bool,
 }
 
 /// State threaded through one forward pass.
@@ -70,6 +75,11 @@ pub struct ForwardCtx {
     pub module_outputs: Vec<Tensor<4>>,
     /// FLOPs summed over the batch (when `taps.flops`); divide by the batch size.
     pub flops: f64,
+    /// The stem's output then each block's output (when `taps.blocks`).
+    pub block_outputs: Vec<Tensor<4>>,
+    /// Each block's input leaf (when `taps.blocks`): `block_inputs[i]` feeds the block whose
+    /// output is `block_outputs[i + 1]`.
+    pub block_inputs: Vec<Tensor<4>>,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
 }
@@ -99,6 +109,8 @@ impl ForwardCtx {
             bn_counts: Vec::new(),
             module_outputs: Vec::new(),
             flops: 0.0,
+            block_outputs: Vec::new(),
+            block_inputs: Vec::new(),
             relu_replay: None,
         }
     }
@@ -126,6 +138,24 @@ impl ForwardCtx {
     }
 
     /// Records `y` as a module's output, if module outputs are recorded.
+    /// A block's input: with `taps.blocks`, cut from the graph into a recorded leaf that
+    /// requires grad; otherwise `x` unchanged.
+    pub fn block_input(&mut self, x: Tensor<4>) -> Tensor<4> {
+        if !self.taps.blocks {
+            return x;
+        }
+        let leaf = x.detach().require_grad();
+        self.block_inputs.push(leaf.clone());
+        leaf
+    }
+
+    /// The stem's or a block's output (recorded with `taps.blocks`).
+    pub fn block_output(&mut self, y: &Tensor<4>) {
+        if self.taps.blocks {
+            self.block_outputs.push(y.clone());
+        }
+    }
+
     pub fn module_output(&mut self, y: &Tensor<4>) {
         if self.taps.module_outputs {
             self.module_outputs.push(y.clone());

@@ -164,11 +164,14 @@ impl crate::nn::network::ModuleNetwork for Nb201Net {
         // The stem's Sequential and the stem module.
         ctx.module_output(&x);
         ctx.module_output(&x);
+        ctx.block_output(&x);
         for (i, block) in self.blocks.iter().enumerate() {
+            x = ctx.block_input(x);
             x = match block {
                 Block::Cell(cell) => cell.forward(x, ctx),
                 Block::Reduction(red) => red.forward(x, ctx),
             };
+            ctx.block_output(&x);
             let stage_ends = matches!(block, Block::Cell(_)) && !matches!(self.blocks.get(i + 1), Some(Block::Cell(_)));
             if stage_ends {
                 ctx.module_output(&x); // the stage's Sequential of cells

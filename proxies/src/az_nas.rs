@@ -1,0 +1,183 @@
+//! AZ-NAS (Lee & Ham, "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+//! CVPR 2024): four components, each its own proxy ([`crate::az_expressivity`],
+//! [`crate::az_progressivity`], [`crate::az_trainability`], [`crate::az_complexity`]), and
+//! `az_nas`, the named rank ensemble of the four combined as the paper does — Σ over
+//! components of log(rank / n), ranks taken among the archs scored together
+//! ([`ENSEMBLE`]). This file computes the three components that share one pass.
+//!
+//! Definition (official `cvlab-yonsei/AZ-NAS`, `NB201/ZeroShotProxy/compute_az_nas_score.py`,
+//! `NB201/custom/tss_model.py::extract_cell_features`, notebook `NB201/tss_general.ipynb`):
+//! * network: conv and linear weights `kaiming_normal_(fan_in)`, biases 0, BN 1/0, BN on batch
+//!   statistics; input 64 images of N(0, 1) noise at the task's resolution; float32;
+//! * features: the stem's output and each of the 17 cells' outputs (reductions included);
+//! * expressivity: per feature, the entropy −Σ p log(p + 1e-8) of the normalised eigenvalues
+//!   p = s / Σs of the channel covariance over batch × positions (centred, divided by
+//!   B·H·W); summed over the 18 features;
+//! * progressivity: the smallest increase of that entropy from one feature to the next;
+//! * trainability: per cell (17), a Rademacher vector g_out of the cell output's shape is
+//!   back-propagated to the cell's own input (g_in = Jᵀ g_out; at a reduction g_in is
+//!   pixel-unshuffled to the output's grid); σ = the largest singular value of
+//!   g_inᵀ g_out / (B·H·W), the cell scores −σ − 1/(σ + 1e-6) + 2 (−∞ when g_in = g_out
+//!   exactly: the cell is an identity); the mean over cells;
+//! * a NaN component is −∞.
+//!
+//! Deviations: the reference seeds once per run (one noise batch and one weight stream for
+//! all archs in sequence); here the noise, the weights and the Rademacher vectors derive
+//! from each arch's seed, so an arch's score does not depend on which archs came before.
+//! Complexity is our FLOP count (Suite-Zero's `flops`), where the reference reads the
+//! NAS-Bench-201 API's FLOPs — both count the same network, and only the rank is used.
+//! Networks that record no blocks ([`swapnas_benchmarks::Taps::blocks`]: NB201 so far)
+//! cannot be scored.
+
+use crate::measure::{gaussian, symmetric_eigenvalues, to_host};
+use crate::{derive_seed, Ensemble, ProxyContext};
+use anyhow::{ensure, Context, Result};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use nalgebra::DMatrix;
+use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Taps, WeightInit};
+
+/// Noise images per pass (the reference's batch size).
+pub const BATCH: usize = 64;
+
+/// The named ensemble: AZ-NAS as its paper combines the four components.
+pub const ENSEMBLE: Ensemble = Ensemble {
+    name: "az_nas",
+    about: "AZ-NAS: Σ log(rank/n) of expressivity, progressivity, trainability, complexity (Lee & Ham 2024)",
+    members: &["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"],
+};
+
+/// The three components one pass gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Components {
+    pub expressivity: f64,
+    pub progressivity: f64,
+    pub trainability: f64,
+}
+
+/// Seed streams of the noise input and the Rademacher vectors.
+const NOISE_STREAM: u64 = 0xa2_0001;
+const RADEMACHER_STREAM: u64 = 0xa2_0002;
+
+/// The components of the context's arch, computed once per arch (the context's memo).
+pub fn components(ctx: &ProxyContext) -> Result<Components> {
+    let key = format!("az_nas:{}", ctx.seed);
+    ctx.memo.get_or_insert_with(&key, || compute(ctx))
+}
+
+fn nan_to_neg_inf(v: f64) -> f64 {
+    if v.is_nan() {
+        f64::NEG_INFINITY
+    } else {
+        v
+    }
+}
+
+fn compute(ctx: &ProxyContext) -> Result<Components> {
+    let device = ctx.device.clone().autodiff();
+    let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
+    let net = ctx.builder.build(&mut init, &BuildOptions::new(ctx.builder.num_classes()), &device);
+    let side = ctx.batch.side;
+    let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
+    let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
+    let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
+    let _ = net.forward(x, &mut fwd);
+    let features = fwd.block_outputs;
+    let inputs = fwd.block_inputs;
+    ensure!(
+        features.len() >= 2 && inputs.len() + 1 == features.len(),
+        "the {} network records no blocks (Taps::blocks): AZ-NAS needs per-cell features",
+        ctx.builder.arch_label()
+    );
+
+    // Expressivity and progressivity: entropies of the features' channel spectra.
+    let entropies: Vec<f64> = features.iter().map(|f| spectrum_entropy(f.clone().detach())).collect::<Result<_>>()?;
+    let expressivity = nan_to_neg_inf(entropies.iter().sum());
+    let progressivity = nan_to_neg_inf(entropies.windows(2).map(|w| w[1] - w[0]).fold(f64::INFINITY, |a, b| {
+        if b.is_nan() || a.is_nan() {
+            f64::NAN
+        } else {
+            a.min(b)
+        }
+    }));
+
+    // Trainability: every cell's input is a leaf, so one backward pass of Σ_i ⟨f_out_i, g_i⟩
+    // gives each cell's own Jᵀ g_i.
+    let mut rademacher = WeightInit::new(InitScheme::PytorchDefault, derive_seed(ctx.seed, RADEMACHER_STREAM));
+    let mut total: Option<Tensor<1>> = None;
+    let mut signs = Vec::with_capacity(inputs.len());
+    for out in &features[1..] {
+        let shape = out.dims();
+        let n: usize = shape.iter().product();
+        let g: Vec<f32> = rademacher.weight(n, 1).into_iter().map(|u| if u >= 0.0 { 1.0 } else { -1.0 }).collect();
+        let g: Tensor<4> = Tensor::from_data(TensorData::new(g, shape), (&device, DType::F32));
+        let term = out.clone().mul(g.clone()).sum();
+        total = Some(match total {
+            Some(t) => t.add(term),
+            None => term,
+        });
+        signs.push(g);
+    }
+    let grads = total.context("no cells")?.backward();
+    let mut scores = Vec::with_capacity(inputs.len());
+    for (leaf, g_out) in inputs.iter().zip(&signs) {
+        let g_in = leaf.grad(&grads).unwrap_or_else(|| leaf.zeros_like().detach());
+        scores.push(cell_trainability(g_in.detach(), g_out.clone().detach())?);
+    }
+    let trainability = nan_to_neg_inf(scores.iter().sum::<f64>() / scores.len() as f64);
+    Ok(Components { expressivity, progressivity, trainability })
+}
+
+/// `[B, C, H, W]` → `[B·H·W, C]`.
+fn positions_by_channels(t: Tensor<4>) -> Tensor<2> {
+    let [b, c, h, w] = t.dims();
+    t.permute([0, 2, 3, 1]).reshape([b * h * w, c])
+}
+
+/// The entropy of a feature's normalised channel-covariance eigenvalues (NaN for a zero
+/// feature, as the reference's 0/0).
+fn spectrum_entropy(f: Tensor<4>) -> Result<f64> {
+    let m = positions_by_channels(f);
+    let [n, c] = m.dims();
+    let centred = m.clone().sub(m.mean_dim(0));
+    let sigma = centred.clone().transpose().matmul(centred).div_scalar(n as f64);
+    let sigma = DMatrix::from_row_slice(c, c, &to_host(sigma)?);
+    // A zero or non-finite feature: the reference's eigenvalues sum to 0 (NaN) or fail.
+    if sigma.iter().any(|v| !v.is_finite()) {
+        return Ok(f64::NAN);
+    }
+    let s = symmetric_eigenvalues(&sigma)?;
+    let total: f64 = s.iter().sum();
+    Ok(s.iter().map(|&v| v / total).map(|p| -p * (p + 1e-8).ln()).sum())
+}
+
+/// One cell's trainability from its input gradient and the Rademacher vector.
+fn cell_trainability(g_in: Tensor<4>, g_out: Tensor<4>) -> Result<f64> {
+    let [b, ci, hi, wi] = g_in.dims();
+    let [_, co, ho, wo] = g_out.dims();
+    if g_in.dims() == g_out.dims() {
+        let same = to_host(g_in.clone())? == to_host(g_out.clone())?;
+        if same {
+            return Ok(f64::NEG_INFINITY);
+        }
+    }
+    let g_in = if hi != ho {
+        // PixelUnshuffle(r): [B, C, r·H, r·W] → [B, C·r², H, W] (channel order is irrelevant to
+        // the singular values).
+        ensure!(hi % ho == 0 && wi % wo == 0 && hi / ho == wi / wo, "cell maps {hi}×{wi} to {ho}×{wo}");
+        let r = hi / ho;
+        g_in.reshape([b, ci, ho, r, wo, r]).permute([0, 2, 4, 1, 3, 5]).reshape([b * ho * wo, ci * r * r])
+    } else {
+        positions_by_channels(g_in)
+    };
+    let g_out = positions_by_channels(g_out);
+    let n = g_out.dims()[0];
+    let k = g_in.dims()[1];
+    let mat = g_in.transpose().matmul(g_out).div_scalar(n as f64);
+    let mat = DMatrix::from_row_slice(k, co, &to_host(mat)?);
+    if mat.iter().any(|v| !v.is_finite()) {
+        return Ok(f64::NAN);
+    }
+    let sigma = mat.singular_values().iter().copied().fold(0.0, f64::max);
+    Ok(-sigma - 1.0 / (sigma + 1e-6) + 2.0)
+}

@@ -1,0 +1,225 @@
+//! Combining proxies: a fitted, weighted combination in the spirit of LIBRA-NAS / RoBoT,
+//! evaluated only out of fold.
+//!
+//! Each fold's fit sees its training archs only: every member's scores become normalised
+//! ranks (rank / n within the fold's archs, non-finite last), members are chosen by greedy
+//! forward selection (add the member whose least-squares weighting of the normalised ranks
+//! against the accuracy's normalised rank gives the largest Spearman ρ on the training archs;
+//! stop when no member adds `MIN_GAIN`, at most `MAX_MEMBERS`), and the weights are those
+//! least-squares weights. A held-out arch is then scored by the same weights on where each
+//! member's score of it falls among the training archs' scores (the scale of the training
+//! ranks; no held-out accuracy enters anything), and the out-of-fold scores of all folds
+//! together are what ρ is taken on.
+
+use crate::stats::{average_ranks, rank_last_nonfinite, spearman_rho};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::Serialize;
+
+/// Members a fit may use at most.
+pub const MAX_MEMBERS: usize = 5;
+/// Training-ρ gain a member must add to be chosen.
+pub const MIN_GAIN: f64 = 0.002;
+
+/// One fold's fit: chosen members (indices into the candidate proxies) and their weights.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoldFit {
+    pub members: Vec<usize>,
+    pub weights: Vec<f64>,
+    /// ρ on the fold's training archs.
+    pub train_rho: f64,
+}
+
+/// A fitted combination's out-of-fold scores and every fold's fit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fitted {
+    /// Per arch, its score from the fold that held it out (comparable across folds: a
+    /// weighted sum of normalised ranks).
+    pub scores: Vec<f64>,
+    pub folds: Vec<FoldFit>,
+    pub k: usize,
+    pub seed: u64,
+}
+
+impl Fitted {
+    /// How often each member was chosen, most often first: `(member, folds)`.
+    pub fn chosen(&self) -> Vec<(usize, usize)> {
+        let mut counts: Vec<(usize, usize)> = Vec::new();
+        for f in &self.folds {
+            for &m in &f.members {
+                match counts.iter_mut().find(|(x, _)| *x == m) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((m, 1)),
+                }
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        counts
+    }
+}
+
+fn normalised_ranks(values: &[f64]) -> Vec<f64> {
+    let n = values.len().max(1) as f64;
+    average_ranks(&rank_last_nonfinite(values)).into_iter().map(|r| r / n).collect()
+}
+
+/// Where `v` falls among the training archs' scores of a member, on the scale of
+/// [`normalised_ranks`] (its rank among them, ties halved, / n; non-finite lowest). Uses the
+/// training archs' scores, never their accuracies.
+fn empirical_cdf(reference: &[f64], v: f64) -> f64 {
+    let n = reference.len().max(1) as f64;
+    if !v.is_finite() {
+        return 0.5 * reference.iter().filter(|r| !r.is_finite()).count() as f64 / n;
+    }
+    let below = reference.iter().filter(|&&r| !r.is_finite() || r < v).count() as f64;
+    let ties = reference.iter().filter(|&&r| r == v).count() as f64;
+    (below + 0.5 * ties + 0.5) / n
+}
+
+/// Least-squares weights (with an intercept, dropped) of `features` (per member a column)
+/// against `target`; None when the system is singular.
+#[allow(clippy::needless_range_loop)] // matrix code reads best with indices
+fn least_squares(features: &[Vec<f64>], target: &[f64]) -> Option<Vec<f64>> {
+    let p = features.len() + 1;
+    let n = target.len();
+    let x = |i: usize, j: usize| if j == 0 { 1.0 } else { features[j - 1][i] };
+    // Normal equations A w = b.
+    let mut a = vec![vec![0.0; p + 1]; p];
+    for (r, row) in a.iter_mut().enumerate() {
+        for c in 0..p {
+            row[c] = (0..n).map(|i| x(i, r) * x(i, c)).sum();
+        }
+        row[p] = (0..n).map(|i| x(i, r) * target[i]).sum();
+    }
+    // Gaussian elimination with partial pivoting.
+    for col in 0..p {
+        let pivot = (col..p).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        for r in 0..p {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                for c in col..=p {
+                    a[r][c] -= f * a[col][c];
+                }
+            }
+        }
+    }
+    Some((1..p).map(|j| a[j][p] / a[j][j]).collect())
+}
+
+fn combine(features: &[&Vec<f64>], weights: &[f64]) -> Vec<f64> {
+    let n = features.first().map_or(0, |f| f.len());
+    (0..n).map(|i| features.iter().zip(weights).map(|(f, w)| w * f[i]).sum()).collect()
+}
+
+/// Fits on `train` (indices), returns the fold's fit.
+fn fit(members: &[Vec<f64>], accuracy: &[f64], train: &[usize]) -> FoldFit {
+    let ranks: Vec<Vec<f64>> =
+        members.iter().map(|m| normalised_ranks(&train.iter().map(|&i| m[i]).collect::<Vec<_>>())).collect();
+    let target = normalised_ranks(&train.iter().map(|&i| accuracy[i]).collect::<Vec<_>>());
+    let mut chosen: Vec<usize> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    let mut best_rho = f64::NEG_INFINITY;
+    while chosen.len() < MAX_MEMBERS.min(members.len()) {
+        let mut step: Option<(usize, Vec<f64>, f64)> = None;
+        for m in (0..members.len()).filter(|m| !chosen.contains(m)) {
+            let mut trial = chosen.clone();
+            trial.push(m);
+            let cols: Vec<Vec<f64>> = trial.iter().map(|&t| ranks[t].clone()).collect();
+            let Some(w) = least_squares(&cols, &target) else { continue };
+            let rho = spearman_rho(&combine(&cols.iter().collect::<Vec<_>>(), &w), &target);
+            if rho.is_finite() && step.as_ref().is_none_or(|s| rho > s.2) {
+                step = Some((m, w, rho));
+            }
+        }
+        match step {
+            Some((m, w, rho)) if rho > best_rho + MIN_GAIN || chosen.is_empty() => {
+                chosen.push(m);
+                weights = w;
+                best_rho = rho;
+            }
+            _ => break,
+        }
+    }
+    FoldFit { members: chosen, weights, train_rho: best_rho }
+}
+
+/// Fits a weighted combination of `members` (per member, its scores of every arch) to
+/// `accuracy` by `k`-fold cross-validation over archs (folds drawn with `seed`); returns
+/// out-of-fold scores only.
+pub fn fit_out_of_fold(members: &[Vec<f64>], accuracy: &[f64], k: usize, seed: u64) -> Fitted {
+    let n = accuracy.len();
+    let k = k.clamp(2, n.max(2));
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    let mut scores = vec![f64::NAN; n];
+    let mut folds = Vec::new();
+    for f in 0..k {
+        let test: Vec<usize> = order.iter().copied().skip(f).step_by(k).collect();
+        let train: Vec<usize> = order.iter().copied().filter(|i| !test.contains(i)).collect();
+        if test.is_empty() || train.len() < 3 {
+            continue;
+        }
+        let fold = fit(members, accuracy, &train);
+        let test_ranks: Vec<Vec<f64>> = fold
+            .members
+            .iter()
+            .map(|&m| {
+                let reference: Vec<f64> = train.iter().map(|&i| members[m][i]).collect();
+                test.iter().map(|&i| empirical_cdf(&reference, members[m][i])).collect()
+            })
+            .collect();
+        let held_out = combine(&test_ranks.iter().collect::<Vec<_>>(), &fold.weights);
+        for (&i, s) in test.iter().zip(held_out) {
+            scores[i] = s;
+        }
+        folds.push(fold);
+    }
+    Fitted { scores, folds, k, seed }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    fn c_noise(rng: &mut impl Rng, n: usize) -> Vec<f64> {
+        (0..n).map(|_| rng.random::<f64>()).collect()
+    }
+
+    #[test]
+    fn least_squares_recovers_weights() {
+        let a: Vec<f64> = (0..20).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..20).map(|i| ((i * 7) % 11) as f64).collect();
+        let y: Vec<f64> = a.iter().zip(&b).map(|(x, z)| 3.0 + 2.0 * x - 0.5 * z).collect();
+        let w = least_squares(&[a, b], &y).unwrap();
+        assert!((w[0] - 2.0).abs() < 1e-9 && (w[1] + 0.5).abs() < 1e-9, "{w:?}");
+    }
+
+    #[test]
+    fn picks_informative_members_and_never_scores_a_training_arch() {
+        // Accuracy = a + b + noise; c is noise. The fit picks a and b, out of fold.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let n = 200;
+        let a: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+        let b: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+        let c: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+        let acc: Vec<f64> = (0..n).map(|i| a[i] + b[i] + 0.1 * rng.random::<f64>()).collect();
+        let fitted = fit_out_of_fold(&[a.clone(), b, c], &acc, 5, 7);
+        assert_eq!(fitted.folds.len(), 5);
+        assert!(fitted.scores.iter().all(|s| s.is_finite()));
+        let chosen = fitted.chosen();
+        assert!(chosen.iter().any(|&(m, k)| m == 0 && k == 5) && chosen.iter().any(|&(m, k)| m == 1 && k == 5), "{chosen:?}");
+        let rho = spearman_rho(&fitted.scores, &acc);
+        assert!(rho > spearman_rho(&a, &acc) + 0.1, "combined {rho}");
+        // Against an accuracy unrelated to every member, the out-of-fold ρ is near 0 even
+        // though each fold's fit finds some training ρ.
+        let unrelated: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+        let fitted = fit_out_of_fold(&[a, c_noise(&mut rng, n)], &unrelated, 5, 7);
+        let rho = spearman_rho(&fitted.scores, &unrelated);
+        assert!(rho.abs() < 0.2, "{rho}");
+    }
+}
