@@ -65,6 +65,9 @@ pub struct ScoreCache {
     pub repaired_bytes: u64,
     /// Complete lines that failed their checksum (skipped; their scores are recomputed).
     pub corrupt_lines: usize,
+    /// The exclusive lock on `<cache>.lock`, held while the cache is open (released by the OS
+    /// when the process ends, however it ends).
+    _lock: File,
 }
 
 impl ScoreCache {
@@ -73,6 +76,7 @@ impl ScoreCache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
+        let lock = lock_beside(path)?;
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -105,7 +109,7 @@ impl ScoreCache {
         let mut file = file;
         use std::io::Seek;
         file.seek(std::io::SeekFrom::End(0))?;
-        Ok(Self { path: path.to_path_buf(), entries, file: Mutex::new(file), repaired_bytes, corrupt_lines })
+        Ok(Self { path: path.to_path_buf(), entries, file: Mutex::new(file), repaired_bytes, corrupt_lines, _lock: lock })
     }
 
     pub fn path(&self) -> &Path {
@@ -120,6 +124,11 @@ impl ScoreCache {
         self.entries.get(key)
     }
 
+    /// Every score in the cache.
+    pub fn entries(&self) -> impl Iterator<Item = &CachedScore> {
+        self.entries.values()
+    }
+
     /// Appends one score and flushes it to the OS before returning.
     pub fn append(&self, entry: &CachedScore) -> Result<()> {
         let json = serde_json::to_string(entry)?;
@@ -128,6 +137,27 @@ impl ScoreCache {
         file.write_all(line.as_bytes())
             .and_then(|_| file.flush())
             .with_context(|| format!("cannot append to score cache {}", self.path.display()))
+    }
+}
+
+/// Takes the exclusive lock on `<cache>.lock`: a second process using the same cache stops
+/// with a message instead of interleaving its writes.
+fn lock_beside(path: &Path) -> Result<File> {
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open the lock file {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "score cache {} is in use by another swapnas process (lock {}): wait for it to finish, or give this run another --out",
+            path.display(),
+            lock_path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
     }
 }
 
@@ -186,6 +216,18 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let c = ScoreCache::open(&path).unwrap();
         assert_eq!((c.len(), c.corrupt_lines), (2, 1));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_until_the_first_closes() {
+        let dir = std::env::temp_dir().join(format!("swapnas-cache-lock-{}", std::process::id()));
+        let path = dir.join("scores.jsonl");
+        let first = ScoreCache::open(&path).unwrap();
+        let err = ScoreCache::open(&path).err().expect("second open must fail");
+        assert!(format!("{err:#}").contains("in use by another swapnas process"), "{err:#}");
+        drop(first);
+        ScoreCache::open(&path).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -41,6 +41,9 @@ pub enum Command {
     /// each; the search never reads accuracies — the report looks the found archs up in the
     /// table afterwards (accuracy on every task, rank in the space, optimum).
     Search(SearchArgs),
+    /// Join sharded runs (`--shard I/N`): the shards' score caches into one run's table,
+    /// plots, CSV and Parquet — the same as the unsharded run's; names the archs still missing.
+    Merge(MergeArgs),
     /// Benchmark data: fetch it from its public sources, or verify it against the manifest.
     #[command(subcommand)]
     Data(DataCommand),
@@ -215,9 +218,27 @@ pub struct RunArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..))]
     pub fitted: Option<u64>,
 
+    /// Score only shard I of N of the arch sample (archs I, I+N, I+2N, … of the same sample
+    /// as without --shard; 1-based), into its own cache [default out:
+    /// results/<run>/shard-I-of-N]; `swapnas merge` joins the shards.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
     /// List the registered proxies and search spaces, and exit.
     #[arg(long)]
     pub list_proxies: bool,
+}
+
+/// `swapnas merge`: the shards' caches joined into one run's outputs.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' output directories (each with its shard.json and scores.jsonl).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Output directory [default: results/<run>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `swapnas check`: the reference file's archs, correlated with its own validation accuracy.

@@ -435,6 +435,21 @@ impl Engine {
         out
     }
 
+    /// The labels of the candidates some applicable proxy has no cached score for.
+    pub fn missing(&self, candidates: &[Candidate], seed: u64) -> Vec<String> {
+        let Some(cache) = &self.cache else { return candidates.iter().map(|c| c.label.clone()).collect() };
+        candidates
+            .iter()
+            .filter(|c| {
+                let s = arch_seed(seed, &c.label);
+                self.proxies.iter().zip(&self.cache_settings).zip(&self.not_applicable).any(|((p, settings), na)| {
+                    na.is_none() && cache.get(&cache_key(&self.run_name, &c.label, p.name(), settings, s)).is_none()
+                })
+            })
+            .map(|c| c.label.clone())
+            .collect()
+    }
+
     /// Scores every candidate with every proxy, in parallel over archs, with a progress bar;
     /// scores already in the cache are taken from it, new ones are appended as they come.
     /// `seed` is `--seed` (each arch's seed derives from it).
@@ -446,10 +461,16 @@ impl Engine {
         );
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?;
         let from_cache = AtomicUsize::new(0);
+        watch_ctrl_c();
+        let skipped = AtomicUsize::new(0);
         let results: Vec<ArchScores> = pool.install(|| {
             candidates
                 .par_iter()
                 .map(|c| {
+                    if INTERRUPTED.load(Ordering::SeqCst) {
+                        skipped.fetch_add(1, Ordering::Relaxed);
+                        return ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
+                    }
                     let r = self.score_arch(c, arch_seed(seed, &c.label), &from_cache);
                     for e in &r.errors {
                         bar.println(format!("warning: arch {}: {e}", c.label));
@@ -460,6 +481,14 @@ impl Engine {
                 .collect()
         });
         bar.finish_and_clear();
+        let skipped = skipped.load(Ordering::Relaxed);
+        if skipped > 0 {
+            let saved = match &self.cache {
+                Some(cache) => format!("their scores are in {}: run the same command again to resume", cache.path().display()),
+                None => "(--no-cache: nothing was kept)".to_string(),
+            };
+            bail!("interrupted (Ctrl-C): {} of {} archs scored; {saved}", candidates.len() - skipped, candidates.len());
+        }
         if let Some(cache) = &self.cache {
             let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
             let total = candidates.len() * applicable;
@@ -473,6 +502,22 @@ impl Engine {
         }
         Ok(results)
     }
+}
+
+/// Set by Ctrl-C: archs not yet started are skipped; those in flight finish and are cached.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Installs the Ctrl-C handler once (a second Ctrl-C exits at once).
+fn watch_ctrl_c() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nCtrl-C: finishing the archs in flight and writing their scores (Ctrl-C again to quit now)");
+        });
+    });
 }
 
 /// The score cache at `path`, repairing a torn last write.

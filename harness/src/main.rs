@@ -3,7 +3,7 @@
 //!
 //! This file only dispatches: each subcommand resolves its own flags into a typed config and
 //! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
-//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`fetch` → `engine` → `cache`/`device`, with
+//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`merge`/`fetch` → `engine` → `cache`/`device`, with
 //! `cli` (flags) beside them; `reproduce` also uses `run`.
 
 mod bench;
@@ -13,6 +13,7 @@ mod cli;
 mod device;
 mod engine;
 mod fetch;
+mod merge;
 mod reproduce;
 mod run;
 mod search;
@@ -28,6 +29,7 @@ fn main() {
         Some(Command::Reproduce(args)) => reproduce::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Search(args)) => search::run(args),
+        Some(Command::Merge(args)) => merge::run(args),
         Some(Command::Data(cmd)) => fetch::run(cmd),
     };
     if let Err(err) = result {

@@ -56,6 +56,8 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             cache: true,
             rule: swapnas_reports::stats::EnsembleRule::LogRank,
             fit_folds: None,
+            shard: None,
+            cache_only: false,
         };
         eprintln!("reproduce: {name} ({archs} archs)");
         let table = run_task(&config)?;

@@ -10,6 +10,7 @@ use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, Request};
 use swapnas_benchmarks::DataDir;
 use swapnas_reports::combine::fit_out_of_fold;
+use swapnas_reports::parquet::{write_scores, write_table, ScoreRow};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
 use swapnas_reports::table::write_atomic;
@@ -34,6 +35,20 @@ pub struct RunConfig {
     pub rule: EnsembleRule,
     /// `--fitted K`: also a fitted combination of the proxies, K-fold out of fold.
     pub fit_folds: Option<usize>,
+    /// `--shard I/N`: score only archs I, I+N, … (1-based) of the sample.
+    pub shard: Option<(usize, usize)>,
+    /// Take every score from the cache and compute none (`merge`): a missing score is an error
+    /// naming the archs.
+    pub cache_only: bool,
+}
+
+/// `--shard I/N` → (I, N), 1 ≤ I ≤ N.
+pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
+    let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && (1..=n).contains(&i) => Ok((i, n)),
+        _ => anyhow::bail!("--shard is I/N with 1 ≤ I ≤ N (e.g. --shard 2/8 for the second of 8 shards), got `{text}`"),
+    }
 }
 
 impl RunConfig {
@@ -55,6 +70,8 @@ impl RunConfig {
             cache: !args.cache.no_cache,
             rule: args.proxies.ensemble.rule(),
             fit_folds: args.fitted.map(|k| k as usize),
+            shard: args.shard.as_deref().map(parse_shard).transpose()?,
+            cache_only: false,
         })
     }
 }
@@ -105,8 +122,18 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         accuracy: config.accuracy,
         largest: config.plan.needs_largest(),
     };
-    let loaded = space.load(&request, &config.data)?;
-    let out_dir = config.out.clone().unwrap_or_else(|| PathBuf::from("results").join(&loaded.name));
+    let mut loaded = space.load(&request, &config.data)?;
+    let sample_size = loaded.candidates.len();
+    if let Some((k, n)) = config.shard {
+        loaded.candidates = loaded.candidates.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
+    }
+    let out_dir = config.out.clone().unwrap_or_else(|| {
+        let run = PathBuf::from("results").join(&loaded.name);
+        match config.shard {
+            Some((k, n)) => run.join(format!("shard-{k}-of-{n}")),
+            None => run,
+        }
+    });
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
     let cache_path = out_dir.join("scores.jsonl");
     let engine = Engine::prepare(Setup {
@@ -132,7 +159,34 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         task.images.name(),
         config.data.root().display()
     );
+    if config.cache_only {
+        let missing = engine.missing(&loaded.candidates, config.seed);
+        if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+            anyhow::bail!(
+                "{} of the {} archs have no cached score for every proxy (e.g. {}): score them first — rerun the shards that hold them with the same flags, or run without sharding",
+                missing.len(),
+                loaded.candidates.len(),
+                shown.join(", ")
+            );
+        }
+    }
     let results = engine.score_all(&loaded.candidates, config.seed)?;
+    if let Some((k, n)) = config.shard {
+        let manifest = serde_json::json!({
+            "shard": k,
+            "of": n,
+            "archs_in_shard": loaded.candidates.len(),
+            "archs_in_sample": sample_size,
+            "argv": std::env::args().skip(1).collect::<Vec<_>>(),
+            "run": loaded.name,
+        });
+        write_atomic(&out_dir.join("shard.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+        eprintln!(
+            "shard {k}/{n}: {} of the sample's {sample_size} archs; merge the shards with `swapnas merge <shard dirs>`",
+            loaded.candidates.len()
+        );
+    }
 
     // Every proxy's scores, then the derived columns: rank ensembles and the fitted
     // combination (out of fold).
@@ -239,6 +293,24 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     }
     let table = CorrelationTable { title: format!("{} — proxy vs accuracy", loaded.name), header, rows };
     table.write_all(&out_dir, "table")?;
+    // Parquet: one row per arch × proxy, and the table.
+    let mut parquet_rows = Vec::new();
+    for (k, row) in table.rows.iter().enumerate() {
+        for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
+            let own = k < engine.proxies.len();
+            parquet_rows.push(ScoreRow {
+                arch: c.label.clone(),
+                proxy: row.proxy.clone(),
+                settings: row.settings.clone(),
+                seed: own.then(|| crate::engine::arch_seed(config.seed, &c.label)),
+                score: columns[k][i],
+                seconds: own.then(|| r.seconds[k]),
+                accuracy: c.accuracy,
+            });
+        }
+    }
+    write_scores(&out_dir.join("scores.parquet"), space.name(), task.name, &parquet_rows)?;
+    write_table(&out_dir.join("table.parquet"), &table)?;
     let ran: Vec<usize> = (0..table.rows.len()).filter(|&k| table.rows[k].not_applicable.is_none()).collect();
     let panels: Vec<ScatterPanel> = ran
         .iter()
@@ -257,6 +329,9 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         .collect();
     let rho_label = format!("Spearman ρ with {}", loaded.accuracy_label);
     bar_chart(&out_dir.join("rho"), &format!("{}: ρ with 95% bootstrap CI", loaded.name), &rho_label, &bars)?;
-    eprintln!("wrote {} (table.md/.csv/.json/.tex, scores.csv, scatter.png/.svg, rho.png/.svg)", out_dir.display());
+    eprintln!(
+        "wrote {} (table.md/.csv/.json/.tex/.parquet, scores.csv/.parquet, scatter.png/.svg, rho.png/.svg)",
+        out_dir.display()
+    );
     Ok(table)
 }

@@ -68,12 +68,13 @@ pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE];
 
 /// The named ensemble called `name`, if any.
 pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
+    let name = canonical(name);
     ENSEMBLES.iter().copied().find(|e| e.name == name)
 }
 
 pub use memo::Memo;
 pub use reg_swap::RegSwapPrior;
-pub use registry::{find, make, names, proxy, resolve, DEFAULT as DEFAULT_PROXIES};
+pub use registry::{canonical, closest, find, lookup, make, names, proxy, resolve, DEFAULT as DEFAULT_PROXIES};
 pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;

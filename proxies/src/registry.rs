@@ -12,18 +12,54 @@ pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|e| e.name).collect()
 }
 
+/// A name as the registry writes it: `reg-SWAP` and `Reg_Swap` are `reg_swap`.
+pub fn canonical(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace(['-', ' '], "_")
+}
+
+/// Levenshtein distance (for suggestions).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// The known name closest to `name`, if it is close enough to be a likely typo.
+pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let name = canonical(name);
+    known.into_iter().map(|k| (distance(&name, k), k)).filter(|(d, k)| *d <= 2.max(k.len() / 3)).min().map(|(_, k)| k)
+}
+
+/// The declaration of proxy `name` (any case, `-` for `_`), or an error suggesting the
+/// closest name.
+pub fn lookup(name: &str) -> Result<&'static ProxyDecl> {
+    let wanted = canonical(name);
+    if let Some(decl) = REGISTRY.iter().copied().find(|e| e.name == wanted) {
+        return Ok(decl);
+    }
+    let hint = closest(name, names()).map_or(String::new(), |c| format!(" — did you mean `{c}`?"));
+    bail!("unknown proxy `{name}`{hint}; known proxies: {}, or all", names().join(", "))
+}
+
 /// The declarations named in `list` (comma-separated; `all` for every one), each once, in
 /// the order named.
 pub fn resolve(list: &str) -> Result<Vec<&'static ProxyDecl>> {
     let mut out: Vec<&'static ProxyDecl> = Vec::new();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        if name == "all" {
+        if canonical(name) == "all" {
             out.extend(REGISTRY.iter().copied());
             continue;
         }
-        let Some(decl) = REGISTRY.iter().find(|e| e.name == name) else {
-            bail!("unknown proxy `{name}`; known proxies: {}, or all", names().join(", "));
-        };
+        let decl = lookup(name)?;
         out.push(decl);
     }
     if out.is_empty() {
@@ -41,9 +77,7 @@ pub fn make(decls: &[&'static ProxyDecl], settings: &ProxySettings) -> Vec<Box<d
 
 /// The one proxy named `name` with `settings`.
 pub fn proxy(name: &str, settings: &ProxySettings) -> Result<Box<dyn Proxy>> {
-    let decl = REGISTRY.iter().find(|e| e.name == name);
-    let decl = decl.ok_or_else(|| anyhow::anyhow!("unknown proxy `{name}`; known proxies: {}", names().join(", ")))?;
-    Ok(Box::new(Declared { decl, settings: settings.clone() }))
+    Ok(Box::new(Declared { decl: lookup(name)?, settings: settings.clone() }))
 }
 
 /// [`resolve`] then [`make`].
@@ -54,6 +88,16 @@ pub fn find(list: &str, settings: &ProxySettings) -> Result<Vec<Box<dyn Proxy>>>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn friendly_names_resolve_and_typos_get_a_suggestion() {
+        assert_eq!(lookup("reg-swap").unwrap().name, "reg_swap");
+        assert_eq!(lookup("Reg_SWAP").unwrap().name, "reg_swap");
+        assert_eq!(resolve("reg-swap, NWOT").unwrap().iter().map(|d| d.name).collect::<Vec<_>>(), vec!["reg_swap", "nwot"]);
+        let err = format!("{:#}", lookup("synflw").err().unwrap());
+        assert!(err.contains("did you mean `synflow`?"), "{err}");
+        assert!(!format!("{:#}", lookup("qqqqqqq").err().unwrap()).contains("did you mean"));
+    }
 
     #[test]
     fn names_are_unique_and_lists_resolve() {

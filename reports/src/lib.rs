@@ -2,6 +2,7 @@
 //! no benchmarks.
 
 pub mod combine;
+pub mod parquet;
 pub mod plot;
 pub mod stats;
 pub mod table;
