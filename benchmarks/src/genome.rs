@@ -4,27 +4,9 @@
 //! (uniform random arch, one-gene mutation, uniform crossover) work on any declaration and
 //! never touch the space's table.
 
-use crate::space::Task;
+pub use crate::space::Genome;
 use anyhow::{bail, Result};
 use rand::Rng;
-
-/// A space's arch encoding as genes.
-#[derive(Debug, Clone, Copy)]
-pub struct Genome {
-    /// Number of alternatives of each gene (gene `i` takes values `0..choices[i]`).
-    pub choices: &'static [u8],
-    /// Whether the genes are an arch of the space (constraints beyond each gene's range).
-    pub valid: fn(&[u8]) -> bool,
-    /// The arch's label in the space's canonical encoding (what its table and the score cache
-    /// key archs by; [`crate::SearchSpace::reference_candidate`] parses it).
-    pub label: fn(&[u8]) -> String,
-    /// Whether the space's table lists every arch of the space, so that every arch a search
-    /// finds has a trained accuracy.
-    pub table_complete: bool,
-    /// Parameters of the space's largest network for a task, known without reading the table
-    /// (reg-SWAP's default prior); None: the search reads the table's structure for it.
-    pub largest_params: Option<fn(&Task) -> usize>,
-}
 
 /// Tries before an operator gives up on finding valid genes (only spaces with tight
 /// constraints ever retry).

@@ -9,7 +9,6 @@
 //! space; adding a space is one folder plus one line in [`crate::spaces::registry`].
 
 use crate::data::data_dir::{DataDir, DataFile};
-use crate::genome::Genome;
 use crate::images::ImageSet;
 pub use crate::images::InputPrep;
 use crate::nn::network::NetworkBuilder;
@@ -334,4 +333,22 @@ pub fn param_count(builder: &dyn NetworkBuilder) -> usize {
     use crate::nn::init::{InitScheme, WeightInit};
     let options = crate::nn::network::BuildOptions::new(builder.num_classes());
     builder.build(&mut WeightInit::new(InitScheme::PytorchDefault, 0), &options, &burn::tensor::Device::flex()).parameter_count()
+}
+
+/// A space's arch encoding as genes.
+#[derive(Debug, Clone, Copy)]
+pub struct Genome {
+    /// Number of alternatives of each gene (gene `i` takes values `0..choices[i]`).
+    pub choices: &'static [u8],
+    /// Whether the genes are an arch of the space (constraints beyond each gene's range).
+    pub valid: fn(&[u8]) -> bool,
+    /// The arch's label in the space's canonical encoding (what its table and the score cache
+    /// key archs by; [`SearchSpace::reference_candidate`] parses it).
+    pub label: fn(&[u8]) -> String,
+    /// Whether the space's table lists every arch of the space, so that every arch a search
+    /// finds has a trained accuracy.
+    pub table_complete: bool,
+    /// Parameters of the space's largest network for a task, known without reading the table
+    /// (reg-SWAP's default prior); None: the search reads the table's structure for it.
+    pub largest_params: Option<fn(&Task) -> usize>,
 }

@@ -210,6 +210,7 @@ mod tests {
         assert_eq!((c.len(), c.repaired_bytes), (3, 0));
         assert_eq!(c.get(&entry("c", 0.0).key()).unwrap().value(), f64::NEG_INFINITY);
         // A flipped byte inside a line fails its checksum: that line alone is skipped.
+        drop(c);
         let mut bytes = std::fs::read(&path).unwrap();
         let second_line = bytes.iter().position(|&b| b == b'\n').unwrap() + 10;
         bytes[second_line] ^= 1;

@@ -343,7 +343,7 @@ pub struct SearchArgs {
     pub task: TaskArgs,
 
     /// Fitness: a proxy (see --list-proxies), or a rank ensemble of several written a+b+c.
-    #[arg(long, default_value = "reg_swap")]
+    #[arg(long, default_value = swapnas_proxies::DEFAULT_FITNESS)]
     pub fitness: String,
 
     /// How an ensemble fitness combines its members' ranks within the archs evaluated so far.

@@ -344,6 +344,24 @@ pub struct RunResult {
 /// An arch's scores and the proxy seconds they took, computed once.
 type Slot = Arc<OnceLock<(Vec<f64>, f64)>>;
 
+impl RunResult {
+    /// The run's columns as text: algorithm, run, arch, fitness, params, evaluations,
+    /// distinct archs, wall seconds, scoring seconds.
+    fn cells(&self) -> [String; 9] {
+        [
+            self.algo.name().to_string(),
+            self.run.to_string(),
+            self.arch.clone(),
+            self.fitness.to_string(),
+            self.params.to_string(),
+            self.evaluations.to_string(),
+            self.distinct.to_string(),
+            format!("{:.1}", self.wall_seconds),
+            format!("{:.1}", self.scoring_seconds),
+        ]
+    }
+}
+
 /// The scores every run of this process shares: each arch is scored once (a second run
 /// asking for it waits for the first), through the engine and its cache.
 struct SharedScores<'a> {
@@ -566,19 +584,9 @@ fn write_report(
     }
     csv.push('\n');
     for r in results {
-        let _ = write!(
-            csv,
-            "{},{},\"{}\",{},{},{},{},{:.1},{:.1}",
-            r.algo.name(),
-            r.run,
-            r.arch,
-            r.fitness,
-            r.params,
-            r.evaluations,
-            r.distinct,
-            r.wall_seconds,
-            r.scoring_seconds
-        );
+        let mut cells = r.cells();
+        cells[2] = format!("\"{}\"", cells[2]);
+        csv.push_str(&cells.join(","));
         for c in columns {
             let a = acc(c, &r.arch);
             if a.is_finite() {
@@ -697,19 +705,9 @@ fn write_report(
         writeln!(md, "## Runs\n\n| algorithm | run | arch | fitness | params | evaluations | distinct | wall s | scoring s |");
     let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
     for r in results {
-        let _ = writeln!(
-            md,
-            "| {} | {} | `{}` | {:.4} | {} | {} | {} | {:.0} | {:.0} |",
-            r.algo.name(),
-            r.run,
-            r.arch,
-            r.fitness,
-            r.params,
-            r.evaluations,
-            r.distinct,
-            r.wall_seconds,
-            r.scoring_seconds
-        );
+        let mut cells = r.cells();
+        cells[2] = format!("`{}`", cells[2]);
+        let _ = writeln!(md, "| {} |", cells.join(" | "));
     }
     write_atomic(&out.join("search.md"), md.as_bytes())?;
 
@@ -769,10 +767,10 @@ fn write_report(
         "fitness": fitness_name,
         "members": config.plan.decls.iter().map(|d| d.name).collect::<Vec<_>>(),
         "ensemble_rule": (config.plan.decls.len() > 1).then(|| config.rule.name()),
-        "params": config.params,
+        "algorithm_params": config.params,
         "runs": config.runs,
         "seed": config.seed,
-        "reg_swap": engine.uses_prior().then(|| serde_json::json!({"mu": engine.settings.reg_swap.mu, "sigma": engine.settings.reg_swap.sigma})),
+        "size_prior": engine.uses_prior().then(|| serde_json::json!({"mu": engine.settings.reg_swap.mu, "sigma": engine.settings.reg_swap.sigma})),
         "distinct_archs": distinct,
         "scores_from_cache": shared.from_cache.load(Ordering::Relaxed),
         "scores_computed": shared.computed.load(Ordering::Relaxed),

@@ -7,6 +7,9 @@ use anyhow::{bail, Result};
 /// The proxies a run scores when `--proxies` is not given.
 pub const DEFAULT: &str = "swap,reg_swap";
 
+/// The fitness `swapnas search` uses when `--fitness` is not given (the SWAP paper's).
+pub const DEFAULT_FITNESS: &str = "reg_swap";
+
 /// Registry names, in report order.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|e| e.name).collect()
