@@ -141,6 +141,18 @@ pub struct SettingArgs {
     pub lswag_layers: String,
 }
 
+impl Default for SettingArgs {
+    /// The flags' defaults (what a command that does not take them runs with).
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: SettingArgs,
+        }
+        Only::parse_from(["swapnas"]).settings
+    }
+}
+
 /// Which images the proxies see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Input {

@@ -150,7 +150,7 @@ impl ProxyPlan {
             batch: args.proxy_batch,
             reg_mu: args.reg_mu,
             reg_sigma: args.reg_sigma,
-            lswag_layers: parse_interval(&args.lswag_layers)?,
+            lswag_layers: swapnas_proxies::lswag::parse_layers(&args.lswag_layers)?,
         })
     }
 
@@ -185,15 +185,6 @@ impl ProxyPlan {
             lswag_layers: self.lswag_layers,
         };
         (settings, rule)
-    }
-}
-
-/// `--lswag-layers LO-HI` (percent of depth) as fractions.
-fn parse_interval(text: &str) -> Result<[f64; 2]> {
-    let parsed = text.split_once('-').and_then(|(a, b)| Some([a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?]));
-    match parsed {
-        Some([lo, hi]) if (0.0..hi).contains(&lo) && hi <= 100.0 => Ok([lo / 100.0, hi / 100.0]),
-        _ => bail!("--lswag-layers is LO-HI in percent of depth with 0 ≤ LO < HI ≤ 100 (e.g. 0-100 or 40-90), got `{text}`"),
     }
 }
 
@@ -355,6 +346,11 @@ impl Engine {
         groups.iter().map(|(n, names)| format!("{n} ({})", names.join(", "))).collect::<Vec<_>>().join(", ")
     }
 
+    /// The cache key of proxy `k`'s score of `label` with the arch seed `seed`.
+    fn key(&self, k: usize, label: &str, seed: u64) -> String {
+        cache_key(&self.run_name, label, self.proxies[k].name(), &self.cache_settings[k], seed)
+    }
+
     /// A proxy context for one candidate (the first images, not an augmented batch).
     pub fn context<'a>(&'a self, c: &'a Candidate, seed: u64, memo: &'a Memo, batch: &'a ImageBatch) -> ProxyContext<'a> {
         ProxyContext {
@@ -381,7 +377,7 @@ impl Engine {
                 out.seconds.push(0.0);
                 continue;
             }
-            let key = cache_key(&self.run_name, &c.label, p.name(), settings, seed);
+            let key = self.key(k, &c.label, seed);
             if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(&key)) {
                 out.scores.push(hit.value());
                 out.seconds.push(hit.seconds);
@@ -442,9 +438,8 @@ impl Engine {
             .iter()
             .filter(|c| {
                 let s = arch_seed(seed, &c.label);
-                self.proxies.iter().zip(&self.cache_settings).zip(&self.not_applicable).any(|((p, settings), na)| {
-                    na.is_none() && cache.get(&cache_key(&self.run_name, &c.label, p.name(), settings, s)).is_none()
-                })
+                (0..self.proxies.len())
+                    .any(|k| self.not_applicable[k].is_none() && cache.get(&self.key(k, &c.label, s)).is_none())
             })
             .map(|c| c.label.clone())
             .collect()

@@ -17,6 +17,8 @@ struct Shard {
     n: usize,
     /// The command line without `--shard` and `--out`.
     argv: Vec<String>,
+    /// The run's name (its default output directory under results/).
+    run: String,
 }
 
 fn read_shard(dir: &std::path::Path) -> Result<Shard> {
@@ -49,7 +51,8 @@ fn read_shard(dir: &std::path::Path) -> Result<Shard> {
         }
         argv.push(a);
     }
-    Ok(Shard { k, n, argv })
+    let run = json["run"].as_str().with_context(|| format!("{}: no run name", path.display()))?.to_string();
+    Ok(Shard { k, n, argv, run })
 }
 
 pub fn run(args: &MergeArgs) -> Result<()> {
@@ -83,14 +86,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     let mut config = RunConfig::resolve(&cli.run)?;
     config.cache_only = true;
     config.shard = None;
-    let out = match &args.out {
-        Some(o) => o.clone(),
-        None => {
-            // The run's default directory: results/<run name>.
-            let name = shards_run_name(&args.dirs[0])?;
-            std::path::PathBuf::from("results").join(name)
-        }
-    };
+    let out = args.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&first.run));
     if args.dirs.iter().any(|d| d.canonicalize().ok() == out.canonicalize().ok()) {
         bail!("--out {} is one of the shard directories: give the merged run its own directory", out.display());
     }
@@ -113,12 +109,6 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     let table = run_task(&config)?;
     println!("{}", table.to_markdown());
     Ok(())
-}
-
-fn shards_run_name(dir: &std::path::Path) -> Result<String> {
-    let text = std::fs::read_to_string(dir.join("shard.json"))?;
-    let json: serde_json::Value = serde_json::from_str(&text)?;
-    Ok(json["run"].as_str().context("shard.json has no run name")?.to_string())
 }
 
 #[cfg(test)]

@@ -32,11 +32,8 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
     let settings = crate::cli::SettingArgs {
         repeats: if args.quick { 2 } else { 32 },
-        batch: 16,
         proxy_batch: if args.quick { 16 } else { 32 },
-        reg_mu: None,
-        reg_sigma: None,
-        lswag_layers: "0-100".to_string(),
+        ..crate::cli::SettingArgs::default()
     };
     let plan = ProxyPlan::resolve(&args.proxies, &settings)?;
     let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();

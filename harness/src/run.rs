@@ -295,6 +295,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     table.write_all(&out_dir, "table")?;
     // Parquet: one row per arch × proxy, and the table.
     let mut parquet_rows = Vec::new();
+    let seeds: Vec<u64> = loaded.candidates.iter().map(|c| crate::engine::arch_seed(config.seed, &c.label)).collect();
     for (k, row) in table.rows.iter().enumerate() {
         for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
             let own = k < engine.proxies.len();
@@ -302,7 +303,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
                 arch: c.label.clone(),
                 proxy: row.proxy.clone(),
                 settings: row.settings.clone(),
-                seed: own.then(|| crate::engine::arch_seed(config.seed, &c.label)),
+                seed: own.then_some(seeds[i]),
                 score: columns[k][i],
                 seconds: own.then(|| r.seconds[k]),
                 accuracy: c.accuracy,

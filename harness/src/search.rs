@@ -37,7 +37,7 @@ use swapnas_benchmarks::space::{param_count, Request};
 use swapnas_benchmarks::{DataDir, SearchSpace, Task};
 use swapnas_proxies::derive_seed;
 use swapnas_reports::plot::{lines, LinePanel, Series};
-use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
+use swapnas_reports::stats::{mean_sd, rank_ensemble, EnsembleRule};
 use swapnas_reports::table::write_atomic;
 
 /// A search algorithm.
@@ -92,7 +92,8 @@ pub struct Evaluated {
 
 /// A run's evaluations, in order, and the fitness rule.
 struct History<'a> {
-    entries: Vec<Evaluated>,
+    genes: Vec<Vec<u8>>,
+    scores: Vec<Vec<f64>>,
     rule: EnsembleRule,
     eval: &'a mut dyn FnMut(&[u8]) -> Result<Vec<f64>>,
     budget: usize,
@@ -100,19 +101,18 @@ struct History<'a> {
 
 impl History<'_> {
     fn full(&self) -> bool {
-        self.entries.len() >= self.budget
+        self.genes.len() >= self.budget
     }
 
     /// Evaluates `genes`; returns its index.
     fn add(&mut self, genes: Vec<u8>) -> Result<usize> {
-        let scores = (self.eval)(&genes)?;
-        self.entries.push(Evaluated { genes, scores });
-        Ok(self.entries.len() - 1)
+        self.scores.push((self.eval)(&genes)?);
+        self.genes.push(genes);
+        Ok(self.genes.len() - 1)
     }
 
     fn fitness(&self) -> Vec<f64> {
-        let scores: Vec<Vec<f64>> = self.entries.iter().map(|e| e.scores.clone()).collect();
-        fitness(&scores, self.rule)
+        fitness(&self.scores, self.rule)
     }
 }
 
@@ -134,7 +134,7 @@ pub fn search(
     rng: &mut ChaCha8Rng,
     eval: &mut dyn FnMut(&[u8]) -> Result<Vec<f64>>,
 ) -> Result<Vec<Evaluated>> {
-    let mut h = History { entries: Vec::new(), rule, eval, budget: params.budget };
+    let mut h = History { genes: Vec::new(), scores: Vec::new(), rule, eval, budget: params.budget };
     let initial = match algo {
         Algo::Random => params.budget,
         _ => params.population.min(params.budget),
@@ -146,27 +146,27 @@ pub fn search(
     match algo {
         Algo::Random => {}
         Algo::Aging => {
-            let mut population: VecDeque<usize> = (0..h.entries.len()).collect();
+            let mut population: VecDeque<usize> = (0..h.genes.len()).collect();
             while !h.full() {
                 let fit = h.fitness();
                 let members: Vec<usize> = population.iter().copied().collect();
                 let sampled = (0..params.sample).filter_map(|_| members.choose(rng).copied());
                 let parent = best_of(sampled, &fit).context("empty population")?;
-                let child = genome.mutate(&h.entries[parent].genes, rng)?;
+                let child = genome.mutate(&h.genes[parent], rng)?;
                 population.push_back(h.add(child)?);
                 population.pop_front();
             }
         }
         Algo::Evolution => {
-            let mut population: Vec<usize> = (0..h.entries.len()).collect();
+            let mut population: Vec<usize> = (0..h.genes.len()).collect();
             while !h.full() {
                 let fit = h.fitness();
                 let mut sampled: Vec<usize> =
                     population.choose_multiple(rng, params.sample.min(population.len())).copied().collect();
                 sampled.sort_by(|&a, &b| fit[b].total_cmp(&fit[a]));
-                let best = &h.entries[sampled[0]].genes;
+                let best = &h.genes[sampled[0]];
                 let parent = match sampled.get(1) {
-                    Some(&second) if rng.random_bool(0.5) => genome.crossover(best, &h.entries[second].genes, rng),
+                    Some(&second) if rng.random_bool(0.5) => genome.crossover(best, &h.genes[second], rng),
                     _ => best.clone(),
                 };
                 let mut children = Vec::new();
@@ -185,7 +185,7 @@ pub fn search(
             }
         }
     }
-    Ok(h.entries)
+    Ok(h.genes.into_iter().zip(h.scores).map(|(genes, scores)| Evaluated { genes, scores }).collect())
 }
 
 /// After each evaluation, the index of the best-fitness arch so far and its fitness (the
@@ -417,6 +417,10 @@ impl Column {
         let better = |x: f64| if self.task.metric.higher_is_better { x > v } else { x < v };
         self.sorted.iter().filter(|&&x| better(x)).count() + 1
     }
+    /// Percentile of `v` in the space (100 = the optimum).
+    fn percentile(&self, v: f64) -> f64 {
+        100.0 * (1.0 - (self.rank(v) - 1) as f64 / self.sorted.len() as f64)
+    }
     fn name(&self) -> String {
         format!("{} {}", self.task.name, self.column)
     }
@@ -441,14 +445,6 @@ fn read_tables(space: &'static dyn SearchSpace, data: &DataDir) -> (Vec<Column>,
         }
     }
     (columns, problems)
-}
-
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 { v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, var.sqrt())
 }
 
 /// Runs the configured searches, writes the report into `config.out` and returns it (markdown).
@@ -590,8 +586,7 @@ fn write_report(
         for c in columns {
             let a = acc(c, &r.arch);
             if a.is_finite() {
-                let rank = c.rank(a);
-                let _ = write!(csv, ",{a},{rank},{:.3}", 100.0 * (1.0 - (rank - 1) as f64 / c.sorted.len() as f64));
+                let _ = write!(csv, ",{a},{},{:.3}", c.rank(a), c.percentile(a));
             } else {
                 csv.push_str(",,,");
             }
@@ -673,11 +668,7 @@ fn write_report(
             for c in cols.iter() {
                 let accs: Vec<f64> = runs.iter().map(|r| acc(c, &r.arch)).collect();
                 let found = accs.iter().filter(|a| a.is_finite()).count();
-                let pcts: Vec<f64> = accs
-                    .iter()
-                    .filter(|a| a.is_finite())
-                    .map(|&a| 100.0 * (1.0 - (c.rank(a) - 1) as f64 / c.sorted.len() as f64))
-                    .collect();
+                let pcts: Vec<f64> = accs.iter().filter(|a| a.is_finite()).map(|&a| c.percentile(a)).collect();
                 if found == 0 {
                     md.push_str(" n/a | n/a |");
                 } else {

@@ -25,7 +25,7 @@
 //!   images — Λ's first batch —, BN on batch statistics), once — not SWAP's 32 Gaussian re-inits;
 //!   Def. 1 counts layers 1..L̂ while Eq. 1 sums Λ from l̂: we use [l̂, L̂] for both.
 
-use crate::measure::{batch_weight_grads, default_network, real_batch, scalar};
+use crate::measure::{batch_weight_grads, default_network, real_batch, std_over_rows, sum_where_nonzero};
 use crate::swap::{count_distinct_patterns, relu_patterns};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
@@ -54,6 +54,15 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     score,
 };
 
+/// `--lswag-layers LO-HI` (percent of depth) as the fractions of [`crate::ProxySettings::lswag_layers`].
+pub fn parse_layers(text: &str) -> Result<[f64; 2]> {
+    let parsed = text.split_once('-').and_then(|(a, b)| Some([a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?]));
+    match parsed {
+        Some([lo, hi]) if (0.0..hi).contains(&lo) && hi <= 100.0 => Ok([lo / 100.0, hi / 100.0]),
+        _ => anyhow::bail!("--lswag-layers is LO-HI in percent of depth with 0 ≤ LO < HI ≤ 100 (e.g. 0-100 or 40-90), got `{text}`"),
+    }
+}
+
 /// The indices of a list of `n` layers inside the interval.
 pub fn interval(n: usize, layers: [f64; 2]) -> std::ops::Range<usize> {
     let lo = ((layers[0] * n as f64).floor() as usize).min(n);
@@ -69,18 +78,15 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let mut lambda = 0.0;
     for l in interval(layers, ctx.settings.lswag_layers) {
         let g: Tensor<2> = Tensor::stack(grads.iter().map(|batch| batch[l].clone().abs()).collect::<Vec<_>>(), 0);
-        let mean = g.clone().mean_dim(0);
-        let sd = g.sub(mean).powi_scalar(2).mean_dim(0).sqrt();
-        let zero = sd.clone().equal_elem(0.0);
-        let inverse = sd.mask_fill(zero.clone(), 1.0).recip().mask_fill(zero, 0.0);
-        let sum = scalar(inverse.sum().reshape([1]))?;
+        let sd = std_over_rows(g);
+        let sum = sum_where_nonzero(sd.ones_like(), sd)?;
         if sum != 0.0 {
             lambda += sum.ln();
         }
     }
     let net = default_network(ctx, ctx.device, DType::F32);
-    let (x, _) = real_batch(ctx, BATCHES * b, ctx.device, DType::F32)?;
-    let activations = relu_patterns(net.as_ref(), x.slice(0..b));
+    let (x, _) = real_batch(ctx, b, ctx.device, DType::F32)?;
+    let activations = relu_patterns(net.as_ref(), x);
     let range = interval(activations.len(), ctx.settings.lswag_layers);
     ensure!(!range.is_empty(), "lswag: no ReLU layer in the interval");
     let psi = count_distinct_patterns(&activations[range])? as f64;
@@ -89,10 +95,12 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::interval;
+    use super::{interval, parse_layers};
 
     #[test]
     fn intervals_cover_the_named_fraction() {
+        assert_eq!(parse_layers("40-90").unwrap(), [0.4, 0.9]);
+        assert!(parse_layers("90-40").is_err() && parse_layers("0-101").is_err() && parse_layers("x").is_err());
         assert_eq!(interval(10, [0.0, 1.0]), 0..10);
         assert_eq!(interval(10, [0.4, 0.9]), 4..9);
         assert_eq!(interval(7, [0.5, 1.0]), 3..7);

@@ -236,6 +236,21 @@ pub fn batch_weight_grads(ctx: &ProxyContext, batches: usize) -> Result<Vec<Vec<
     Ok(out)
 }
 
+/// Per weight (column), the population standard deviation over the rows of `g` (numpy's
+/// `std(g, 0)`, ddof 0).
+pub fn std_over_rows(g: Tensor<2>) -> Tensor<1> {
+    let n = g.dims()[1];
+    let mean = g.clone().mean_dim(0);
+    g.sub(mean).powi_scalar(2).mean_dim(0).sqrt().reshape([n])
+}
+
+/// Σ over the entries with `den` ≠ 0 of `num / den` (entries with `den` = 0 are skipped, as
+/// ZiCo skips weights whose gradient does not vary).
+pub fn sum_where_nonzero(num: Tensor<1>, den: Tensor<1>) -> Result<f64> {
+    let zero = den.clone().equal_elem(0.0);
+    scalar(num.div(den.mask_fill(zero.clone(), 1.0)).mask_fill(zero, 0.0).sum())
+}
+
 /// NASLib's `sum_arr`: the sum over layers of the sum over each layer's elements.
 pub fn sum_over_layers(per_layer: impl IntoIterator<Item = Tensor<1>>) -> Result<f64> {
     let mut total = 0.0;

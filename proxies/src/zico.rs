@@ -10,7 +10,7 @@
 //! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
 //! file order (default `--input first`), not random augmented batches.
 
-use crate::measure::{batch_weight_grads, scalar};
+use crate::measure::{batch_weight_grads, std_over_rows, sum_where_nonzero};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
@@ -55,12 +55,9 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
 pub fn layer_sum(snapshots: Vec<Tensor<1>>) -> Result<f64> {
     ensure!(!snapshots.is_empty(), "no gradient snapshots");
     let g: Tensor<2> = Tensor::stack(snapshots, 0);
-    let mean_abs = g.clone().abs().mean_dim(0);
-    let mean = g.clone().mean_dim(0);
-    let std = g.sub(mean).powi_scalar(2).mean_dim(0).sqrt();
-    let zero = std.clone().equal_elem(0.0);
-    let ratio = mean_abs.div(std.mask_fill(zero.clone(), 1.0)).mask_fill(zero, 0.0);
-    scalar(ratio.sum())
+    let n = g.dims()[1];
+    let mean_abs = g.clone().abs().mean_dim(0).reshape([n]);
+    sum_where_nonzero(mean_abs, std_over_rows(g))
 }
 
 #[cfg(test)]

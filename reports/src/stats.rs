@@ -234,6 +234,21 @@ pub fn rank_ensemble(members: &[Vec<f64>], rule: EnsembleRule) -> Vec<f64> {
     out
 }
 
+/// Mean and sample standard deviation (n − 1) of the finite values (sd 0 for one value; both
+/// NaN for none).
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    use statrs::statistics::Statistics;
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let sd = if finite.len() > 1 {
+        finite.iter().std_dev()
+    } else if finite.is_empty() {
+        f64::NAN
+    } else {
+        0.0
+    };
+    (finite.iter().mean(), sd)
+}
+
 /// Pearson's r; NaN when either side is constant or fewer than 2 points.
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
@@ -288,6 +303,13 @@ pub fn kendall_tau(x: &[f64], y: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mean_sd_skips_non_finite_values() {
+        let (m, s) = mean_sd(&[1.0, 3.0, f64::NAN, 5.0]);
+        assert_eq!((m, s), (3.0, 2.0));
+        assert_eq!(mean_sd(&[4.0]), (4.0, 0.0));
+    }
 
     #[test]
     fn rank_ensemble_combines_ranks() {

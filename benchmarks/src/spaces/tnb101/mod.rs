@@ -303,7 +303,7 @@ const INFO_MACRO: SpaceInfo = SpaceInfo {
     data_files: FILES_MACRO,
     reference: Some(Reference { file: MACRO_ZC_JSON, set: None }),
     genome: Some(Genome {
-        choices: MACRO_CHOICES,
+        choices: &[4, 4, 4, 4, 5, 5],
         valid: macro_valid,
         label: macro_label,
         table_complete: true,
@@ -311,9 +311,6 @@ const INFO_MACRO: SpaceInfo = SpaceInfo {
     }),
     ..INFO_MICRO
 };
-
-const MICRO_CHOICES: &[u8] = &[4; 6];
-const MACRO_CHOICES: &[u8] = &[4, 4, 4, 4, 5, 5];
 
 /// Micro genes: the 6 edges' official digits.
 fn micro_genes(genes: &[u8]) -> Option<TnbArch> {
@@ -352,17 +349,16 @@ fn macro_valid(genes: &[u8]) -> bool {
 }
 
 fn micro_largest(task: &Task) -> usize {
-    largest_by_formula(task, MICRO_CHOICES, micro_genes)
+    largest_by_formula(task, &INFO_MICRO, micro_genes)
 }
 
 fn macro_largest(task: &Task) -> usize {
-    largest_by_formula(task, MACRO_CHOICES, macro_genes)
+    largest_by_formula(task, &INFO_MACRO, macro_genes)
 }
 
-/// The largest network of the space on a task, by the params formula over every arch.
-fn largest_by_formula(task: &Task, choices: &'static [u8], arch: fn(&[u8]) -> Option<TnbArch>) -> usize {
-    let Some(t) = TnbTask::from_name(task.name) else { return 0 };
-    let genome = Genome { choices, valid: always_valid, label: micro_label, table_complete: true, largest_params: None };
+/// The largest network of a space on a task: the params formula over every arch of its genome.
+fn largest_by_formula(task: &Task, info: &SpaceInfo, arch: fn(&[u8]) -> Option<TnbArch>) -> usize {
+    let (Some(t), Some(genome)) = (TnbTask::from_name(task.name), info.genome) else { return 0 };
     genome.enumerate(100_000).unwrap_or_default().iter().filter_map(|g| arch(g)).map(|a| params(&a, t)).max().unwrap_or(0)
 }
 
