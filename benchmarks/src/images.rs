@@ -45,6 +45,9 @@ pub struct ImageSet {
     pub std: [f32; 3],
     /// Training files, in reading order.
     pub files: &'static [DataFile],
+    /// Test-split files, in reading order (empty where the set has none here): `--input-split
+    /// test` feeds the proxies these instead.
+    pub test_files: &'static [DataFile],
     /// Where the set goes in the data directory and where it comes from (image sets are
     /// archives or not redistributable, so `data fetch` tells rather than fetches).
     pub source: (&'static str, &'static str),
@@ -68,6 +71,7 @@ impl ImageSet {
             DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_4.bin", source: CIFAR10_SOURCE },
             DataFile { rel_path: "images/cifar-10-batches-bin/data_batch_5.bin", source: CIFAR10_SOURCE },
         ],
+        test_files: &[DataFile { rel_path: "images/cifar-10-batches-bin/test_batch.bin", source: CIFAR10_SOURCE }],
         source: (
             "images/cifar-10-batches-bin/",
             "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)",
@@ -84,6 +88,10 @@ impl ImageSet {
         std: [0.2673, 0.2564, 0.2762],
         files: &[DataFile {
             rel_path: "images/cifar-100-binary/train.bin",
+            source: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack cifar-100-binary/)",
+        }],
+        test_files: &[DataFile {
+            rel_path: "images/cifar-100-binary/test.bin",
             source: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack cifar-100-binary/)",
         }],
         source: (
@@ -105,11 +113,31 @@ impl ImageSet {
             source: "ImageNet16-120 is not redistributable; a 16×16 stand-in of 120 ImageNet sample photos \
                      (1 label byte + 768 bytes R,G,B per image) is used instead",
         }],
+        test_files: &[],
         source: (
             "images/imagenet16-120-standin/val.bin",
             "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable",
         ),
     };
+}
+
+/// Which split of an image set the proxies are fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Split {
+    /// The training images (every reference's choice).
+    #[default]
+    Train,
+    /// The test images.
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "training",
+            Split::Test => "test",
+        }
+    }
 }
 
 /// A batch of normalised images and their labels, on the host.
@@ -185,6 +213,22 @@ impl ImageBatch {
         out
     }
 
+    /// `n` distinct images drawn with `seed`, as they are.
+    pub fn random_sample(&self, n: usize, seed: u64) -> ImageBatch {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.shuffle(&mut rng);
+        let per = 3 * self.side * self.side;
+        let mut out = ImageBatch { pixels: Vec::with_capacity(n.min(self.len()) * per), labels: Vec::new(), side: self.side };
+        for &i in order.iter().take(n) {
+            out.pixels.extend_from_slice(&self.pixels[i * per..(i + 1) * per]);
+            out.labels.push(self.labels[i]);
+        }
+        out
+    }
+
     /// The batch as a task's network takes it ([`InputPrep`]); `seed` draws the jigsaw
     /// permutations (the same seed, the same puzzle).
     pub fn prepare(&self, prep: &InputPrep, seed: u64) -> ImageBatch {
@@ -226,6 +270,26 @@ impl ImageBatch {
                         let bottom = channel[y1 * src + x0] * (1.0 - wx) + channel[y1 * src + x1] * wx;
                         pixels.push(top * (1.0 - wy) + bottom * wy);
                     }
+                }
+            }
+        }
+        ImageBatch { pixels, labels: self.labels.clone(), side }
+    }
+
+    /// A `side × side` crop of every image at a random offset drawn per image with `seed`
+    /// (torchvision's `RandomCrop(side, padding=0)`, what the SWAP code's loader does with a
+    /// smaller input size).
+    pub fn random_crop(&self, side: usize, seed: u64) -> ImageBatch {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (src, plane) = (self.side, self.side * self.side);
+        let side = side.min(src);
+        let mut pixels = Vec::with_capacity(self.len() * 3 * side * side);
+        for image in self.pixels.chunks_exact(3 * plane) {
+            let (oy, ox) = (rng.random_range(0..=src - side), rng.random_range(0..=src - side));
+            for channel in image.chunks_exact(plane) {
+                for y in 0..side {
+                    pixels.extend_from_slice(&channel[(y + oy) * src + ox..(y + oy) * src + ox + side]);
                 }
             }
         }
@@ -311,8 +375,25 @@ impl ImageSet {
     /// Every training image here, in file order, up to `cap`: the pool random batches are
     /// drawn from (the data directory holds a subset of each training set; see README).
     pub fn load_pool(self, dir: &DataDir, cap: usize) -> Result<ImageBatch> {
+        self.load_split(dir, Split::Train, cap)
+    }
+
+    /// The files of `split`.
+    pub fn split_files(self, split: Split) -> &'static [DataFile] {
+        match split {
+            Split::Train => self.files,
+            Split::Test => self.test_files,
+        }
+    }
+
+    /// Every image of `split` here, in file order, up to `cap`.
+    pub fn load_split(self, dir: &DataDir, split: Split, cap: usize) -> Result<ImageBatch> {
+        let files = self.split_files(split);
+        if files.is_empty() {
+            bail!("{} has no {} split here: use the training images (`--input-split train`)", self.name(), split.name());
+        }
         let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
-        for file in self.files {
+        for file in files {
             if batch.len() >= cap {
                 break;
             }
@@ -326,9 +407,14 @@ impl ImageSet {
 
     /// The first `n` training images in file order.
     pub fn load_first(self, dir: &DataDir, n: usize) -> Result<ImageBatch> {
-        let batch = self.load_pool(dir, n)?;
+        self.load_first_of(dir, Split::Train, n)
+    }
+
+    /// The first `n` images of `split` in file order.
+    pub fn load_first_of(self, dir: &DataDir, split: Split, n: usize) -> Result<ImageBatch> {
+        let batch = self.load_split(dir, split, n)?;
         if batch.len() < n {
-            bail!("{} has only {} training images here, {n} were asked for", self.name(), batch.len());
+            bail!("{} has only {} {} images here, {n} were asked for", self.name(), batch.len(), split.name());
         }
         Ok(batch)
     }
@@ -389,6 +475,44 @@ mod tests {
         assert!(ImageSet::CIFAR10.decode(&[], 10).is_err());
         rec[0] = 10;
         assert!(ImageSet::CIFAR10.decode(&rec, 10).unwrap_err().to_string().contains("label 10"));
+    }
+
+    /// A random crop is a window of its image (offsets within bounds, fixed by the seed), and
+    /// a random sample is distinct images as they are.
+    #[test]
+    fn random_crop_and_sample() {
+        let (side, n) = (6usize, 5usize);
+        let plane = side * side;
+        let pixels: Vec<f32> = (0..n * 3 * plane).map(|i| i as f32).collect();
+        let batch = ImageBatch { pixels, labels: (0..n as i64).collect(), side };
+        let crop = batch.random_crop(3, 9);
+        assert_eq!((crop.side, crop.len()), (3, n));
+        assert_eq!(crop, batch.random_crop(3, 9));
+        for k in 0..n {
+            let img = &crop.pixels[k * 27..(k + 1) * 27];
+            // Top-left value → its offset; every other pixel follows from it.
+            let origin = img[0] as usize - k * 3 * plane;
+            let (oy, ox) = (origin / side, origin % side);
+            assert!(oy <= 3 && ox <= 3);
+            for c in 0..3 {
+                for y in 0..3 {
+                    for x in 0..3 {
+                        let want = k * 3 * plane + c * plane + (oy + y) * side + ox + x;
+                        assert_eq!(img[c * 9 + y * 3 + x] as usize, want);
+                    }
+                }
+            }
+        }
+        let s = batch.random_sample(3, 4);
+        assert_eq!(s.len(), 3);
+        let mut labels = s.labels.clone();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), 3);
+        for (k, &l) in s.labels.iter().enumerate() {
+            let l = l as usize;
+            assert_eq!(s.pixels[k * 3 * plane..(k + 1) * 3 * plane], batch.pixels[l * 3 * plane..(l + 1) * 3 * plane]);
+        }
     }
 
     /// Every augmented image is some source image (its label with it), shifted by at most 4

@@ -5,7 +5,7 @@
 //! `scripts/swap_reference.py` run on the same machine. Peak memory is the process's RSS
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
-use crate::cli::{BenchArgs, Input};
+use crate::cli::BenchArgs;
 use crate::engine::{arch_seed, Engine, ProxyPlan, Setup, Target};
 use anyhow::{Context, Result};
 use burn::tensor::DType;
@@ -94,7 +94,7 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         task,
         plan,
         largest_params: loaded.largest_params,
-        input: Input::First,
+        input: crate::engine::InputSpec::default(),
         min_images: plan.swap_batch,
         device: &args.exec.device,
         jobs: Some(threads),

@@ -8,7 +8,7 @@
 //! agree with each other, so `--draws N` scores each proxy N times with independent seed
 //! streams and reports that draw-to-draw agreement next to the agreement with the reference.
 
-use crate::cli::{CheckArgs, Input};
+use crate::cli::CheckArgs;
 use crate::engine::{ArchScores, Engine, ProxyPlan, Setup, Target};
 use anyhow::{ensure, Context, Result};
 use std::fmt::Write as _;
@@ -30,7 +30,7 @@ pub struct CheckConfig {
     pub archs: usize,
     pub seed: u64,
     pub plan: ProxyPlan,
-    pub input: Input,
+    pub input: crate::engine::InputSpec,
     pub out: Option<PathBuf>,
     pub data: DataDir,
     pub device: String,
@@ -49,7 +49,7 @@ impl CheckConfig {
             archs: args.sample.archs.unwrap_or(200),
             seed: args.sample.seed,
             plan: ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?,
-            input: args.input.input,
+            input: args.input.spec()?,
             out: args.exec.out.clone(),
             data: DataDir::locate(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),

@@ -44,6 +44,11 @@ pub enum Command {
     /// Join sharded runs (`--shard I/N`): the shards' score caches into one run's table,
     /// plots, CSV and Parquet — the same as the unsharded run's; names the archs still missing.
     Merge(MergeArgs),
+    /// Ablation: score the same seeded archs under a grid of settings (SWAP batch, repeats,
+    /// input images, input size, reg-SWAP prior), one axis at a time around the flags'
+    /// baseline, and write one table of ρ with 95% intervals per setting × proxy against every
+    /// accuracy column, a heatmap and per-setting scores; every score is cached and reused.
+    Ablate(AblateArgs),
     /// Benchmark data: fetch it from its public sources, or verify it against the manifest.
     #[command(subcommand)]
     Data(DataCommand),
@@ -154,24 +159,80 @@ impl Default for SettingArgs {
 }
 
 /// Which images the proxies see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Input {
     /// The first B training images in file order, the same for every arch (the SWAP
     /// reference's input).
+    #[default]
     First,
+    /// Per arch, B training images drawn with the arch's seed, as they are (no augmentation).
+    Random,
     /// Per arch, B training images drawn with the arch's seed, each randomly cropped from a
     /// copy padded by 4 black pixels and flipped left-right with probability ½ — the random,
     /// augmented minibatch the zero-cost-nas / NASLib references (Suite-Zero) score with.
     RandomAugmented,
 }
 
+/// Which split of the image set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SplitArg {
+    /// The training images (every reference's choice).
+    #[default]
+    Train,
+    /// The test images (CIFAR's test_batch.bin / test.bin).
+    Test,
+}
+
+/// How `--input-size` shrinks the images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum Shrink {
+    /// A random N×N crop per image, offsets drawn with a fixed seed (the same for every arch
+    /// under `--input first`): what the SWAP code's loader does with a smaller input size
+    /// (`RandomCrop(N, padding=0)`).
+    #[default]
+    Crop,
+    /// The whole image resized to N×N (bilinear).
+    Resize,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
-    /// Images the proxies see: `first` (the same first B training images for every arch) or
-    /// `random-augmented` (a seeded random, augmented batch per arch, as Suite-Zero's
-    /// reference scores were computed; drawn from the training images in the data directory).
+    /// Images the proxies see: `first` (the same first B training images for every arch),
+    /// `random` (a seeded random batch per arch) or `random-augmented` (a seeded random,
+    /// augmented batch per arch, as Suite-Zero's reference scores were computed).
     #[arg(long, value_enum, default_value_t = Input::First)]
     pub input: Input,
+
+    /// Which split the images come from.
+    #[arg(long, value_enum, default_value_t = SplitArg::Train)]
+    pub input_split: SplitArg,
+
+    /// Feed the proxies N×N images (the SWAP paper's input-size ablation: 3, 15, 32)
+    /// [default: the task's own input size].
+    #[arg(long, value_name = "N")]
+    pub input_size: Option<usize>,
+
+    /// How --input-size shrinks the images.
+    #[arg(long, value_enum, default_value_t = Shrink::Crop, requires = "input_size")]
+    pub shrink: Shrink,
+}
+
+impl InputArgs {
+    /// The validated input.
+    pub fn spec(&self) -> anyhow::Result<crate::engine::InputSpec> {
+        if self.input_size == Some(0) {
+            anyhow::bail!("--input-size must be at least 1 pixel");
+        }
+        Ok(crate::engine::InputSpec {
+            kind: self.input,
+            split: match self.input_split {
+                SplitArg::Train => swapnas_benchmarks::Split::Train,
+                SplitArg::Test => swapnas_benchmarks::Split::Test,
+            },
+            size: self.input_size,
+            shrink: self.shrink,
+        })
+    }
 }
 
 /// Where and how to compute.
@@ -451,4 +512,79 @@ pub enum DataCommand {
         #[arg(long, value_parser = bench_names())]
         bench: Option<String>,
     },
+}
+
+/// `swapnas ablate`: one-axis-at-a-time grid around the baseline the flags give.
+#[derive(Debug, Clone, Args)]
+pub struct AblateArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+
+    /// Proxies scored in every cell (those using reg-SWAP's prior also in the prior cells).
+    #[arg(long, default_value = "swap,reg_swap,ap")]
+    pub proxies: String,
+
+    /// The baseline's settings (each axis varies one of them).
+    #[command(flatten)]
+    pub settings: SettingArgs,
+
+    /// SWAP batch sizes B to try (comma-separated; empty: no B axis).
+    #[arg(long, default_value = "8,16,32")]
+    pub grid_batch: String,
+
+    /// SWAP repeats R to try.
+    #[arg(long, default_value = "8,16,32")]
+    pub grid_repeats: String,
+
+    /// Inputs to try: first, random, random-augmented (training images), test (the first
+    /// test images).
+    #[arg(long, default_value = "first,random,random-augmented,test")]
+    pub grid_input: String,
+
+    /// Input sizes N (N×N) to try, with each --grid-shrink. A network may not take every size
+    /// (NB201's reduction block fails on 15×15, as the official PyTorch network does: its
+    /// stride-2 conv gives 8×8, its pooled shortcut 7×7); such a cell is reported as failed,
+    /// with the error.
+    #[arg(long, default_value = "3,15,16,32")]
+    pub grid_size: String,
+
+    /// How the input-size cells shrink the images: crop, resize, or both.
+    #[arg(long, default_value = "crop,resize")]
+    pub grid_shrink: String,
+
+    /// reg-SWAP priors to try (over the baseline's SWAP scores, so they cost nothing): rules
+    /// that see no accuracies — `largest` (the space's largest network, the default), `median`
+    /// and `mean` (of the sampled archs' sizes) — and grid values μ = σ in millions (`1.5`), or
+    /// with K in thousands as the official code counts Θ (`1500K`: μ = 1500K params, σ = 1500
+    /// in K², a much narrower prior), or `MU:SIGMA` in millions.
+    #[arg(long, default_value = "largest,median,mean,1500K,0.5,1,2,3")]
+    pub grid_prior: String,
+
+    /// Cells costing more than twice the baseline (large B or R) are scored on the first N
+    /// archs of the sample (the same nested sample; their intervals show it) [default: all].
+    #[arg(long, value_name = "N")]
+    pub heavy_archs: Option<usize>,
+
+    /// Score cache [default: the plain run's, results/<bench>-<task>/scores.jsonl, so scores
+    /// of earlier runs are reused].
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+
+    /// Output directory [default: results/ablate/<bench>-<task>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// Data directory [default: $SWAPNAS_DATA, else ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
 }

@@ -5,7 +5,7 @@
 //! their declarations.
 
 use crate::cache::{cache_key, CachedScore, ScoreCache};
-use crate::cli::{Input, SetArgs, SettingArgs, TaskArgs};
+use crate::cli::{Input, SetArgs, SettingArgs, Shrink, TaskArgs};
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, InputPrep, TableSet};
-use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, SearchSpace, Task};
+use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, SearchSpace, Split, Task};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings, RegSwapPrior};
 
 /// A benchmark task, resolved from `--bench`, `--task` (and `--set`) through the registry.
@@ -196,52 +196,120 @@ pub struct ArchScores {
     pub errors: Vec<String>,
 }
 
-/// `--input random-augmented`: each arch draws `n` images from the pool with its own seed.
+/// `--input random` / `random-augmented`: each arch draws `n` images from the pool with its
+/// own seed.
 #[derive(Debug, Clone, Copy)]
 pub struct Augment {
     pub n: usize,
+    /// Crop from padding and flip (`random-augmented`), or the images as they are (`random`).
+    pub augmented: bool,
     /// Normalised black, per channel: the crop's padding.
     pub fill: [f32; 3],
 }
 
+/// The images the proxies see: which, from which split, at which size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InputSpec {
+    pub kind: Input,
+    pub split: Split,
+    /// `--input-size`: N×N instead of the task's own size.
+    pub size: Option<usize>,
+    pub shrink: Shrink,
+}
+
+impl InputSpec {
+    /// What a cache key adds for this input: nothing for the default (the first training
+    /// images at the task's size), so caches written before these options stay valid.
+    pub fn key_suffix(&self) -> String {
+        let mut parts = Vec::new();
+        match self.kind {
+            Input::First => {}
+            Input::Random => parts.push("input=random".to_string()),
+            Input::RandomAugmented => parts.push("input=random-augmented".to_string()),
+        }
+        if self.split == Split::Test {
+            parts.push("split=test".to_string());
+        }
+        if let Some(n) = self.size {
+            let how = match self.shrink {
+                Shrink::Crop => "crop",
+                Shrink::Resize => "resize",
+            };
+            parts.push(format!("size={n}{how}"));
+        }
+        parts.iter().map(|p| format!(" {p}")).collect()
+    }
+
+    /// The batch as the network takes it: the task's preparation, then `--input-size`.
+    fn prepare(&self, batch: &ImageBatch, task: &Task, seed: u64) -> ImageBatch {
+        let prepared = batch.prepare(&task.input, seed);
+        match (self.size, self.shrink) {
+            (None, _) => prepared,
+            (Some(n), Shrink::Crop) => prepared.random_crop(n, derive_seed(seed, SHRINK_STREAM)),
+            (Some(n), Shrink::Resize) => prepared.resized(n),
+        }
+    }
+}
+
 /// Seed stream of an arch's random input batch (independent of its weight-init streams).
 const INPUT_STREAM: u64 = 0x1a9e7;
-/// Seed of the input preparation of the first images (the jigsaw permutations): fixed, so every
-/// arch sees the same batch.
+/// Seed of the input preparation of the first images (the jigsaw permutations, the crops of
+/// `--input-size`): fixed, so every arch sees the same batch.
 const PREP_SEED: u64 = 0x9e1;
+/// Seed stream of `--input-size`'s crop offsets.
+const SHRINK_STREAM: u64 = 0x5c0;
 
-/// The images the proxies need, as `--input` says: the first `n` training images, or the pool
-/// random batches of `n` are drawn from (every training image in the data directory, up to
-/// 10,000); and how the table header describes them.
-pub fn load_input(input: Input, task: &Task, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
+/// The images the proxies need, as `--input` says: the first `n` images of the split, or the
+/// pool random batches of `n` are drawn from (every image of the split in the data directory,
+/// up to 10,000); and how the table header describes them.
+pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
     let images = task.images;
-    let prep = match task.input {
+    let mut prep = match task.input {
         InputPrep::AsIs => String::new(),
         InputPrep::Resize(side) => format!(", resized to {side}×{side}"),
         InputPrep::Jigsaw { resize, grid, tile, permutations } => format!(
             ", resized to {resize}×{resize} and cut into a {grid}×{grid} jigsaw of {tile}×{tile} tiles in one of {permutations} seeded permutations"
         ),
     };
-    match input {
-        Input::First => {
-            let batch = images.load_first(data, n)?.prepare(&task.input, PREP_SEED);
-            Ok((batch, None, format!("first {n} training images of {}{prep}", images.name())))
+    if let Some(size) = input.size {
+        let side = match task.input {
+            InputPrep::AsIs => images.side(),
+            InputPrep::Resize(side) => side,
+            InputPrep::Jigsaw { grid, tile, .. } => grid * tile,
+        };
+        if input.shrink == Shrink::Crop && size > side {
+            bail!("--input-size {size} is larger than the task's {side}×{side} images: a crop cannot enlarge them (use --shrink resize)");
         }
-        Input::RandomAugmented => {
-            let pool = images.load_pool(data, 10_000)?;
+        prep += &match input.shrink {
+            Shrink::Crop => format!(", a random {size}×{size} crop of each"),
+            Shrink::Resize => format!(", resized to {size}×{size}"),
+        };
+    }
+    let split = input.split.name();
+    match input.kind {
+        Input::First => {
+            let batch = images.load_first_of(data, input.split, n)?;
+            let batch = input.prepare(&batch, task, PREP_SEED);
+            Ok((batch, None, format!("first {n} {split} images of {}{prep}", images.name())))
+        }
+        Input::Random | Input::RandomAugmented => {
+            let augmented = input.kind == Input::RandomAugmented;
+            let pool = images.load_split(data, input.split, 10_000)?;
             if pool.len() < n {
                 bail!(
-                    "--input random-augmented draws {n} images per arch, but {} has only {} training images here",
+                    "--input {} draws {n} images per arch, but {} has only {} {split} images here",
+                    if augmented { "random-augmented" } else { "random" },
                     images.name(),
                     pool.len()
                 );
             }
+            let how = if augmented { ", random crop from 4-px black padding + horizontal flip" } else { "" };
             let text = format!(
-                "per arch {n} of the {} training images of {} here, drawn with the arch's seed, random crop from 4-px black padding + horizontal flip{prep}",
+                "per arch {n} of the {} {split} images of {} here, drawn with the arch's seed{how}{prep}",
                 pool.len(),
                 images.name()
             );
-            Ok((pool, Some(Augment { n, fill: images.black() }), text))
+            Ok((pool, Some(Augment { n, augmented, fill: images.black() }), text))
         }
     }
 }
@@ -261,7 +329,7 @@ pub struct Setup<'a> {
     pub plan: &'a ProxyPlan,
     /// The space's largest network, when the plan needs it.
     pub largest_params: Option<usize>,
-    pub input: Input,
+    pub input: InputSpec,
     /// At least this many images are loaded (beyond what the proxies declare).
     pub min_images: usize,
     pub device: &'a str,
@@ -287,9 +355,10 @@ pub struct Engine {
     /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
     pub batch: ImageBatch,
     augment: Option<Augment>,
+    input: InputSpec,
     /// The input, in words (report headers).
     pub input_text: String,
-    cache: Option<ScoreCache>,
+    cache: Option<std::sync::Arc<ScoreCache>>,
     pub device: Device,
     pub device_name: String,
     jobs: Option<usize>,
@@ -297,19 +366,24 @@ pub struct Engine {
 
 impl Engine {
     pub fn prepare(setup: Setup) -> Result<Self> {
+        let cache = setup.cache.map(open_cache).transpose()?.map(std::sync::Arc::new);
+        Self::prepare_with(setup, cache)
+    }
+
+    /// [`Engine::prepare`] writing into `other`'s score cache (a cache is opened, and locked,
+    /// once per process: engines of one command share it); `setup.cache` is ignored.
+    pub fn prepare_sharing(setup: Setup, other: &Engine) -> Result<Self> {
+        Self::prepare_with(setup, other.cache.clone())
+    }
+
+    fn prepare_with(setup: Setup, cache: Option<std::sync::Arc<ScoreCache>>) -> Result<Self> {
         let (settings, prior_rule) = setup.plan.settings(setup.task, setup.largest_params);
         let proxies = swapnas_proxies::make(&setup.plan.decls, &settings);
         let not_applicable: Vec<Option<String>> = proxies.iter().map(|p| p.not_applicable(setup.task)).collect();
         let images = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(setup.min_images);
         let (batch, augment, input_text) = load_input(setup.input, setup.task, setup.data, images)?;
-        let cache_settings = proxies
-            .iter()
-            .map(|p| match augment {
-                Some(_) => format!("{} input=random-augmented", p.settings()),
-                None => p.settings(),
-            })
-            .collect();
-        let cache = setup.cache.map(open_cache).transpose()?;
+        let suffix = setup.input.key_suffix();
+        let cache_settings = proxies.iter().map(|p| format!("{}{suffix}", p.settings())).collect();
         let (device, device_name) = crate::device::open(setup.device)?;
         Ok(Self {
             run_name: setup.run_name.to_string(),
@@ -321,6 +395,7 @@ impl Engine {
             not_applicable,
             batch,
             augment,
+            input: setup.input,
             input_text,
             cache,
             device,
@@ -346,6 +421,11 @@ impl Engine {
         groups.iter().map(|(n, names)| format!("{n} ({})", names.join(", "))).collect::<Vec<_>>().join(", ")
     }
 
+    /// The input these scores see (memo sharing: equal inputs, equal images).
+    pub fn input(&self) -> InputSpec {
+        self.input
+    }
+
     /// The cache key of proxy `k`'s score of `label` with the arch seed `seed`.
     fn key(&self, k: usize, label: &str, seed: u64) -> String {
         cache_key(&self.run_name, label, self.proxies[k].name(), &self.cache_settings[k], seed)
@@ -367,7 +447,12 @@ impl Engine {
     /// Scores one candidate with every proxy (from the cache where possible; `from_cache`
     /// counts the hits).
     pub fn score_arch(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
-        let memo = Memo::new();
+        self.score_arch_with(c, seed, from_cache, &Memo::new())
+    }
+
+    /// [`Engine::score_arch`] with the caller's memo: engines fed the very same images may
+    /// share one per arch, so what one computed (SWAP's forward passes) another reuses.
+    pub fn score_arch_with(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize, memo: &Memo) -> ArchScores {
         // The arch's own random batch, drawn only once a proxy misses the cache.
         let own_batch = std::cell::OnceCell::new();
         let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
@@ -387,11 +472,16 @@ impl Engine {
             let batch = match self.augment {
                 Some(a) => own_batch.get_or_init(|| {
                     let stream = derive_seed(seed, INPUT_STREAM);
-                    self.batch.augmented_sample(a.n, stream, a.fill).prepare(&self.task.input, derive_seed(stream, PREP_SEED))
+                    let drawn = if a.augmented {
+                        self.batch.augmented_sample(a.n, stream, a.fill)
+                    } else {
+                        self.batch.random_sample(a.n, stream)
+                    };
+                    self.input.prepare(&drawn, self.task, derive_seed(stream, PREP_SEED))
                 }),
                 None => &self.batch,
             };
-            let ctx = self.context(c, seed, &memo, batch);
+            let ctx = self.context(c, seed, memo, batch);
             let start = Instant::now();
             let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx))).unwrap_or_else(|panic| {
                 let msg = panic
@@ -502,8 +592,13 @@ impl Engine {
 /// Set by Ctrl-C: archs not yet started are skipped; those in flight finish and are cached.
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Whether Ctrl-C was pressed (work not yet started is to be skipped).
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Installs the Ctrl-C handler once (a second Ctrl-C exits at once).
-fn watch_ctrl_c() {
+pub fn watch_ctrl_c() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
@@ -528,4 +623,22 @@ pub fn open_cache(path: &Path) -> Result<ScoreCache> {
         );
     }
     Ok(cache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The default input adds nothing to cache keys (caches written before the input options
+    /// stay valid); every other input is told apart.
+    #[test]
+    fn input_key_suffixes() {
+        assert_eq!(InputSpec::default().key_suffix(), "");
+        let aug = InputSpec { kind: Input::RandomAugmented, ..InputSpec::default() };
+        assert_eq!(aug.key_suffix(), " input=random-augmented");
+        let all = InputSpec { kind: Input::Random, split: Split::Test, size: Some(3), shrink: Shrink::Resize };
+        assert_eq!(all.key_suffix(), " input=random split=test size=3resize");
+        let crop = InputSpec { size: Some(15), ..InputSpec::default() };
+        assert_eq!(crop.key_suffix(), " size=15crop");
+    }
 }

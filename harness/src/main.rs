@@ -3,9 +3,10 @@
 //!
 //! This file only dispatches: each subcommand resolves its own flags into a typed config and
 //! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
-//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`merge`/`fetch` → `engine` → `cache`/`device`, with
+//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`merge`/`ablate`/`fetch` → `engine` → `cache`/`device`, with
 //! `cli` (flags) beside them; `reproduce` also uses `run`.
 
+mod ablate;
 mod bench;
 mod cache;
 mod check;
@@ -30,6 +31,7 @@ fn main() {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Search(args)) => search::run(args),
         Some(Command::Merge(args)) => merge::run(args),
+        Some(Command::Ablate(args)) => ablate::run(args),
         Some(Command::Data(cmd)) => fetch::run(cmd),
     };
     if let Err(err) = result {

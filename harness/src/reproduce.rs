@@ -1,7 +1,7 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
-use crate::cli::{Input, ReproduceArgs};
+use crate::cli::ReproduceArgs;
 use crate::engine::{ProxyPlan, Target};
 use crate::run::{run_task, RunConfig};
 use anyhow::Result;
@@ -45,7 +45,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             archs: Some(archs),
             seed: args.seed,
             plan: plan.clone(),
-            input: Input::First,
+            input: crate::engine::InputSpec::default(),
             out: Some(args.out.join(&name)),
             data: data.clone(),
             device: args.device.clone(),

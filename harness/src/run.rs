@@ -1,7 +1,7 @@
 //! The default command: score one benchmark task, correlate with accuracy, write the table,
 //! the per-arch scores and the plots.
 
-use crate::cli::{Input, RunArgs};
+use crate::cli::RunArgs;
 use crate::engine::{Engine, ProxyPlan, Setup, Target};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
@@ -24,7 +24,7 @@ pub struct RunConfig {
     pub archs: Option<usize>,
     pub seed: u64,
     pub plan: ProxyPlan,
-    pub input: Input,
+    pub input: crate::engine::InputSpec,
     /// None: `results/<run name>`.
     pub out: Option<PathBuf>,
     pub data: DataDir,
@@ -62,7 +62,7 @@ impl RunConfig {
             archs: args.sample.archs,
             seed: args.sample.seed,
             plan,
-            input: args.input.input,
+            input: args.input.spec()?,
             out: args.exec.out.clone(),
             data: DataDir::locate(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),

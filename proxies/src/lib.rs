@@ -50,6 +50,8 @@ proxies! {
     az_trainability,
     az_complexity,
     lswag,
+    // The input-size ablation (issue 19).
+    ap,
 }
 
 pub mod az_nas;

@@ -27,6 +27,16 @@ impl Memo {
         Ok(value)
     }
 
+    /// The value under `key`, if there is one of type `T`.
+    pub fn get<T: Clone + Send + 'static>(&self, key: &str) -> Option<T> {
+        self.lock().get(key).and_then(|v| v.downcast_ref::<T>()).cloned()
+    }
+
+    /// Stores `value` under `key` (replacing what was there).
+    pub fn insert<T: Send + 'static>(&self, key: &str, value: T) {
+        self.lock().insert(key.to_string(), Box::new(value));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Box<dyn Any + Send>>> {
         // A panic while holding the lock leaves only a cache behind: keep using it.
         self.values.lock().unwrap_or_else(|e| e.into_inner())

@@ -51,24 +51,55 @@ pub fn settings(s: &ProxySettings) -> String {
 /// The mean SWAP score over the repeats, and the network's parameter count. Shared with
 /// reg-SWAP through the context's memo, so scoring both costs one SWAP.
 pub fn score_and_params(ctx: &ProxyContext) -> Result<(f64, usize)> {
+    let m = measured(ctx)?;
+    Ok((m.swap, m.params))
+}
+
+/// What SWAP's forward passes give, averaged over the repeats: SWAP itself, the plain
+/// (per-sample) activation-pattern count of the same activations (the `ap` proxy), and the
+/// network's parameter count. Computed once per arch and settings (the context's memo).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Measured {
+    pub swap: f64,
+    pub ap: f64,
+    pub params: usize,
+}
+
+/// SWAP's measurements of the context's arch (memoised).
+pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
     let key = format!("swap:{}", settings(ctx.settings));
     ctx.memo.get_or_insert_with(&key, || compute(ctx))
 }
 
-fn compute(ctx: &ProxyContext) -> Result<(f64, usize)> {
+/// One repeat's counts and the network's size.
+#[derive(Debug, Clone, Copy)]
+struct Repeat {
+    counts: PatternCounts,
+    params: usize,
+}
+
+/// The mean over repeats 0..R. Repeat r's network depends only on the arch seed and r, so
+/// the repeats of a smaller R are a prefix of a larger R's: they are memoised per B and reused
+/// (an ablation over R costs only its largest R).
+fn compute(ctx: &ProxyContext) -> Result<Measured> {
     let (batch, repeats) = (ctx.settings.swap_batch, ctx.settings.swap_repeats);
     ensure!((1..=MAX_BATCH).contains(&batch), "SWAP batch must be between 1 and {MAX_BATCH}, got {batch}");
     ensure!(repeats >= 1, "SWAP needs at least one repeat");
     ensure!(ctx.batch.len() >= batch, "SWAP needs {batch} images, {} were loaded", ctx.batch.len());
-    let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
-    let mut total = 0.0;
-    let mut params = 0;
-    for r in 0..repeats {
-        let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
-        params = net.parameter_count();
-        total += count_distinct_patterns(&relu_patterns(net.as_ref(), images.clone()))? as f64;
+    let key = format!("swap-repeats:B={batch}");
+    let mut done: Vec<Repeat> = ctx.memo.get(&key).unwrap_or_default();
+    if done.len() < repeats {
+        let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
+        for r in done.len()..repeats {
+            let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
+            let counts = count_patterns(&relu_patterns(net.as_ref(), images.clone()))?;
+            done.push(Repeat { counts, params: net.parameter_count() });
+        }
+        ctx.memo.insert(&key, done.clone());
     }
-    Ok((total / repeats as f64, params))
+    let used = &done[..repeats];
+    let mean = |f: fn(&Repeat) -> usize| used.iter().map(|r| f(r) as f64).sum::<f64>() / repeats as f64;
+    Ok(Measured { swap: mean(|r| r.counts.neurons), ap: mean(|r| r.counts.samples), params: used[repeats - 1].params })
 }
 
 /// SWAP's building block, step 1: the network of repeat `r` — conv and linear weights
@@ -96,6 +127,22 @@ pub fn count_per_layer(activations: &[Tensor<4>]) -> Result<Vec<usize>> {
 /// `[B, …]`, the same B): neurons are the non-batch positions of every tensor, a neuron's
 /// pattern is which of the B samples activate it (> 0).
 pub fn count_distinct_patterns(activations: &[Tensor<4>]) -> Result<usize> {
+    Ok(count_patterns(activations)?.neurons)
+}
+
+/// Distinct activation patterns of one forward pass, counted both ways.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatternCounts {
+    /// SWAP: distinct sample-wise patterns (a neuron's B signs), at most min(2^B, neurons).
+    pub neurons: usize,
+    /// The plain count: distinct patterns of a sample across all neurons, at most B.
+    pub samples: usize,
+}
+
+/// Both counts over `activations` (each `[B, …]`, the same B). The plain count comes from the
+/// distinct neuron codes at no extra device work: samples i and j share a pattern exactly
+/// when no distinct neuron code has different bits i and j.
+pub fn count_patterns(activations: &[Tensor<4>]) -> Result<PatternCounts> {
     let Some(first) = activations.first() else {
         bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
     };
@@ -124,15 +171,15 @@ pub fn count_distinct_patterns(activations: &[Tensor<4>]) -> Result<usize> {
         .into_data()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("cannot read activation codes back from the device: {e:?}"))?;
-    let distinct = if chunks == 1 {
+    let distinct: Vec<u128> = if chunks == 1 {
         let mut seen = vec![0u64; 1 << (CHUNK - 6)];
-        let mut distinct = 0;
+        let mut distinct = Vec::new();
         for &c in &codes {
             let c = c as usize;
             let (word, bit) = (c >> 6, 1u64 << (c & 63));
             if seen[word] & bit == 0 {
                 seen[word] |= bit;
-                distinct += 1;
+                distinct.push(c as u128);
             }
         }
         distinct
@@ -142,9 +189,24 @@ pub fn count_distinct_patterns(activations: &[Tensor<4>]) -> Result<usize> {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        keys.len()
+        keys
     };
-    Ok(distinct)
+    Ok(PatternCounts { neurons: distinct.len(), samples: distinct_samples(&distinct, batch) })
+}
+
+/// The number of distinct samples among `batch`, given every distinct neuron code (bit i =
+/// sample i active): sample i differs from j when some code has bits i and j unequal.
+fn distinct_samples(codes: &[u128], batch: usize) -> usize {
+    let all = if batch == 128 { u128::MAX } else { (1u128 << batch) - 1 };
+    // differs[i]: the samples whose pattern differs from sample i's.
+    let mut differs = vec![0u128; batch];
+    for &code in codes {
+        for (i, d) in differs.iter_mut().enumerate() {
+            *d |= if code >> i & 1 == 1 { !code & all } else { code };
+        }
+    }
+    // A sample is new when it equals no earlier sample.
+    (0..batch).filter(|&i| (0..i).all(|j| differs[i] >> j & 1 == 1)).count()
 }
 
 #[cfg(test)]
@@ -182,6 +244,36 @@ mod tests {
                 (0..c * h * w).map(|neuron| (0..batch).map(|s| values[s * c * h * w + neuron] > 0.0).collect()).collect();
             let t = tensor(values, [batch, c, h, w]);
             assert_eq!(count_distinct_patterns(&[t]).unwrap(), rows.len(), "B = {batch}");
+        }
+    }
+
+    /// The plain count, by hand: in the tiny case above, samples (rows over the 4 neurons)
+    /// are s0 = 1100, s1 = 0001, s2 = 1100: two distinct.
+    #[test]
+    fn plain_count_by_hand() {
+        let l1 = tensor(vec![1.0, 3.0, 0.0, 0.0, 2.0, 0.5], [3, 2, 1, 1]);
+        let l2 = tensor(vec![0.0, 0.0, 0.0, 5.0, 0.0, 0.0], [3, 2, 1, 1]);
+        assert_eq!(count_patterns(&[l1, l2]).unwrap(), PatternCounts { neurons: 3, samples: 2 });
+    }
+
+    /// The plain count equals a set of per-sample rows, in both code paths.
+    #[test]
+    fn plain_count_equals_sample_set() {
+        for batch in [1, 6, 16, 20, 40] {
+            let (c, h, w) = (2, 2, 2);
+            let units = c * h * w;
+            // Samples repeat in groups of 3 (sample s copies s mod 3's pattern when s is odd).
+            let values: Vec<f32> = (0..batch * units)
+                .map(|i| {
+                    let (s, u) = (i / units, i % units);
+                    let s = if s % 2 == 1 { s % 3 } else { s };
+                    if (s * 31 + u * 7) % 5 < 2 { 1.0 } else { 0.0 }
+                })
+                .collect();
+            let rows: HashSet<Vec<bool>> =
+                (0..batch).map(|s| (0..units).map(|u| values[s * units + u] > 0.0).collect()).collect();
+            let t = tensor(values, [batch, c, h, w]);
+            assert_eq!(count_patterns(&[t]).unwrap().samples, rows.len(), "B = {batch}");
         }
     }
 

@@ -95,3 +95,34 @@ fn swap_is_seeded_and_reg_swap_reuses_it() {
     let params = b.build(&mut WeightInit::new(InitScheme::Gaussian, 0), &BuildOptions::new(10), &device).parameter_count();
     assert!((r - s1 * settings.reg_swap.factor(params)).abs() < 1e-9 * s1);
 }
+
+/// The repeats of a smaller R are a prefix of a larger R's (memoised per B): R = 2 after R = 3
+/// on one memo equals R = 2 alone; `ap` comes from the same passes and is at most B.
+#[test]
+fn smaller_r_reuses_the_prefix_and_ap_shares_the_passes() {
+    let device = Device::flex();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
+    let b = builder("(2, 2, 3, 0, 4, 2)");
+    let score = |name: &str, repeats: usize, memo: &Memo| {
+        let settings = ProxySettings { swap_repeats: repeats, ..ProxySettings::default() };
+        let ctx = ProxyContext {
+            builder: &b,
+            batch: &batch,
+            device: &device,
+            seed: 5,
+            memo,
+            settings: &settings,
+            task: common::task(),
+        };
+        proxy(name, &settings).score(&ctx).unwrap()
+    };
+    let shared = Memo::new();
+    let three = score("swap", 3, &shared);
+    let two_after = score("swap", 2, &shared);
+    let two_alone = score("swap", 2, &Memo::new());
+    assert_eq!(two_after, two_alone);
+    assert_ne!(three, two_alone, "a third repeat changes the mean");
+    let ap = score("ap", 3, &shared);
+    assert_eq!(ap, score("ap", 3, &Memo::new()));
+    assert!((1.0..=16.0).contains(&ap), "{ap}");
+}

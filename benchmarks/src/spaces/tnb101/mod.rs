@@ -65,6 +65,7 @@ const fn standin(mean: f32, std: f32) -> ImageSet {
         mean: [mean; 3],
         std: [std; 3],
         files: STANDIN_FILES,
+        test_files: &[],
         source: (
             "images/taskonomy-standin-224/images.bin",
             "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
