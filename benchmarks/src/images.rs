@@ -48,10 +48,34 @@ pub struct ImageSet {
     /// Test-split files, in reading order (empty where the set has none here): `--input-split
     /// test` feeds the proxies these instead.
     pub test_files: &'static [DataFile],
-    /// Where the set goes in the data directory and where it comes from (image sets are
-    /// archives or not redistributable, so `data fetch` tells rather than fetches).
+    /// Where the set goes in the data directory and where it comes from, in words.
     pub source: (&'static str, &'static str),
+    /// The official archive the set's files are extracted from, when there is one to fetch.
+    pub archive: Option<Archive>,
+    /// The set used instead when this one is not in the data directory (a stand-in for a set
+    /// that is not redistributable); [`ImageSet::resolve`] picks.
+    pub fallback: Option<&'static ImageSet>,
 }
+
+/// A published archive holding an image set's files (the CIFAR tarballs): fetched, checked
+/// and unpacked into `images/` on first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Archive {
+    /// The official URL.
+    pub url: &'static str,
+    /// Other places serving the identical file.
+    pub mirrors: &'static [&'static str],
+    pub bytes: u64,
+    /// SHA-256 (hex), where known.
+    pub sha256: Option<&'static str>,
+    /// MD5 (hex) as the publisher lists it.
+    pub md5: Option<&'static str>,
+    /// The folder inside the archive that is the set's folder under `images/`.
+    pub folder: &'static str,
+}
+
+const IMAGENET16_SOURCE: &str = "the official ImageNet16 pickles (train_data_batch_1..10, val_data; https://image-net.org, \
+     Downsampled ImageNet 16x16), converted with: python3 scripts/convert_images.py imagenet16 PICKLE_DIR DATA_DIR";
 
 const CIFAR10_SOURCE: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack cifar-10-batches-bin/)";
 
@@ -76,6 +100,15 @@ impl ImageSet {
             "images/cifar-10-batches-bin/",
             "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack it; the folder is cifar-10-batches-bin)",
         ),
+        archive: Some(Archive {
+            url: "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+            mirrors: &["http://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"],
+            bytes: 170_052_171,
+            sha256: Some("c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),
+            md5: Some("c32a1d4ab5d03f1284b67883e8d87530"),
+            folder: "cifar-10-batches-bin",
+        }),
+        fallback: None,
     };
 
     /// CIFAR-100 binary: coarse byte, fine byte, 3,072 pixel bytes per image, `train.bin`.
@@ -98,6 +131,15 @@ impl ImageSet {
             "images/cifar-100-binary/",
             "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz (unpack it; the folder is cifar-100-binary)",
         ),
+        archive: Some(Archive {
+            url: "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+            mirrors: &["http://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz"],
+            bytes: 168_513_733,
+            sha256: None,
+            md5: Some("03b5dce01913d631647c71ecec9e9cb8"),
+            folder: "cifar-100-binary",
+        }),
+        fallback: None,
     };
 
     /// The ImageNet16-120 stand-in: 1 label byte + 768 pixel bytes (16×16) per image.
@@ -118,7 +160,47 @@ impl ImageSet {
             "images/imagenet16-120-standin/val.bin",
             "a 16×16 stand-in (1 label byte + 768 bytes R,G,B per image); ImageNet16-120 itself is not redistributable",
         ),
+        archive: None,
+        fallback: None,
     };
+
+    /// The real ImageNet16-120 (Chrabaszcz et al. 2017, downsampled ImageNet at 16×16; the
+    /// 120 classes NAS-Bench-201 uses), converted from the official pickles by
+    /// `scripts/convert_images.py imagenet16`: 1 label byte (0..119) + 768 bytes per image.
+    /// Not redistributable, so not fetched: without it the stand-in is used, and said so.
+    pub const IMAGENET16_120: ImageSet = ImageSet {
+        name: "ImageNet16-120",
+        side: 16,
+        header: (1, 0),
+        max_label: 119,
+        mean: [0.481_098, 0.45749, 0.407_882],
+        std: [0.247_922, 0.240_235, 0.255_255],
+        files: &[
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_1.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_2.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_3.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_4.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_5.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_6.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_7.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_8.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_9.bin", source: IMAGENET16_SOURCE },
+            DataFile { rel_path: "images/ImageNet16-120/train_data_batch_10.bin", source: IMAGENET16_SOURCE },
+        ],
+        test_files: &[DataFile { rel_path: "images/ImageNet16-120/val_data.bin", source: IMAGENET16_SOURCE }],
+        source: ("images/ImageNet16-120/", IMAGENET16_SOURCE),
+        archive: None,
+        fallback: Some(&ImageSet::IMAGENET16_STANDIN),
+    };
+
+    /// The set to load from `dir`: this one, or its fallback when this one's first training
+    /// file is not there.
+    pub fn resolve(self, dir: &DataDir) -> ImageSet {
+        match self.fallback {
+            Some(f) if !dir.path(self.files[0].rel_path).is_file() => *f,
+            _ => self,
+        }
+    }
 }
 
 /// Which split of an image set the proxies are fed.
@@ -393,12 +475,23 @@ impl ImageSet {
             bail!("{} has no {} split here: use the training images (`--input-split train`)", self.name(), split.name());
         }
         let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
-        for file in files {
+        for (k, file) in files.iter().enumerate() {
             if batch.len() >= cap {
                 break;
             }
-            let path = dir.require(file)?;
-            let part = self.read_file(&path, cap - batch.len())?;
+            let want = cap - batch.len();
+            // The first training images are compiled in: enough for every default batch, so a
+            // run needs no image files (the full set is fetched when more are asked for).
+            let embedded = crate::data::embedded::first_images(file.rel_path).filter(|bytes| {
+                split == Split::Train && k == 0 && !dir.path(file.rel_path).is_file() && bytes.len() / self.record() >= want
+            });
+            let part = match embedded {
+                Some(bytes) => {
+                    crate::data::embedded::mark();
+                    self.decode(bytes, want).context("the embedded images are damaged (rebuild swapnas)")?
+                }
+                None => self.read_file(&dir.require(file)?, want)?,
+            };
             batch.pixels.extend(part.pixels);
             batch.labels.extend(part.labels);
         }
@@ -423,6 +516,11 @@ impl ImageSet {
     pub fn read_file(self, path: &Path, max: usize) -> Result<ImageBatch> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         self.decode(&bytes, max).with_context(|| format!("{} is not a valid {} binary file", path.display(), self.name()))
+    }
+
+    /// Bytes per image record.
+    pub fn record(self) -> usize {
+        self.header.0 + 3 * self.side * self.side
     }
 
     /// Decodes up to `max` records of this set's binary layout.
@@ -475,6 +573,25 @@ mod tests {
         assert!(ImageSet::CIFAR10.decode(&[], 10).is_err());
         rec[0] = 10;
         assert!(ImageSet::CIFAR10.decode(&rec, 10).unwrap_err().to_string().contains("label 10"));
+    }
+
+    /// ImageNet16-120 is read when converted into the data directory, else its stand-in.
+    #[test]
+    fn a_real_set_is_used_when_present_else_its_stand_in() {
+        let dir = std::env::temp_dir().join(format!("swapnas-in16-{}", std::process::id()));
+        let data = DataDir::at(&dir);
+        assert_eq!(ImageSet::IMAGENET16_120.resolve(&data), ImageSet::IMAGENET16_STANDIN);
+        assert_eq!(ImageSet::CIFAR10.resolve(&data), ImageSet::CIFAR10);
+        let first = dir.join(ImageSet::IMAGENET16_120.files[0].rel_path);
+        std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+        let mut rec = vec![5u8];
+        rec.extend((0..768).map(|i| (i % 251) as u8));
+        std::fs::write(&first, &rec).unwrap();
+        let set = ImageSet::IMAGENET16_120.resolve(&data);
+        assert_eq!(set, ImageSet::IMAGENET16_120);
+        let b = set.load_first(&data, 1).unwrap();
+        assert_eq!((b.labels.clone(), b.side), (vec![5], 16));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A random crop is a window of its image (offsets within bounds, fixed by the seed), and

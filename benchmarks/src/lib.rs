@@ -19,7 +19,7 @@ pub mod space;
 pub mod spaces;
 
 pub use data::data_dir::DataDir;
-pub use images::{ImageBatch, ImageSet, Split};
+pub use images::{Archive, ImageBatch, ImageSet, Split};
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
     BnMode, BuildOptions, ForwardCtx, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay,

@@ -328,6 +328,16 @@ pub fn largest_params<'a>(builders: impl IntoIterator<Item = &'a dyn NetworkBuil
     builders.into_iter().map(param_count).max().unwrap_or(0)
 }
 
+/// A value a benchmark file stored as a float32 and wrote as the float64 next to it
+/// (`68.43999995117187`) is shown as the float32 it was (`68.44`); other values as they are.
+pub fn source_number(v: f64) -> String {
+    if v.is_finite() && (v as f32) as f64 == v {
+        format!("{}", v as f32)
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Parameters of one network (built with PyTorch-default init on the CPU).
 pub fn param_count(builder: &dyn NetworkBuilder) -> usize {
     use crate::nn::init::{InitScheme, WeightInit};

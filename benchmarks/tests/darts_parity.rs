@@ -25,6 +25,7 @@ fn flops(net: &DartsNet, device: &Device) -> f64 {
 
 #[test]
 fn nb301_params_and_flops_match_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's NB301 table") else { return };
     let dir = common::data_dir();
     let device = Device::flex();
     let table = ZcTable::load(&dir, &NB301_ZC_JSON, "cifar10").unwrap();
@@ -55,6 +56,7 @@ fn nb301_params_and_flops_match_suite_zero() {
 
 #[test]
 fn nb301_table_loads() {
+    let Some(_full) = common::full_data("Suite-Zero's NB301 table") else { return };
     let rows = load_nb301_zc(&common::data_dir()).unwrap();
     assert_eq!(rows.len(), 725);
     assert!(rows.iter().all(|r| (80.0..100.0).contains(&r.accuracy)));
@@ -63,6 +65,7 @@ fn nb301_table_loads() {
 
 #[test]
 fn swap_darts_set_loads_and_builds_the_reference_network() {
+    let Some(_full) = common::full_data("the SWAP authors' DARTS table") else { return };
     let rows = load_swap_darts_csv(&common::data_dir()).unwrap();
     assert_eq!(rows.len(), 1000);
     assert!(rows.iter().all(|r| r.arch.normal == r.arch.reduce), "normal == reduce in every row");

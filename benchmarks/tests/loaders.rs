@@ -22,6 +22,7 @@ fn err_of(zip: &Path, csv: &Path) -> String {
 
 #[test]
 fn real_table_joins_both_sources() {
+    let Some(_full) = common::full_data("the NB201 source tables") else { return };
     let dir = common::data_dir();
     let table = Nb201Table::load(&dir).unwrap();
     assert_eq!(table.records().len(), NUM_ARCHS);
@@ -44,6 +45,7 @@ fn real_table_joins_both_sources() {
 
 #[test]
 fn corrupt_and_truncated_files_give_clear_errors() {
+    let Some(_full) = common::full_data("the real source tables to corrupt") else { return };
     let dir = common::data_dir();
     let zip = dir.require(&NB201_SUITEZERO_ZIP).unwrap();
     let csv = dir.require(&NB201_NATS_CSV).unwrap();
@@ -82,6 +84,7 @@ fn corrupt_and_truncated_files_give_clear_errors() {
 
 #[test]
 fn real_images_load_in_file_order() {
+    let Some(_full) = common::full_data("the full image sets") else { return };
     let dir = common::data_dir();
     let b = ImageSet::CIFAR10.load_first(&dir, 16).unwrap();
     assert_eq!((b.len(), b.side, b.pixels.len()), (16, 32, 16 * 3 * 32 * 32));

@@ -13,6 +13,7 @@ use swapnas_benchmarks::{InitScheme, WeightInit};
 
 #[test]
 fn params_and_flops_match_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's NB101 table") else { return };
     let dir = common::data_dir();
     let device = Device::flex();
     let table = ZcTable::load(&dir, &NB101_ZC_JSON, "cifar10").unwrap();
@@ -49,6 +50,7 @@ fn params_and_flops_match_suite_zero() {
 
 #[test]
 fn table_loads() {
+    let Some(_full) = common::full_data("Suite-Zero's NB101 table") else { return };
     let rows = load_nb101_zc(&common::data_dir()).unwrap();
     assert_eq!(rows.len(), 500);
     assert!(rows.iter().all(|r| (0.0..=100.0).contains(&r.accuracy)));

@@ -29,6 +29,7 @@ fn reference(dir: &DataDir, micro: bool, task: TnbTask) -> Vec<(TnbArch, f64, f6
 /// Every arch of both reference files, on every task: our parameter count is Suite-Zero's.
 #[test]
 fn params_equal_suite_zero_for_every_arch_and_task() {
+    let Some(_full) = common::full_data("the TransNAS-Bench-101 tables") else { return };
     let dir = data_dir();
     let mut checked = 0;
     for micro in [true, false] {
@@ -79,6 +80,7 @@ fn built_networks_count_the_formulas_params() {
 /// (tensorwatch: batch 1; transposed convs count 0; the jigsaw encoder once).
 #[test]
 fn outputs_have_the_task_shapes_and_flops_match() {
+    let Some(_full) = common::full_data("the TransNAS-Bench-101 tables") else { return };
     let dir = data_dir();
     let device = Device::flex();
     let arch_text = "(1, 0, 0, 2, 1, 0)";

@@ -19,10 +19,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use swapnas_benchmarks::space::{param_count, Request};
-use swapnas_benchmarks::{Candidate, DataDir, Split};
+use swapnas_benchmarks::{Candidate, Split};
 use swapnas_proxies::Memo;
 use swapnas_reports::plot::heatmap;
-use swapnas_reports::table::{fmt3, write_atomic};
+use swapnas_reports::table::{csv_field, fmt3, write_atomic};
 use swapnas_reports::{correlate, Correlation};
 
 /// One setting of the grid.
@@ -256,7 +256,7 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
 
 pub fn run(args: &AblateArgs) -> Result<()> {
     let target = Target::resolve(&args.task, None)?;
-    let data = DataDir::locate(args.data_dir.as_deref())?;
+    let data = crate::engine::locate_data(args.data_dir.as_deref())?;
     let base_plan = ProxyPlan::resolve(&args.proxies, &args.settings)?;
     let columns = target.task.accuracies;
     // The sample, once per accuracy column (the same archs: the sample depends on the seed).
@@ -648,9 +648,9 @@ fn write_cell_scores(
         let mut out =
             format!("# {}: {}\narch,params_m,{},{}\n", r.cell.axis, r.cell.label, columns.join(","), r.proxies.join(","));
         for i in 0..r.archs {
-            let acc: Vec<String> = accuracies.iter().map(|a| a[i].to_string()).collect();
+            let acc: Vec<String> = accuracies.iter().map(|a| swapnas_benchmarks::space::source_number(a[i])).collect();
             let s: Vec<String> = r.scores.iter().map(|s| s[i].to_string()).collect();
-            let _ = writeln!(out, "\"{}\",{},{},{}", candidates[i].label, sizes[i], acc.join(","), s.join(","));
+            let _ = writeln!(out, "{},{},{},{}", csv_field(&candidates[i].label), sizes[i], acc.join(","), s.join(","));
         }
         write_atomic(&cell_dir.join("scores.csv"), out.as_bytes())?;
     }

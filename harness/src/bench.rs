@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::Request;
-use swapnas_benchmarks::DataDir;
+use swapnas_benchmarks::{BnMode, DataDir, ForwardCtx, Taps};
 use swapnas_proxies::swap::{count_distinct_patterns, relu_patterns, repeat_network};
 use swapnas_proxies::Memo;
 use swapnas_reports::table::write_atomic;
@@ -35,6 +35,38 @@ struct SwapProfile {
     init_seconds: f64,
     forward_seconds: f64,
     count_seconds: f64,
+    /// Floating-point operations of the profiled forward passes (2 × multiply-adds, from the
+    /// networks' own counts), and their rate over the whole profile and over the forwards.
+    forward_flop: f64,
+    gflops_overall: f64,
+    gflops_forward: f64,
+}
+
+/// This machine's sgemm throughput on the same backend (a square f32 matmul, timed).
+#[derive(Debug, Serialize)]
+struct Sgemm {
+    n: usize,
+    gflops_one_thread: f64,
+    gflops_all_threads: f64,
+}
+
+/// GFLOP/s of `[n, n] × [n, n]` f32 matmuls on `device`, in a pool of `threads`.
+fn sgemm(device: &burn::tensor::Device, n: usize, threads: usize) -> Result<f64> {
+    use burn::tensor::{Distribution, Tensor};
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    pool.install(|| {
+        let a: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
+        let b: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
+        // Warm up, then time at least 1 s.
+        let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
+        let start = Instant::now();
+        let mut runs = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
+            runs += 1;
+        }
+        Ok(2.0 * (n as f64).powi(3) * runs as f64 / start.elapsed().as_secs_f64() / 1e9)
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -45,6 +77,9 @@ struct BenchReport {
     seed: u64,
     proxies: Vec<ProxyBench>,
     swap_profile: SwapProfile,
+    sgemm: Sgemm,
+    /// SWAP's arithmetic rate over the whole profile ÷ the sgemm rate with the same threads.
+    swap_efficiency: f64,
     /// SWAP's settings and the benchmarked archs (official strings), so that
     /// `scripts/swap_reference.py` can run the PyTorch reference on the very same work.
     swap_batch: usize,
@@ -71,7 +106,7 @@ fn reset_peak_rss() {
 pub fn run(args: &BenchArgs) -> Result<()> {
     let target = Target::resolve(&args.task, Some(&args.set))?;
     let plan = ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?;
-    let data = DataDir::locate(args.exec.data_dir.as_deref())?;
+    let data = crate::engine::locate_data(args.exec.data_dir.as_deref())?;
     let threads = args.exec.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     pool.install(|| bench(args, target, &plan, &data, threads))
@@ -131,10 +166,23 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
 
     // Where SWAP's time goes: SWAP's own building blocks, timed one by one (the mean of the
     // counts is the arch's SWAP score, for the comparison with the reference).
-    let mut profile = SwapProfile { forward_passes: 0, init_seconds: 0.0, forward_seconds: 0.0, count_seconds: 0.0 };
+    let mut profile = SwapProfile {
+        forward_passes: 0,
+        init_seconds: 0.0,
+        forward_seconds: 0.0,
+        count_seconds: 0.0,
+        forward_flop: 0.0,
+        gflops_overall: 0.0,
+        gflops_forward: 0.0,
+    };
     let (images, _) = engine.batch.first_tensors(plan.swap_batch, &engine.device, DType::F32);
     let mut swap_scores = Vec::with_capacity(candidates.len());
     for c in candidates {
+        // The network's multiply-adds per image, as it counts them itself.
+        let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
+        let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+        let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
+        profile.forward_flop += 2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64;
         let mut total = 0.0;
         for r in 0..plan.swap_repeats {
             let t = Instant::now();
@@ -153,6 +201,13 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         swap_scores.push(total / plan.swap_repeats as f64);
     }
 
+    let profiled = profile.init_seconds + profile.forward_seconds + profile.count_seconds;
+    profile.gflops_overall = profile.forward_flop / profiled / 1e9;
+    profile.gflops_forward = profile.forward_flop / profile.forward_seconds / 1e9;
+    let n = 512;
+    let sgemm =
+        Sgemm { n, gflops_one_thread: sgemm(&engine.device, n, 1)?, gflops_all_threads: sgemm(&engine.device, n, threads)? };
+    let swap_efficiency = profile.gflops_overall / sgemm.gflops_all_threads;
     let report = BenchReport {
         bench: loaded.name.clone(),
         device: engine.device_name.clone(),
@@ -160,6 +215,8 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         seed,
         proxies: results,
         swap_profile: profile,
+        sgemm,
+        swap_efficiency,
         swap_batch: plan.swap_batch,
         swap_repeats: plan.swap_repeats,
         task: task.name.to_string(),
@@ -196,6 +253,18 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         100.0 * p.forward_seconds / total,
         100.0 * p.count_seconds / total,
         1000.0 * total / p.forward_passes.max(1) as f64
+    );
+    let _ = write!(
+        md,
+        "\nSWAP arithmetic: {:.3e} FLOP of forward passes (2 × the networks' multiply-adds × B × R), {:.2} GFLOP/s over \
+         the whole profile, {:.2} GFLOP/s over the forwards alone. sgemm ({n}×{n} f32, same backend): {:.2} GFLOP/s on one \
+         thread, {:.2} on {threads}. Efficiency (SWAP ÷ sgemm, {threads} threads): {:.1}%.\n",
+        p.forward_flop,
+        p.gflops_overall,
+        p.gflops_forward,
+        report.sgemm.gflops_one_thread,
+        report.sgemm.gflops_all_threads,
+        100.0 * report.swap_efficiency
     );
     let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
     std::fs::create_dir_all(&out)?;

@@ -217,24 +217,6 @@ pub struct InputArgs {
     pub shrink: Shrink,
 }
 
-impl InputArgs {
-    /// The validated input.
-    pub fn spec(&self) -> anyhow::Result<crate::engine::InputSpec> {
-        if self.input_size == Some(0) {
-            anyhow::bail!("--input-size must be at least 1 pixel");
-        }
-        Ok(crate::engine::InputSpec {
-            kind: self.input,
-            split: match self.input_split {
-                SplitArg::Train => swapnas_benchmarks::Split::Train,
-                SplitArg::Test => swapnas_benchmarks::Split::Test,
-            },
-            size: self.input_size,
-            shrink: self.shrink,
-        })
-    }
-}
-
 /// Where and how to compute.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
@@ -478,7 +460,9 @@ pub struct SearchArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum DataCommand {
-    /// Download missing or corrupt benchmark tables (SHA-256 checked) into the data directory.
+    /// Download missing or corrupt benchmark tables (SHA-256 checked) into the data directory
+    /// (runs fetch what they need on their own; this fetches everything ahead, e.g. for a
+    /// machine that will be offline).
     Fetch {
         /// Data directory [default: $SWAPNAS_DATA, else ./data].
         #[arg(long)]
@@ -489,6 +473,10 @@ pub enum DataCommand {
         /// Fetch `<URL>/<path in the data directory>` instead of the public sources.
         #[arg(long)]
         mirror: Option<String>,
+        /// Also the image sets published as archives (CIFAR-10/100: download ~170 MB each,
+        /// check the publisher's checksum, unpack into images/).
+        #[arg(long)]
+        images: bool,
     },
     /// Convert a benchmark's source tables into one HDF5 archive
     /// (`benchmarks/<bench>/<bench>.h5`), which runs then load instead (in milliseconds).
@@ -523,7 +511,7 @@ pub struct AblateArgs {
     pub sample: SampleArgs,
 
     /// Proxies scored in every cell (those using reg-SWAP's prior also in the prior cells).
-    #[arg(long, default_value = "swap,reg_swap,ap")]
+    #[arg(long, default_value = swapnas_proxies::ABLATION_PROXIES)]
     pub proxies: String,
 
     /// The baseline's settings (each axis varies one of them).

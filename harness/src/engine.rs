@@ -5,7 +5,7 @@
 //! their declarations.
 
 use crate::cache::{cache_key, CachedScore, ScoreCache};
-use crate::cli::{Input, SetArgs, SettingArgs, Shrink, TaskArgs};
+use crate::cli::{Input, InputArgs, SetArgs, SettingArgs, Shrink, SplitArg, TaskArgs};
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -218,6 +218,22 @@ pub struct InputSpec {
 }
 
 impl InputSpec {
+    /// The validated input the flags ask for.
+    pub fn from_args(args: &InputArgs) -> Result<Self> {
+        if args.input_size == Some(0) {
+            bail!("--input-size must be at least 1 pixel");
+        }
+        Ok(Self {
+            kind: args.input,
+            split: match args.input_split {
+                SplitArg::Train => Split::Train,
+                SplitArg::Test => Split::Test,
+            },
+            size: args.input_size,
+            shrink: args.shrink,
+        })
+    }
+
     /// What a cache key adds for this input: nothing for the default (the first training
     /// images at the task's size), so caches written before these options stay valid.
     pub fn key_suffix(&self) -> String {
@@ -263,7 +279,7 @@ const SHRINK_STREAM: u64 = 0x5c0;
 /// pool random batches of `n` are drawn from (every image of the split in the data directory,
 /// up to 10,000); and how the table header describes them.
 pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
-    let images = task.images;
+    let images = task.images.resolve(data);
     let mut prep = match task.input {
         InputPrep::AsIs => String::new(),
         InputPrep::Resize(side) => format!(", resized to {side}×{side}"),
@@ -312,6 +328,28 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
             Ok((pool, Some(Augment { n, augmented, fill: images.black() }), text))
         }
     }
+}
+
+/// Whether `task` has a stand-in and its real images are in `data` (then scores are keyed by
+/// the image set).
+fn task_uses_real_images(task: &Task, data: &DataDir) -> bool {
+    task.images.fallback.is_some() && task.images.resolve(data) == task.images
+}
+
+/// The data a run read, for headers: the directory, and the embedded subset when a loader
+/// used it.
+pub fn data_text(data: &DataDir) -> String {
+    if swapnas_benchmarks::data::embedded::used() {
+        format!("{} — files missing there served by the {}", data.describe(), swapnas_benchmarks::data::embedded::ABOUT)
+    } else {
+        data.describe()
+    }
+}
+
+/// Resolves `--data-dir` / `$SWAPNAS_DATA` / `./data` / the user cache, fetching what is
+/// missing on first use.
+pub fn locate_data(flag: Option<&Path>) -> Result<DataDir> {
+    Ok(DataDir::locate(flag)?.with_fetcher(crate::fetch::auto_fetcher()))
 }
 
 /// The seed of an architecture: a function of `--seed` and the arch alone, so a score does
@@ -382,7 +420,13 @@ impl Engine {
         let not_applicable: Vec<Option<String>> = proxies.iter().map(|p| p.not_applicable(setup.task)).collect();
         let images = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(setup.min_images);
         let (batch, augment, input_text) = load_input(setup.input, setup.task, setup.data, images)?;
-        let suffix = setup.input.key_suffix();
+        // A set with a stand-in keys its own scores apart (earlier caches hold the stand-in's).
+        let real = task_uses_real_images(setup.task, setup.data);
+        let suffix = format!(
+            "{}{}",
+            setup.input.key_suffix(),
+            if real { format!(" images={}", setup.task.images.name()) } else { String::new() }
+        );
         let cache_settings = proxies.iter().map(|p| format!("{}{suffix}", p.settings())).collect();
         let (device, device_name) = crate::device::open(setup.device)?;
         Ok(Self {

@@ -9,11 +9,13 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
+use md5::Digest as _;
+use sha2::Sha256;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use swapnas_benchmarks::data::data_dir::sha256_file;
+use swapnas_benchmarks::data::data_dir::{sha256_file, DataFile, Fetcher};
 use swapnas_benchmarks::space::CheckedFile;
+use swapnas_benchmarks::{Archive, ImageSet};
 
 /// One file of the manifest: a space's declared data file.
 #[derive(Debug, Clone, Copy)]
@@ -78,18 +80,19 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
             eprintln!("ok       {}", e.checked.file.rel_path);
             continue;
         }
-        let url = match mirror {
-            Some(m) => format!("{}/{}", m.trim_end_matches('/'), e.checked.file.rel_path),
-            None => e.checked.file.source.to_string(),
+        let urls = match mirror {
+            Some(m) => vec![format!("{}/{}", m.trim_end_matches('/'), e.checked.file.rel_path)],
+            None => table_urls(e.checked),
         };
-        match download(&url, &dest, &e) {
+        match download_any(&urls, &dest, &Expect::of_table(e.checked)) {
             Ok(()) => {
                 eprintln!("fetched  {}", e.checked.file.rel_path);
                 fetched.push(dest);
             }
             Err(err) => failures.push(format!(
-                "`{}`: {err:#}\n  source: {url}\n  put the file (SHA-256 {}) at: {}",
+                "`{}`: {err:#}\n  source: {}\n  put the file (SHA-256 {}) at: {}",
                 e.checked.file.rel_path,
+                urls.join(" , "),
                 e.checked.sha256,
                 dest.display()
             )),
@@ -101,26 +104,122 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
     Ok(fetched)
 }
 
-fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
+/// What a download must be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    pub bytes: u64,
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
+}
+
+impl Expect {
+    fn of_table(c: &CheckedFile) -> Self {
+        Self { bytes: c.bytes, sha256: Some(c.sha256.to_string()), md5: None }
+    }
+
+    fn of_archive(a: &Archive) -> Self {
+        Self { bytes: a.bytes, sha256: a.sha256.map(str::to_string), md5: a.md5.map(str::to_string) }
+    }
+}
+
+/// `$SWAPNAS_MIRROR`: base URLs (comma-separated) tried before the public sources, as
+/// `<base>/<path in the data directory>` for tables and `<base>/<archive file name>` for
+/// image archives (an institution's copy; the checksums are still the manifest's).
+fn env_mirrors(name: &str) -> Vec<String> {
+    std::env::var("SWAPNAS_MIRROR")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| format!("{}/{name}", m.trim_end_matches('/')))
+        .collect()
+}
+
+/// A GitHub file pinned at a commit (`github.com/O/R/raw/C/P`) is served identically by
+/// raw.githubusercontent.com and jsDelivr: the built-in mirror list.
+fn github_mirrors(url: &str) -> Vec<String> {
+    let Some(rest) = url.strip_prefix("https://github.com/") else { return Vec::new() };
+    let parts: Vec<&str> = rest.splitn(5, '/').collect();
+    match parts.as_slice() {
+        [owner, repo, "raw", commit, path] => vec![
+            format!("https://raw.githubusercontent.com/{owner}/{repo}/{commit}/{path}"),
+            format!("https://cdn.jsdelivr.net/gh/{owner}/{repo}@{commit}/{path}"),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+/// Where a table may come from, in the order tried.
+fn table_urls(c: &CheckedFile) -> Vec<String> {
+    let mut urls = env_mirrors(c.file.rel_path);
+    if c.file.source.starts_with("http") {
+        urls.push(c.file.source.to_string());
+        urls.extend(github_mirrors(c.file.source));
+    }
+    urls
+}
+
+/// An entry of `$SWAPNAS_MANIFEST` (a JSON object keyed by the path in the data directory or
+/// the archive's file name): a source of one's own with its checksum, which replaces the
+/// built-in one (a private mirror of a changed file, or the tests' local server).
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Override {
+    url: String,
+    bytes: u64,
+    sha256: Option<String>,
+    md5: Option<String>,
+}
+
+fn override_for(key: &str) -> Result<Option<Override>> {
+    let Some(path) = std::env::var_os("SWAPNAS_MANIFEST").filter(|v| !v.is_empty()) else { return Ok(None) };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read $SWAPNAS_MANIFEST {}", PathBuf::from(&path).display()))?;
+    let map: std::collections::HashMap<String, Override> = serde_json::from_str(&text).with_context(|| {
+        format!("$SWAPNAS_MANIFEST {} is not a JSON object of {{url, bytes, sha256|md5}}", PathBuf::from(&path).display())
+    })?;
+    Ok(map.get(key).cloned())
+}
+
+/// Tries each URL in turn until one gives the expected file; the error lists every attempt.
+fn download_any(urls: &[String], dest: &Path, expect: &Expect) -> Result<()> {
+    if urls.is_empty() {
+        bail!("no download source is known");
+    }
+    let mut attempts = Vec::new();
+    for url in urls {
+        match download(url, dest, expect) {
+            Ok(()) => return Ok(()),
+            Err(e) => attempts.push(format!("{url}: {e:#}")),
+        }
+    }
+    if attempts.len() == 1 {
+        bail!("{}", attempts.remove(0).split_once(": ").map_or(String::new(), |(_, e)| e.to_string()));
+    }
+    bail!("every source failed:\n    {}", attempts.join("\n    "))
+}
+
+fn download(url: &str, dest: &Path, expect: &Expect) -> Result<()> {
     if let Some(dir) = dest.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let part = dest.with_extension(format!("{}.part", dest.extension().and_then(|x| x.to_str()).unwrap_or("")));
     let result = (|| -> Result<()> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(std::time::Duration::from_secs(600)))
+            .timeout_global(Some(std::time::Duration::from_secs(1800)))
             .timeout_connect(Some(std::time::Duration::from_secs(15)))
             .build()
             .into();
         let response = agent.get(url).call().map_err(|err| anyhow::anyhow!("download failed: {err}"))?;
         let mut reader = response.into_body().into_reader();
-        let bar = ProgressBar::new(e.checked.bytes);
+        let bar = ProgressBar::new(expect.bytes);
         bar.set_style(
-            ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").expect("static template"),
+            ProgressStyle::with_template("{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+                .expect("static template"),
         );
-        bar.set_message(e.checked.file.rel_path.rsplit('/').next().unwrap_or(e.checked.file.rel_path).to_string());
+        bar.set_message(dest.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
         let mut file = std::fs::File::create(&part).with_context(|| format!("cannot write {}", part.display()))?;
-        let mut h = Sha256::new();
+        let mut sha = Sha256::new();
+        let mut md5 = md5::Md5::new();
         let mut buf = vec![0u8; 1 << 16];
         let mut total = 0u64;
         loop {
@@ -128,22 +227,31 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
             if n == 0 {
                 break;
             }
-            h.update(&buf[..n]);
-            file.write_all(&buf[..n])?;
+            sha.update(&buf[..n]);
+            md5.update(&buf[..n]);
+            file.write_all(&buf[..n]).with_context(|| format!("cannot write {} (disk full?)", part.display()))?;
             total += n as u64;
-            if total > e.checked.bytes {
-                bail!("the server sent more than the expected {} bytes", e.checked.bytes);
+            if total > expect.bytes {
+                bail!("the server sent more than the expected {} bytes", expect.bytes);
             }
             bar.set_position(total);
         }
         bar.finish_and_clear();
         file.sync_all()?;
-        let sum = format!("{:x}", h.finalize());
-        if total != e.checked.bytes {
-            bail!("got {total} bytes, expected {} (truncated download?)", e.checked.bytes);
+        if total != expect.bytes {
+            bail!("got {total} bytes, expected {} (truncated download?)", expect.bytes);
         }
-        if sum != e.checked.sha256 {
-            bail!("SHA-256 mismatch: got {sum}, expected {}", e.checked.sha256);
+        let sha = format!("{:x}", sha.finalize());
+        if let Some(want) = &expect.sha256 {
+            if &sha != want {
+                bail!("SHA-256 mismatch: got {sha}, expected {want}");
+            }
+        }
+        let md5 = format!("{:x}", md5.finalize());
+        if let Some(want) = &expect.md5 {
+            if &md5 != want {
+                bail!("MD5 mismatch: got {md5}, expected {want} (the publisher's)");
+            }
         }
         std::fs::rename(&part, dest).with_context(|| format!("cannot move {} into place", part.display()))
     })();
@@ -153,14 +261,110 @@ fn download(url: &str, dest: &Path, e: &ManifestEntry) -> Result<()> {
     result
 }
 
+/// The image set a data file belongs to, with its archive.
+fn image_archive(rel_path: &str) -> Option<(ImageSet, Archive)> {
+    swapnas_benchmarks::spaces::registry()
+        .iter()
+        .flat_map(|s| s.tasks())
+        .map(|t| t.images)
+        .find(|set| set.files.iter().chain(set.test_files).any(|f| f.rel_path == rel_path))
+        .and_then(|set| set.archive.map(|a| (set, a)))
+}
+
+/// Downloads `archive`, checks it, and unpacks its folder into `<root>/images/<folder>/`
+/// (through a temporary folder, so a failure leaves no partial set); the archive is deleted
+/// afterwards. Files already in place are kept.
+pub fn fetch_archive(archive: &Archive, root: &Path) -> Result<()> {
+    let name = archive.url.rsplit('/').next().unwrap_or("archive.tar.gz");
+    let (urls, expect) = match override_for(name)? {
+        Some(o) => {
+            let mut urls = env_mirrors(name);
+            urls.push(o.url.clone());
+            (urls, Expect { bytes: o.bytes, sha256: o.sha256, md5: o.md5 })
+        }
+        None => {
+            let mut urls = env_mirrors(name);
+            urls.push(archive.url.to_string());
+            urls.extend(archive.mirrors.iter().map(|m| m.to_string()));
+            (urls, Expect::of_archive(archive))
+        }
+    };
+    let images = root.join("images");
+    let tarball = images.join(name);
+    eprintln!("fetching {name} ({:.0} MB) into {}", archive.bytes as f64 / 1e6, images.display());
+    download_any(&urls, &tarball, &expect)?;
+    let staging = images.join(format!(".unpack-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        let file = std::fs::File::open(&tarball)?;
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for entry in tar.entries().context("not a tar.gz archive")? {
+            let mut entry = entry.context("a damaged archive entry")?;
+            let path = entry.path()?.to_path_buf();
+            // Only regular files of the set's folder; unpack_in refuses paths leaving staging.
+            if entry.header().entry_type().is_file() && path.starts_with(archive.folder) {
+                entry.unpack_in(&staging).with_context(|| format!("cannot unpack {}", path.display()))?;
+            }
+        }
+        let from = staging.join(archive.folder);
+        if !from.is_dir() {
+            bail!("the archive has no folder {}", archive.folder);
+        }
+        let to = images.join(archive.folder);
+        std::fs::create_dir_all(&to)?;
+        for f in std::fs::read_dir(&from)?.flatten() {
+            let target = to.join(f.file_name());
+            if !target.exists() {
+                std::fs::rename(f.path(), &target).with_context(|| format!("cannot move {} into place", target.display()))?;
+            }
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    let _ = std::fs::remove_file(&tarball);
+    result.with_context(|| format!("unpacking {name}"))
+}
+
+/// The fetcher runs install into their data directory: a missing benchmark table or image
+/// file is downloaded from its pinned source (then the mirrors), checked against the
+/// manifest and put in place; `$SWAPNAS_OFFLINE` turns it off.
+pub fn auto_fetcher() -> Fetcher {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    Fetcher(std::sync::Arc::new(|file: &DataFile, root: &Path| -> Result<()> {
+        if std::env::var_os("SWAPNAS_OFFLINE").is_some_and(|v| !v.is_empty() && v != "0") {
+            bail!("$SWAPNAS_OFFLINE is set, so nothing is downloaded");
+        }
+        let _one_at_a_time = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        if root.join(file.rel_path).is_file() {
+            return Ok(());
+        }
+        if let Some(e) = manifest().into_iter().find(|e| e.checked.file.rel_path == file.rel_path) {
+            let (urls, expect) = match override_for(file.rel_path)? {
+                Some(o) => (vec![o.url.clone()], Expect { bytes: o.bytes, sha256: o.sha256, md5: o.md5 }),
+                None => (table_urls(e.checked), Expect::of_table(e.checked)),
+            };
+            eprintln!("fetching {} into {}", file.rel_path, root.display());
+            return download_any(&urls, &root.join(file.rel_path), &expect);
+        }
+        if let Some((_, archive)) = image_archive(file.rel_path) {
+            return fetch_archive(&archive, root);
+        }
+        bail!("swapnas knows no public download for it")
+    }))
+}
+
 /// `swapnas data …`
 pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
     use crate::cli::DataCommand;
     match cmd {
-        DataCommand::Fetch { data_dir, bench, mirror } => {
+        DataCommand::Fetch { data_dir, bench, mirror, images } => {
             let root = data_root(data_dir.as_deref());
             let fetched = fetch(&root, bench.as_deref(), mirror.as_deref())?;
             eprintln!("{} file(s) fetched into {}", fetched.len(), root.display());
+            if *images {
+                fetch_images(&root, bench.as_deref())?;
+            }
             print_image_sources(&root);
             Ok(())
         }
@@ -194,6 +398,27 @@ pub fn run(cmd: &crate::cli::DataCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Every image archive the spaces' tasks use (of `bench`, or all), unless its set is here.
+fn fetch_images(root: &Path, bench: Option<&str>) -> Result<()> {
+    let mut done: Vec<&str> = Vec::new();
+    for space in swapnas_benchmarks::spaces::registry().iter().filter(|s| bench.is_none_or(|b| s.name() == b)) {
+        for set in space.tasks().iter().map(|t| t.images) {
+            let Some(archive) = set.archive else { continue };
+            if done.contains(&archive.url) {
+                continue;
+            }
+            done.push(archive.url);
+            if set.files.iter().chain(set.test_files).all(|f| root.join(f.rel_path).is_file()) {
+                eprintln!("ok       {}", set.source.0);
+                continue;
+            }
+            fetch_archive(&archive, root)?;
+            eprintln!("fetched  {}", set.source.0);
+        }
+    }
+    Ok(())
 }
 
 fn print_image_sources(root: &Path) {

@@ -28,7 +28,7 @@ fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
 }
 
 pub fn run(args: &ReproduceArgs) -> Result<()> {
-    let data = DataDir::locate(args.data_dir.as_deref())?;
+    let data = crate::engine::locate_data(args.data_dir.as_deref())?;
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
     let settings = crate::cli::SettingArgs {
         repeats: if args.quick { 2 } else { 32 },

@@ -13,7 +13,7 @@ use swapnas_reports::combine::fit_out_of_fold;
 use swapnas_reports::parquet::{write_scores, write_table, ScoreRow};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
-use swapnas_reports::table::write_atomic;
+use swapnas_reports::table::{csv_field, write_atomic};
 use swapnas_reports::{correlate, Correlation, CorrelationTable, TableRow};
 
 /// A run, resolved and validated.
@@ -62,9 +62,9 @@ impl RunConfig {
             archs: args.sample.archs,
             seed: args.sample.seed,
             plan,
-            input: args.input.spec()?,
+            input: crate::engine::InputSpec::from_args(&args.input)?,
             out: args.exec.out.clone(),
-            data: DataDir::locate(args.exec.data_dir.as_deref())?,
+            data: crate::engine::locate_data(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             cache: !args.cache.no_cache,
@@ -156,8 +156,8 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         config.seed,
         names.join(","),
         engine.images_per_proxy(),
-        task.images.name(),
-        config.data.root().display()
+        task.images.resolve(&config.data).name(),
+        crate::engine::data_text(&config.data)
     );
     if config.cache_only {
         let missing = engine.missing(&loaded.candidates, config.seed);
@@ -257,14 +257,15 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
     for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
         let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
+        let extra: Vec<_> = c.columns.iter().map(|v| csv_field(v)).collect();
         let _ = writeln!(
             csv,
-            "\"{}\",\"{}\",{},{},\"{}\"",
-            c.label,
-            c.columns.join("\",\""),
-            c.accuracy,
+            "{},{},{},{},{}",
+            csv_field(&c.label),
+            extra.join(","),
+            swapnas_benchmarks::space::source_number(c.accuracy),
             scores.join(","),
-            r.errors.join("; ").replace('"', "'")
+            csv_field(&r.errors.join("; "))
         );
     }
     write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
@@ -287,6 +288,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         ));
     }
     header.extend(loaded.notes.iter().cloned());
+    header.push(("data".to_string(), crate::engine::data_text(&config.data)));
     let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
     if failed > 0 {
         header.push(("failures".to_string(), format!("{failed} archs had a proxy fail; their scores are NaN (see scores.csv)")));

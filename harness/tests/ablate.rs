@@ -31,15 +31,16 @@ fn cell(dir: &Path, name: &str) -> HashMap<String, HashMap<String, f64>> {
     let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
     lines
         .map(|l| {
-            let (arch, rest) = l.rsplit_once("\",").unwrap();
+            let (arch, rest) = l.split_once(',').unwrap();
             let values = rest.split(',').zip(&header[1..]).map(|(v, h)| (h.clone(), v.parse::<f64>().unwrap())).collect();
-            (arch.trim_start_matches('"').to_string(), values)
+            (arch.to_string(), values)
         })
         .collect()
 }
 
 #[test]
 fn ablation_cells_are_what_they_claim_and_reuse_scores() {
+    let Some(_full) = common::full_data("the test images and the NB201 reference run") else { return };
     let data = data_dir();
     let plain = temp_dir("plain");
     // A plain run with R = 1 first: the ablation's R=1 cell must take its scores from this cache.
@@ -85,7 +86,7 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
         assert!(b["ap"] >= 1.0 && b["ap"] <= 16.0 && b["swap"] >= 1.0, "{arch}: {b:?}");
         // R=1 is the plain run's score (same cache key), and repeat 0 of the baseline's two.
         let r1_swap = r1[arch]["swap"];
-        assert!(plain_csv.lines().any(|l| l.starts_with(&format!("\"{arch}\"")) && l.contains(&format!(",{r1_swap},"))));
+        assert!(plain_csv.lines().any(|l| l.starts_with(&format!("{arch},")) && l.contains(&format!(",{r1_swap},"))));
         // reg-SWAP, prior μ = σ = 1M: the baseline's SWAP times exp(−(Θ − 1)²/1).
         let prior = cell(&out, "06-prior");
         let expected = b["swap"] * (-(b["params_m"] - 1.0).powi(2)).exp();

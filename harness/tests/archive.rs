@@ -21,6 +21,7 @@ fn python(script: &str, args: &[&Path]) -> String {
 
 #[test]
 fn import_then_h5py_reads_it_and_swapnas_reads_h5py() {
+    let Some(_full) = common::full_data("the NB201 source tables to import") else { return };
     // A data directory with the NB201 sources and the CIFAR-10 images.
     let base = std::env::temp_dir().join(format!("swapnas-archive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);

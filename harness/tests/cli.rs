@@ -90,21 +90,40 @@ fn user_errors_exit_2_with_a_clear_message() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
-    // A data directory without the files: names the missing file, its source and destination.
+    // A data directory without the files a run needs (NB101's table is not embedded), offline:
+    // names the missing file, its source and its destination.
     let empty = temp_dir("empty-data");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = swapnas().arg("--data-dir").arg(&empty).output().unwrap();
+    let o = swapnas().args(["--bench", "nb101"]).arg("--data-dir").arg(&empty).env("SWAPNAS_OFFLINE", "1").output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("suitezero-nasbench201-zen.zip") && stderr.contains("get it from") && stderr.contains("put it at"),
-        "{stderr}"
-    );
-    // No data directory at all.
-    let o = swapnas().current_dir(&empty).output().unwrap();
+    assert!(stderr.contains("zc_nasbench101.json") && stderr.contains("get it from") && stderr.contains("put it at"), "{stderr}");
+    // NB201 on an empty data directory runs on the embedded subset, and says so.
+    let o = swapnas()
+        .args(["--archs", "3", "--proxies", "params"])
+        .arg("--data-dir")
+        .arg(&empty)
+        .arg("--out")
+        .arg(empty.join("run"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && stderr.contains("embedded data"), "{stderr}");
+    // A --data-dir that does not exist is an error naming it.
+    let o = swapnas().arg("--data-dir").arg(empty.join("typo")).output().unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr.contains("SWAPNAS_DATA"), "{stderr}");
+    assert!(stderr.contains("typo") && stderr.contains("does not exist"), "{stderr}");
+    // No data directory at all: the user cache (here under $XDG_CACHE_HOME) and the embedded data.
+    let o = swapnas()
+        .args(["--archs", "3", "--proxies", "params", "--out"])
+        .arg(empty.join("out"))
+        .current_dir(&empty)
+        .env("XDG_CACHE_HOME", empty.join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && stderr.contains("user cache"), "{stderr}");
     std::fs::remove_dir_all(empty).unwrap();
 }
 
@@ -188,6 +207,7 @@ fn killed_run_resumes_from_the_cache_and_a_rerun_does_no_work() {
 /// table, the heatmap and the report; a second run takes every score from the caches.
 #[test]
 fn reproduce_quick_writes_the_report_and_resumes() {
+    let Some(_full) = common::full_data("every space's tables") else { return };
     let out = temp_dir("paper");
     let run = || {
         swapnas()
@@ -253,6 +273,7 @@ fn libtorch_cpu_scores_match_flex() {
 /// scores land in scores.csv.
 #[test]
 fn check_with_two_draws_reports_the_noise_ceiling() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let out = temp_dir("check");
     let o = swapnas()
         .args([
@@ -309,6 +330,7 @@ fn check_with_two_draws_reports_the_noise_ceiling() {
 /// more images than the data directory holds is a user error.
 #[test]
 fn random_augmented_input_is_per_arch_and_reproducible() {
+    let Some(_full) = common::full_data("the full CIFAR-10 training images") else { return };
     let run = |input: &str, out: &PathBuf| {
         let o = swapnas()
             .args([
@@ -380,6 +402,7 @@ fn random_augmented_input_is_per_arch_and_reproducible() {
 /// reports' stand-in notes.
 #[test]
 fn tnb101_runs_dense_and_jigsaw_tasks_and_marks_what_is_not_applicable() {
+    let Some(_full) = common::full_data("the TransNAS-Bench-101 tables") else { return };
     for (space, task, expect_na) in [("tnb101-micro", "segmentsemantic", true), ("tnb101-macro", "jigsaw", false)] {
         let out = temp_dir(&format!("tnb-{task}"));
         let o = swapnas()
@@ -421,6 +444,7 @@ fn tnb101_runs_dense_and_jigsaw_tasks_and_marks_what_is_not_applicable() {
 /// `--task all` scores every task of the space, each in its own folder under `--out`.
 #[test]
 fn task_all_runs_every_task_of_the_space() {
+    let Some(_full) = common::full_data("the TransNAS-Bench-101 tables") else { return };
     let out = temp_dir("task-all");
     let o = swapnas()
         .args(["--bench", "nb201", "--task", "all", "--archs", "2", "--proxies", "params", "--jobs", "1"])

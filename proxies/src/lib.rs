@@ -76,7 +76,10 @@ pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
 
 pub use memo::Memo;
 pub use reg_swap::RegSwapPrior;
-pub use registry::{canonical, closest, find, lookup, make, names, proxy, resolve, DEFAULT as DEFAULT_PROXIES, DEFAULT_FITNESS};
+pub use registry::{
+    canonical, closest, find, lookup, make, names, proxy, resolve, ABLATION as ABLATION_PROXIES, DEFAULT as DEFAULT_PROXIES,
+    DEFAULT_FITNESS,
+};
 pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;

@@ -7,6 +7,10 @@ use anyhow::{bail, Result};
 /// The proxies a run scores when `--proxies` is not given.
 pub const DEFAULT: &str = "swap,reg_swap";
 
+/// The proxies `swapnas ablate` scores in every cell: SWAP, reg-SWAP and the plain
+/// activation-pattern count the SWAP paper sets beside them.
+pub const ABLATION: &str = "swap,reg_swap,ap";
+
 /// The fitness `swapnas search` uses when `--fitness` is not given (the SWAP paper's).
 pub const DEFAULT_FITNESS: &str = "reg_swap";
 

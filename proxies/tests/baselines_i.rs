@@ -23,6 +23,7 @@ fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Ve
 
 #[test]
 fn params_and_flops_equal_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
@@ -39,6 +40,7 @@ fn params_and_flops_equal_suite_zero() {
 /// reductions 3·sqrt(32/3) + 3·sqrt(64/3), the head sqrt(10/3).
 #[test]
 fn l2_norm_matches_suite_zero_per_arch() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
@@ -59,6 +61,7 @@ fn l2_norm_matches_suite_zero_per_arch() {
 
 #[test]
 fn nwot_ranks_as_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
@@ -70,6 +73,7 @@ fn nwot_ranks_as_suite_zero() {
 
 #[test]
 fn jacov_and_epe_nas_rank_as_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
@@ -89,6 +93,7 @@ fn jacov_and_epe_nas_rank_as_suite_zero() {
 
 #[test]
 fn zen_ranks_as_suite_zero_zen() {
+    let Some(_full) = common::full_data("Suite-Zero's zen scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let table = Nb201Table::load(&dir).unwrap();
@@ -109,6 +114,7 @@ fn zen_ranks_as_suite_zero_zen() {
 /// (BN, ReLU, Sequential) = 465 + 3 + 4 + 28 + 3 = 503 outputs.
 #[test]
 fn meco_sees_every_module_and_is_finite() {
+    let Some(_full) = common::full_data("Suite-Zero's reference archs") else { return };
     let dir = data_dir();
     let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();
     let device = Device::flex();

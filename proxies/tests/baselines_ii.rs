@@ -33,6 +33,7 @@ fn score(rows: &[ZcEntry], proxies: &[&dyn Proxy], batch: &ImageBatch) -> Vec<Ve
 
 #[test]
 fn snip_grad_norm_plain_agree_with_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
@@ -52,6 +53,7 @@ fn snip_grad_norm_plain_agree_with_suite_zero() {
 
 #[test]
 fn fisher_agrees_with_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, BATCH).unwrap();
@@ -62,6 +64,7 @@ fn fisher_agrees_with_suite_zero() {
 
 #[test]
 fn synflow_agrees_with_suite_zero() {
+    let Some(_full) = common::full_data("Suite-Zero's reference scores") else { return };
     let dir = data_dir();
     let rows = reference_rows(&dir);
     let batch = ImageSet::CIFAR10.load_first(&dir, 1).unwrap();

@@ -36,6 +36,7 @@ fn check_on_real_archs(names: &[&str], s: &ProxySettings, min_rho: &[f64]) {
 /// az_complexity 0.79.
 #[test]
 fn a_new_proxy_on_real_archs() {
+    let Some(_full) = common::full_data("Suite-Zero's reference archs") else { return };
     check_on_real_archs(&["lswag", "az_expressivity", "az_progressivity", "az_complexity"], &settings(), &[0.7, 0.6, 0.35, 0.6]);
 }
 

@@ -194,6 +194,16 @@ impl CorrelationTable {
 }
 
 /// Escapes LaTeX's special characters in plain text.
+/// A CSV field: as it is when it needs no quoting (numbers stay numbers), else quoted with
+/// inner quotes doubled (RFC 4180).
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ') {
+        format!("\"{}\"", text.replace('"', "\"\"")).into()
+    } else {
+        text.into()
+    }
+}
+
 pub fn latex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
@@ -355,5 +365,19 @@ impl MatrixTable {
         write_atomic(&dir.join(format!("{stem}.csv")), self.to_csv().as_bytes())?;
         write_atomic(&dir.join(format!("{stem}.json")), serde_json::to_string_pretty(self)?.as_bytes())?;
         write_atomic(&dir.join(format!("{stem}.tex")), self.to_latex().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_field;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("63.76"), "63.76");
+        assert_eq!(csv_field("|none~0|+|skip_connect~0|"), "|none~0|+|skip_connect~0|");
+        assert_eq!(csv_field("(0, 2, 1)"), "\"(0, 2, 1)\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field(""), "");
     }
 }

@@ -4,5 +4,6 @@
 
 pub mod archive;
 pub mod data_dir;
+pub mod embedded;
 pub mod literal;
 pub mod suite_zero;

@@ -1,15 +1,20 @@
-//! Locates the real data for tests: `$SWAPNAS_DATA`, else `../shared/data` beside the clone.
+//! The tests' data: the full real data (`$SWAPNAS_DATA`, else `../shared/data` beside the
+//! clone) when present, else the embedded subset (see `testsupport/data.rs`).
+#![allow(dead_code)]
 
 use swapnas_benchmarks::DataDir;
 
+#[path = "../../../testsupport/data.rs"]
+mod data;
+#[allow(unused_imports)]
+pub use data::{full_data, full_data_dir};
+
+/// The full real data when present, else an empty directory served by the embedded subset.
 pub fn data_dir() -> DataDir {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(
-        dir.join("benchmarks").is_dir(),
-        "tests need the real data: set SWAPNAS_DATA or put it at {} (see README.md, Data)",
-        dir.display()
-    );
-    DataDir::at(dir)
+    DataDir::at(data::data_path())
+}
+
+/// The full data as a [`DataDir`], or `None` (the test says it skipped).
+pub fn full(why: &str) -> Option<DataDir> {
+    full_data(why).map(DataDir::at)
 }

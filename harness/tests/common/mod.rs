@@ -1,12 +1,12 @@
-//! Locates the real data for the harness tests: `$SWAPNAS_DATA`, else `../shared/data` beside
-//! the clone.
+//! The harness tests' data: the full real data when present, else the embedded subset (see
+//! `testsupport/data.rs`).
+#![allow(dead_code)]
 
-use std::path::PathBuf;
+#[path = "../../../testsupport/data.rs"]
+mod data;
+#[allow(unused_imports)]
+pub use data::{full_data, full_data_dir};
 
-pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    dir
+pub fn data_dir() -> std::path::PathBuf {
+    data::data_path()
 }

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test file uses a different part
 
 use burn::prelude::*;
-use std::path::PathBuf;
 use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::spaces::nb201::NB201_ZC_JSON;
 use swapnas_benchmarks::spaces::nb201::{Nb201Arch, Nb201Builder, Nb201Config};
@@ -15,12 +14,19 @@ use swapnas_reports::stats::rank_last_nonfinite;
 /// Suite-Zero's batch (its jacov scores, bounded above by −B, show B = 32).
 pub const BATCH: usize = 32;
 
+#[path = "../../../testsupport/data.rs"]
+mod data;
+#[allow(unused_imports)]
+pub use data::{full_data, full_data_dir};
+
+/// The full real data when present, else an empty directory served by the embedded subset.
 pub fn data_dir() -> DataDir {
-    let dir = std::env::var_os("SWAPNAS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(dir.join("benchmarks").is_dir(), "tests need the real data: set SWAPNAS_DATA (see README.md)");
-    DataDir::at(dir)
+    DataDir::at(data::data_path())
+}
+
+/// The full data as a [`DataDir`], or `None` (the test says it skipped).
+pub fn full(why: &str) -> Option<DataDir> {
+    full_data(why).map(DataDir::at)
 }
 
 /// NB201's cifar10 task, from the registry.

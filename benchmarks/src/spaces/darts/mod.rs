@@ -23,11 +23,11 @@ use anyhow::Result;
 
 pub const NB301_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb301/zc_nasbench301.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench301.json",
+    source: "https://github.com/automl/NASLib/raw/6639fd1579010457885c641553c55b0c153045aa/naslib/data/zc_nasbench301.json",
 };
 pub const NB301_SWAP_DARTS_CSV: DataFile = DataFile {
     rel_path: "benchmarks/nb301/DARTS_archs_CIFAR10.csv",
-    source: "https://github.com/pym1024/SWAP/raw/HEAD/datasets/DARTS_archs_CIFAR10.csv",
+    source: "https://github.com/pym1024/SWAP/raw/8d6225609ea3cf1c08980250d9b68113c34a0474/datasets/DARTS_archs_CIFAR10.csv",
 };
 
 const TASKS: &[Task] = &[Task {

@@ -19,7 +19,7 @@ use anyhow::Result;
 
 pub const NB101_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb101/zc_nasbench101.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench101.json",
+    source: "https://github.com/automl/NASLib/raw/22280f711aa782fe9157d1b4e5ce4f83f47ab908/naslib/data/zc_nasbench101.json",
 };
 
 const TASKS: &[Task] = &[Task {

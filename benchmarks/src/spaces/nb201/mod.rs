@@ -24,15 +24,15 @@ use std::path::{Path, PathBuf};
 
 pub const NB201_SUITEZERO_ZIP: DataFile = DataFile {
     rel_path: "benchmarks/nb201/suitezero-nasbench201-zen.zip",
-    source: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/nb201_zen.zip",
+    source: "https://github.com/automl/NASLib/raw/0428083bb8a5c79823da72bd471cf2aabd3a3bb7/run/results/benchmarks/nb201_zen.zip",
 };
 pub const NB201_NATS_CSV: DataFile = DataFile {
     rel_path: "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
-    source: "https://github.com/v-tao/nats-bench-landscape/raw/HEAD/nats_bench.csv",
+    source: "https://github.com/v-tao/nats-bench-landscape/raw/312680307c44fd111146b2be0d0148194fbb2ca8/nats_bench.csv",
 };
 pub const NB201_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb201/zc_nasbench201.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_nasbench201.json",
+    source: "https://github.com/automl/NASLib/raw/6639fd1579010457885c641553c55b0c153045aa/naslib/data/zc_nasbench201.json",
 };
 
 const ACCURACIES: &[AccuracyColumn] = &[
@@ -57,7 +57,7 @@ const fn task(name: &'static str, aliases: &'static [&'static str], images: Imag
 const TASKS: &[Task] = &[
     task("cifar10", &["cifar-10"], ImageSet::CIFAR10, 10),
     task("cifar100", &["cifar-100"], ImageSet::CIFAR100, 100),
-    task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::IMAGENET16_STANDIN, 120),
+    task("ImageNet16-120", &["imagenet16", "imagenet"], ImageSet::IMAGENET16_120, 120),
 ];
 
 /// The declared task of this name (every [`Nb201Task`] is one).
@@ -143,7 +143,13 @@ impl SearchSpace for Nb201Space {
         let task: Nb201Task = request.task.name.parse()?;
         let t = std::time::Instant::now();
         let table = Nb201Table::load(data)?;
-        let source = if data.path(NB201_ARCHIVE).is_file() { "HDF5 archive" } else { "source files" };
+        let source = if data.path(NB201_ARCHIVE).is_file() {
+            "HDF5 archive"
+        } else if data.path(NB201_NATS_CSV.rel_path).is_file() && data.path(NB201_SUITEZERO_ZIP.rel_path).is_file() {
+            "source files"
+        } else {
+            "embedded subset"
+        };
         eprintln!("nb201 table: {} archs from the {source} in {} ms", table.records().len(), t.elapsed().as_millis());
         let config = Nb201Config::default();
         let test = request.accuracy.name == "test";
@@ -158,8 +164,8 @@ impl SearchSpace for Nb201Space {
                     columns: vec![
                         r.arch.to_tuple_string(),
                         r.nb201_index.to_string(),
-                        r.val_accuracy(task).to_string(),
-                        r.test_accuracy(task).to_string(),
+                        crate::space::source_number(r.val_accuracy(task)),
+                        crate::space::source_number(r.test_accuracy(task)),
                     ],
                     accuracy: if test { r.test_accuracy(task) } else { r.val_accuracy(task) },
                 }
@@ -171,10 +177,16 @@ impl SearchSpace for Nb201Space {
             format!("{task} validation accuracy, 200 epochs (Suite-Zero)")
         };
         let mut notes = vec![("network".to_string(), "NAS-Bench-201 (C=16, N=5), BN on batch statistics".to_string())];
-        if task == Nb201Task::ImageNet16_120 {
+        let images = request.task.images.resolve(data);
+        if images != request.task.images {
             notes.push((
                 "images".to_string(),
-                "STAND-IN: 120 ImageNet sample photos at 16×16, not the ImageNet16-120 training set".to_string(),
+                format!(
+                    "STAND-IN: {} — the real {} is not in the data directory ({})",
+                    images.name(),
+                    request.task.images.name(),
+                    request.task.images.source.1
+                ),
             ));
         }
         Ok(Loaded {

@@ -126,9 +126,35 @@ impl Nb201Table {
             return Self::from_archive(&BenchmarkArchive::read(&archive)?)
                 .with_context(|| format!("{} (delete it to load the source files instead)", archive.display()));
         }
-        let zip = dir.require(&NB201_SUITEZERO_ZIP)?;
-        let csv = dir.require(&NB201_NATS_CSV)?;
-        Self::load_files(&zip, &csv)
+        let (zip, csv) = (dir.path(NB201_SUITEZERO_ZIP.rel_path), dir.path(NB201_NATS_CSV.rel_path));
+        if (zip.is_file() && csv.is_file()) || !crate::data::embedded::enabled() {
+            return Self::load_files(&dir.require(&NB201_SUITEZERO_ZIP)?, &dir.require(&NB201_NATS_CSV)?);
+        }
+        // No full sources here: the accuracies compiled into the binary (the same values; no
+        // Zen scores, which only `check` against Suite-Zero's zen needs).
+        Self::embedded()
+    }
+
+    /// The table from the embedded subset ([`crate::data::embedded`]): every arch's official
+    /// index and its validation and test accuracy per task; Zen scores are NaN.
+    pub fn embedded() -> Result<Self> {
+        let mut records: Vec<Option<Nb201Record>> = vec![None; NUM_ARCHS];
+        for row in crate::data::embedded::nb201_rows()? {
+            let arch: Nb201Arch = row.arch.parse().with_context(|| format!("embedded NAS-Bench-201 table, index {}", row.index))?;
+            let slot = &mut records[arch.ordinal()];
+            if slot.is_some() {
+                bail!("embedded NAS-Bench-201 table: {arch} appears twice");
+            }
+            *slot = Some(Nb201Record { arch, nb201_index: row.index, val_acc: row.val, test_acc: row.test, zen: [f64::NAN; 3] });
+        }
+        records
+            .into_iter()
+            .enumerate()
+            .map(|(o, r)| {
+                r.with_context(|| format!("the embedded table lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS")))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(|records| Self { records })
     }
 
     /// The table as an archive: official arch strings, official indices, and per task the

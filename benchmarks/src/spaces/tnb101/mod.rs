@@ -37,15 +37,15 @@ pub const MICRO_ZIP: DataFile = DataFile {
 };
 pub const MACRO_ZIP: DataFile = DataFile {
     rel_path: "benchmarks/tnb101/suitezero-transbench101-macro-zen.zip",
-    source: "https://github.com/automl/NASLib/raw/experiments/run/results/benchmarks/tnb101_macro_zen.zip",
+    source: "https://github.com/automl/NASLib/raw/eba9f98038440ba2f246f6054ebd7ba55ad38b3a/run/results/benchmarks/tnb101_macro_zen.zip",
 };
 pub const MICRO_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/tnb101/zc_transbench101_micro.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_transbench101_micro.json",
+    source: "https://github.com/automl/NASLib/raw/e5a821c2dadf608042e4e046e386006cf6bd0564/naslib/data/zc_transbench101_micro.json",
 };
 pub const MACRO_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/tnb101/zc_transbench101_macro.json",
-    source: "https://github.com/automl/NASLib/raw/HEAD/naslib/data/zc_transbench101_macro.json",
+    source: "https://github.com/automl/NASLib/raw/e5a821c2dadf608042e4e046e386006cf6bd0564/naslib/data/zc_transbench101_macro.json",
 };
 
 const STANDIN_FILES: &[DataFile] = &[DataFile {
@@ -66,10 +66,12 @@ const fn standin(mean: f32, std: f32) -> ImageSet {
         std: [std; 3],
         files: STANDIN_FILES,
         test_files: &[],
+        fallback: None,
         source: (
             "images/taskonomy-standin-224/images.bin",
             "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
         ),
+        archive: None,
     }
 }
 
@@ -202,14 +204,22 @@ pub struct TnbSpace {
 pub const MICRO: TnbSpace = TnbSpace { kind: Kind::Micro };
 pub const MACRO: TnbSpace = TnbSpace { kind: Kind::Macro };
 
-// The micro zip is the transbench101_micro part of Suite-Zero's all_benchmarks_zen.zip, not a
-// file that can be downloaded as it is, so `data fetch` does not list it (a missing one is
-// reported with its source).
-const FILES_MICRO: &[CheckedFile] = &[CheckedFile {
-    file: MICRO_ZC_JSON,
-    sha256: "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1",
-    bytes: 4_121_429,
-}];
+/// Suite-Zero's all_benchmarks_zen.zip as published: its entries are the transbench101_micro
+/// zen files. Read directly when the micro zip (those entries zipped on their own) is not in
+/// the data directory, and the one of the two that can be fetched.
+pub const MICRO_ALL_ZIP: DataFile = DataFile {
+    rel_path: "benchmarks/tnb101/all_benchmarks_zen.zip",
+    source: "https://github.com/automl/NASLib/raw/7a5496e2211d8ab65da40e0e2d5333aba87df614/naslib/data/zc_benchmarks/all_benchmarks_zen.zip",
+};
+
+const FILES_MICRO: &[CheckedFile] = &[
+    CheckedFile { file: MICRO_ZC_JSON, sha256: "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1", bytes: 4_121_429 },
+    CheckedFile {
+        file: MICRO_ALL_ZIP,
+        sha256: "d70d3ddcda2264806a467d3fb3840e8ce04c5b0129776110a62018ea68e6d7f2",
+        bytes: 1_016_797,
+    },
+];
 const FILES_MACRO: &[CheckedFile] = &[
     CheckedFile { file: MACRO_ZIP, sha256: "c34526c4f37f06205e61efeeb80bce5340dbce555ad558a10d6a897258d0de7b", bytes: 870_234 },
     CheckedFile {
@@ -249,7 +259,9 @@ impl TnbSpace {
             return Ok((rows, format!("{}, converted from the official database", self.archive_path())));
         }
         let file = match self.kind {
-            Kind::Micro => MICRO_ZIP,
+            // The micro entries zipped on their own, else the published zip they come from.
+            Kind::Micro if data.path(MICRO_ZIP.rel_path).is_file() => MICRO_ZIP,
+            Kind::Micro => MICRO_ALL_ZIP,
             Kind::Macro => MACRO_ZIP,
         };
         let path = data.require(&file)?;
