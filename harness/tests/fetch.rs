@@ -2,50 +2,17 @@
 //! good, truncated, wrong checksum, 404. Nothing is fetched from outside this machine.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
 mod common;
-use common::data_dir;
+use common::{data_dir, serve};
 
 const NB201: [&str; 3] = [
     "benchmarks/nb201/suitezero-nasbench201-zen.zip",
     "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
     "benchmarks/nb201/zc_nasbench201.json",
 ];
-
-/// Serves `files` (path → body; a missing path is a 404) for a bounded number of requests.
-fn serve(files: HashMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let files = Arc::new(files);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(64) {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                line.clear();
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
-            let _ = match files.get(&path) {
-                Some(body) => {
-                    let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                    stream.write_all(body)
-                }
-                None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
-            };
-        }
-    });
-    format!("http://{addr}")
-}
 
 fn fetch(mirror: &str, dest: &PathBuf) -> (bool, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
