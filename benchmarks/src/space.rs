@@ -142,6 +142,8 @@ pub struct CheckedFile {
     pub file: DataFile,
     pub sha256: &'static str,
     pub bytes: u64,
+    /// Another file that serves instead when present (then this one need not be fetched).
+    pub or: Option<DataFile>,
 }
 
 /// What a run asks a space for.

@@ -57,7 +57,10 @@ pub fn verify(root: &Path, bench: Option<&str>) -> Result<(Vec<String>, Vec<Stri
     let (mut ok, mut missing, mut bad) = (vec![], vec![], vec![]);
     for e in entries(bench)? {
         let path = root.join(e.checked.file.rel_path);
-        if !path.is_file() {
+        let served_instead = e.checked.or.is_some_and(|o| root.join(o.rel_path).is_file());
+        if !path.is_file() && served_instead {
+            ok.push(format!("{} (not needed: {} is here)", e.checked.file.rel_path, e.checked.or.map_or("", |o| o.rel_path)));
+        } else if !path.is_file() {
             missing.push(e.checked.file.rel_path.to_string());
         } else if verified(&path, &e)? {
             ok.push(e.checked.file.rel_path.to_string());
@@ -78,6 +81,10 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
         let dest = root.join(e.checked.file.rel_path);
         if verified(&dest, &e)? {
             eprintln!("ok       {}", e.checked.file.rel_path);
+            continue;
+        }
+        if let Some(other) = e.checked.or.filter(|o| root.join(o.rel_path).is_file()) {
+            eprintln!("ok       {} (not needed: {} is here)", e.checked.file.rel_path, other.rel_path);
             continue;
         }
         let urls = match mirror {

@@ -61,11 +61,13 @@ const FILES: &[CheckedFile] = &[
         file: NB301_SWAP_DARTS_CSV,
         sha256: "d28d263aa7dd4103b6a1da1775b1b03ae16ffd2516409ca3bd493c8784abe6b0",
         bytes: 423_509,
+        or: None,
     },
     CheckedFile {
         file: NB301_ZC_JSON,
         sha256: "537e9abd6f0b14fdffdfcb3c07b18a037647b5c80808b3b2cf9a51b1b491aba1",
         bytes: 820_765,
+        or: None,
     },
 ];
 

@@ -38,7 +38,8 @@ const FILES: &[CheckedFile] = &[CheckedFile {
     file: NB101_ZC_JSON,
     sha256: "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
     bytes: 259_564,
-}];
+        or: None,
+    }];
 
 /// The NAS-Bench-101 search space.
 pub struct Nb101Space;

@@ -70,16 +70,19 @@ const FILES: &[CheckedFile] = &[
         file: NB201_SUITEZERO_ZIP,
         sha256: "6c9aec8cd0c235d7b7a37a27f224bb719e7376e8048f2dd6d91bc06dcfcc2a2e",
         bytes: 1_661_280,
+        or: None,
     },
     CheckedFile {
         file: NB201_NATS_CSV,
         sha256: "cb5d777ec3368be83c8f9b3aa4d520696051cb0eb8d94b8f85b519f9ea4afa3e",
         bytes: 3_024_008,
+        or: None,
     },
     CheckedFile {
         file: NB201_ZC_JSON,
         sha256: "5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641",
         bytes: 1_963_032,
+        or: None,
     },
 ];
 

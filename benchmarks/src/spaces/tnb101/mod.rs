@@ -213,19 +213,21 @@ pub const MICRO_ALL_ZIP: DataFile = DataFile {
 };
 
 const FILES_MICRO: &[CheckedFile] = &[
-    CheckedFile { file: MICRO_ZC_JSON, sha256: "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1", bytes: 4_121_429 },
+    CheckedFile { file: MICRO_ZC_JSON, sha256: "f9f2c5d6d9b9a73964f1bffb2869f218e1110755d84ddd4a46a8cf482f799cd1", bytes: 4_121_429, or: None },
     CheckedFile {
         file: MICRO_ALL_ZIP,
         sha256: "d70d3ddcda2264806a467d3fb3840e8ce04c5b0129776110a62018ea68e6d7f2",
         bytes: 1_016_797,
+        or: Some(MICRO_ZIP),
     },
 ];
 const FILES_MACRO: &[CheckedFile] = &[
-    CheckedFile { file: MACRO_ZIP, sha256: "c34526c4f37f06205e61efeeb80bce5340dbce555ad558a10d6a897258d0de7b", bytes: 870_234 },
+    CheckedFile { file: MACRO_ZIP, sha256: "c34526c4f37f06205e61efeeb80bce5340dbce555ad558a10d6a897258d0de7b", bytes: 870_234, or: None },
     CheckedFile {
         file: MACRO_ZC_JSON,
         sha256: "f1d393373855bd7ba29bc81b33adb947ef2518d82aa0e6c003809ce6a4d94212",
         bytes: 4_107_092,
+        or: None,
     },
 ];
 
