@@ -107,8 +107,17 @@ fn header_height(cols: &[String]) -> i32 {
 
 /// A proxy × task heatmap of ρ with the values written in the cells and a colour bar, like
 /// the SWAP paper's Figure 4; into `<stem>.png` and `<stem>.svg`.
+/// Pixels left of the heatmap's first column: room for the longest row label.
+fn row_label_width(rows: &[String]) -> i32 {
+    let longest = rows.iter().map(|r| r.chars().count()).max().unwrap_or(0) as i32;
+    200.max(30 + 9 * longest)
+}
+
 pub fn heatmap(stem: &Path, title: &str, rows: &[String], cols: &[String], cells: &[Vec<f64>]) -> Result<()> {
-    let size = ((220 + 120 * cols.len() + 140) as u32, (header_height(cols) + 40 * rows.len() as i32 + 60) as u32);
+    let size = (
+        (row_label_width(rows) + 20 + 120 * cols.len() as i32 + 140) as u32,
+        (header_height(cols) + 40 * rows.len() as i32 + 60) as u32,
+    );
     let png = stem.with_extension("png");
     let svg = stem.with_extension("svg");
     draw_heatmap(BitMapBackend::new(&png, size).into_drawing_area(), &png, title, rows, cols, cells)?;
@@ -127,7 +136,7 @@ fn draw_heatmap<DB: DrawingBackend>(
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let (w, _) = root.dim_in_pixel();
-    let (left, top, cell_w, cell_h) = (200i32, header_height(cols), 120i32, 40i32);
+    let (left, top, cell_w, cell_h) = (row_label_width(rows), header_height(cols), 120i32, 40i32);
     let text = |size: f64| -> TextStyle { ("sans-serif", size).into_font().color(&BLACK) };
     root.draw(&Text::new(title.to_string(), (20, 15), ("sans-serif", 24.0).into_font().style(FontStyle::Bold).color(&BLACK)))
         .map_err(|e| err(&e))?;
