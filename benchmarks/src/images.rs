@@ -152,8 +152,9 @@ impl ImageSet {
         std: [0.247_922, 0.240_235, 0.255_255],
         files: &[DataFile {
             rel_path: "images/imagenet16-120-standin/val.bin",
-            source: "ImageNet16-120 is not redistributable; a 16×16 stand-in of 120 ImageNet sample photos \
-                     (1 label byte + 768 bytes R,G,B per image) is used instead",
+            source: "the real ImageNet16-120 (not redistributable, so neither fetched nor embedded): convert the official \
+                     pickles with `python3 scripts/convert_images.py imagenet16 PICKLE_DIR DATA_DIR`; or this 16×16 stand-in \
+                     of 120 ImageNet sample photos (1 label byte + 768 bytes R,G,B per image) from the swapnas data bundle",
         }],
         test_files: &[],
         source: (
