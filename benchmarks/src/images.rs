@@ -27,6 +27,17 @@ pub enum InputPrep {
     Jigsaw { resize: usize, grid: usize, tile: usize, permutations: usize },
 }
 
+impl InputPrep {
+    /// The side of the images the network gets from a set of `native` × `native` images.
+    pub fn side(&self, native: usize) -> usize {
+        match *self {
+            InputPrep::AsIs => native,
+            InputPrep::Resize(side) => side,
+            InputPrep::Jigsaw { grid, tile, .. } => grid * tile,
+        }
+    }
+}
+
 /// An image set: its files and their binary layout (per image a few header bytes, one of
 /// them the label, then the R, G, B planes of `side × side` bytes), and the normalisation the
 /// references use. A value, so a search space's folder can declare the image set its tasks

@@ -25,6 +25,9 @@ use swapnas_reports::plot::heatmap;
 use swapnas_reports::table::{csv_field, fmt3, write_atomic};
 use swapnas_reports::{correlate, Correlation};
 
+/// Sets one of SWAP's counts (B or R) in the settings.
+type SetCount = fn(&mut SettingArgs, usize);
+
 /// One setting of the grid.
 #[derive(Clone)]
 struct Cell {
@@ -139,37 +142,27 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
             out.push(cell);
         }
     };
-    for b in list::<usize>(&args.grid_batch, "grid-batch")? {
-        let settings = SettingArgs { batch: b, ..base.clone() };
-        let c = cost(&settings, 1.0);
-        push(
-            &mut out,
-            Cell {
-                axis: "B",
-                label: format!("B={b}"),
+    // SWAP's batch and repeats: each value one cell.
+    let counts: [(&str, &str, &str, SetCount); 2] = [
+        ("B", &args.grid_batch, "grid-batch", |s, v| s.batch = v),
+        ("R", &args.grid_repeats, "grid-repeats", |s, v| s.repeats = v),
+    ];
+    for (axis, values, flag, set) in counts {
+        for v in list::<usize>(values, flag)? {
+            let mut settings = base.clone();
+            set(&mut settings, v);
+            let c = cost(&settings, 1.0);
+            let cell = Cell {
+                axis,
+                label: format!("{axis}={v}"),
                 settings,
                 input: base_input,
                 proxies: args.proxies.clone(),
                 cost: c,
                 blind: None,
-            },
-        );
-    }
-    for r in list::<usize>(&args.grid_repeats, "grid-repeats")? {
-        let settings = SettingArgs { repeats: r, ..base.clone() };
-        let c = cost(&settings, 1.0);
-        push(
-            &mut out,
-            Cell {
-                axis: "R",
-                label: format!("R={r}"),
-                settings,
-                input: base_input,
-                proxies: args.proxies.clone(),
-                cost: c,
-                blind: None,
-            },
-        );
+            };
+            push(&mut out, cell);
+        }
     }
     for name in args.grid_input.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (input, label) = match name {
@@ -289,11 +282,7 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     let largest = first.largest_params.context("the space did not give its largest network (reg-SWAP's prior)")?;
     let largest_m = swapnas_proxies::RegSwapPrior::from_largest(largest).mu;
     let sizes: Vec<f64> = candidates.iter().map(|c| param_count(c.builder.as_ref()) as f64 / 1e6).collect();
-    let side = match target.task.input {
-        swapnas_benchmarks::space::InputPrep::AsIs => target.task.images.side(),
-        swapnas_benchmarks::space::InputPrep::Resize(s) => s,
-        swapnas_benchmarks::space::InputPrep::Jigsaw { grid, tile, .. } => grid * tile,
-    };
+    let side = target.task.input.side(target.task.images.resolve(&data).side());
     let grid = cells(args, &base_plan, largest_m, &sizes, side)?;
     let heavy = args.heavy_archs.unwrap_or(n).clamp(3, n);
 

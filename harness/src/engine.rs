@@ -288,11 +288,7 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
         ),
     };
     if let Some(size) = input.size {
-        let side = match task.input {
-            InputPrep::AsIs => images.side(),
-            InputPrep::Resize(side) => side,
-            InputPrep::Jigsaw { grid, tile, .. } => grid * tile,
-        };
+        let side = task.input.side(images.side());
         if input.shrink == Shrink::Crop && size > side {
             bail!("--input-size {size} is larger than the task's {side}×{side} images: a crop cannot enlarge them (use --shrink resize)");
         }

@@ -87,11 +87,11 @@ pub fn fetch(root: &Path, bench: Option<&str>, mirror: Option<&str>) -> Result<V
             eprintln!("ok       {} (not needed: {} is here)", e.checked.file.rel_path, other.rel_path);
             continue;
         }
-        let urls = match mirror {
-            Some(m) => vec![format!("{}/{}", m.trim_end_matches('/'), e.checked.file.rel_path)],
-            None => table_urls(e.checked),
+        let (urls, expect) = match mirror {
+            Some(m) => (vec![format!("{}/{}", m.trim_end_matches('/'), e.checked.file.rel_path)], Expect::of_table(e.checked)),
+            None => sources(e.checked.file.rel_path, table_urls(e.checked), Expect::of_table(e.checked))?,
         };
-        match download_any(&urls, &dest, &Expect::of_table(e.checked)) {
+        match download_any(&urls, &dest, &expect) {
             Ok(()) => {
                 eprintln!("fetched  {}", e.checked.file.rel_path);
                 fetched.push(dest);
@@ -156,14 +156,31 @@ fn github_mirrors(url: &str) -> Vec<String> {
     }
 }
 
-/// Where a table may come from, in the order tried.
+/// A table's built-in sources: its pinned URL, then the same commit's mirrors.
 fn table_urls(c: &CheckedFile) -> Vec<String> {
-    let mut urls = env_mirrors(c.file.rel_path);
+    let mut urls = Vec::new();
     if c.file.source.starts_with("http") {
         urls.push(c.file.source.to_string());
         urls.extend(github_mirrors(c.file.source));
     }
     urls
+}
+
+/// Where the file named `key` (path in the data directory, or archive name) is fetched from,
+/// in the order tried, and what it must be: `$SWAPNAS_MIRROR`'s copies first, then the
+/// `$SWAPNAS_MANIFEST` entry for `key` if there is one, else the built-in sources and checks.
+fn sources(key: &str, built_in: Vec<String>, expect: Expect) -> Result<(Vec<String>, Expect)> {
+    let mut urls = env_mirrors(key);
+    Ok(match override_for(key)? {
+        Some(o) => {
+            urls.push(o.url);
+            (urls, Expect { bytes: o.bytes, sha256: o.sha256, md5: o.md5 })
+        }
+        None => {
+            urls.extend(built_in);
+            (urls, expect)
+        }
+    })
 }
 
 /// An entry of `$SWAPNAS_MANIFEST` (a JSON object keyed by the path in the data directory or
@@ -283,19 +300,8 @@ fn image_archive(rel_path: &str) -> Option<(ImageSet, Archive)> {
 /// afterwards. Files already in place are kept.
 pub fn fetch_archive(archive: &Archive, root: &Path) -> Result<()> {
     let name = archive.url.rsplit('/').next().unwrap_or("archive.tar.gz");
-    let (urls, expect) = match override_for(name)? {
-        Some(o) => {
-            let mut urls = env_mirrors(name);
-            urls.push(o.url.clone());
-            (urls, Expect { bytes: o.bytes, sha256: o.sha256, md5: o.md5 })
-        }
-        None => {
-            let mut urls = env_mirrors(name);
-            urls.push(archive.url.to_string());
-            urls.extend(archive.mirrors.iter().map(|m| m.to_string()));
-            (urls, Expect::of_archive(archive))
-        }
-    };
+    let built_in = std::iter::once(archive.url).chain(archive.mirrors.iter().copied()).map(str::to_string).collect();
+    let (urls, expect) = sources(name, built_in, Expect::of_archive(archive))?;
     let images = root.join("images");
     let tarball = images.join(name);
     eprintln!("fetching {name} ({:.0} MB) into {}", archive.bytes as f64 / 1e6, images.display());
@@ -347,10 +353,7 @@ pub fn auto_fetcher() -> Fetcher {
             return Ok(());
         }
         if let Some(e) = manifest().into_iter().find(|e| e.checked.file.rel_path == file.rel_path) {
-            let (urls, expect) = match override_for(file.rel_path)? {
-                Some(o) => (vec![o.url.clone()], Expect { bytes: o.bytes, sha256: o.sha256, md5: o.md5 }),
-                None => (table_urls(e.checked), Expect::of_table(e.checked)),
-            };
+            let (urls, expect) = sources(file.rel_path, table_urls(e.checked), Expect::of_table(e.checked))?;
             eprintln!("fetching {} into {}", file.rel_path, root.display());
             return download_any(&urls, &root.join(file.rel_path), &expect);
         }

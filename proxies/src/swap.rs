@@ -57,7 +57,7 @@ pub fn score_and_params(ctx: &ProxyContext) -> Result<(f64, usize)> {
 
 /// What SWAP's forward passes give, averaged over the repeats: SWAP itself, the plain
 /// (per-sample) activation-pattern count of the same activations (the `ap` proxy), and the
-/// network's parameter count. Computed once per arch and settings (the context's memo).
+/// network's parameter count. Its forward passes are computed once per arch and B (the memo).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measured {
     pub swap: f64,
@@ -65,11 +65,6 @@ pub struct Measured {
     pub params: usize,
 }
 
-/// SWAP's measurements of the context's arch (memoised).
-pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
-    let key = format!("swap:{}", settings(ctx.settings));
-    ctx.memo.get_or_insert_with(&key, || compute(ctx))
-}
 
 /// One repeat's counts and the network's size.
 #[derive(Debug, Clone, Copy)]
@@ -78,10 +73,11 @@ struct Repeat {
     params: usize,
 }
 
-/// The mean over repeats 0..R. Repeat r's network depends only on the arch seed and r, so
-/// the repeats of a smaller R are a prefix of a larger R's: they are memoised per B and reused
-/// (an ablation over R costs only its largest R).
-fn compute(ctx: &ProxyContext) -> Result<Measured> {
+/// SWAP's measurements of the context's arch: the mean over repeats 0..R. Repeat r's network
+/// depends only on the arch seed and r, so the repeats are memoised per B and a smaller R is a
+/// prefix of a larger one (SWAP, reg-SWAP and `ap` on one arch cost one set of forward passes;
+/// an ablation over R costs only its largest R).
+pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
     let (batch, repeats) = (ctx.settings.swap_batch, ctx.settings.swap_repeats);
     ensure!((1..=MAX_BATCH).contains(&batch), "SWAP batch must be between 1 and {MAX_BATCH}, got {batch}");
     ensure!(repeats >= 1, "SWAP needs at least one repeat");

@@ -146,14 +146,7 @@ impl SearchSpace for Nb201Space {
         let task: Nb201Task = request.task.name.parse()?;
         let t = std::time::Instant::now();
         let table = Nb201Table::load(data)?;
-        let source = if data.path(NB201_ARCHIVE).is_file() {
-            "HDF5 archive"
-        } else if data.path(NB201_NATS_CSV.rel_path).is_file() && data.path(NB201_SUITEZERO_ZIP.rel_path).is_file() {
-            "source files"
-        } else {
-            "embedded subset"
-        };
-        eprintln!("nb201 table: {} archs from the {source} in {} ms", table.records().len(), t.elapsed().as_millis());
+        eprintln!("nb201 table: {} archs from the {} in {} ms", table.records().len(), table.source(), t.elapsed().as_millis());
         let config = Nb201Config::default();
         let test = request.accuracy.name == "test";
         let picked = sample_indices(table.records().len(), request.archs.unwrap_or(self.default_archs()), request.seed);

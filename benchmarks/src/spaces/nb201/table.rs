@@ -100,6 +100,8 @@ impl Nb201Record {
 #[derive(Debug, Clone)]
 pub struct Nb201Table {
     records: Vec<Nb201Record>,
+    /// Where the table was read from, in words (run logs).
+    source: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +156,7 @@ impl Nb201Table {
                 r.with_context(|| format!("the embedded table lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS")))
             })
             .collect::<Result<Vec<_>>>()
-            .map(|records| Self { records })
+            .map(|records| Self { records, source: "embedded subset" })
     }
 
     /// The table as an archive: official arch strings, official indices, and per task the
@@ -211,7 +213,7 @@ impl Nb201Table {
             .enumerate()
             .map(|(o, r)| r.with_context(|| format!("the archive lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS"))))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { records })
+        Ok(Self { records, source: "HDF5 archive" })
     }
 
     pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
@@ -227,7 +229,12 @@ impl Nb201Table {
             let (nb201_index, test_acc) = test[ordinal].with_context(|| format!("{} has no row for {arch}", csv.display()))?;
             records.push(Nb201Record { arch, nb201_index, val_acc, test_acc, zen });
         }
-        Ok(Self { records })
+        Ok(Self { records, source: "source files" })
+    }
+
+    /// Where the table was read from: `HDF5 archive`, `source files` or `embedded subset`.
+    pub fn source(&self) -> &'static str {
+        self.source
     }
 
     pub fn records(&self) -> &[Nb201Record] {
