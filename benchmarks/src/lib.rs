@@ -20,6 +20,7 @@ pub mod spaces;
 
 pub use data::data_dir::DataDir;
 pub use images::{Archive, ImageBatch, ImageSet, Split};
+pub use nn::cpu::Kernels;
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
     BnMode, BuildOptions, ForwardCtx, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay,

@@ -14,8 +14,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::Request;
-use swapnas_benchmarks::{BnMode, DataDir, ForwardCtx, Taps};
-use swapnas_proxies::swap::{count_distinct_patterns, relu_patterns, repeat_network};
+use swapnas_benchmarks::{BnMode, Candidate, DataDir, ForwardCtx, Kernels, Taps};
+use swapnas_proxies::swap::{count_codes, relu_codes, repeat_network};
 use swapnas_proxies::Memo;
 use swapnas_reports::table::write_atomic;
 
@@ -31,6 +31,14 @@ struct ProxyBench {
 
 #[derive(Debug, Serialize)]
 struct SwapProfile {
+    /// Whose kernels ran the forward passes (`burn`: the reference path, `native`).
+    kernels: String,
+    /// Wall-clock seconds for all archs (repeats run in parallel over the threads), and the
+    /// resulting archs/s.
+    seconds: f64,
+    archs_per_second: f64,
+    /// The mean SWAP score per arch.
+    scores: Vec<f64>,
     forward_passes: usize,
     init_seconds: f64,
     forward_seconds: f64,
@@ -40,6 +48,8 @@ struct SwapProfile {
     forward_flop: f64,
     gflops_overall: f64,
     gflops_forward: f64,
+    /// gflops_overall ÷ the sgemm rate with the same threads.
+    efficiency: f64,
 }
 
 /// This machine's sgemm throughput on the same backend (a square f32 matmul, timed).
@@ -50,23 +60,33 @@ struct Sgemm {
     gflops_all_threads: f64,
 }
 
-/// GFLOP/s of `[n, n] × [n, n]` f32 matmuls on `device`, in a pool of `threads`.
+/// GFLOP/s of `[n, n] × [n, n]` f32 matmuls on `device`, one independent stream per thread
+/// (each timed for at least 1 s): the machine's arithmetic rate with `threads` threads busy,
+/// whether or not the backend splits one matmul across threads.
 fn sgemm(device: &burn::tensor::Device, n: usize, threads: usize) -> Result<f64> {
     use burn::tensor::{Distribution, Tensor};
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    pool.install(|| {
-        let a: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
-        let b: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
-        // Warm up, then time at least 1 s.
-        let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
-        let start = Instant::now();
-        let mut runs = 0usize;
-        while start.elapsed().as_secs_f64() < 1.0 {
-            let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
-            runs += 1;
-        }
-        Ok(2.0 * (n as f64).powi(3) * runs as f64 / start.elapsed().as_secs_f64() / 1e9)
-    })
+    let start = Instant::now();
+    let runs: usize = pool.install(|| {
+        use rayon::prelude::*;
+        (0..threads)
+            .into_par_iter()
+            .map(|_| {
+                let a: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
+                let b: Tensor<2> = Tensor::random([n, n], Distribution::Default, device);
+                // Warm up, then time at least 1 s.
+                let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
+                let start = Instant::now();
+                let mut runs = 0usize;
+                while start.elapsed().as_secs_f64() < 1.0 {
+                    let _ = a.clone().matmul(b.clone()).sum().into_scalar::<f32>();
+                    runs += 1;
+                }
+                runs
+            })
+            .sum()
+    });
+    Ok(2.0 * (n as f64).powi(3) * runs as f64 / start.elapsed().as_secs_f64() / 1e9)
 }
 
 #[derive(Debug, Serialize)]
@@ -76,9 +96,15 @@ struct BenchReport {
     threads: usize,
     seed: u64,
     proxies: Vec<ProxyBench>,
-    swap_profile: SwapProfile,
+    /// SWAP's profile on burn's ops (the reference path: "before") and on the native kernels
+    /// ("after"), on the same archs, B, R and threads.
+    swap_profiles: Vec<SwapProfile>,
+    /// archs/s on the native kernels ÷ on burn's ops.
+    swap_speedup: f64,
+    /// The largest relative difference between the two paths' SWAP scores.
+    swap_max_relative_difference: f64,
     sgemm: Sgemm,
-    /// SWAP's arithmetic rate over the whole profile ÷ the sgemm rate with the same threads.
+    /// The native path's SWAP arithmetic rate ÷ the sgemm rate with the same threads.
     swap_efficiency: f64,
     /// SWAP's settings and the benchmarked archs (official strings), so that
     /// `scripts/swap_reference.py` can run the PyTorch reference on the very same work.
@@ -164,57 +190,46 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         eprintln!("  {}: {:.3} archs/s", p.name(), candidates.len() as f64 / seconds);
     }
 
-    // Where SWAP's time goes: SWAP's own building blocks, timed one by one (the mean of the
-    // counts is the arch's SWAP score, for the comparison with the reference).
-    let mut profile = SwapProfile {
-        forward_passes: 0,
-        init_seconds: 0.0,
-        forward_seconds: 0.0,
-        count_seconds: 0.0,
-        forward_flop: 0.0,
-        gflops_overall: 0.0,
-        gflops_forward: 0.0,
-    };
+    // Where SWAP's time goes, on each path: SWAP's own building blocks, timed one by one;
+    // an arch's repeats run in parallel over the threads, as the swap proxy runs them.
     let (images, _) = engine.batch.first_tensors(plan.swap_batch, &engine.device, DType::F32);
-    let mut swap_scores = Vec::with_capacity(candidates.len());
+    let mut flop_per_arch = Vec::with_capacity(candidates.len());
     for c in candidates {
         // The network's multiply-adds per image, as it counts them itself.
         let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
         let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
         let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
-        profile.forward_flop += 2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64;
-        let mut total = 0.0;
-        for r in 0..plan.swap_repeats {
-            let t = Instant::now();
-            let net = repeat_network(c.builder.as_ref(), arch_seed(seed, &c.label), r, &engine.device);
-            profile.init_seconds += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let relu = relu_patterns(net.as_ref(), images.clone());
-            // Wait for the backend so the forward's time is not billed to the count.
-            let _ = relu.last().map(|t| t.clone().sum().into_scalar::<f32>());
-            profile.forward_seconds += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            total += count_distinct_patterns(&relu)? as f64;
-            profile.count_seconds += t.elapsed().as_secs_f64();
-            profile.forward_passes += 1;
-        }
-        swap_scores.push(total / plan.swap_repeats as f64);
+        flop_per_arch.push(2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64);
     }
-
-    let profiled = profile.init_seconds + profile.forward_seconds + profile.count_seconds;
-    profile.gflops_overall = profile.forward_flop / profiled / 1e9;
-    profile.gflops_forward = profile.forward_flop / profile.forward_seconds / 1e9;
     let n = 512;
     let sgemm =
         Sgemm { n, gflops_one_thread: sgemm(&engine.device, n, 1)?, gflops_all_threads: sgemm(&engine.device, n, threads)? };
-    let swap_efficiency = profile.gflops_overall / sgemm.gflops_all_threads;
+    let mut profiles = Vec::new();
+    for kernels in [Kernels::Burn, Kernels::Native] {
+        let profile = profile_swap(candidates, &images, plan, seed, kernels, &engine.device)?;
+        let mut profile = SwapProfile { forward_flop: flop_per_arch.iter().sum(), ..profile };
+        let busy = profile.init_seconds + profile.forward_seconds + profile.count_seconds;
+        profile.gflops_overall = profile.forward_flop / profile.seconds / 1e9;
+        profile.gflops_forward = profile.forward_flop / (profile.seconds * profile.forward_seconds / busy) / 1e9;
+        profile.efficiency = profile.gflops_overall / sgemm.gflops_all_threads;
+        eprintln!("  swap profile, {} kernels: {:.3} archs/s", profile.kernels, profile.archs_per_second);
+        profiles.push(profile);
+    }
+    let (before, after) = (&profiles[0], &profiles[1]);
+    let swap_speedup = after.archs_per_second / before.archs_per_second;
+    let swap_max_relative_difference =
+        before.scores.iter().zip(&after.scores).map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1.0)).fold(0.0, f64::max);
+    let swap_efficiency = after.efficiency;
+    let swap_scores = after.scores.clone();
     let report = BenchReport {
         bench: loaded.name.clone(),
         device: engine.device_name.clone(),
         threads,
         seed,
         proxies: results,
-        swap_profile: profile,
+        swap_profiles: profiles,
+        swap_speedup,
+        swap_max_relative_difference,
         sgemm,
         swap_efficiency,
         swap_batch: plan.swap_batch,
@@ -241,30 +256,39 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
             r.settings
         );
     }
-    let p = &report.swap_profile;
-    let total = p.init_seconds + p.forward_seconds + p.count_seconds;
     let _ = write!(
         md,
-        "\nSWAP profile over {} forward passes (B = {}): weight init {:.1}%, forward {:.1}%, pattern count {:.1}% \
-         ({:.1} ms per pass).\n",
-        p.forward_passes,
+        "\nSWAP on both paths ({} archs, B = {}, R = {}, {threads} threads; sgemm {n}×{n} f32 on the same backend: {:.2} \
+         GFLOP/s on one thread, {:.2} on {threads}):\n\n| kernels | archs/s | s/arch | weight init | forward + sign packing | \
+         pattern count | ms per pass | GFLOP/s | GFLOP/s (forwards) | efficiency (÷ sgemm) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        candidates.len(),
         plan.swap_batch,
-        100.0 * p.init_seconds / total,
-        100.0 * p.forward_seconds / total,
-        100.0 * p.count_seconds / total,
-        1000.0 * total / p.forward_passes.max(1) as f64
-    );
-    let _ = write!(
-        md,
-        "\nSWAP arithmetic: {:.3e} FLOP of forward passes (2 × the networks' multiply-adds × B × R), {:.2} GFLOP/s over \
-         the whole profile, {:.2} GFLOP/s over the forwards alone. sgemm ({n}×{n} f32, same backend): {:.2} GFLOP/s on one \
-         thread, {:.2} on {threads}. Efficiency (SWAP ÷ sgemm, {threads} threads): {:.1}%.\n",
-        p.forward_flop,
-        p.gflops_overall,
-        p.gflops_forward,
+        plan.swap_repeats,
         report.sgemm.gflops_one_thread,
         report.sgemm.gflops_all_threads,
-        100.0 * report.swap_efficiency
+    );
+    for p in &report.swap_profiles {
+        let busy = p.init_seconds + p.forward_seconds + p.count_seconds;
+        let _ = writeln!(
+            md,
+            "| {} | {:.3} | {:.3} | {:.1}% | {:.1}% | {:.1}% | {:.1} | {:.2} | {:.2} | {:.1}% |",
+            p.kernels,
+            p.archs_per_second,
+            1.0 / p.archs_per_second,
+            100.0 * p.init_seconds / busy,
+            100.0 * p.forward_seconds / busy,
+            100.0 * p.count_seconds / busy,
+            1000.0 * busy / p.forward_passes.max(1) as f64,
+            p.gflops_overall,
+            p.gflops_forward,
+            100.0 * p.efficiency
+        );
+    }
+    let _ = write!(
+        md,
+        "\nNative ÷ burn: {:.2}× the archs/s; SWAP scores differ by at most {:.2e} (relative; float rounding). SWAP's \
+         arithmetic: {:.3e} FLOP of forward passes (2 × the networks' multiply-adds × B × R).\n",
+        report.swap_speedup, report.swap_max_relative_difference, report.swap_profiles[1].forward_flop
     );
     let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
     std::fs::create_dir_all(&out)?;
@@ -273,4 +297,64 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     println!("{md}");
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// SWAP on `kernels` over the candidates, its pieces timed (summed over threads) and the
+/// whole on the wall clock; the rates are filled in by the caller.
+fn profile_swap(
+    candidates: &[Candidate],
+    images: &burn::tensor::Tensor<4>,
+    plan: &ProxyPlan,
+    seed: u64,
+    kernels: Kernels,
+    device: &burn::tensor::Device,
+) -> Result<SwapProfile> {
+    use rayon::prelude::*;
+    let start = Instant::now();
+    let mut profile = SwapProfile {
+        kernels: match kernels {
+            Kernels::Burn => "burn",
+            Kernels::Native => "native",
+        }
+        .to_string(),
+        seconds: 0.0,
+        archs_per_second: 0.0,
+        scores: Vec::with_capacity(candidates.len()),
+        forward_passes: 0,
+        init_seconds: 0.0,
+        forward_seconds: 0.0,
+        count_seconds: 0.0,
+        forward_flop: 0.0,
+        gflops_overall: 0.0,
+        gflops_forward: 0.0,
+        efficiency: 0.0,
+    };
+    for c in candidates {
+        let arch_seed = arch_seed(seed, &c.label);
+        let repeats: Vec<[f64; 4]> = (0..plan.swap_repeats)
+            .into_par_iter()
+            .map(|r| -> Result<[f64; 4]> {
+                let t = Instant::now();
+                let net = repeat_network(c.builder.as_ref(), arch_seed, r, device);
+                let init = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let codes = relu_codes(net.as_ref(), images.clone(), kernels)?;
+                let forward = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let count = count_codes(&codes)?.neurons as f64;
+                Ok([init, forward, t.elapsed().as_secs_f64(), count])
+            })
+            .collect::<Result<_>>()
+            .with_context(|| format!("SWAP failed on {}", c.label))?;
+        for [init, forward, count_seconds, _] in &repeats {
+            profile.init_seconds += init;
+            profile.forward_seconds += forward;
+            profile.count_seconds += count_seconds;
+        }
+        profile.forward_passes += repeats.len();
+        profile.scores.push(repeats.iter().map(|r| r[3]).sum::<f64>() / plan.swap_repeats as f64);
+    }
+    profile.seconds = start.elapsed().as_secs_f64();
+    profile.archs_per_second = candidates.len() as f64 / profile.seconds;
+    Ok(profile)
 }

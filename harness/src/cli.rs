@@ -144,6 +144,28 @@ pub struct SettingArgs {
     /// picks it per benchmark and does not publish the values; see proxies/src/lswag.rs).
     #[arg(long, default_value = "0-100")]
     pub lswag_layers: String,
+
+    /// Kernels of SWAP's forward passes on the CPU: `native` (direct GEMM convs, fused
+    /// batch-statistic BN; README, Speed) or `burn` (burn's tensor ops, the reference path).
+    /// Scores agree up to float rounding; GPU devices always run burn's ops.
+    #[arg(long, value_enum, default_value_t = KernelsArg::Native)]
+    pub kernels: KernelsArg,
+}
+
+/// `--kernels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelsArg {
+    Native,
+    Burn,
+}
+
+impl From<KernelsArg> for swapnas_benchmarks::Kernels {
+    fn from(k: KernelsArg) -> Self {
+        match k {
+            KernelsArg::Native => Self::Native,
+            KernelsArg::Burn => Self::Burn,
+        }
+    }
 }
 
 impl Default for SettingArgs {

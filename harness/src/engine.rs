@@ -86,6 +86,8 @@ pub struct ProxyPlan {
     pub reg_sigma: Option<f64>,
     /// L-SWAG's layer interval (fractions of depth).
     pub lswag_layers: [f64; 2],
+    /// Kernels of SWAP's forward passes.
+    pub kernels: swapnas_benchmarks::Kernels,
 }
 
 impl ProxyPlan {
@@ -151,6 +153,7 @@ impl ProxyPlan {
             reg_mu: args.reg_mu,
             reg_sigma: args.reg_sigma,
             lswag_layers: swapnas_proxies::lswag::parse_layers(&args.lswag_layers)?,
+            kernels: args.kernels.into(),
         })
     }
 
@@ -183,6 +186,7 @@ impl ProxyPlan {
             batch: self.batch,
             loss: task.loss,
             lswag_layers: self.lswag_layers,
+            kernels: self.kernels,
         };
         (settings, rule)
     }

@@ -84,7 +84,7 @@ pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use swapnas_benchmarks::{ImageBatch, Loss, NetworkBuilder, Task};
+use swapnas_benchmarks::{ImageBatch, Kernels, Loss, NetworkBuilder, Task};
 
 /// Everything a proxy is given to score one architecture.
 #[derive(Clone, Copy)]
@@ -123,6 +123,10 @@ pub struct ProxySettings {
     pub loss: Loss,
     /// L-SWAG's layer interval [l̂, L̂] as fractions of the network's depth (0–1).
     pub lswag_layers: [f64; 2],
+    /// Whose kernels SWAP's forward passes run on where both can (native CPU kernels or
+    /// burn's ops); not part of any settings string, since the scores agree up to float
+    /// rounding (`bench` times both).
+    pub kernels: Kernels,
 }
 
 impl Default for ProxySettings {
@@ -134,6 +138,7 @@ impl Default for ProxySettings {
             batch: 32,
             loss: Loss::CrossEntropy,
             lswag_layers: [0.0, 1.0],
+            kernels: Kernels::Native,
         }
     }
 }

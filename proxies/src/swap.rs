@@ -24,8 +24,10 @@
 
 use crate::{derive_seed, Needs, ProxyContext, ProxyDecl, ProxySettings};
 use anyhow::{bail, ensure, Result};
+use rayon::prelude::*;
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
+use swapnas_benchmarks::nn::cpu::{self, Kernels, SignCodes};
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Network, NetworkBuilder, Taps, WeightInit};
 
 /// Samples packed per f32 code: sums of distinct powers of two below 2^16 are exact.
@@ -86,11 +88,16 @@ pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
     let mut done: Vec<Repeat> = ctx.memo.get(&key).unwrap_or_default();
     if done.len() < repeats {
         let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
-        for r in done.len()..repeats {
-            let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
-            let counts = count_patterns(&relu_patterns(net.as_ref(), images.clone()))?;
-            done.push(Repeat { counts, params: net.parameter_count() });
-        }
+        // The repeats are independent: they run in parallel over the thread pool's threads.
+        let more: Vec<Repeat> = (done.len()..repeats)
+            .into_par_iter()
+            .map(|r| {
+                let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
+                let counts = count_codes(&relu_codes(net.as_ref(), images.clone(), ctx.settings.kernels)?)?;
+                Ok(Repeat { counts, params: net.parameter_count() })
+            })
+            .collect::<Result<_>>()?;
+        done.extend(more);
         ctx.memo.insert(&key, done.clone());
     }
     let used = &done[..repeats];
@@ -109,9 +116,29 @@ pub fn repeat_network(builder: &dyn NetworkBuilder, seed: u64, r: usize, device:
 /// Step 2: one forward pass with BN on batch statistics; the output of every ReLU applied
 /// to a 4-D tensor, in execution order (one entry per layer).
 pub fn relu_patterns(net: &dyn Network, images: Tensor<4>) -> Vec<Tensor<4>> {
+    relu_patterns_with(net, images, Kernels::Native)
+}
+
+/// [`relu_patterns`] on the given kernels (burn's ops are the reference path).
+pub fn relu_patterns_with(net: &dyn Network, images: Tensor<4>, kernels: Kernels) -> Vec<Tensor<4>> {
     let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    fwd.kernels = kernels;
     let _ = net.forward(images, &mut fwd);
     fwd.relu
+}
+
+/// Steps 2 and 3a in one: the forward pass's ReLU outputs as sign codes. On the native
+/// kernels each ReLU's signs are packed as it runs and no output is kept; elsewhere the
+/// outputs are recorded and packed on their device afterwards.
+pub fn relu_codes(net: &dyn Network, images: Tensor<4>, kernels: Kernels) -> Result<SignCodes> {
+    let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { relu_codes: true, ..Taps::default() });
+    fwd.kernels = kernels;
+    let _ = net.forward(images, &mut fwd);
+    let mut codes = std::mem::take(&mut fwd.relu_codes);
+    // Outputs the native kernels did not pack (another device); the set of patterns does not
+    // depend on the layers' order.
+    codes.merge(tensor_codes(fwd.relu, kernels)?);
+    Ok(codes)
 }
 
 /// Step 3, per layer: the distinct patterns of each ReLU layer on its own.
@@ -139,12 +166,47 @@ pub struct PatternCounts {
 /// distinct neuron codes at no extra device work: samples i and j share a pattern exactly
 /// when no distinct neuron code has different bits i and j.
 pub fn count_patterns(activations: &[Tensor<4>]) -> Result<PatternCounts> {
+    count_patterns_with(activations.to_vec(), Kernels::Native)
+}
+
+/// [`count_patterns`] of activations given up to it (their buffers are read without a copy),
+/// packed on the host where the tensors allow the native kernels and with a device matmul
+/// otherwise (and always with [`Kernels::Burn`], the reference path).
+pub fn count_patterns_with(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<PatternCounts> {
+    count_codes(&tensor_codes(activations, kernels)?)
+}
+
+/// The sign codes of recorded activations (each `[B, …]`, the same B).
+pub fn tensor_codes(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<SignCodes> {
     let Some(first) = activations.first() else {
-        bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
+        return Ok(SignCodes::default());
     };
     let batch = first.dims()[0];
     ensure!((1..=MAX_BATCH).contains(&batch), "SWAP supports batches of 1..={MAX_BATCH} samples, got {batch}");
-    let device = first.device();
+    ensure!(activations.iter().all(|a| a.dims()[0] == batch), "SWAP's activations must share one batch size ({batch})");
+    if activations.iter().all(|a| kernels.native_for(a)) {
+        let mut codes = SignCodes::default();
+        for a in activations {
+            codes.push(&cpu::read_f32(a.into_data()), batch);
+        }
+        return Ok(codes);
+    }
+    device_codes(activations, batch)
+}
+
+/// Both counts from the codes of one forward pass.
+pub fn count_codes(codes: &SignCodes) -> Result<PatternCounts> {
+    if codes.is_empty() {
+        bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
+    }
+    let distinct = codes.distinct();
+    Ok(PatternCounts { neurons: distinct.len(), samples: distinct_samples(&distinct, codes.batch()) })
+}
+
+/// The codes computed on the activations' device: per layer, a matmul of the 0/1 matrix
+/// with powers of two (exact in f32 for 16-bit chunks), read back.
+fn device_codes(activations: Vec<Tensor<4>>, batch: usize) -> Result<SignCodes> {
+    let device = activations[0].device();
     let chunks = batch.div_ceil(CHUNK);
     // powers[k][i] = 2^(i mod 16) if sample i is in chunk k.
     let mut powers = vec![0.0f32; chunks * batch];
@@ -152,42 +214,26 @@ pub fn count_patterns(activations: &[Tensor<4>]) -> Result<PatternCounts> {
         powers[(i / CHUNK) * batch + i] = (1u32 << (i % CHUNK)) as f32;
     }
     let powers: Tensor<2> = Tensor::from_data(TensorData::new(powers, [chunks, batch]), (&device, DType::F32));
-    let codes: Vec<Tensor<2>> = activations
-        .iter()
-        .map(|a| {
-            let [b, c, h, w] = a.dims();
-            debug_assert_eq!(b, batch);
-            let bits = a.clone().greater_elem(0.0).float().cast(DType::F32).reshape([b, c * h * w]);
-            powers.clone().matmul(bits)
-        })
+    let widths: Vec<usize> = activations.iter().map(|a| a.shape().num_elements() / batch).collect();
+    let packed: Vec<Tensor<2>> = activations
+        .into_iter()
+        .zip(&widths)
+        .map(|(a, &width)| powers.clone().matmul(a.greater_elem(0.0).float().cast(DType::F32).reshape([batch, width])))
         .collect();
-    let codes = Tensor::cat(codes, 1);
-    let [_, neurons] = codes.dims();
-    let codes: Vec<f32> = codes
+    // One read-back for the whole pass: [chunks, Σ widths].
+    let all: Vec<f32> = Tensor::cat(packed, 1)
         .into_data()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("cannot read activation codes back from the device: {e:?}"))?;
-    let distinct: Vec<u128> = if chunks == 1 {
-        let mut seen = vec![0u64; 1 << (CHUNK - 6)];
-        let mut distinct = Vec::new();
-        for &c in &codes {
-            let c = c as usize;
-            let (word, bit) = (c >> 6, 1u64 << (c & 63));
-            if seen[word] & bit == 0 {
-                seen[word] |= bit;
-                distinct.push(c as u128);
-            }
-        }
-        distinct
-    } else {
-        let mut keys: Vec<u128> = (0..neurons)
-            .map(|n| (0..chunks).fold(0u128, |key, k| key | ((codes[k * neurons + n] as u128) << (k * CHUNK))))
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
-    };
-    Ok(PatternCounts { neurons: distinct.len(), samples: distinct_samples(&distinct, batch) })
+    let neurons: usize = widths.iter().sum();
+    let mut codes = SignCodes::default();
+    let mut offset = 0;
+    for width in widths {
+        let layer: Vec<u16> = (0..chunks).flat_map(|k| all[k * neurons + offset..][..width].iter().map(|&v| v as u16)).collect();
+        codes.push_packed(width, &layer, batch);
+        offset += width;
+    }
+    Ok(codes)
 }
 
 /// The number of distinct samples among `batch`, given every distinct neuron code (bit i =
@@ -196,9 +242,13 @@ fn distinct_samples(codes: &[u128], batch: usize) -> usize {
     let all = if batch == 128 { u128::MAX } else { (1u128 << batch) - 1 };
     // differs[i]: the samples whose pattern differs from sample i's.
     let mut differs = vec![0u128; batch];
-    for &code in codes {
+    for (n, &code) in codes.iter().enumerate() {
         for (i, d) in differs.iter_mut().enumerate() {
             *d |= if code >> i & 1 == 1 { !code & all } else { code };
+        }
+        // Every sample already differs from every other: nothing more to learn.
+        if n % 64 == 63 && differs.iter().enumerate().all(|(i, &d)| d | 1u128 << i == all) {
+            break;
         }
     }
     // A sample is new when it equals no earlier sample.

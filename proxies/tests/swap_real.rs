@@ -126,3 +126,77 @@ fn smaller_r_reuses_the_prefix_and_ap_shares_the_passes() {
     assert_eq!(ap, score("ap", 3, &Memo::new()));
     assert!((1.0..=16.0).contains(&ap), "{ap}");
 }
+
+/// The native CPU kernels (the default) against burn's ops (the reference path, what every
+/// score was computed with before them) on real NB201 archs and real CIFAR-10 images: every
+/// ReLU output agrees to float rounding, and SWAP's and the plain pattern counts of each
+/// repeat agree to within a few neurons whose ReLU input lies within rounding of zero.
+#[test]
+fn native_kernels_match_burn() {
+    use swapnas_benchmarks::Kernels;
+    use swapnas_proxies::swap::{count_codes, relu_codes, relu_patterns_with};
+    let device = Device::flex();
+    // Every op of the space (none, skip, 1×1 conv, 3×3 conv, 3×3 avg pool) in several places.
+    let archs = ["(2, 3, 2, 0, 4, 2)", "(3, 3, 3, 3, 3, 3)", "(4, 4, 1, 4, 2, 4)", "(1, 2, 0, 3, 1, 4)", "(0, 4, 3, 2, 2, 1)"];
+    for batch_size in [16, 20] {
+        let batch = ImageSet::CIFAR10.load_first(&data_dir(), batch_size).unwrap();
+        let images = batch.images(&device, burn::tensor::DType::F32);
+        let (mut identical, mut compared) = (0, 0);
+        for arch in archs {
+            let b = builder(arch);
+            for r in 0..2 {
+                let net = repeat_network(&b, 7, r, &device);
+                if r == 0 && batch_size == 16 {
+                    let native = relu_patterns_with(net.as_ref(), images.clone(), Kernels::Native);
+                    let burn = relu_patterns_with(net.as_ref(), images.clone(), Kernels::Burn);
+                    assert_eq!(native.len(), burn.len(), "{arch}: ReLU layers");
+                    for (l, (a, b)) in native.iter().zip(&burn).enumerate() {
+                        assert_eq!(a.dims(), b.dims(), "{arch} layer {l}");
+                        let diff: f32 = (a.clone() - b.clone()).abs().max().into_scalar();
+                        let scale: f32 = b.clone().abs().max().into_scalar();
+                        // Rounding differences start at f32's ~1e-7 and compound with depth
+                        // (up to ~1e-4 relative by the 70th layer of an all-3×3-conv net).
+                        let tolerance = if l < 4 { 1e-5 } else { 1e-3 };
+                        assert!(
+                            diff <= tolerance * (1.0 + scale),
+                            "{arch} layer {l}: max |native − burn| = {diff} (scale {scale})"
+                        );
+                    }
+                }
+                let native = count_codes(&relu_codes(net.as_ref(), images.clone(), Kernels::Native).unwrap()).unwrap();
+                let burn = count_codes(&relu_codes(net.as_ref(), images.clone(), Kernels::Burn).unwrap()).unwrap();
+                let gap = native.neurons.abs_diff(burn.neurons);
+                assert!(
+                    gap as f64 <= 2.0 + 1e-4 * burn.neurons as f64,
+                    "{arch} B={batch_size} repeat {r}: SWAP {} native vs {} burn",
+                    native.neurons,
+                    burn.neurons
+                );
+                assert_eq!(native.samples, burn.samples, "{arch} B={batch_size} repeat {r}: plain count");
+                assert!(burn.neurons > 100, "{arch}: a real network has many patterns");
+                identical += usize::from(gap == 0);
+                compared += 1;
+            }
+        }
+        eprintln!("B = {batch_size}: {identical} of {compared} repeats give identical SWAP counts on both paths");
+    }
+    // The proxy itself, on either path (the setting is not part of its cache key).
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
+    let b = builder(archs[0]);
+    let score = |kernels| {
+        let settings = ProxySettings { swap_repeats: 2, kernels, ..ProxySettings::default() };
+        let memo = Memo::new();
+        let ctx = ProxyContext {
+            builder: &b,
+            batch: &batch,
+            device: &device,
+            seed: 3,
+            memo: &memo,
+            settings: &settings,
+            task: common::task(),
+        };
+        proxy("swap", &settings).score(&ctx).unwrap()
+    };
+    let (native, burn) = (score(Kernels::Native), score(Kernels::Burn));
+    assert!((native - burn).abs() <= 2.0 + 1e-4 * burn, "SWAP {native} native vs {burn} burn");
+}

@@ -5,6 +5,7 @@
 //! `params` and `flops` were counted (NASLib's `get_model_stats`, i.e. tensorwatch), so parameter
 //! and FLOP counts can be checked against the benchmark tables.
 
+use crate::nn::cpu::{self, Buf, Window};
 use crate::nn::init::WeightInit;
 use crate::nn::network::{BnMode, ForwardCtx, Probe};
 use burn::module::Param;
@@ -154,9 +155,36 @@ pub struct Conv {
 }
 
 impl Conv {
-    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+    /// The native kernel's window, where it runs this conv (one group, a native pass).
+    fn native(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Window> {
+        let [_, _, kh, kw] = self.weight.dims();
+        (self.groups == 1 && kh == kw && ctx.kernels.native_for(x)).then_some(Window {
+            kernel: kh,
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+        })
+    }
+
+    fn burn_conv(&self, x: Tensor<4>) -> Tensor<4> {
         let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], self.groups);
-        let y = conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options);
+        conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options)
+    }
+
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let y = match self.native(&x, ctx) {
+            Some(win) => {
+                let c_out = self.weight.dims()[0];
+                let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
+                let x = Buf::take(x);
+                match cpu::conv2d(&x, &cpu::values(self.weight.val()), c_out, bias.as_deref(), win) {
+                    Some(y) => y.into_tensor(),
+                    // The window does not fit: let burn's conv say so.
+                    None => self.burn_conv(x.into_tensor()),
+                }
+            }
+            None => self.burn_conv(x),
+        };
         if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
             let [n, _, h, w] = y.dims();
@@ -229,6 +257,10 @@ impl BatchNorm {
         }
         let y = match ctx.bn {
             BnMode::Off => x,
+            BnMode::Batch if ctx.kernels.native_for(&x) => {
+                let (gamma, beta) = (cpu::values(self.gamma.val()), cpu::values(self.beta.val()));
+                native_batch_norm(x, Some((&gamma, &beta)), ctx)
+            }
             BnMode::Batch => {
                 let c = self.gamma.dims()[0];
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
@@ -255,6 +287,18 @@ fn batch_normalise(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
     let mean = mean.reshape([1, c, 1, 1]);
     let std = var.add_scalar(BatchNorm::EPS).sqrt().reshape([1, c, 1, 1]);
     x.sub(mean).div(std)
+}
+
+/// [`batch_normalise`] (and the affine map) on the native kernel, recording the same taps.
+fn native_batch_norm(x: Tensor<4>, affine: Option<(&[f32], &[f32])>, ctx: &mut ForwardCtx) -> Tensor<4> {
+    let mut buf = Buf::take(x);
+    let [n, c, h, w] = buf.dims;
+    let variances = cpu::batch_norm(&mut buf, BatchNorm::EPS, affine);
+    if ctx.taps.bn_variance {
+        ctx.bn_variances.push(Tensor::from_data(TensorData::new(variances, [c]), (&Device::flex(), DType::F32)));
+        ctx.bn_counts.push(n * h * w);
+    }
+    buf.into_tensor()
 }
 
 #[derive(Module, Debug)]
@@ -289,11 +333,23 @@ pub fn avg_pool(
     count_include_pad: bool,
     ctx: &mut ForwardCtx,
 ) -> Tensor<4> {
-    let options = AvgPoolOptions::new([kernel; 2])
-        .with_stride([stride; 2])
-        .with_padding([padding; 2])
-        .with_count_include_pad(count_include_pad);
-    let y = avg_pool2d(x, options);
+    let burn_pool = |x: Tensor<4>| {
+        let options = AvgPoolOptions::new([kernel; 2])
+            .with_stride([stride; 2])
+            .with_padding([padding; 2])
+            .with_count_include_pad(count_include_pad);
+        avg_pool2d(x, options)
+    };
+    let y = if ctx.kernels.native_for(&x) {
+        let x = Buf::take(x);
+        match cpu::avg_pool(&x, Window { kernel, stride, padding, dilation: 1 }, count_include_pad) {
+            Some(y) => y.into_tensor(),
+            // The window does not fit: let burn's pool say so.
+            None => burn_pool(x.into_tensor()),
+        }
+    } else {
+        burn_pool(x)
+    };
     if ctx.taps.flops {
         let [n, c, h, w] = y.dims();
         ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
@@ -377,19 +433,28 @@ impl ReluConvBn {
 /// Every node must have an input edge.
 pub fn cell_dag(x: Tensor<4>, edges: &[(usize, usize)], mut edge: impl FnMut(usize, Tensor<4>) -> Tensor<4>) -> Tensor<4> {
     let last = edges.iter().map(|&(_, t)| t).max().unwrap_or(0);
-    let mut nodes = vec![x];
+    // The edge that reads each node last gets the node itself rather than a shared handle,
+    // so an in-place kernel (the native ReLU) need not copy it.
+    let mut last_read = vec![None; last + 1];
+    for to in 1..=last {
+        for (e, &(from, _)) in edges.iter().enumerate().filter(|(_, &(_, t))| t == to) {
+            last_read[from] = Some(e);
+        }
+    }
+    let mut nodes: Vec<Option<Tensor<4>>> = vec![Some(x)];
     for to in 1..=last {
         let mut sum: Option<Tensor<4>> = None;
         for (e, &(from, _)) in edges.iter().enumerate().filter(|(_, &(_, t))| t == to) {
-            let y = edge(e, nodes[from].clone());
+            let input = if last_read[from] == Some(e) { nodes[from].take() } else { nodes[from].clone() };
+            let y = edge(e, input.unwrap_or_else(|| panic!("node {from} of the cell was read after its last use")));
             sum = Some(match sum {
                 Some(s) => s.add(y),
                 None => y,
             });
         }
-        nodes.push(sum.unwrap_or_else(|| panic!("node {to} of the cell has no input edge")));
+        nodes.push(Some(sum.unwrap_or_else(|| panic!("node {to} of the cell has no input edge"))));
     }
-    nodes.pop().expect("at least the input node")
+    nodes.pop().flatten().expect("at least the input node")
 }
 
 /// The classification head: the pre-GAP features tapped if asked for, global average
@@ -426,6 +491,7 @@ impl PlainBatchNorm {
         }
         let y = match ctx.bn {
             BnMode::Off => x,
+            BnMode::Batch if ctx.kernels.native_for(&x) => native_batch_norm(x, None, ctx),
             BnMode::Batch => batch_normalise(x, ctx),
         };
         ctx.module_output(&y);

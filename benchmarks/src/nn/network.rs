@@ -5,6 +5,7 @@
 //! push their activations into it as they run. One forward pass then serves SWAP (ReLU
 //! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
 
+use crate::nn::cpu::{self, Buf, Kernels, SignCodes};
 use burn::prelude::*;
 use burn::tensor::{DType, Device};
 
@@ -24,6 +25,10 @@ pub enum BnMode {
 pub struct Taps {
     /// The output of every ReLU applied to a 4-D tensor, in execution order.
     pub relu: bool,
+    /// The same outputs as packed sign codes ([`SignCodes`], in `relu_codes`) where the
+    /// native kernels run the ReLU, so that no output is kept (SWAP); elsewhere as tensors
+    /// in `relu`.
+    pub relu_codes: bool,
     /// The output of every LeakyReLU (not a ReLU module: SWAP does not count it; NASLib's NWOT
     /// hooks it).
     pub leaky_relu: bool,
@@ -57,8 +62,10 @@ pub struct Taps {
 pub struct ForwardCtx {
     pub bn: BnMode,
     pub taps: Taps,
-    /// ReLU outputs (when `taps.relu`).
+    /// ReLU outputs (when `taps.relu`, or `taps.relu_codes` off the native kernels).
     pub relu: Vec<Tensor<4>>,
+    /// ReLU outputs' sign codes (when `taps.relu_codes` on the native kernels).
+    pub relu_codes: SignCodes,
     /// LeakyReLU outputs (when `taps.leaky_relu`).
     pub leaky_relu: Vec<Tensor<4>>,
     /// Pre-GAP features (when `taps.pre_gap`).
@@ -82,6 +89,9 @@ pub struct ForwardCtx {
     pub block_inputs: Vec<Tensor<4>>,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
+    /// Whose kernels run the layers where both can: the native CPU kernels (default; used
+    /// only for f32 tensors on the plain flex device) or burn's ops (the reference path).
+    pub kernels: Kernels,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -101,6 +111,7 @@ impl ForwardCtx {
             bn,
             taps,
             relu: Vec::new(),
+            relu_codes: SignCodes::default(),
             leaky_relu: Vec::new(),
             pre_gap: None,
             conv_outputs: Vec::new(),
@@ -112,6 +123,7 @@ impl ForwardCtx {
             block_outputs: Vec::new(),
             block_inputs: Vec::new(),
             relu_replay: None,
+            kernels: Kernels::Native,
         }
     }
 
@@ -120,7 +132,17 @@ impl ForwardCtx {
         if self.taps.flops {
             self.flops += x.shape().num_elements() as f64;
         }
+        let native = self.relu_replay.is_none() && self.kernels.native_for(&x);
         let y = match self.relu_replay.as_mut() {
+            None if native => {
+                let mut buf = Buf::take(x);
+                if self.taps.relu_codes {
+                    cpu::relu_packed(&mut buf, &mut self.relu_codes);
+                } else {
+                    cpu::relu(&mut buf);
+                }
+                buf.into_tensor()
+            }
             None => burn::tensor::activation::relu(x),
             Some(replay) => match replay.masks.pop_front() {
                 Some(mask) if mask.dims() == x.dims() => x.mul(mask),
@@ -130,7 +152,7 @@ impl ForwardCtx {
                 }
             },
         };
-        if self.taps.relu {
+        if self.taps.relu || (self.taps.relu_codes && !native) {
             self.relu.push(y.clone());
         }
         self.module_output(&y);

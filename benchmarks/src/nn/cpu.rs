@@ -1,0 +1,538 @@
+//! Native CPU kernels for forward-only passes on burn's flex backend.
+//!
+//! Profiling SWAP on flex (`perf record` of `swapnas bench`, NB201) found the forward pass at
+//! ≈ 15 % of this CPU's sgemm rate: the GEMMs themselves ran well below peak on flex's tiled
+//! NHWC im2col, and the rest went to layout conversions, `avg_pool2d` (13 % alone), the
+//! several tensor ops of a batch-statistic BN and allocations. These kernels work on the
+//! tensors' own NCHW buffers (taken and given back without a copy when the tensor is not
+//! shared):
+//!
+//! - [`conv2d`]: one GEMM per image, `out[c_out, oh·ow] = W[c_out, k] × col[k, oh·ow]`, on the
+//!   `gemm` crate (the kernels flex uses), with an im2col only where the conv is not a plain
+//!   1×1 — the output lands in NCHW directly;
+//! - [`batch_norm`]: per-channel mean and biased variance in f64 (two passes), then
+//!   `(x − mean) / sqrt(var + eps) · γ + β` in place, in that order, as the burn ops compute it;
+//! - [`avg_pool`]: PyTorch's `AvgPool2d` (floor mode, `count_include_pad` either way);
+//! - [`relu`]: in place.
+//!
+//! They run where a layer sees an f32 tensor on the plain flex device (no autodiff: a
+//! gradient proxy's tensors keep burn's ops and their backward) and the pass allows them
+//! ([`Kernels`]). Results equal burn's up to float rounding: sums run in another order (and
+//! BN's statistics in f64), so a ReLU input within rounding of zero may land on the other
+//! side. `swapnas bench` times both paths on the same archs and the test
+//! `native_kernels_match_burn` compares them layer by layer and SWAP's counts on real archs.
+
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+
+/// Which kernels a forward pass uses where both can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// This module's kernels where eligible (f32 on the plain flex device), burn's elsewhere.
+    #[default]
+    Native,
+    /// burn's tensor ops throughout (the reference path).
+    Burn,
+}
+
+impl Kernels {
+    /// Whether `x` goes through the native kernels under this choice.
+    pub fn native_for<const D: usize>(self, x: &Tensor<D>) -> bool {
+        if self != Kernels::Native || x.dtype() != DType::F32 {
+            return false;
+        }
+        let device = x.device();
+        !device.is_autodiff() && device == Device::flex()
+    }
+}
+
+/// An owned NCHW buffer and its shape.
+pub struct Buf {
+    pub data: Vec<f32>,
+    pub dims: [usize; 4],
+}
+
+impl Buf {
+    /// Takes the tensor's buffer (no copy unless it is shared or strided).
+    pub fn take(x: Tensor<4>) -> Self {
+        let dims = x.dims();
+        let data = read_f32(x.into_data());
+        Self { data, dims }
+    }
+
+    /// Back to a tensor on the flex device (no copy).
+    pub fn into_tensor(self) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(self.data, self.dims), (&Device::flex(), DType::F32))
+    }
+}
+
+/// The f32 values of a tensor's data; callers checked the dtype ([`Kernels::native_for`]).
+pub fn read_f32(data: TensorData) -> Vec<f32> {
+    match data.try_into_vec::<f32>() {
+        Ok(v) => v,
+        Err(e) => unreachable!("native kernels take f32 tensors only (checked by Kernels::native_for): {e:?}"),
+    }
+}
+
+/// The values of a (small) parameter tensor.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    read_f32(t.into_data())
+}
+
+/// Geometry of a 2-D convolution or pooling window (square, symmetric padding).
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+}
+
+impl Window {
+    /// Output side for an input side, as PyTorch computes it (floor mode); `None` when the
+    /// window does not fit.
+    pub fn out_side(&self, side: usize) -> Option<usize> {
+        let span = self.dilation * (self.kernel - 1) + 1;
+        (side + 2 * self.padding).checked_sub(span).map(|d| d / self.stride + 1)
+    }
+
+    /// Input index of output `o` at kernel offset `k`, if inside the input.
+    fn source(&self, o: usize, k: usize, side: usize) -> Option<usize> {
+        let i = (o * self.stride + k * self.dilation) as isize - self.padding as isize;
+        (0..side as isize).contains(&i).then_some(i as usize)
+    }
+
+    /// The outputs `o` whose input index at kernel offset `k` lies inside `0..side`, as a
+    /// range (stride 1 only).
+    fn valid_outputs(&self, k: usize, side: usize, out: usize) -> std::ops::Range<usize> {
+        let shift = k * self.dilation;
+        let lo = self.padding.saturating_sub(shift);
+        let hi = (side + self.padding).saturating_sub(shift).min(out);
+        lo..hi.max(lo)
+    }
+}
+
+/// A one-group convolution: `x` is `[n, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`
+/// (row-major), `bias` `[c_out]`. `None` if the window does not fit the input.
+pub fn conv2d(x: &Buf, weight: &[f32], c_out: usize, bias: Option<&[f32]>, win: Window) -> Option<Buf> {
+    let [n, c_in, h, w] = x.dims;
+    let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let kk = win.kernel * win.kernel;
+    let k = c_in * kk;
+    debug_assert_eq!(weight.len(), c_out * k);
+    let plane = oh * ow;
+    let mut out = vec![0.0f32; n * c_out * plane];
+    let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
+    let mut col = if direct { Vec::new() } else { vec![0.0f32; k * plane] };
+    for b in 0..n {
+        let image = &x.data[b * c_in * h * w..(b + 1) * c_in * h * w];
+        let rhs: &[f32] = if direct {
+            image
+        } else {
+            im2col(image, [c_in, h, w], win, [oh, ow], &mut col);
+            &col
+        };
+        let dst = &mut out[b * c_out * plane..(b + 1) * c_out * plane];
+        // SAFETY: dst is c_out × plane, lhs c_out × k, rhs k × plane, all row-major and in
+        // bounds; the buffers do not overlap.
+        unsafe {
+            gemm::gemm(
+                c_out,
+                plane,
+                k,
+                dst.as_mut_ptr(),
+                1,
+                plane as isize,
+                false,
+                weight.as_ptr(),
+                1,
+                k as isize,
+                rhs.as_ptr(),
+                1,
+                plane as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        if let Some(bias) = bias {
+            for (o, &beta) in bias.iter().enumerate() {
+                dst[o * plane..(o + 1) * plane].iter_mut().for_each(|v| *v += beta);
+            }
+        }
+    }
+    Some(Buf { data: out, dims: [n, c_out, oh, ow] })
+}
+
+/// `col[(c·k + i)·k + j, oy·ow + ox] = x[c, oy·s + i·d − p, ox·s + j·d − p]` (0 outside).
+fn im2col(x: &[f32], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], col: &mut [f32]) {
+    let plane = oh * ow;
+    let kernel = win.kernel;
+    let same = win.stride == 1 && oh == h && ow == w;
+    for c in 0..c_in {
+        let src = &x[c * h * w..(c + 1) * h * w];
+        for i in 0..kernel {
+            for j in 0..kernel {
+                let row = &mut col[((c * kernel + i) * kernel + j) * plane..][..plane];
+                if same {
+                    shifted_plane(src, [h, w], [i * win.dilation, j * win.dilation], win.padding, row);
+                    continue;
+                }
+                let cols = (win.stride == 1).then(|| win.valid_outputs(j, w, ow));
+                for oy in 0..oh {
+                    let dst = &mut row[oy * ow..(oy + 1) * ow];
+                    let Some(iy) = win.source(oy, i, h) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let line = &src[iy * w..(iy + 1) * w];
+                    match &cols {
+                        Some(valid) if valid.is_empty() => dst.fill(0.0),
+                        Some(valid) => {
+                            dst[..valid.start].fill(0.0);
+                            dst[valid.end..].fill(0.0);
+                            let first = valid.start + j * win.dilation - win.padding;
+                            dst[valid.clone()].copy_from_slice(&line[first..first + valid.len()]);
+                        }
+                        None => {
+                            for (ox, v) in dst.iter_mut().enumerate() {
+                                *v = win.source(ox, j, w).map_or(0.0, |ix| line[ix]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One im2col row of a stride-1 "same" conv: `dst[y, x] = src[y + dy − p, x + dx − p]` (0
+/// outside), as one block copy across rows and the wrapped-around columns zeroed.
+fn shifted_plane(src: &[f32], [h, w]: [usize; 2], [dy, dx]: [usize; 2], padding: usize, dst: &mut [f32]) {
+    let (dy, dx) = (dy as isize - padding as isize, dx as isize - padding as isize);
+    let (hw, wi) = ((h * w) as isize, w as isize);
+    let off = dy * wi + dx;
+    // Rows whose source row is inside, then the flat range whose source index is inside.
+    let (y0, y1) = ((-dy).clamp(0, h as isize), (h as isize - dy).clamp(0, h as isize));
+    let lo = (y0 * wi).max(-off).min(hw);
+    let hi = (y1 * wi).min(hw - off).max(lo);
+    let (lo, hi) = (lo as usize, hi as usize);
+    dst[..lo].fill(0.0);
+    dst[hi..].fill(0.0);
+    dst[lo..hi].copy_from_slice(&src[(lo as isize + off) as usize..(hi as isize + off) as usize]);
+    // Columns whose source column is outside read the neighbouring row: zero them.
+    let bad = if dx < 0 { 0..(-dx).min(wi) as usize } else { (w - (dx as usize).min(w))..w };
+    if !bad.is_empty() {
+        for y in y0 as usize..y1 as usize {
+            dst[y * w + bad.start..y * w + bad.end].fill(0.0);
+        }
+    }
+}
+
+/// Batch-statistic BN in place: per channel, mean and biased variance over the n·h·w values
+/// (accumulated in f64), then `(x − mean) / sqrt(var + eps)`, times γ plus β when affine.
+/// Returns the per-channel variances.
+pub fn batch_norm(x: &mut Buf, eps: f64, affine: Option<(&[f32], &[f32])>) -> Vec<f32> {
+    let [n, c, h, w] = x.dims;
+    let plane = h * w;
+    let count = (n * plane) as f64;
+    let mut variances = Vec::with_capacity(c);
+    for ch in 0..c {
+        let planes = || (0..n).map(move |b| (b * c + ch) * plane);
+        let mean = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| v) as f64).sum::<f64>() / count;
+        let m = mean as f32;
+        let var = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| (v - m) * (v - m)) as f64).sum::<f64>() / count;
+        variances.push(var as f32);
+        // (x − mean) / std · γ + β, with the division as a multiply by 1/std (float rounding).
+        let inv_std = 1.0 / (var as f32 + eps as f32).sqrt();
+        let (g, b) = affine.map_or((1.0, 0.0), |(gamma, beta)| (gamma[ch], beta[ch]));
+        for o in planes() {
+            x.data[o..o + plane].iter_mut().for_each(|v| *v = (*v - m) * inv_std * g + b);
+        }
+    }
+    variances
+}
+
+/// `Σ f(v)` over `values` in eight f32 lanes (vectorised; the lanes are added at the end).
+fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let rest: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    for chunk in chunks {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l += f(v);
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// `AvgPool2d(kernel, stride, padding, count_include_pad)` in floor mode: the mean over the
+/// window's positions inside the input, divided by kernel² when padding counts. `None` if
+/// the window does not fit. Stride 1 (NB201's and DARTS' pools) sums rows then columns as
+/// whole slices; other strides go position by position.
+pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
+    let [n, c, h, w] = x.dims;
+    let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let mut out = vec![0.0f32; n * c * oh * ow];
+    let full = (win.kernel * win.kernel) as f32;
+    let divisor = |rows: usize, cols: usize| if count_include_pad { full } else { (rows * cols) as f32 };
+    let mut rows_sum = vec![0.0f32; h * ow];
+    // 1 / the divisor of each output position (a multiply per value; float rounding).
+    let inside = |o: usize, side: usize| (0..win.kernel).filter(|&k| win.source(o, k, side).is_some()).count();
+    let inverse: Vec<f32> = (0..oh)
+        .flat_map(|oy| (0..ow).map(move |ox| (oy, ox)))
+        .map(|(oy, ox)| 1.0 / divisor(inside(oy, h), inside(ox, w)))
+        .collect();
+    for (p, dst) in out.chunks_mut(oh * ow).enumerate() {
+        let src = &x.data[p * h * w..(p + 1) * h * w];
+        if win.stride == 1 {
+            // rows_sum[y, ox] = Σ_j x[y, ox + j − p] over the columns inside the input.
+            rows_sum.fill(0.0);
+            for j in 0..win.kernel {
+                let valid = win.valid_outputs(j, w, ow);
+                if valid.is_empty() {
+                    continue;
+                }
+                let first = valid.start + j - win.padding;
+                for y in 0..h {
+                    let (d, s) = (&mut rows_sum[y * ow..][valid.clone()], &src[y * w + first..][..valid.len()]);
+                    d.iter_mut().zip(s).for_each(|(d, s)| *d += s);
+                }
+            }
+            for oy in 0..oh {
+                let row = &mut dst[oy * ow..(oy + 1) * ow];
+                for i in 0..win.kernel {
+                    if let Some(iy) = win.source(oy, i, h) {
+                        row.iter_mut().zip(&rows_sum[iy * ow..(iy + 1) * ow]).for_each(|(d, s)| *d += s);
+                    }
+                }
+                row.iter_mut().zip(&inverse[oy * ow..(oy + 1) * ow]).for_each(|(v, r)| *v *= r);
+            }
+            continue;
+        }
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (mut sum, mut rows, mut cols) = (0.0f32, 0usize, 0usize);
+                for i in 0..win.kernel {
+                    let Some(iy) = win.source(oy, i, h) else { continue };
+                    rows += 1;
+                    cols = 0;
+                    for j in 0..win.kernel {
+                        if let Some(ix) = win.source(ox, j, w) {
+                            sum += src[iy * w + ix];
+                            cols += 1;
+                        }
+                    }
+                }
+                dst[oy * ow + ox] = sum / divisor(rows, cols);
+            }
+        }
+    }
+    Some(Buf { data: out, dims: [n, c, oh, ow] })
+}
+
+/// Sample-wise sign patterns of ReLU outputs, gathered as the pass produces them (SWAP's
+/// input). A neuron's pattern is its B signs (bit i = sample i active, i.e. > 0; NaN is not
+/// active). With B ≤ 16 only the set of patterns seen is kept (a 65,536-bit set); with more
+/// samples every neuron's pattern is kept as a 128-bit key.
+#[derive(Debug, Clone, Default)]
+pub struct SignCodes {
+    batch: usize,
+    layers: usize,
+    seen: Vec<u64>,
+    keys: Vec<u128>,
+}
+
+/// Samples per packed code.
+pub const CODE_BITS: usize = 16;
+
+impl SignCodes {
+    /// Packs one layer's `[batch, …]` values (sample-major).
+    pub fn push(&mut self, values: &[f32], batch: usize) {
+        let width = values.len() / batch.max(1);
+        let mut codes = vec![0u16; batch.div_ceil(CODE_BITS) * width];
+        for (sample, row) in values.chunks_exact(width.max(1)).enumerate() {
+            let (k, bit) = (sample / CODE_BITS, sample % CODE_BITS);
+            for (code, &v) in codes[k * width..(k + 1) * width].iter_mut().zip(row) {
+                *code |= u16::from(v > 0.0) << bit;
+            }
+        }
+        self.push_packed(width, &codes, batch);
+    }
+
+    /// Adds one layer of `width` neurons given as packed codes, chunk-major
+    /// (`codes[k·width + n]`: bit i = sample 16k + i).
+    pub fn push_packed(&mut self, width: usize, codes: &[u16], batch: usize) {
+        assert!(self.layers == 0 || self.batch == batch, "one batch size per pass");
+        assert!((1..=128).contains(&batch), "sign codes hold 1..=128 samples");
+        let chunks = batch.div_ceil(CODE_BITS);
+        debug_assert_eq!(codes.len(), chunks * width);
+        self.batch = batch;
+        self.layers += 1;
+        if chunks == 1 {
+            if self.seen.is_empty() {
+                self.seen = vec![0u64; (1 << CODE_BITS) / 64];
+            }
+            for &c in codes {
+                self.seen[(c >> 6) as usize] |= 1u64 << (c & 63);
+            }
+        } else {
+            self.keys.extend(
+                (0..width).map(|n| (0..chunks).fold(0u128, |key, k| key | (codes[k * width + n] as u128) << (k * CODE_BITS))),
+            );
+        }
+    }
+
+    /// Adds another pass's layers (same batch).
+    pub fn merge(&mut self, other: SignCodes) {
+        if other.layers == 0 {
+            return;
+        }
+        assert!(self.layers == 0 || self.batch == other.batch, "one batch size per pass");
+        self.batch = other.batch;
+        self.layers += other.layers;
+        if self.seen.is_empty() {
+            self.seen = other.seen;
+        } else {
+            self.seen.iter_mut().zip(&other.seen).for_each(|(a, b)| *a |= b);
+        }
+        self.keys.extend(other.keys);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layers == 0
+    }
+
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The distinct patterns, ascending.
+    pub fn distinct(&self) -> Vec<u128> {
+        if self.batch <= CODE_BITS {
+            let seen = &self.seen;
+            (0..(seen.len() * 64) as u128).filter(|&c| seen[(c >> 6) as usize] >> (c & 63) & 1 == 1).collect()
+        } else {
+            let mut keys = self.keys.clone();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        }
+    }
+}
+
+/// `max(x, 0)` in place (NaN stays NaN, as `relu` in burn and PyTorch).
+pub fn relu(x: &mut Buf) {
+    x.data.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v });
+}
+
+/// [`relu`] and [`SignCodes::push`] of its output in one pass over the buffer.
+pub fn relu_packed(x: &mut Buf, codes: &mut SignCodes) {
+    let batch = x.dims[0];
+    let width = x.data.len() / batch.max(1);
+    let mut packed = vec![0u16; batch.div_ceil(CODE_BITS) * width];
+    for (sample, row) in x.data.chunks_exact_mut(width.max(1)).enumerate() {
+        let (k, bit) = (sample / CODE_BITS, sample % CODE_BITS);
+        for (code, v) in packed[k * width..(k + 1) * width].iter_mut().zip(row) {
+            let active = *v > 0.0;
+            *v = if *v < 0.0 { 0.0 } else { *v };
+            *code |= u16::from(active) << bit;
+        }
+    }
+    codes.push_packed(width, &packed, batch);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d};
+    use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+
+    fn pseudo(n: usize, salt: u32) -> Vec<f32> {
+        (0..n as u32).map(|i| (((i.wrapping_mul(2654435761) ^ salt) % 2001) as f32 / 1000.0) - 1.0).collect()
+    }
+
+    fn tensor(values: Vec<f32>, dims: [usize; 4]) -> Tensor<4> {
+        Tensor::from_data(TensorData::new(values, dims), (&Device::flex(), DType::F32))
+    }
+
+    fn close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}]: native {x} vs burn {y}");
+        }
+    }
+
+    /// Every geometry the spaces use, against burn's own conv and pool.
+    #[test]
+    fn conv_and_pool_equal_burn() {
+        let dims = [2, 3, 7, 6];
+        let x = pseudo(dims.iter().product(), 7);
+        for (kernel, stride, padding, dilation) in [
+            (1, 1, 0, 1),
+            (1, 2, 0, 1),
+            (3, 1, 1, 1),
+            (3, 2, 1, 1),
+            (3, 1, 2, 2),
+            (5, 1, 2, 1),
+            (5, 1, 4, 2),
+            (7, 2, 3, 1),
+            (2, 2, 0, 1),
+        ] {
+            let win = Window { kernel, stride, padding, dilation };
+            let c_out = 4;
+            let wt = pseudo(c_out * 3 * kernel * kernel, 11);
+            let bias = pseudo(c_out, 5);
+            let native = conv2d(&Buf { data: x.clone(), dims }, &wt, c_out, Some(&bias), win).unwrap();
+            let reference = burn_conv2d(
+                tensor(x.clone(), dims),
+                Tensor::from_data(TensorData::new(wt, [c_out, 3, kernel, kernel]), (&Device::flex(), DType::F32)),
+                Some(Tensor::from_data(TensorData::new(bias, [c_out]), (&Device::flex(), DType::F32))),
+                ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], 1),
+            );
+            assert_eq!(native.dims, reference.dims(), "conv k{kernel} s{stride} p{padding} d{dilation}");
+            close(&native.data, &values(reference), &format!("conv k{kernel} s{stride} p{padding} d{dilation}"));
+            if dilation == 1 && padding * 2 <= kernel {
+                for include in [false, true] {
+                    let native = avg_pool(&Buf { data: x.clone(), dims }, win, include).unwrap();
+                    let options = AvgPoolOptions::new([kernel; 2])
+                        .with_stride([stride; 2])
+                        .with_padding([padding; 2])
+                        .with_count_include_pad(include);
+                    let reference = avg_pool2d(tensor(x.clone(), dims), options);
+                    assert_eq!(native.dims, reference.dims());
+                    close(&native.data, &values(reference), &format!("avg_pool k{kernel} s{stride} p{padding} {include}"));
+                }
+            }
+        }
+        // A window larger than the padded input does not fit.
+        let win = Window { kernel: 9, stride: 1, padding: 0, dilation: 1 };
+        assert!(conv2d(&Buf { data: x.clone(), dims }, &pseudo(27 * 9, 1), 1, None, win).is_none());
+    }
+
+    #[test]
+    fn batch_norm_normalises_each_channel() {
+        let dims = [3, 2, 4, 5];
+        let mut x = Buf { data: pseudo(120, 3).iter().map(|v| v * 3.0 + 1.0).collect(), dims };
+        let var = batch_norm(&mut x, 1e-5, Some((&[2.0, 1.0], &[0.5, 0.0])));
+        assert_eq!(var.len(), 2);
+        for (ch, (g, b)) in [(2.0f32, 0.5f32), (1.0, 0.0)].into_iter().enumerate() {
+            let vals: Vec<f32> = (0..3).flat_map(|n| x.data[(n * 2 + ch) * 20..][..20].to_vec()).collect();
+            let mean = vals.iter().sum::<f32>() / 60.0;
+            let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 60.0).sqrt();
+            assert!((mean - b).abs() < 1e-4 && (sd - g).abs() < 1e-3, "channel {ch}: mean {mean} sd {sd}");
+        }
+    }
+
+    #[test]
+    fn eligibility() {
+        let x = tensor(vec![0.0; 4], [1, 1, 2, 2]);
+        assert!(Kernels::Native.native_for(&x));
+        assert!(!Kernels::Burn.native_for(&x));
+        let tracked: Tensor<4> = Tensor::from_data(TensorData::new(vec![0.0f32; 4], [1, 1, 2, 2]), &Device::flex().autodiff());
+        assert!(!Kernels::Native.native_for(&tracked));
+    }
+}
