@@ -1,8 +1,11 @@
 //! `swapnas bench`: throughput and memory of each proxy, and a profile of SWAP.
 //!
-//! Archs are scored one at a time on the calling thread (`--jobs` sets the threads the
-//! backend may use inside one arch), so archs/s is a per-arch cost, comparable with
-//! `scripts/swap_reference.py` run on the same machine. Peak memory is the process's RSS
+//! Archs are scored one at a time (`--jobs` sets the threads used inside one arch: SWAP's
+//! repeats run in parallel over them), so archs/s is a per-arch cost, comparable with
+//! `scripts/swap_reference.py` run on the same machine with the same threads. SWAP is
+//! profiled twice on the same archs, B, R and threads: on burn's ops (the reference path,
+//! `--kernels burn`) and on the native CPU kernels (`benchmarks/src/nn/cpu.rs`), with the
+//! speed-up, the largest score difference and each path's efficiency against sgemm. Peak memory is the process's RSS
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
 use crate::cli::BenchArgs;
