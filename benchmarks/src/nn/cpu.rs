@@ -274,20 +274,23 @@ fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 /// `AvgPool2d(kernel, stride, padding, count_include_pad)` in floor mode: the mean over the
 /// window's positions inside the input, divided by kernel² when padding counts. `None` if
 /// the window does not fit. Stride 1 (NB201's and DARTS' pools) sums rows then columns as
-/// whole slices; other strides go position by position.
+/// slices (whole planes when the size is kept); other strides go position by position.
 pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
     let [n, c, h, w] = x.dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
-    let mut out = vec![0.0f32; n * c * oh * ow];
     let full = (win.kernel * win.kernel) as f32;
     let divisor = |rows: usize, cols: usize| if count_include_pad { full } else { (rows * cols) as f32 };
-    let mut rows_sum = vec![0.0f32; h * ow];
     // 1 / the divisor of each output position (a multiply per value; float rounding).
     let inside = |o: usize, side: usize| (0..win.kernel).filter(|&k| win.source(o, k, side).is_some()).count();
     let inverse: Vec<f32> = (0..oh)
         .flat_map(|oy| (0..ow).map(move |ox| (oy, ox)))
         .map(|(oy, ox)| 1.0 / divisor(inside(oy, h), inside(ox, w)))
         .collect();
+    if win.stride == 1 && win.dilation == 1 && oh == h && ow == w {
+        return Some(same_avg_pool(x, win.padding, &inverse));
+    }
+    let mut out = vec![0.0f32; n * c * oh * ow];
+    let mut rows_sum = vec![0.0f32; h * ow];
     for (p, dst) in out.chunks_mut(oh * ow).enumerate() {
         let src = &x.data[p * h * w..(p + 1) * h * w];
         if win.stride == 1 {
@@ -334,6 +337,38 @@ pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
         }
     }
     Some(Buf { data: out, dims: [n, c, oh, ow] })
+}
+
+/// A size-preserving stride-1 average pool (NB201's and DARTS' 3×3, padding 1): whole-plane
+/// shifted sums, rows then columns, with the first and last `padding` columns (where a flat
+/// shift wraps into the next row) recomputed; `inverse` is 1 / each position's divisor.
+fn same_avg_pool(x: &Buf, padding: usize, inverse: &[f32]) -> Buf {
+    let [_, _, h, w] = x.dims;
+    let hw = h * w;
+    let add = |d: &mut [f32], s: &[f32]| d.iter_mut().zip(s).for_each(|(d, s)| *d += s);
+    let mut out = vec![0.0f32; x.data.len()];
+    let mut rows = vec![0.0f32; hw];
+    for (src, dst) in x.data.chunks_exact(hw).zip(out.chunks_exact_mut(hw)) {
+        rows.copy_from_slice(src);
+        for d in (1..=padding).filter(|&d| d < hw) {
+            add(&mut rows[..hw - d], &src[d..]);
+            add(&mut rows[d..], &src[..hw - d]);
+        }
+        for y in 0..h {
+            for x in (0..padding.min(w)).chain(w.saturating_sub(padding).max(padding.min(w))..w) {
+                let lo = x.saturating_sub(padding);
+                let hi = (x + padding + 1).min(w);
+                rows[y * w + x] = src[y * w + lo..y * w + hi].iter().sum();
+            }
+        }
+        dst.copy_from_slice(&rows);
+        for d in (1..=padding).map(|d| d * w).filter(|&d| d < hw) {
+            add(&mut dst[..hw - d], &rows[d..]);
+            add(&mut dst[d..], &rows[..hw - d]);
+        }
+        dst.iter_mut().zip(inverse).for_each(|(v, r)| *v *= r);
+    }
+    Buf { data: out, dims: x.dims }
 }
 
 /// Sample-wise sign patterns of ReLU outputs, gathered as the pass produces them (SWAP's
