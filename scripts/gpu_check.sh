@@ -21,8 +21,8 @@
 # every step resumable, so running the script again continues where a limit stopped it):
 #   1. `bench` SWAP on the GPU and on all CPU cores (same 10 archs, B = 16, R = 32);
 #   2. score NB201 CIFAR-10 with SWAP on the GPU, all 15,625 archs (`--archs 0`);
-#   3. score the same archs, in the same (index) order, on all CPU cores and compare arch by
-#      arch with the GPU's scores (Spearman, largest relative difference, identical count).
+#   3. score the same list of archs on all CPU cores and compare, arch by arch, the archs both
+#      runs have scored (Spearman, largest relative difference, identical count).
 set -u
 OUT=${1:-results/gpu-check}
 BIN=${SWAPNAS_BIN:-target/gpu/swapnas}
@@ -59,7 +59,7 @@ timeout "$STEP" "$BIN" --bench nb201 --task cifar10 --archs 0 --proxies swap --d
   --out "$OUT/all-gpu" 2>&1 | tail -6
 echo "scored so far: $(wc -l < "$OUT/all-gpu/scores.jsonl" 2>/dev/null || echo 0) of 15625 ($(( $(date +%s) - start )) s this call)"
 
-echo "== 3. CPU/$DEVICE agreement on the same archs (the CPU scores the same index order; resumable)"
+echo "== 3. CPU/$DEVICE agreement on the archs both have scored (resumable)"
 timeout "$STEP" "$BIN" --bench nb201 --task cifar10 --archs 0 --proxies swap --device cpu --jobs "$CPU_JOBS" \
   --out "$OUT/all-cpu" 2>&1 | tail -3
 python3 "$(dirname "$0")/compare_scores.py" "$OUT/all-cpu/scores.jsonl" "$OUT/all-gpu/scores.jsonl" --proxy swap
