@@ -461,3 +461,63 @@ fn task_all_runs_every_task_of_the_space() {
     }
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// `bench` times SWAP on burn's ops and on the native kernels on the same archs, and says how
+/// their scores and speeds compare; `--kernels burn` scores through the reference path.
+#[test]
+fn bench_compares_both_kernel_paths() {
+    let out = temp_dir("bench");
+    let o = swapnas()
+        .args(["bench", "--archs", "2", "--repeats", "2", "--proxies", "swap", "--jobs", "1"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("bench.json")).unwrap()).unwrap();
+    let profiles = report["swap_profiles"].as_array().unwrap();
+    let kernels: Vec<&str> = profiles.iter().map(|p| p["kernels"].as_str().unwrap()).collect();
+    assert_eq!(kernels, ["burn", "native"]);
+    for p in profiles {
+        assert_eq!(p["forward_passes"], 4, "2 archs × 2 repeats");
+        assert!(p["archs_per_second"].as_f64().unwrap() > 0.0);
+        let efficiency = p["efficiency"].as_f64().unwrap();
+        assert!(efficiency > 0.0 && efficiency < 2.0, "efficiency {efficiency}");
+        assert_eq!(p["scores"].as_array().unwrap().len(), 2);
+    }
+    // The two paths' scores agree up to float rounding; the report's swap_scores are the
+    // native path's, for scripts/swap_reference.py.
+    let difference = report["swap_max_relative_difference"].as_f64().unwrap();
+    assert!(difference < 1e-3, "{difference}");
+    assert_eq!(report["swap_scores"], profiles[1]["scores"]);
+    assert!(report["swap_speedup"].as_f64().unwrap() > 0.0);
+    let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
+    assert!(md.contains("| burn |") && md.contains("| native |") && md.contains("Native ÷ burn"), "{md}");
+
+    // A run on the reference path gives the native path's scores up to rounding.
+    let run = |kernels: &str| {
+        let dir = temp_dir(&format!("kernels-{kernels}"));
+        let o = swapnas()
+            .args(["--archs", "2", "--repeats", "2", "--proxies", "swap", "--no-cache", "--kernels", kernels])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{kernels}: {}", String::from_utf8_lossy(&o.stderr));
+        let csv = std::fs::read_to_string(dir.join("scores.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|h| *h == "swap").unwrap();
+        // The tuple column is quoted and holds commas: count from the end.
+        let from_end = header.len() - col;
+        csv.lines().skip(1).map(|l| l.split(',').rev().nth(from_end - 1).unwrap().parse::<f64>().unwrap()).collect::<Vec<_>>()
+    };
+    let (native, burn) = (run("native"), run("burn"));
+    assert_eq!(native.len(), 2);
+    for (a, b) in native.iter().zip(&burn) {
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "native {a} vs burn {b}");
+    }
+}
