@@ -145,9 +145,10 @@ pub struct SettingArgs {
     #[arg(long, default_value = "0-100")]
     pub lswag_layers: String,
 
-    /// Kernels of SWAP's forward passes on the CPU: `native` (direct GEMM convs, fused
-    /// batch-statistic BN; README, Speed) or `burn` (burn's tensor ops, the reference path).
-    /// Scores agree up to float rounding; GPU devices always run burn's ops.
+    /// Kernels of the proxies' forward-only passes on the CPU (SWAP, NWOT, Zen, MeCo): `native`
+    /// (direct GEMM convs, one-pass BN; README, Speed) or `burn` (burn's tensor ops, the
+    /// reference path). Scores agree up to float rounding; passes that back-propagate and GPU
+    /// devices always run burn's ops.
     #[arg(long, value_enum, default_value_t = KernelsArg::Native)]
     pub kernels: KernelsArg,
 }

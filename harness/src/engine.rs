@@ -86,7 +86,7 @@ pub struct ProxyPlan {
     pub reg_sigma: Option<f64>,
     /// L-SWAG's layer interval (fractions of depth).
     pub lswag_layers: [f64; 2],
-    /// Kernels of SWAP's forward passes.
+    /// Kernels of the proxies' forward-only passes (`--kernels`).
     pub kernels: swapnas_benchmarks::Kernels,
 }
 

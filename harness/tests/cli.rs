@@ -496,11 +496,14 @@ fn bench_compares_both_kernel_paths() {
     let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
     assert!(md.contains("| burn |") && md.contains("| native |") && md.contains("Native ÷ burn"), "{md}");
 
-    // A run on the reference path gives the native path's scores up to rounding.
+    // A run on the reference path gives the native path's scores up to rounding, for every
+    // proxy whose forward passes the native kernels run.
+    let proxies = ["swap", "nwot", "zen", "meco"];
     let run = |kernels: &str| {
         let dir = temp_dir(&format!("kernels-{kernels}"));
         let o = swapnas()
-            .args(["--archs", "2", "--repeats", "2", "--proxies", "swap", "--no-cache", "--kernels", kernels])
+            .args(["--archs", "2", "--repeats", "2", "--no-cache", "--kernels", kernels, "--proxies"])
+            .arg(proxies.join(","))
             .arg("--data-dir")
             .arg(data_dir())
             .arg("--out")
@@ -510,14 +513,18 @@ fn bench_compares_both_kernel_paths() {
         assert!(o.status.success(), "{kernels}: {}", String::from_utf8_lossy(&o.stderr));
         let csv = std::fs::read_to_string(dir.join("scores.csv")).unwrap();
         let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-        let col = header.iter().position(|h| *h == "swap").unwrap();
-        // The tuple column is quoted and holds commas: count from the end.
-        let from_end = header.len() - col;
-        csv.lines().skip(1).map(|l| l.split(',').rev().nth(from_end - 1).unwrap().parse::<f64>().unwrap()).collect::<Vec<_>>()
+        // The tuple column is quoted and holds commas: count columns from the end.
+        let value = |line: &str, name: &str| -> f64 {
+            let from_end = header.len() - header.iter().position(|h| *h == name).unwrap();
+            line.split(',').rev().nth(from_end - 1).unwrap().parse().unwrap()
+        };
+        csv.lines().skip(1).map(|l| proxies.map(|p| value(l, p))).collect::<Vec<_>>()
     };
     let (native, burn) = (run("native"), run("burn"));
     assert_eq!(native.len(), 2);
     for (a, b) in native.iter().zip(&burn) {
-        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "native {a} vs burn {b}");
+        for (p, (x, y)) in proxies.iter().zip(a.iter().zip(b)) {
+            assert!(x.is_finite() && (x - y).abs() <= 1e-4 * y.abs().max(1.0), "{p}: native {x} vs burn {y}");
+        }
     }
 }

@@ -35,7 +35,7 @@ use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Taps, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Taps, WeightInit};
 
 /// Noise images per pass (the reference's batch size).
 pub const BATCH: usize = 64;
@@ -80,7 +80,7 @@ fn compute(ctx: &ProxyContext) -> Result<Components> {
     let side = ctx.batch.side;
     let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
     let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
-    let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
+    let mut fwd = ctx.forward_ctx(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
     let _ = net.forward(x, &mut fwd);
     let features = fwd.block_outputs;
     let inputs = fwd.block_inputs;

@@ -11,7 +11,7 @@ use crate::measure::{default_network, real_batch};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use burn::tensor::DType;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
+use swapnas_benchmarks::{BnMode, Taps};
 
 /// The registry entry.
 pub const PROXY: ProxyDecl = ProxyDecl {
@@ -26,7 +26,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
 fn score(ctx: &ProxyContext) -> Result<f64> {
     let net = default_network(ctx, ctx.device, DType::F32);
     let (x, _) = real_batch(ctx, 1, ctx.device, DType::F32)?;
-    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+    let mut forward = ctx.forward_ctx(BnMode::Batch, Taps { flops: true, ..Taps::default() });
     let _ = net.forward(x, &mut forward);
     ensure!(forward.flops > 0.0, "the network of {} counted no FLOPs", ctx.builder.arch_label());
     Ok(forward.flops / 1e6)

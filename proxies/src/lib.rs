@@ -84,7 +84,7 @@ pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use swapnas_benchmarks::{ImageBatch, Kernels, Loss, NetworkBuilder, Task};
+use swapnas_benchmarks::{BnMode, ForwardCtx, ImageBatch, Kernels, Loss, NetworkBuilder, Taps, Task};
 
 /// Everything a proxy is given to score one architecture.
 #[derive(Clone, Copy)]
@@ -107,6 +107,16 @@ pub struct ProxyContext<'a> {
     pub task: &'a Task,
 }
 
+impl ProxyContext<'_> {
+    /// A forward pass's context with this run's kernels (`--kernels`): every proxy's passes
+    /// start here, so `--kernels burn` puts all of them on burn's ops.
+    pub fn forward_ctx(&self, bn: BnMode, taps: Taps) -> ForwardCtx {
+        let mut fwd = ForwardCtx::new(bn, taps);
+        fwd.kernels = self.settings.kernels;
+        fwd
+    }
+}
+
 /// Settings shared by the proxies, set from the command line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxySettings {
@@ -123,9 +133,9 @@ pub struct ProxySettings {
     pub loss: Loss,
     /// L-SWAG's layer interval [l̂, L̂] as fractions of the network's depth (0–1).
     pub lswag_layers: [f64; 2],
-    /// Whose kernels SWAP's forward passes run on where both can (native CPU kernels or
-    /// burn's ops); not part of any settings string, since the scores agree up to float
-    /// rounding (`bench` times both).
+    /// Whose kernels the proxies' forward passes run on where both can (native CPU kernels
+    /// or burn's ops; see [`ProxyContext::forward_ctx`]); not part of any settings string,
+    /// since the scores agree up to float rounding (`bench` times both for SWAP).
     pub kernels: Kernels,
 }
 

@@ -16,7 +16,7 @@ use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{bail, Context, Result};
 use burn::tensor::DType;
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
+use swapnas_benchmarks::{BnMode, Taps};
 
 /// The registry entry.
 pub const PROXY: ProxyDecl = ProxyDecl {
@@ -31,7 +31,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
 fn score(ctx: &ProxyContext) -> Result<f64> {
     let net = default_network(ctx, ctx.device, DType::F32);
     let (x, _) = real_batch(ctx, 1, ctx.device, DType::F32)?;
-    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { module_outputs: true, ..Taps::default() });
+    let mut forward = ctx.forward_ctx(BnMode::Batch, Taps { module_outputs: true, ..Taps::default() });
     let _ = net.forward(x, &mut forward);
     if forward.module_outputs.is_empty() {
         bail!("the network of {} recorded no module outputs", ctx.builder.arch_label());

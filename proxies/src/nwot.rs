@@ -19,7 +19,7 @@ use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::DType;
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Taps};
+use swapnas_benchmarks::{BnMode, Taps};
 
 /// The registry entry.
 pub const PROXY: ProxyDecl = ProxyDecl {
@@ -35,7 +35,7 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     ensure!(ctx.settings.batch >= 1, "nwot needs at least one image");
     let net = default_network(ctx, ctx.device, DType::F32);
     let (x, _) = real_batch(ctx, ctx.settings.batch, ctx.device, DType::F32)?;
-    let mut forward = ForwardCtx::new(BnMode::Batch, Taps { relu: true, leaky_relu: true, ..Taps::default() });
+    let mut forward = ctx.forward_ctx(BnMode::Batch, Taps { relu: true, leaky_relu: true, ..Taps::default() });
     let _ = net.forward(x, &mut forward);
     let mut codes = forward.relu;
     codes.append(&mut forward.leaky_relu);

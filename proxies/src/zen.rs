@@ -18,7 +18,7 @@ use crate::{derive_seed, Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
-use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Taps, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Taps, WeightInit};
 
 /// ZenNAS' `mixup_gamma`.
 const MIXUP: f32 = 0.01;
@@ -47,7 +47,7 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let mix: Vec<f32> = x.iter().zip(&eps).map(|(a, e)| a + MIXUP * e).collect();
     let pass = |input: Vec<f32>| -> Result<(Tensor<4>, Vec<Tensor<1>>, Vec<usize>)> {
         let t = Tensor::from_data(TensorData::new(input, shape), (ctx.device, DType::F32));
-        let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { pre_gap: true, bn_variance: true, ..Taps::default() });
+        let mut fwd = ctx.forward_ctx(BnMode::Batch, Taps { pre_gap: true, bn_variance: true, ..Taps::default() });
         let _ = net.forward(t, &mut fwd);
         let f = fwd.pre_gap.context("the network recorded no pre-GAP features")?;
         Ok((f, fwd.bn_variances, fwd.bn_counts))
