@@ -203,26 +203,24 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     // Where SWAP's time goes, on each path: SWAP's own building blocks, timed one by one;
     // an arch's repeats run in parallel over the threads, as the swap proxy runs them.
     let (images, _) = engine.batch.first_tensors(plan.swap_batch, &engine.device, DType::F32);
-    let mut flop_per_arch = Vec::with_capacity(candidates.len());
-    for c in candidates {
-        // The network's multiply-adds per image, as it counts them itself.
-        let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
-        let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
-        let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
-        flop_per_arch.push(2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64);
-    }
+    // The networks' multiply-adds per image, as they count them themselves.
+    let forward_flop: f64 = candidates
+        .iter()
+        .map(|c| {
+            let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
+            let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+            let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
+            2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64
+        })
+        .sum();
     let n = 512;
     let one = sgemm(&engine.device, n, 1)?;
     let all = if threads == 1 { one } else { sgemm(&engine.device, n, threads)? };
     let sgemm = Sgemm { n, gflops_one_thread: one, gflops_all_threads: all };
     let mut profiles = Vec::new();
     for kernels in [Kernels::Burn, Kernels::Native] {
-        let profile = profile_swap(candidates, &images, plan, seed, kernels, &engine.device)?;
-        let mut profile = SwapProfile { forward_flop: flop_per_arch.iter().sum(), ..profile };
-        let busy = profile.init_seconds + profile.forward_seconds + profile.count_seconds;
-        profile.gflops_overall = profile.forward_flop / profile.seconds / 1e9;
-        profile.gflops_forward = profile.forward_flop / (profile.seconds * profile.forward_seconds / busy) / 1e9;
-        profile.efficiency = profile.gflops_overall / sgemm.gflops_all_threads;
+        let work = SwapWork { candidates, images: &images, plan, seed, forward_flop, sgemm_gflops: sgemm.gflops_all_threads };
+        let profile = profile_swap(&work, kernels, &engine.device)?;
         eprintln!("  swap profile, {} kernels: {:.3} archs/s", profile.kernels, profile.archs_per_second);
         profiles.push(profile);
     }
@@ -310,36 +308,25 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     Ok(())
 }
 
-/// SWAP on `kernels` over the candidates, its pieces timed (summed over threads) and the
-/// whole on the wall clock; the rates are filled in by the caller.
-fn profile_swap(
-    candidates: &[Candidate],
-    images: &burn::tensor::Tensor<4>,
-    plan: &ProxyPlan,
+/// What the SWAP profile runs on: the archs, SWAP's images and settings, the arithmetic it
+/// performs and the sgemm rate it is measured against.
+struct SwapWork<'a> {
+    candidates: &'a [Candidate],
+    images: &'a burn::tensor::Tensor<4>,
+    plan: &'a ProxyPlan,
     seed: u64,
-    kernels: Kernels,
-    device: &burn::tensor::Device,
-) -> Result<SwapProfile> {
+    forward_flop: f64,
+    sgemm_gflops: f64,
+}
+
+/// SWAP on `kernels` over the candidates: its pieces timed (summed over threads), the whole on
+/// the wall clock, and the rates and efficiency that follow.
+fn profile_swap(work: &SwapWork, kernels: Kernels, device: &burn::tensor::Device) -> Result<SwapProfile> {
     use rayon::prelude::*;
+    let SwapWork { candidates, images, plan, seed, forward_flop, sgemm_gflops } = *work;
     let start = Instant::now();
-    let mut profile = SwapProfile {
-        kernels: match kernels {
-            Kernels::Burn => "burn",
-            Kernels::Native => "native",
-        }
-        .to_string(),
-        seconds: 0.0,
-        archs_per_second: 0.0,
-        scores: Vec::with_capacity(candidates.len()),
-        forward_passes: 0,
-        init_seconds: 0.0,
-        forward_seconds: 0.0,
-        count_seconds: 0.0,
-        forward_flop: 0.0,
-        gflops_overall: 0.0,
-        gflops_forward: 0.0,
-        efficiency: 0.0,
-    };
+    let (mut init_seconds, mut forward_seconds, mut count_seconds, mut forward_passes) = (0.0, 0.0, 0.0, 0);
+    let mut scores = Vec::with_capacity(candidates.len());
     for c in candidates {
         let arch_seed = arch_seed(seed, &c.label);
         let repeats: Vec<[f64; 4]> = (0..plan.swap_repeats)
@@ -357,15 +344,33 @@ fn profile_swap(
             })
             .collect::<Result<_>>()
             .with_context(|| format!("SWAP failed on {}", c.label))?;
-        for [init, forward, count_seconds, _] in &repeats {
-            profile.init_seconds += init;
-            profile.forward_seconds += forward;
-            profile.count_seconds += count_seconds;
+        for [init, forward, count, _] in &repeats {
+            init_seconds += init;
+            forward_seconds += forward;
+            count_seconds += count;
         }
-        profile.forward_passes += repeats.len();
-        profile.scores.push(repeats.iter().map(|r| r[3]).sum::<f64>() / plan.swap_repeats as f64);
+        forward_passes += repeats.len();
+        scores.push(repeats.iter().map(|r| r[3]).sum::<f64>() / plan.swap_repeats as f64);
     }
-    profile.seconds = start.elapsed().as_secs_f64();
-    profile.archs_per_second = candidates.len() as f64 / profile.seconds;
-    Ok(profile)
+    let seconds = start.elapsed().as_secs_f64();
+    let busy = init_seconds + forward_seconds + count_seconds;
+    let gflops_overall = forward_flop / seconds / 1e9;
+    Ok(SwapProfile {
+        kernels: match kernels {
+            Kernels::Burn => "burn",
+            Kernels::Native => "native",
+        }
+        .to_string(),
+        seconds,
+        archs_per_second: candidates.len() as f64 / seconds,
+        scores,
+        forward_passes,
+        init_seconds,
+        forward_seconds,
+        count_seconds,
+        forward_flop,
+        gflops_overall,
+        gflops_forward: forward_flop / (seconds * forward_seconds / busy) / 1e9,
+        efficiency: gflops_overall / sgemm_gflops,
+    })
 }

@@ -166,17 +166,12 @@ pub struct PatternCounts {
 /// distinct neuron codes at no extra device work: samples i and j share a pattern exactly
 /// when no distinct neuron code has different bits i and j.
 pub fn count_patterns(activations: &[Tensor<4>]) -> Result<PatternCounts> {
-    count_patterns_with(activations.to_vec(), Kernels::Native)
+    count_codes(&tensor_codes(activations.to_vec(), Kernels::Native)?)
 }
 
-/// [`count_patterns`] of activations given up to it (their buffers are read without a copy),
-/// packed on the host where the tensors allow the native kernels and with a device matmul
-/// otherwise (and always with [`Kernels::Burn`], the reference path).
-pub fn count_patterns_with(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<PatternCounts> {
-    count_codes(&tensor_codes(activations, kernels)?)
-}
-
-/// The sign codes of recorded activations (each `[B, …]`, the same B).
+/// The sign codes of recorded activations (each `[B, …]`, the same B), given up to it: packed
+/// on the host from their own buffers where the tensors allow the native kernels, with a
+/// device matmul otherwise (and always with [`Kernels::Burn`], the reference path).
 pub fn tensor_codes(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<SignCodes> {
     let Some(first) = activations.first() else {
         return Ok(SignCodes::default());
@@ -187,7 +182,7 @@ pub fn tensor_codes(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<Sig
     if activations.iter().all(|a| kernels.native_for(a)) {
         let mut codes = SignCodes::default();
         for a in activations {
-            codes.push(&cpu::read_f32(a.into_data()), batch);
+            codes.push_relu(&mut cpu::read_f32(a.into_data()), batch);
         }
         return Ok(codes);
     }

@@ -101,15 +101,6 @@ impl Window {
         let i = (o * self.stride + k * self.dilation) as isize - self.padding as isize;
         (0..side as isize).contains(&i).then_some(i as usize)
     }
-
-    /// The outputs `o` whose input index at kernel offset `k` lies inside `0..side`, as a
-    /// range (stride 1 only).
-    fn valid_outputs(&self, k: usize, side: usize, out: usize) -> std::ops::Range<usize> {
-        let shift = k * self.dilation;
-        let lo = self.padding.saturating_sub(shift);
-        let hi = (side + self.padding).saturating_sub(shift).min(out);
-        lo..hi.max(lo)
-    }
 }
 
 /// A one-group convolution: `x` is `[n, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`
@@ -181,23 +172,12 @@ fn im2col(x: &[f32], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2]
                     shifted_plane(src, [h, w], [i * win.dilation, j * win.dilation], win.padding, row);
                     continue;
                 }
-                let cols = (win.stride == 1).then(|| win.valid_outputs(j, w, ow));
                 for oy in 0..oh {
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
-                    let Some(iy) = win.source(oy, i, h) else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let line = &src[iy * w..(iy + 1) * w];
-                    match &cols {
-                        Some(valid) if valid.is_empty() => dst.fill(0.0),
-                        Some(valid) => {
-                            dst[..valid.start].fill(0.0);
-                            dst[valid.end..].fill(0.0);
-                            let first = valid.start + j * win.dilation - win.padding;
-                            dst[valid.clone()].copy_from_slice(&line[first..first + valid.len()]);
-                        }
-                        None => {
+                    match win.source(oy, i, h) {
+                        None => dst.fill(0.0),
+                        Some(iy) => {
+                            let line = &src[iy * w..(iy + 1) * w];
                             for (ox, v) in dst.iter_mut().enumerate() {
                                 *v = win.source(ox, j, w).map_or(0.0, |ix| line[ix]);
                             }
@@ -273,8 +253,8 @@ fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 
 /// `AvgPool2d(kernel, stride, padding, count_include_pad)` in floor mode: the mean over the
 /// window's positions inside the input, divided by kernel² when padding counts. `None` if
-/// the window does not fit. Stride 1 (NB201's and DARTS' pools) sums rows then columns as
-/// slices (whole planes when the size is kept); other strides go position by position.
+/// the window does not fit. Size-keeping stride-1 pools (NB201's and DARTS' 3×3) sum whole
+/// planes ([`same_avg_pool`]); others go position by position.
 pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
     let [n, c, h, w] = x.dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
@@ -290,50 +270,15 @@ pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
         return Some(same_avg_pool(x, win.padding, &inverse));
     }
     let mut out = vec![0.0f32; n * c * oh * ow];
-    let mut rows_sum = vec![0.0f32; h * ow];
     for (p, dst) in out.chunks_mut(oh * ow).enumerate() {
         let src = &x.data[p * h * w..(p + 1) * h * w];
-        if win.stride == 1 {
-            // rows_sum[y, ox] = Σ_j x[y, ox + j − p] over the columns inside the input.
-            rows_sum.fill(0.0);
-            for j in 0..win.kernel {
-                let valid = win.valid_outputs(j, w, ow);
-                if valid.is_empty() {
-                    continue;
-                }
-                let first = valid.start + j - win.padding;
-                for y in 0..h {
-                    let (d, s) = (&mut rows_sum[y * ow..][valid.clone()], &src[y * w + first..][..valid.len()]);
-                    d.iter_mut().zip(s).for_each(|(d, s)| *d += s);
-                }
-            }
-            for oy in 0..oh {
-                let row = &mut dst[oy * ow..(oy + 1) * ow];
-                for i in 0..win.kernel {
-                    if let Some(iy) = win.source(oy, i, h) {
-                        row.iter_mut().zip(&rows_sum[iy * ow..(iy + 1) * ow]).for_each(|(d, s)| *d += s);
-                    }
-                }
-                row.iter_mut().zip(&inverse[oy * ow..(oy + 1) * ow]).for_each(|(v, r)| *v *= r);
-            }
-            continue;
-        }
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let (mut sum, mut rows, mut cols) = (0.0f32, 0usize, 0usize);
-                for i in 0..win.kernel {
-                    let Some(iy) = win.source(oy, i, h) else { continue };
-                    rows += 1;
-                    cols = 0;
-                    for j in 0..win.kernel {
-                        if let Some(ix) = win.source(ox, j, w) {
-                            sum += src[iy * w + ix];
-                            cols += 1;
-                        }
-                    }
-                }
-                dst[oy * ow + ox] = sum / divisor(rows, cols);
-            }
+        for (o, v) in dst.iter_mut().enumerate() {
+            let (oy, ox) = (o / ow, o % ow);
+            let rows = (0..win.kernel).filter_map(|i| win.source(oy, i, h));
+            let sum: f32 = rows
+                .flat_map(|iy| (0..win.kernel).filter_map(move |j| win.source(ox, j, w)).map(move |ix| src[iy * w + ix]))
+                .sum();
+            *v = sum * inverse[o];
         }
     }
     Some(Buf { data: out, dims: [n, c, oh, ow] })
@@ -387,14 +332,17 @@ pub struct SignCodes {
 pub const CODE_BITS: usize = 16;
 
 impl SignCodes {
-    /// Packs one layer's `[batch, …]` values (sample-major).
-    pub fn push(&mut self, values: &[f32], batch: usize) {
+    /// Applies ReLU to one layer's `[batch, …]` values (sample-major) in place and packs
+    /// the signs, in one pass. A value is active after ReLU exactly when it was > 0 before, so
+    /// this also packs outputs a ReLU already produced.
+    pub fn push_relu(&mut self, values: &mut [f32], batch: usize) {
         let width = values.len() / batch.max(1);
         let mut codes = vec![0u16; batch.div_ceil(CODE_BITS) * width];
-        for (sample, row) in values.chunks_exact(width.max(1)).enumerate() {
+        for (sample, row) in values.chunks_exact_mut(width.max(1)).enumerate() {
             let (k, bit) = (sample / CODE_BITS, sample % CODE_BITS);
-            for (code, &v) in codes[k * width..(k + 1) * width].iter_mut().zip(row) {
-                *code |= u16::from(v > 0.0) << bit;
+            for (code, v) in codes[k * width..(k + 1) * width].iter_mut().zip(row) {
+                *code |= u16::from(*v > 0.0) << bit;
+                *v = if *v < 0.0 { 0.0 } else { *v };
             }
         }
         self.push_packed(width, &codes, batch);
@@ -464,22 +412,6 @@ impl SignCodes {
 /// `max(x, 0)` in place (NaN stays NaN, as `relu` in burn and PyTorch).
 pub fn relu(x: &mut Buf) {
     x.data.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v });
-}
-
-/// [`relu`] and [`SignCodes::push`] of its output in one pass over the buffer.
-pub fn relu_packed(x: &mut Buf, codes: &mut SignCodes) {
-    let batch = x.dims[0];
-    let width = x.data.len() / batch.max(1);
-    let mut packed = vec![0u16; batch.div_ceil(CODE_BITS) * width];
-    for (sample, row) in x.data.chunks_exact_mut(width.max(1)).enumerate() {
-        let (k, bit) = (sample / CODE_BITS, sample % CODE_BITS);
-        for (code, v) in packed[k * width..(k + 1) * width].iter_mut().zip(row) {
-            let active = *v > 0.0;
-            *v = if *v < 0.0 { 0.0 } else { *v };
-            *code |= u16::from(active) << bit;
-        }
-    }
-    codes.push_packed(width, &packed, batch);
 }
 
 #[cfg(test)]

@@ -137,7 +137,7 @@ impl ForwardCtx {
             None if native => {
                 let mut buf = Buf::take(x);
                 if self.taps.relu_codes {
-                    cpu::relu_packed(&mut buf, &mut self.relu_codes);
+                    self.relu_codes.push_relu(&mut buf.data, buf.dims[0]);
                 } else {
                     cpu::relu(&mut buf);
                 }
