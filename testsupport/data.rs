@@ -3,8 +3,9 @@
 //! The full real data (`$SWAPNAS_DATA`, else `../shared/data` beside the clone) when it is
 //! there; otherwise an empty data directory, so loaders serve the subset compiled into
 //! swapnas (NAS-Bench-201's accuracies, the first CIFAR images) and the suite runs on a fresh
-//! clone with no network (`SWAPNAS_OFFLINE` is set for the processes the tests start). A test
-//! that needs more asks [`full_data`] and, without it, says in the test output that it skipped.
+//! clone with no network (the harness tests start swapnas through `common::swapnas()`, which
+//! sets `SWAPNAS_OFFLINE` on each command, with or without the full data). A test that needs
+//! more asks [`full_data`] and, without it, says in the test output that it skipped.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -41,7 +42,5 @@ pub fn data_path() -> PathBuf {
     }
     let empty = std::env::temp_dir().join(format!("swapnas-embedded-only-{}", std::process::id()));
     std::fs::create_dir_all(&empty).expect("a temporary directory");
-    // SAFETY-free in edition 2021: tests of this process start processes that inherit it.
-    std::env::set_var("SWAPNAS_OFFLINE", "1");
     empty
 }

@@ -98,3 +98,35 @@ fn real_images_load_in_file_order() {
     let e = format!("{:#}", ImageSet::CIFAR10.load_first(&dir, 100_000).unwrap_err());
     assert!(e.contains("only") && e.contains("100000"), "{e}");
 }
+
+/// The subset compiled into swapnas (what a fresh clone runs on) equals what the loaders read
+/// from the checksummed source files: every one of the 15,625 NB201 rows (official index,
+/// validation and test accuracy per task) and the first CIFAR-10/100 training images, byte
+/// for byte.
+#[test]
+fn embedded_subset_equals_the_sources() {
+    let Some(_full) = common::full_data("the NB201 source tables and CIFAR training files") else { return };
+    let dir = common::data_dir();
+    let sources =
+        Nb201Table::load_files(&dir.require(&NB201_SUITEZERO_ZIP).unwrap(), &dir.require(&NB201_NATS_CSV).unwrap()).unwrap();
+    let embedded = Nb201Table::embedded().unwrap();
+    assert_eq!(sources.records().len(), NUM_ARCHS);
+    assert_eq!(embedded.records().len(), NUM_ARCHS);
+    for (s, e) in sources.records().iter().zip(embedded.records()) {
+        assert_eq!(
+            (&s.arch, s.nb201_index, s.val_acc, s.test_acc),
+            (&e.arch, e.nb201_index, e.val_acc, e.test_acc),
+            "embedded row of {} differs from the sources",
+            s.arch
+        );
+    }
+    for (rel, record) in [("images/cifar-10-batches-bin/data_batch_1.bin", 3073), ("images/cifar-100-binary/train.bin", 3074)] {
+        let embedded = swapnas_benchmarks::data::embedded::first_images(rel).expect("embedded");
+        let source = std::fs::read(dir.path(rel)).unwrap();
+        assert_eq!(embedded.len(), 64 * record, "{rel}: 64 images");
+        assert!(
+            source.len() >= embedded.len() && source[..embedded.len()] == *embedded,
+            "{rel}: embedded images differ from the file"
+        );
+    }
+}

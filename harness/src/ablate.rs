@@ -10,8 +10,8 @@
 //! earlier ablation — costs nothing. Cells fed the same images share each arch's memo: the
 //! prior cells reuse the baseline's SWAP forward passes, and `ap` comes free with SWAP.
 
-use crate::cli::{AblateArgs, Input, SettingArgs, Shrink};
-use crate::engine::{self, arch_seed, Engine, InputSpec, ProxyPlan, Setup, Target};
+use crate::cli::AblateArgs;
+use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, SettingSpec, Setup, Shrink, Target};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -26,7 +26,7 @@ use swapnas_reports::table::{csv_field, fmt3, write_atomic};
 use swapnas_reports::{correlate, Correlation};
 
 /// Sets one of SWAP's counts (B or R) in the settings.
-type SetCount = fn(&mut SettingArgs, usize);
+type SetCount = fn(&mut SettingSpec, usize);
 
 /// One setting of the grid.
 #[derive(Clone)]
@@ -35,13 +35,15 @@ struct Cell {
     axis: &'static str,
     /// The setting, in words (`B=8`, `15×15 crop`, `μ=σ=0.85M (median)`).
     label: String,
-    settings: SettingArgs,
+    settings: SettingSpec,
     input: InputSpec,
     proxies: String,
     /// Cost relative to the baseline (B·R·pixels; 0 where it reuses the baseline's passes).
     cost: f64,
-    /// Whether reg-SWAP's prior was chosen without accuracies (`None`: not a prior cell).
-    blind: Option<bool>,
+    /// Whether the reg-SWAP prior this cell runs with was chosen without accuracies: the
+    /// space's size rule or a statistic of the sample's sizes is; a number given on the
+    /// command line (`--reg-mu`, a grid value) is not known to be.
+    blind: bool,
 }
 
 /// One cell's outcome.
@@ -56,6 +58,12 @@ struct CellResult {
     /// Per proxy × accuracy column.
     correlations: Vec<Vec<Correlation>>,
     seconds_per_arch: Vec<f64>,
+}
+
+/// Whether the settings' reg-SWAP prior is the space's size rule (chosen without accuracies)
+/// rather than numbers given on the command line.
+fn base_blind(settings: &SettingSpec) -> bool {
+    settings.reg_mu.is_none() && settings.reg_sigma.is_none()
 }
 
 fn list<T: std::str::FromStr>(text: &str, flag: &str) -> Result<Vec<T>> {
@@ -117,10 +125,10 @@ fn parse_prior(token: &str, largest: f64, sizes: &[f64]) -> Result<PriorToken> {
 /// The grid's cells: the baseline, then one axis at a time; a cell equal to an earlier one
 /// (e.g. B=16 when the baseline's B is 16) is not repeated.
 fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], side: usize) -> Result<Vec<Cell>> {
-    let base = args.settings.clone();
+    let base = crate::spec::settings(&args.settings)?;
     let base_input = InputSpec::default();
     let (b0, r0) = (base.batch as f64, base.repeats as f64);
-    let cost = |s: &SettingArgs, px: f64| (s.batch as f64 / b0) * (s.repeats as f64 / r0) * px;
+    let cost = |s: &SettingSpec, px: f64| (s.batch as f64 / b0) * (s.repeats as f64 / r0) * px;
     let mut out = vec![Cell {
         axis: "baseline",
         label: format!("B={} R={} first training images {side}×{side}", base.batch, base.repeats),
@@ -128,7 +136,7 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
         input: base_input,
         proxies: args.proxies.clone(),
         cost: 1.0,
-        blind: base_plan.reg_mu.is_none().then_some(true),
+        blind: base_blind(&base),
     }];
     let push = |out: &mut Vec<Cell>, cell: Cell| {
         let same = |c: &Cell| {
@@ -159,11 +167,39 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
                 input: base_input,
                 proxies: args.proxies.clone(),
                 cost: c,
-                blind: None,
+                blind: base_blind(&base),
             };
             push(&mut out, cell);
         }
     }
+    for cell in input_cells(args, &base, side)? {
+        push(&mut out, cell);
+    }
+    // Prior cells: only the proxies that use the prior, over the baseline's passes.
+    let prior_proxies: Vec<&str> = base_plan.decls.iter().filter(|d| d.needs.size_prior).map(|d| d.name).collect();
+    let priors: Vec<&str> = args.grid_prior.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+    if !priors.is_empty() && prior_proxies.is_empty() {
+        bail!("--grid-prior needs a proxy that uses reg-SWAP's prior among --proxies (e.g. reg_swap); pass --grid-prior '' to skip the axis");
+    }
+    for token in priors {
+        let (prior, label, blind) = parse_prior(token, largest, sizes)?;
+        let settings = SettingSpec { reg_mu: prior.map(|p| p.0), reg_sigma: prior.map(|p| p.1), ..base.clone() };
+        let cell = Cell { axis: "prior", label, settings, input: base_input, proxies: prior_proxies.join(","), cost: 0.0, blind };
+        // `largest` is the baseline's own prior: show it as a row of the axis anyway.
+        if prior.is_none() && base_plan.settings.reg_mu.is_none() {
+            out.push(cell);
+        } else {
+            push(&mut out, cell);
+        }
+    }
+    Ok(out)
+}
+
+/// The input axis (`--grid-input`) and the size axis (`--grid-size` × `--grid-shrink`) around
+/// the baseline's settings.
+fn input_cells(args: &AblateArgs, base: &SettingSpec, side: usize) -> Result<Vec<Cell>> {
+    let base_input = InputSpec::default();
+    let mut out = Vec::new();
     for name in args.grid_input.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let (input, label) = match name {
             "first" => (base_input, "first training images".to_string()),
@@ -175,10 +211,15 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
             "test" => (InputSpec { split: Split::Test, ..base_input }, "first test images".to_string()),
             other => bail!("--grid-input: `{other}` is not first, random, random-augmented or test"),
         };
-        push(
-            &mut out,
-            Cell { axis: "input", label, settings: base.clone(), input, proxies: args.proxies.clone(), cost: 1.0, blind: None },
-        );
+        out.push(Cell {
+            axis: "input",
+            label,
+            settings: base.clone(),
+            input,
+            proxies: args.proxies.clone(),
+            cost: 1.0,
+            blind: base_blind(base),
+        });
     }
     let shrinks: Vec<Shrink> = args
         .grid_shrink
@@ -205,86 +246,41 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
                 " resize"
             };
             let px = (n * n) as f64 / (side * side) as f64;
-            push(
-                &mut out,
-                Cell {
-                    axis: "size",
-                    label: format!("{n}×{n}{how}"),
-                    settings: base.clone(),
-                    input,
-                    proxies: args.proxies.clone(),
-                    cost: px,
-                    blind: None,
-                },
-            );
-        }
-    }
-    // Prior cells: only the proxies that use the prior, over the baseline's passes.
-    let prior_proxies: Vec<&str> = base_plan.decls.iter().filter(|d| d.needs.size_prior).map(|d| d.name).collect();
-    let priors: Vec<&str> = args.grid_prior.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
-    if !priors.is_empty() && prior_proxies.is_empty() {
-        bail!("--grid-prior needs a proxy that uses reg-SWAP's prior among --proxies (e.g. reg_swap); pass --grid-prior '' to skip the axis");
-    }
-    for token in priors {
-        let (prior, label, blind) = parse_prior(token, largest, sizes)?;
-        let settings = SettingArgs { reg_mu: prior.map(|p| p.0), reg_sigma: prior.map(|p| p.1), ..base.clone() };
-        let cell = Cell {
-            axis: "prior",
-            label,
-            settings,
-            input: base_input,
-            proxies: prior_proxies.join(","),
-            cost: 0.0,
-            blind: Some(blind),
-        };
-        // `largest` is the baseline's own prior: show it as a row of the axis anyway.
-        if prior.is_none() && base_plan.reg_mu.is_none() {
-            out.push(cell);
-        } else {
-            push(&mut out, cell);
+            out.push(Cell {
+                axis: "size",
+                label: format!("{n}×{n}{how}"),
+                settings: base.clone(),
+                input,
+                proxies: args.proxies.clone(),
+                cost: px,
+                blind: base_blind(base),
+            });
         }
     }
     Ok(out)
 }
 
 pub fn run(args: &AblateArgs) -> Result<()> {
-    let target = Target::resolve(&args.task, None)?;
+    let target = crate::spec::target(&args.task, None)?;
     let data = crate::engine::locate_data(args.data_dir.as_deref())?;
-    let base_plan = ProxyPlan::resolve(&args.proxies, &args.settings)?;
+    let base_settings = crate::spec::settings(&args.settings)?;
+    let base_plan = ProxyPlan::resolve(&args.proxies, &base_settings)?;
     let columns = target.task.accuracies;
-    // The sample, once per accuracy column (the same archs: the sample depends on the seed).
-    let mut loads = Vec::new();
-    for (i, column) in columns.iter().enumerate() {
-        let request = Request {
-            task: target.task,
-            set: None,
-            archs: Some(args.sample.archs.unwrap_or(300)),
-            seed: args.sample.seed,
-            accuracy: column,
-            largest: i == 0,
-        };
-        loads.push(target.space.load(&request, &data)?);
-    }
-    let first = loads.remove(0);
-    let accuracies: Vec<Vec<f64>> = std::iter::once(first.candidates.iter().map(|c| c.accuracy).collect())
-        .chain(loads.iter().map(|l| l.candidates.iter().map(|c| c.accuracy).collect()))
-        .collect();
-    for l in &loads {
-        if l.candidates.iter().map(|c| &c.label).ne(first.candidates.iter().map(|c| &c.label)) {
-            bail!("internal error: the accuracy columns sampled different archs");
-        }
-    }
-    let candidates: &[Candidate] = &first.candidates;
-    let n = candidates.len();
+    let (mut first, mut accuracies) = load_sample(args, &target, &data)?;
+    let n = first.candidates.len();
     if n < 3 {
         bail!("an ablation needs at least 3 archs (ρ), got {n}");
     }
+    let heavy = args.heavy_archs.unwrap_or(n).clamp(3, n);
+    if heavy < n {
+        heavy_first(args, &target, &data, heavy, &mut first, &mut accuracies)?;
+    }
+    let candidates: &[Candidate] = &first.candidates;
     let largest = first.largest_params.context("the space did not give its largest network (reg-SWAP's prior)")?;
     let largest_m = swapnas_proxies::RegSwapPrior::from_largest(largest).mu;
     let sizes: Vec<f64> = candidates.iter().map(|c| param_count(c.builder.as_ref()) as f64 / 1e6).collect();
     let side = target.task.input.side(target.task.images.resolve(&data).side());
     let grid = cells(args, &base_plan, largest_m, &sizes, side)?;
-    let heavy = args.heavy_archs.unwrap_or(n).clamp(3, n);
 
     let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("results/ablate").join(&first.name));
     std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
@@ -292,153 +288,25 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     if let Some(dir) = cache_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-
-    // One engine per cell; all write into the one cache.
-    let mut engines = Vec::new();
-    for cell in &grid {
-        let plan = ProxyPlan::resolve(&cell.proxies, &cell.settings).with_context(|| format!("cell {}", cell.label))?;
-        let setup = Setup {
-            run_name: &first.name,
-            task: target.task,
-            plan: &plan,
-            largest_params: Some(largest),
-            input: cell.input,
-            min_images: 1,
-            device: &args.device,
-            jobs: args.jobs,
-            cache: Some(&cache_path),
-            data: &data,
-        };
-        let engine = match engines.first() {
-            None => Engine::prepare(setup),
-            Some(first) => Engine::prepare_sharing(setup, first),
-        }
-        .with_context(|| format!("cell {}", cell.label))?;
-        engines.push(engine);
-    }
-    let archs_of = |cell: &Cell| if cell.cost > 2.0 { heavy } else { n };
-
-    // Up front: what each cell costs and what is cached already.
-    eprintln!(
-        "swapnas ablate: {} — {n} archs (seed {}), {} cells, cache {}",
-        first.name,
-        args.sample.seed,
-        grid.len(),
-        cache_path.display()
-    );
-    for (cell, engine) in grid.iter().zip(&engines) {
-        let m = archs_of(cell);
-        let missing = engine.missing(&candidates[..m], args.sample.seed).len();
-        let cost = if cell.cost == 0.0 {
-            "reuses the baseline's passes".to_string()
-        } else {
-            format!("cost ×{:.2} per arch", cell.cost)
-        };
-        let sample = if m < n { format!(" — HEAVY: on the first {m} archs (--heavy-archs)") } else { String::new() };
-        eprintln!("  {:<8} {:<48} {cost}, {missing} of {m} archs to score{sample}", cell.axis, cell.label);
-    }
-
-    // Score: per arch, every cell; cells fed the same images share the arch's memo.
-    engine::watch_ctrl_c();
-    let bar = ProgressBar::new(n as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
-            .expect("static template"),
-    );
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build()?;
-    let from_cache = AtomicUsize::new(0);
-    // A cell whose every proxy fails on an arch (e.g. an input size the network cannot take)
-    // is not tried on the rest: its first error is reported instead.
-    let failed: Vec<std::sync::Mutex<Option<String>>> = grid.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let per_arch: Vec<Option<Vec<crate::engine::ArchScores>>> = pool.install(|| {
-        (0..n)
-            .into_par_iter()
-            .map(|i| {
-                if engine::interrupted() {
-                    return None;
-                }
-                let c = &candidates[i];
-                let seed = arch_seed(args.sample.seed, &c.label);
-                let mut memos: Vec<(InputSpec, Memo)> = Vec::new();
-                let mut out = Vec::new();
-                for (j, (cell, engine)) in grid.iter().zip(&engines).enumerate() {
-                    let broken = failed[j].lock().map(|f| f.is_some()).unwrap_or(true);
-                    if i >= archs_of(cell) || broken {
-                        let p = engine.proxies.len();
-                        out.push(crate::engine::ArchScores {
-                            scores: vec![f64::NAN; p],
-                            seconds: vec![0.0; p],
-                            errors: Vec::new(),
-                        });
-                        continue;
-                    }
-                    let k = match memos.iter().position(|(s, _)| *s == engine.input()) {
-                        Some(k) => k,
-                        None => {
-                            memos.push((engine.input(), Memo::new()));
-                            memos.len() - 1
-                        }
-                    };
-                    let r = engine.score_arch_with(c, seed, &from_cache, &memos[k].1);
-                    if !r.errors.is_empty() && r.scores.iter().all(|v| v.is_nan()) {
-                        let first = r.errors[0]
-                            .lines()
-                            .find(|l| l.contains("incompatible") || l.contains("Incompatible"))
-                            .unwrap_or(&r.errors[0]);
-                        let why = format!("arch {}: {}", c.label, first.trim());
-                        bar.println(format!("cell {}: every proxy failed, the cell is skipped — {why}", cell.label));
-                        if let Ok(mut f) = failed[j].lock() {
-                            f.get_or_insert(why);
-                        }
-                    } else {
-                        for e in &r.errors {
-                            bar.println(format!("warning: arch {} ({}): {e}", c.label, cell.label));
-                        }
-                    }
-                    out.push(r);
-                }
-                bar.inc(1);
-                Some(out)
-            })
-            .collect()
-    });
-    bar.finish_and_clear();
-    let done = per_arch.iter().filter(|r| r.is_some()).count();
-    if done < n {
-        bail!(
-            "interrupted (Ctrl-C): {done} of {n} archs scored in every cell; their scores are in {}: run the same command again to resume",
-            cache_path.display()
-        );
-    }
-    let per_arch: Vec<Vec<crate::engine::ArchScores>> = per_arch.into_iter().map(|r| r.expect("checked")).collect();
-
-    // Correlations per cell × proxy × accuracy column.
-    let mut results = Vec::new();
-    for (j, (cell, engine)) in grid.iter().zip(&engines).enumerate() {
-        let m = archs_of(cell);
-        let proxies: Vec<String> = engine.proxies.iter().map(|p| p.name().to_string()).collect();
-        let mut scores = Vec::new();
-        let mut correlations = Vec::new();
-        let mut seconds = Vec::new();
-        for k in 0..proxies.len() {
-            let s: Vec<f64> = per_arch[..m].iter().map(|a| a[j].scores[k]).collect();
-            correlations.push(accuracies.iter().map(|acc| correlate(&s, &acc[..m])).collect());
-            seconds.push(per_arch[..m].iter().map(|a| a[j].seconds[k]).sum::<f64>() / m as f64);
-            scores.push(s);
-        }
-        let why = failed[j].lock().ok().and_then(|f| f.clone());
-        results.push(CellResult {
-            cell: cell.clone(),
-            failed: why,
-            archs: m,
-            proxies,
-            scores,
-            correlations,
-            seconds_per_arch: seconds,
-        });
-    }
+    let setup = Setup {
+        run_name: &first.name,
+        task: target.task,
+        plan: &base_plan,
+        largest_params: Some(largest),
+        input: InputSpec::default(),
+        min_images: 1,
+        device: &args.device,
+        jobs: args.jobs,
+        cache: Some(&cache_path),
+        data: &data,
+    };
+    let engines = prepare_engines(&grid, setup)?;
+    let scoring = Scoring { grid: &grid, engines: &engines, candidates, heavy, seed: args.sample.seed };
+    scoring.announce(&first.name, &cache_path);
+    let (per_arch, failed) = scoring.score(args.jobs, &cache_path)?;
+    let results = scoring.results(&per_arch, &failed, &accuracies);
     let column_names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-    let report = report(&first, &results, &column_names, &args.settings, n, args.sample.seed);
+    let report = report(&first, &results, &column_names, &base_settings, largest_m, n, args.sample.seed);
     write_atomic(&out_dir.join("ablation.md"), report.as_bytes())?;
     write_atomic(&out_dir.join("ablation.csv"), csv(&results, &column_names).as_bytes())?;
     write_cell_scores(&out_dir, &results, candidates, &sizes, &accuracies, &column_names)?;
@@ -464,6 +332,256 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     println!("{report}");
     eprintln!("wrote {}/ablation.{{md,csv,png,svg}} and cells/*/scores.csv", out_dir.display());
     Ok(())
+}
+
+/// The seeded sample, once per accuracy column (the same archs: the sample depends on the
+/// seed), and the archs' accuracies in every column.
+fn load_sample(
+    args: &AblateArgs,
+    target: &Target,
+    data: &swapnas_benchmarks::DataDir,
+) -> Result<(swapnas_benchmarks::Loaded, Vec<Vec<f64>>)> {
+    let columns = target.task.accuracies;
+    let mut loads = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        let request = Request {
+            task: target.task,
+            set: None,
+            archs: Some(args.sample.archs.unwrap_or(300)),
+            seed: args.sample.seed,
+            accuracy: column,
+            largest: i == 0,
+        };
+        loads.push(target.space.load(&request, data)?);
+    }
+    let first = loads.remove(0);
+    let accuracies: Vec<Vec<f64>> = std::iter::once(first.candidates.iter().map(|c| c.accuracy).collect())
+        .chain(loads.iter().map(|l| l.candidates.iter().map(|c| c.accuracy).collect()))
+        .collect();
+    for l in &loads {
+        if l.candidates.iter().map(|c| &c.label).ne(first.candidates.iter().map(|c| &c.label)) {
+            bail!("internal error: the accuracy columns sampled different archs");
+        }
+    }
+    Ok((first, accuracies))
+}
+
+/// Heavy cells run on the first `heavy` archs of the sample: reorders the sample (and its
+/// accuracies) so that those are the archs `--archs heavy` draws with the same seed — the
+/// first `heavy` of the one seeded permutation the sample was cut from, a uniform subset of
+/// it — rather than the sample's first archs in table order (structurally alike archs).
+fn heavy_first(
+    args: &AblateArgs,
+    target: &Target,
+    data: &swapnas_benchmarks::DataDir,
+    heavy: usize,
+    sample: &mut swapnas_benchmarks::Loaded,
+    accuracies: &mut [Vec<f64>],
+) -> Result<()> {
+    let request = Request {
+        task: target.task,
+        set: None,
+        archs: Some(heavy),
+        seed: args.sample.seed,
+        accuracy: &target.task.accuracies[0],
+        largest: false,
+    };
+    let chosen: std::collections::HashSet<String> =
+        target.space.load(&request, data)?.candidates.into_iter().map(|c| c.label).collect();
+    let n = sample.candidates.len();
+    let (mut first, mut rest): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| chosen.contains(&sample.candidates[i].label));
+    if first.len() != heavy {
+        bail!("internal error: the {heavy} archs of --heavy-archs are not all in the {n}-arch sample");
+    }
+    first.append(&mut rest);
+    let mut taken: Vec<Option<Candidate>> = std::mem::take(&mut sample.candidates).into_iter().map(Some).collect();
+    sample.candidates = first.iter().map(|&i| taken[i].take().expect("each index once")).collect();
+    for column in accuracies.iter_mut() {
+        *column = first.iter().map(|&i| column[i]).collect();
+    }
+    Ok(())
+}
+
+/// One engine per cell (its proxies, settings and input over `base`); all write into the one
+/// cache, the later ones sharing the first one's device, images and cache.
+fn prepare_engines(grid: &[Cell], base: Setup) -> Result<Vec<Engine>> {
+    let mut engines: Vec<Engine> = Vec::new();
+    for cell in grid {
+        let plan = ProxyPlan::resolve(&cell.proxies, &cell.settings).with_context(|| format!("cell {}", cell.label))?;
+        let setup = Setup { plan: &plan, input: cell.input, ..base };
+        let engine = match engines.first() {
+            None => Engine::prepare(setup),
+            Some(first) => Engine::prepare_sharing(setup, first),
+        }
+        .with_context(|| format!("cell {}", cell.label))?;
+        engines.push(engine);
+    }
+    Ok(engines)
+}
+
+/// Scoring the grid: every cell on the archs it runs on (heavy cells on the first `heavy`,
+/// which [`heavy_first`] made the ones `--archs heavy` draws).
+struct Scoring<'a> {
+    grid: &'a [Cell],
+    engines: &'a [Engine],
+    candidates: &'a [Candidate],
+    heavy: usize,
+    seed: u64,
+}
+
+/// Per arch, each cell's scores; and per cell its first error where every proxy failed.
+type Scored = (Vec<Vec<crate::engine::ArchScores>>, Vec<Option<String>>);
+
+impl Scoring<'_> {
+    fn archs_of(&self, cell: &Cell) -> usize {
+        if cell.cost > 2.0 {
+            self.heavy
+        } else {
+            self.candidates.len()
+        }
+    }
+
+    /// Up front: what each cell costs and what is cached already.
+    fn announce(&self, run: &str, cache_path: &std::path::Path) {
+        let n = self.candidates.len();
+        eprintln!(
+            "swapnas ablate: {run} — {n} archs (seed {}), {} cells, cache {}",
+            self.seed,
+            self.grid.len(),
+            cache_path.display()
+        );
+        for (cell, engine) in self.grid.iter().zip(self.engines) {
+            let m = self.archs_of(cell);
+            let missing = engine.missing(&self.candidates[..m], self.seed).len();
+            let cost = if cell.cost == 0.0 {
+                "reuses the baseline's passes".to_string()
+            } else {
+                format!("cost ×{:.2} per arch", cell.cost)
+            };
+            let sample = if m < n {
+                format!(" — HEAVY: on {m} of the archs, those --archs {m} draws (--heavy-archs)")
+            } else {
+                String::new()
+            };
+            eprintln!("  {:<8} {:<48} {cost}, {missing} of {m} archs to score{sample}", cell.axis, cell.label);
+        }
+    }
+
+    /// Per arch, every cell; cells fed the same images share the arch's memo. A cell whose
+    /// every proxy fails on an arch (e.g. an input size the network cannot take) is not tried
+    /// on the rest: its first error is reported instead.
+    fn score(&self, jobs: Option<usize>, cache_path: &std::path::Path) -> Result<Scored> {
+        let n = self.candidates.len();
+        // Score: per arch, every cell; cells fed the same images share the arch's memo.
+        engine::watch_ctrl_c();
+        let bar = ProgressBar::new(n as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
+                .expect("static template"),
+        );
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build()?;
+        let from_cache = AtomicUsize::new(0);
+        // A cell whose every proxy fails on an arch (e.g. an input size the network cannot take)
+        // is not tried on the rest: its first error is reported instead.
+        let failed: Vec<std::sync::Mutex<Option<String>>> = self.grid.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        let per_arch: Vec<Option<Vec<crate::engine::ArchScores>>> = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    if engine::interrupted() {
+                        return None;
+                    }
+                    let c = &self.candidates[i];
+                    let seed = arch_seed(self.seed, &c.label);
+                    let mut memos: Vec<(InputSpec, Memo)> = Vec::new();
+                    let mut out = Vec::new();
+                    for (j, (cell, engine)) in self.grid.iter().zip(self.engines).enumerate() {
+                        let broken = failed[j].lock().map(|f| f.is_some()).unwrap_or(true);
+                        if i >= self.archs_of(cell) || broken {
+                            let p = engine.proxies.len();
+                            out.push(crate::engine::ArchScores {
+                                scores: vec![f64::NAN; p],
+                                seconds: vec![0.0; p],
+                                errors: Vec::new(),
+                            });
+                            continue;
+                        }
+                        let k = match memos.iter().position(|(s, _)| *s == engine.input()) {
+                            Some(k) => k,
+                            None => {
+                                memos.push((engine.input(), Memo::new()));
+                                memos.len() - 1
+                            }
+                        };
+                        let r = engine.score_arch_with(c, seed, &from_cache, &memos[k].1);
+                        if !r.errors.is_empty() && r.scores.iter().all(|v| v.is_nan()) {
+                            let first = r.errors[0]
+                                .lines()
+                                .find(|l| l.contains("incompatible") || l.contains("Incompatible"))
+                                .unwrap_or(&r.errors[0]);
+                            let why = format!("arch {}: {}", c.label, first.trim());
+                            bar.println(format!("cell {}: every proxy failed, the cell is skipped — {why}", cell.label));
+                            if let Ok(mut f) = failed[j].lock() {
+                                f.get_or_insert(why);
+                            }
+                        } else {
+                            for e in &r.errors {
+                                bar.println(format!("warning: arch {} ({}): {e}", c.label, cell.label));
+                            }
+                        }
+                        out.push(r);
+                    }
+                    bar.inc(1);
+                    Some(out)
+                })
+                .collect()
+        });
+        bar.finish_and_clear();
+        let done = per_arch.iter().filter(|r| r.is_some()).count();
+        if done < n {
+            bail!(
+                "interrupted (Ctrl-C): {done} of {n} archs scored in every cell; their scores are in {}: run the same command again to resume",
+                cache_path.display()
+            );
+        }
+        let per_arch: Vec<Vec<crate::engine::ArchScores>> = per_arch.into_iter().map(|r| r.expect("checked")).collect();
+        let failed = failed.into_iter().map(|f| f.into_inner().unwrap_or(None)).collect();
+        Ok((per_arch, failed))
+    }
+
+    /// Correlations per cell × proxy × accuracy column.
+    fn results(
+        &self,
+        per_arch: &[Vec<crate::engine::ArchScores>],
+        failed: &[Option<String>],
+        accuracies: &[Vec<f64>],
+    ) -> Vec<CellResult> {
+        let mut results = Vec::new();
+        for (j, (cell, engine)) in self.grid.iter().zip(self.engines).enumerate() {
+            let m = self.archs_of(cell);
+            let proxies: Vec<String> = engine.proxies.iter().map(|p| p.name().to_string()).collect();
+            let mut scores = Vec::new();
+            let mut correlations = Vec::new();
+            let mut seconds = Vec::new();
+            for k in 0..proxies.len() {
+                let s: Vec<f64> = per_arch[..m].iter().map(|a| a[j].scores[k]).collect();
+                correlations.push(accuracies.iter().map(|acc| correlate(&s, &acc[..m])).collect());
+                seconds.push(per_arch[..m].iter().map(|a| a[j].seconds[k]).sum::<f64>() / m as f64);
+                scores.push(s);
+            }
+            let why = failed[j].clone();
+            results.push(CellResult {
+                cell: cell.clone(),
+                failed: why,
+                archs: m,
+                proxies,
+                scores,
+                correlations,
+                seconds_per_arch: seconds,
+            });
+        }
+        results
+    }
 }
 
 /// A label short enough for a heatmap row.
@@ -493,7 +611,8 @@ fn report(
     loaded: &swapnas_benchmarks::Loaded,
     results: &[CellResult],
     columns: &[&str],
-    base: &SettingArgs,
+    base: &SettingSpec,
+    largest: f64,
     n: usize,
     seed: u64,
 ) -> String {
@@ -502,10 +621,19 @@ fn report(
     let _ = writeln!(md, "# Ablation: {} — {n} archs (seed {seed})\n", loaded.name);
     let _ = writeln!(
         md,
-        "One axis at a time around the baseline (B={}, R={}, the first training images at the task's size, reg-SWAP's default prior). \
-         Every cell scores the same archs (heavy cells the first of them, as their `archs` column says). ρ is Spearman's against \
+        "One axis at a time around the baseline (B={}, R={}, the first training images at the task's size, {}). \
+         Every cell scores the same archs (heavy cells the subset `--archs N` would draw with the same seed, N as their `archs` column says). ρ is Spearman's against \
          each accuracy column, with its 95% bootstrap interval (1,000 resamples of the archs).\n",
-        base.batch, base.repeats
+        base.batch,
+        base.repeats,
+        match (base.reg_mu, base.reg_sigma) {
+            (None, None) => format!("reg-SWAP's default prior, μ=σ={largest}M (the space's largest network)"),
+            (mu, sigma) => format!(
+                "reg-SWAP prior given on the command line: μ={}M σ={}M",
+                mu.unwrap_or(largest),
+                sigma.or(mu).unwrap_or(largest)
+            ),
+        }
     );
     for (key, text) in &loaded.notes {
         let _ = writeln!(md, "- {key}: {text}");
@@ -525,10 +653,8 @@ fn report(
                 })
                 .collect();
             let cost = if r.cell.cost == 0.0 { "0 (reuses)".to_string() } else { format!("{:.2}", r.cell.cost) };
-            let blind = match r.cell.blind {
-                Some(false) => " (grid: picking the best is tuning on accuracies)",
-                _ => "",
-            };
+            let blind =
+                if r.cell.axis == "prior" && !r.cell.blind { " (grid: picking the best is tuning on accuracies)" } else { "" };
             let _ = writeln!(md, "| {} | {}{blind} | {} | {cost} | {} |", r.cell.axis, r.cell.label, r.archs, cells.join(" | "));
         }
         md.push('\n');
@@ -545,6 +671,14 @@ fn report(
         }
         md.push('\n');
     }
+    md.push_str(&headline(results, columns));
+    md
+}
+
+/// The headline question: does the prior-using proxy reach ρ ≥ 0.90 with a prior that sees
+/// no accuracies? Only cells that were scored count, each under the prior it ran with.
+fn headline(results: &[CellResult], columns: &[&str]) -> String {
+    let mut md = String::new();
     // The headline question: reg-SWAP ≥ 0.90 with a prior that sees no accuracies?
     let prior_proxy = results
         .iter()
@@ -557,7 +691,7 @@ fn report(
             let best = |blind: bool| {
                 results
                     .iter()
-                    .filter(|r| r.cell.blind.unwrap_or(true) == blind)
+                    .filter(|r| r.failed.is_none() && r.cell.blind == blind)
                     .filter_map(|r| rho(r).filter(|v| v.is_finite()).map(|v| (v, r)))
                     .max_by(|x, y| x.0.total_cmp(&y.0))
             };
@@ -649,6 +783,44 @@ fn write_cell_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The headline counts a cell as accuracy-blind by the prior it ran with (a baseline run
+    /// under `--reg-mu` is not), and never counts a cell that could not be scored.
+    #[test]
+    fn headline_counts_only_scored_cells_with_a_blind_prior() {
+        let acc: Vec<f64> = (0..20).map(f64::from).collect();
+        let perfect = correlate(&acc, &acc);
+        let weak = correlate(&acc.iter().map(|v| (v * 7.0) % 5.0).collect::<Vec<_>>(), &acc);
+        let result = |axis: &'static str, label: &str, blind: bool, failed: Option<&str>, c: Correlation| CellResult {
+            cell: Cell {
+                axis,
+                label: label.to_string(),
+                settings: SettingSpec::default(),
+                input: InputSpec::default(),
+                proxies: "p".into(),
+                cost: 1.0,
+                blind,
+            },
+            failed: failed.map(str::to_string),
+            archs: acc.len(),
+            proxies: vec!["p".into()],
+            scores: vec![acc.clone()],
+            correlations: vec![vec![c]],
+            seconds_per_arch: vec![0.0],
+        };
+        let results = vec![
+            // The baseline under --reg-mu 1 (a number someone chose) reaches 1.0 ...
+            result("baseline", "B=16 R=32", false, None, perfect),
+            // ... a blind cell that failed "reaches" 1.0 ...
+            result("prior", "μ=σ=0.5M (median size of the sample)", true, Some("incompatible shapes"), perfect),
+            // ... and the one blind cell that was scored is weak.
+            result("prior", "μ=σ=1.5M (largest network, the default)", true, None, weak),
+        ];
+        let md = headline(&results, &["val"]);
+        assert!(md.contains("**no** setting with an accuracy-blind prior"), "{md}");
+        assert!(!md.contains("**yes**"), "{md}");
+        assert!(md.contains("largest network"), "the closest blind cell is the scored one: {md}");
+    }
 
     #[test]
     fn prior_tokens() {

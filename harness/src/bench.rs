@@ -3,9 +3,11 @@
 //! Archs are scored one at a time (`--jobs` sets the threads used inside one arch: SWAP's
 //! repeats run in parallel over them), so archs/s is a per-arch cost, comparable with
 //! `scripts/swap_reference.py` run on the same machine with the same threads. SWAP is
-//! profiled twice on the same archs, B, R and threads: on burn's ops (the reference path,
-//! `--kernels burn`) and on the native CPU kernels (`benchmarks/src/nn/cpu.rs`), with the
-//! speed-up, the largest score difference and each path's efficiency against sgemm. Peak memory is the process's RSS
+//! profiled twice on the same archs, B, R and threads, through the loop the proxy itself runs
+//! (`swap::run_repeats`): on the CPU on burn's ops (the reference path, `--kernels burn`) and
+//! on the native CPU kernels (`benchmarks/src/nn/cpu.rs`); on another device (a GPU) one
+//! repeat at a time and stacked (the proxy's path there). It reports the speed-up, the largest
+//! score difference and each path's efficiency against sgemm. Peak memory is the process's RSS
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
 use crate::cli::BenchArgs;
@@ -18,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::Request;
 use swapnas_benchmarks::{BnMode, Candidate, DataDir, ForwardCtx, Kernels, Taps};
-use swapnas_proxies::swap::{count_codes, relu_codes, repeat_network};
+use swapnas_proxies::swap::{repeat_network, run_repeats, Strategy};
 use swapnas_proxies::Memo;
 use swapnas_reports::table::write_atomic;
 
@@ -34,7 +36,8 @@ struct ProxyBench {
 
 #[derive(Debug, Serialize)]
 struct SwapProfile {
-    /// Whose kernels ran the forward passes (`burn`: the reference path, `native`).
+    /// The path: on the CPU whose kernels ran the forward passes (`burn`: the reference path,
+    /// `native`); elsewhere `one by one` or `stacked` repeats.
     kernels: String,
     /// Wall-clock seconds for all archs (repeats run in parallel over the threads), and the
     /// resulting archs/s.
@@ -140,8 +143,8 @@ fn reset_peak_rss() {
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let target = Target::resolve(&args.task, Some(&args.set))?;
-    let plan = ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?;
+    let target = crate::spec::target(&args.task, Some(&args.set))?;
+    let plan = crate::spec::plan(&args.proxies)?;
     let data = crate::engine::locate_data(args.exec.data_dir.as_deref())?;
     let threads = args.exec.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
@@ -166,7 +169,7 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         plan,
         largest_params: loaded.largest_params,
         input: crate::engine::InputSpec::default(),
-        min_images: plan.swap_batch,
+        min_images: plan.settings.batch,
         device: &args.exec.device,
         jobs: Some(threads),
         cache: None,
@@ -174,7 +177,44 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     })?;
     let candidates = &loaded.candidates;
     eprintln!("bench: {} archs of {}, {threads} threads", candidates.len(), loaded.name);
+    let proxies = time_proxies(&engine, candidates, seed)?;
+    let (profiles, sgemm) = profile_paths(&engine, candidates, plan, seed, threads)?;
+    let (before, after) = (&profiles[0], &profiles[1]);
+    let report = BenchReport {
+        bench: loaded.name.clone(),
+        device: engine.device_name.clone(),
+        threads,
+        seed,
+        proxies,
+        swap_speedup: after.archs_per_second / before.archs_per_second,
+        swap_max_relative_difference: before
+            .scores
+            .iter()
+            .zip(&after.scores)
+            .map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1.0))
+            .fold(0.0, f64::max),
+        swap_efficiency: after.efficiency,
+        swap_scores: after.scores.clone(),
+        swap_profiles: profiles,
+        sgemm,
+        swap_batch: plan.settings.batch,
+        swap_repeats: plan.settings.repeats,
+        task: task.name.to_string(),
+        archs: candidates.iter().map(|c| c.label.clone()).collect(),
+    };
+    let md = markdown(&report);
+    let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
+    std::fs::create_dir_all(&out)?;
+    write_atomic(&out.join("bench.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
+    write_atomic(&out.join("bench.md"), md.as_bytes())?;
+    println!("{md}");
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
 
+/// Each applicable proxy over the candidates, one arch after another (a fresh memo per proxy
+/// and arch: reg_swap pays for its own SWAP here), with the peak RSS while it ran.
+fn time_proxies(engine: &Engine, candidates: &[Candidate], seed: u64) -> Result<Vec<ProxyBench>> {
     let mut results = Vec::new();
     for (k, p) in engine.proxies.iter().enumerate() {
         if engine.not_applicable[k].is_some() {
@@ -183,7 +223,6 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         reset_peak_rss();
         let start = Instant::now();
         for c in candidates {
-            // A fresh memo per proxy: reg_swap pays for its own SWAP here.
             let memo = Memo::new();
             let ctx = engine.context(c, arch_seed(seed, &c.label), &memo, &engine.batch);
             p.score(&ctx).with_context(|| format!("{} failed on {}", p.name(), c.label))?;
@@ -199,10 +238,19 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         });
         eprintln!("  {}: {:.3} archs/s", p.name(), candidates.len() as f64 / seconds);
     }
+    Ok(results)
+}
 
-    // Where SWAP's time goes, on each path: SWAP's own building blocks, timed one by one;
-    // an arch's repeats run in parallel over the threads, as the swap proxy runs them.
-    let (images, _) = engine.batch.first_tensors(plan.swap_batch, &engine.device, DType::F32);
+/// Where SWAP's time goes on its two paths (before → after: burn's ops → the native kernels on
+/// the CPU, one by one → stacked elsewhere), against the sgemm rate of the same backend.
+fn profile_paths(
+    engine: &Engine,
+    candidates: &[Candidate],
+    plan: &ProxyPlan,
+    seed: u64,
+    threads: usize,
+) -> Result<(Vec<SwapProfile>, Sgemm)> {
+    let (images, _) = engine.batch.first_tensors(plan.settings.batch, &engine.device, DType::F32);
     // The networks' multiply-adds per image, as they count them themselves.
     let forward_flop: f64 = candidates
         .iter()
@@ -210,49 +258,33 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
             let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
             let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
             let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
-            2.0 * fwd.flops * (plan.swap_batch * plan.swap_repeats) as f64
+            2.0 * fwd.flops * (plan.settings.batch * plan.settings.repeats) as f64
         })
         .sum();
     let n = 512;
     let one = sgemm(&engine.device, n, 1)?;
     let all = if threads == 1 { one } else { sgemm(&engine.device, n, threads)? };
     let sgemm = Sgemm { n, gflops_one_thread: one, gflops_all_threads: all };
+    let paths = match Strategy::for_device(&engine.device) {
+        Strategy::OneByOne => [(Kernels::Burn, Strategy::OneByOne), (Kernels::Native, Strategy::OneByOne)],
+        Strategy::Stacked => [(Kernels::Burn, Strategy::OneByOne), (Kernels::Burn, Strategy::Stacked)],
+    };
     let mut profiles = Vec::new();
-    for kernels in [Kernels::Burn, Kernels::Native] {
+    for (kernels, strategy) in paths {
         let work = SwapWork { candidates, images: &images, plan, seed, forward_flop, sgemm_gflops: sgemm.gflops_all_threads };
-        let profile = profile_swap(&work, kernels, &engine.device)?;
-        eprintln!("  swap profile, {} kernels: {:.3} archs/s", profile.kernels, profile.archs_per_second);
+        let profile = profile_swap(&work, kernels, strategy)?;
+        eprintln!("  swap profile, {}: {:.3} archs/s", profile.kernels, profile.archs_per_second);
         profiles.push(profile);
     }
-    let (before, after) = (&profiles[0], &profiles[1]);
-    let swap_speedup = after.archs_per_second / before.archs_per_second;
-    let swap_max_relative_difference =
-        before.scores.iter().zip(&after.scores).map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1.0)).fold(0.0, f64::max);
-    let swap_efficiency = after.efficiency;
-    let swap_scores = after.scores.clone();
-    let report = BenchReport {
-        bench: loaded.name.clone(),
-        device: engine.device_name.clone(),
-        threads,
-        seed,
-        proxies: results,
-        swap_profiles: profiles,
-        swap_speedup,
-        swap_max_relative_difference,
-        sgemm,
-        swap_efficiency,
-        swap_batch: plan.swap_batch,
-        swap_repeats: plan.swap_repeats,
-        task: task.name.to_string(),
-        archs: candidates.iter().map(|c| c.label.clone()).collect(),
-        swap_scores,
-    };
+    Ok((profiles, sgemm))
+}
+
+/// bench.md: the proxies' table, SWAP's two paths and how they compare.
+fn markdown(report: &BenchReport) -> String {
+    let (archs, threads, n) = (report.archs.len(), report.threads, report.sgemm.n);
     let mut md = format!(
-        "## bench: {} — {} archs, {} threads, seed {}\n\n| proxy | archs/s | s/arch | peak RSS (MiB) | settings |\n|---|---:|---:|---:|---|\n",
-        report.bench,
-        candidates.len(),
-        threads,
-        seed
+        "## bench: {} — {archs} archs, {threads} threads, seed {}\n\n| proxy | archs/s | s/arch | peak RSS (MiB) | settings |\n|---|---:|---:|---:|---|\n",
+        report.bench, report.seed
     );
     for r in &report.proxies {
         let _ = writeln!(
@@ -267,14 +299,10 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     }
     let _ = write!(
         md,
-        "\nSWAP on both paths ({} archs, B = {}, R = {}, {threads} threads; sgemm {n}×{n} f32 on the same backend: {:.2} \
-         GFLOP/s on one thread, {:.2} on {threads}):\n\n| kernels | archs/s | s/arch | weight init | forward + sign packing | \
+        "\nSWAP on both paths ({archs} archs, B = {}, R = {}, {threads} threads; sgemm {n}×{n} f32 on the same backend: {:.2} \
+         GFLOP/s on one thread, {:.2} on {threads}):\n\n| path | archs/s | s/arch | weight init | forward + sign packing | \
          pattern count | ms per pass | GFLOP/s | GFLOP/s (forwards) | efficiency (÷ sgemm) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        candidates.len(),
-        plan.swap_batch,
-        plan.swap_repeats,
-        report.sgemm.gflops_one_thread,
-        report.sgemm.gflops_all_threads,
+        report.swap_batch, report.swap_repeats, report.sgemm.gflops_one_thread, report.sgemm.gflops_all_threads,
     );
     for p in &report.swap_profiles {
         let busy = p.init_seconds + p.forward_seconds + p.count_seconds;
@@ -295,17 +323,20 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
     }
     let _ = write!(
         md,
-        "\nNative ÷ burn: {:.2}× the archs/s; SWAP scores differ by at most {:.2e} (relative; float rounding). SWAP's \
+        "\n{} ÷ {}: {:.2}× the archs/s; SWAP scores differ by at most {:.2e} (relative; float rounding). SWAP's \
          arithmetic: {:.3e} FLOP of forward passes (2 × the networks' multiply-adds × B × R).\n",
-        report.swap_speedup, report.swap_max_relative_difference, report.swap_profiles[1].forward_flop
+        capitalise(&report.swap_profiles[1].kernels),
+        report.swap_profiles[0].kernels,
+        report.swap_speedup,
+        report.swap_max_relative_difference,
+        report.swap_profiles[1].forward_flop
     );
-    let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
-    std::fs::create_dir_all(&out)?;
-    write_atomic(&out.join("bench.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    write_atomic(&out.join("bench.md"), md.as_bytes())?;
-    println!("{md}");
-    eprintln!("wrote {}", out.display());
-    Ok(())
+    md
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
 }
 
 /// What the SWAP profile runs on: the archs, SWAP's images and settings, the arithmetic it
@@ -319,46 +350,34 @@ struct SwapWork<'a> {
     sgemm_gflops: f64,
 }
 
-/// SWAP on `kernels` over the candidates: its pieces timed (summed over threads), the whole on
+/// SWAP on one path over the candidates: its pieces timed (summed over threads), the whole on
 /// the wall clock, and the rates and efficiency that follow.
-fn profile_swap(work: &SwapWork, kernels: Kernels, device: &burn::tensor::Device) -> Result<SwapProfile> {
-    use rayon::prelude::*;
+fn profile_swap(work: &SwapWork, kernels: Kernels, strategy: Strategy) -> Result<SwapProfile> {
     let SwapWork { candidates, images, plan, seed, forward_flop, sgemm_gflops } = *work;
     let start = Instant::now();
     let (mut init_seconds, mut forward_seconds, mut count_seconds, mut forward_passes) = (0.0, 0.0, 0.0, 0);
     let mut scores = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let arch_seed = arch_seed(seed, &c.label);
-        let repeats: Vec<[f64; 4]> = (0..plan.swap_repeats)
-            .into_par_iter()
-            .map(|r| -> Result<[f64; 4]> {
-                let t = Instant::now();
-                let net = repeat_network(c.builder.as_ref(), arch_seed, r, device);
-                let init = t.elapsed().as_secs_f64();
-                let t = Instant::now();
-                let codes = relu_codes(net.as_ref(), images.clone(), kernels)?;
-                let forward = t.elapsed().as_secs_f64();
-                let t = Instant::now();
-                let count = count_codes(&codes)?.neurons as f64;
-                Ok([init, forward, t.elapsed().as_secs_f64(), count])
-            })
-            .collect::<Result<_>>()
-            .with_context(|| format!("SWAP failed on {}", c.label))?;
-        for [init, forward, count, _] in &repeats {
-            init_seconds += init;
-            forward_seconds += forward;
-            count_seconds += count;
+        let repeats =
+            run_repeats(c.builder.as_ref(), arch_seed(seed, &c.label), 0..plan.settings.repeats, images, kernels, strategy)
+                .with_context(|| format!("SWAP failed on {}", c.label))?;
+        for r in &repeats {
+            init_seconds += r.phases.init;
+            forward_seconds += r.phases.forward;
+            count_seconds += r.phases.count;
         }
         forward_passes += repeats.len();
-        scores.push(repeats.iter().map(|r| r[3]).sum::<f64>() / plan.swap_repeats as f64);
+        scores.push(repeats.iter().map(|r| r.counts.neurons as f64).sum::<f64>() / plan.settings.repeats as f64);
     }
     let seconds = start.elapsed().as_secs_f64();
     let busy = init_seconds + forward_seconds + count_seconds;
     let gflops_overall = forward_flop / seconds / 1e9;
     Ok(SwapProfile {
-        kernels: match kernels {
-            Kernels::Burn => "burn",
-            Kernels::Native => "native",
+        kernels: match (strategy, kernels) {
+            (Strategy::Stacked, _) => "stacked",
+            (Strategy::OneByOne, _) if Strategy::for_device(&images.device()) == Strategy::Stacked => "one by one",
+            (Strategy::OneByOne, Kernels::Burn) => "burn",
+            (Strategy::OneByOne, Kernels::Native) => "native",
         }
         .to_string(),
         seconds,

@@ -4,7 +4,9 @@
 //! Format: one line per score, `<json>\t<checksum>\n`, the checksum being the first 16 hex
 //! digits of SHA-256 over the JSON. Lines are appended and flushed one at a time; a run
 //! killed at any moment leaves at most a torn last line, which the next open detects (no
-//! newline, bad checksum or bad JSON) and cuts off. Nothing is ever rewritten in place.
+//! newline, bad checksum or bad JSON) and cuts off. Nothing is ever rewritten in place, and
+//! a non-empty file that holds no valid cache line (a Parquet table, an HDF5 archive, a
+//! `table.json` a user pointed `--cache` at) is refused untouched.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,34 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The valid lines of a cache file's bytes by key, and how many complete lines failed their
+/// checksum; an error for a non-empty file without one valid line (it is not a score cache:
+/// cutting its "torn tail" or skipping its "corrupt lines" would destroy it).
+fn parse(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, CachedScore>, usize)> {
+    let mut entries = HashMap::new();
+    let mut corrupt_lines = 0;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    for line in bytes[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match parse_line(line) {
+            Some(entry) => {
+                entries.insert(entry.key(), entry);
+            }
+            None => corrupt_lines += 1,
+        }
+    }
+    // A run killed while writing its very first score leaves one torn line and nothing else.
+    let torn_first_line = complete == 0 && bytes.starts_with(b"{\"bench\":");
+    if entries.is_empty() && !bytes.is_empty() && !torn_first_line {
+        anyhow::bail!(
+            "{} is not a swapnas score cache ({} bytes, not one valid score line): it was left untouched; \
+             point --cache at a new file or at a scores.jsonl a run wrote",
+            path.display(),
+            bytes.len()
+        );
+    }
+    Ok((entries, corrupt_lines))
+}
+
 fn checksum(json: &str) -> String {
     hex(&Sha256::digest(json.as_bytes())[..8])
 }
@@ -76,24 +106,18 @@ impl ScoreCache {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let lock = lock_beside(path)?;
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e).with_context(|| format!("cannot read score cache {}", path.display())),
+        let read = |path: &Path| match std::fs::read(path) {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).with_context(|| format!("cannot read score cache {}", path.display())),
         };
-        let mut entries = HashMap::new();
-        let mut corrupt_lines = 0;
+        // Before anything is created beside it: refuse a file that is not a cache.
+        parse(path, &read(path)?)?;
+        let lock = lock_beside(path)?;
+        let bytes = read(path)?;
+        let (entries, corrupt_lines) = parse(path, &bytes)?;
         // Complete lines end at the last newline; what follows it is a torn write.
         let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        for line in bytes[..complete].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            match parse_line(line) {
-                Some(entry) => {
-                    entries.insert(entry.key(), entry);
-                }
-                None => corrupt_lines += 1,
-            }
-        }
         let good = complete;
         let repaired_bytes = (bytes.len() - good) as u64;
         let file = OpenOptions::new()
@@ -217,6 +241,32 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let c = ScoreCache::open(&path).unwrap();
         assert_eq!((c.len(), c.corrupt_lines), (2, 1));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A file that is not a cache (binary Parquet, a JSON table) is refused and left
+    /// byte-identical, with no lock file beside it; a cache whose only line was torn is
+    /// still a cache.
+    #[test]
+    fn refuses_what_is_not_a_cache_and_leaves_it_untouched() {
+        let dir = std::env::temp_dir().join(format!("swapnas-cache-foreign-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let parquet: Vec<u8> = b"PAR1\x15\x04\x15\x10\n\x00\x1c\n{\"x\":1}\nPAR1".to_vec();
+        let table = b"{\n  \"title\": \"nb201\",\n  \"rows\": []\n}".to_vec();
+        for (name, bytes) in [("table.parquet", parquet), ("table.json", table)] {
+            let path = dir.join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let err = ScoreCache::open(&path).err().expect("not a cache");
+            assert!(format!("{err:#}").contains("is not a swapnas score cache"), "{err:#}");
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{name} was modified");
+            assert!(!dir.join(format!("{name}.lock")).exists(), "{name}: a lock file was left beside it");
+        }
+        let path = dir.join("scores.jsonl");
+        std::fs::write(&path, br#"{"bench":"nb201-cifar10","arch":"(0, 1"#).unwrap();
+        let c = ScoreCache::open(&path).unwrap();
+        assert_eq!((c.len(), c.repaired_bytes), (0, 38));
+        drop(c);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

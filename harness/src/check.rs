@@ -14,7 +14,7 @@ use anyhow::{ensure, Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
-use swapnas_benchmarks::data::suite_zero::ZcTable;
+use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::sample::sample_indices;
 use swapnas_benchmarks::{Candidate, DataDir};
 use swapnas_reports::stats::rank_last_nonfinite;
@@ -42,14 +42,14 @@ pub struct CheckConfig {
 impl CheckConfig {
     pub fn resolve(args: &CheckArgs) -> Result<Self> {
         ensure!(args.draws >= 1, "--draws must be at least 1, got {}", args.draws);
-        let target = Target::resolve(&args.task, None)?;
+        let target = crate::spec::target(&args.task, None)?;
         ensure!(target.space.reference().is_some(), "--bench {} has no reference scores to check against", target.space.name());
         Ok(Self {
             target,
             archs: args.sample.archs.unwrap_or(200),
             seed: args.sample.seed,
-            plan: ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?,
-            input: crate::engine::InputSpec::from_args(&args.input)?,
+            plan: crate::spec::plan(&args.proxies)?,
+            input: crate::spec::input(&args.input)?,
             out: args.exec.out.clone(),
             data: crate::engine::locate_data(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),
@@ -110,7 +110,6 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         }
         draws.push(engine.score_all(&candidates, seed)?);
     }
-    let results = &draws[0];
 
     let acc: Vec<f64> = entries.iter().map(|e| e.val_accuracy).collect();
     let mut md = format!(
@@ -127,14 +126,6 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     );
     let notes: String = notes.iter().map(|(k, v)| format!("- {k}: {v}\n")).collect();
     md = md.replacen("\n\n|", &format!("\n{notes}\n|"), 1);
-    let mut csv = String::from("arch,val_accuracy");
-    for p in proxies {
-        let _ = write!(csv, ",{0},{0}_ref", p.name());
-        for d in 1..config.draws {
-            let _ = write!(csv, ",{}_draw{d}", p.name());
-        }
-    }
-    csv.push('\n');
     for (k, p) in proxies.iter().enumerate() {
         if let Some(why) = &engine.not_applicable[k] {
             let _ = writeln!(
@@ -145,61 +136,8 @@ pub fn run(args: &CheckArgs) -> Result<()> {
             );
             continue;
         }
-        // This proxy's scores in every draw, and their ranks (non-finite last).
-        let columns: Vec<Vec<f64>> = draws.iter().map(|d| d.iter().map(|r| r.scores[k]).collect()).collect();
-        let ranked: Vec<Vec<f64>> = columns.iter().map(|c| rank_last_nonfinite(c)).collect();
-        let ours = &columns[0];
-        let seconds = results.iter().map(|r| r.seconds[k]).sum::<f64>() / results.len().max(1) as f64;
-        let c_ours = correlate(ours, &acc);
         let reference: Option<Vec<f64>> = entries.iter().map(|e| e.scores.get(p.name()).copied()).collect();
-        match reference {
-            Some(reference) => {
-                let c_ref = correlate(&reference, &acc);
-                let reference_ranked = rank_last_nonfinite(&reference);
-                let agreement = spearman_rho(&ranked[0], &reference_ranked);
-                let delta = c_ours.spearman - c_ref.spearman;
-                let met = agreement >= 0.9 && delta.abs() <= 0.03;
-                let spread = draw_spread(&columns, &ranked, &acc, Some(&reference_ranked));
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {:.3} | {:.3} | {:.3} | {:+.3} | {}/{} | {:.2} | {} |{}",
-                    p.name(),
-                    c_ours.n,
-                    agreement,
-                    c_ours.spearman,
-                    c_ref.spearman,
-                    delta,
-                    c_ours.non_finite,
-                    c_ref.non_finite,
-                    seconds,
-                    if met { "yes" } else { "NO" },
-                    spread
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | — | {:.3} | — | — | {}/— | {:.2} | no reference |{}",
-                    p.name(),
-                    c_ours.n,
-                    c_ours.spearman,
-                    c_ours.non_finite,
-                    seconds,
-                    draw_spread(&columns, &ranked, &acc, None)
-                );
-            }
-        }
-    }
-    for (i, e) in entries.iter().enumerate() {
-        let _ = write!(csv, "\"{}\",{}", e.arch, e.val_accuracy);
-        for (k, p) in proxies.iter().enumerate() {
-            let r = e.scores.get(p.name()).map_or(String::new(), |v| v.to_string());
-            let _ = write!(csv, ",{},{r}", results[i].scores[k]);
-            for draw in &draws[1..] {
-                let _ = write!(csv, ",{}", draw[i].scores[k]);
-            }
-        }
-        csv.push('\n');
+        md.push_str(&proxy_row(p.name(), k, &draws, reference.as_deref(), &acc));
     }
     md.push_str("\nTargets: ρ(ours, ref) ≥ 0.9 and |Δ| ≤ 0.03 (draw 0). Non-finite scores rank below all finite ones.\n");
     if config.draws > 1 {
@@ -210,10 +148,74 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         );
     }
     write_atomic(&out.join("check.md"), md.as_bytes())?;
-    write_atomic(&out.join("scores.csv"), csv.as_bytes())?;
+    let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
+    write_atomic(&out.join("scores.csv"), scores_csv(&entries, &names, &draws).as_bytes())?;
     println!("{md}");
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// check.md's row of proxy `k` (named `name`): its agreement with the reference scores (when
+/// the reference has them) and both ones' ρ with accuracy on draw 0, the target, and the
+/// draws' spread.
+fn proxy_row(name: &str, k: usize, draws: &[Vec<ArchScores>], reference: Option<&[f64]>, acc: &[f64]) -> String {
+    // This proxy's scores in every draw, and their ranks (non-finite last).
+    let columns: Vec<Vec<f64>> = draws.iter().map(|d| d.iter().map(|r| r.scores[k]).collect()).collect();
+    let ranked: Vec<Vec<f64>> = columns.iter().map(|c| rank_last_nonfinite(c)).collect();
+    let ours = &columns[0];
+    let seconds = draws[0].iter().map(|r| r.seconds[k]).sum::<f64>() / draws[0].len().max(1) as f64;
+    let c_ours = correlate(ours, acc);
+    match reference {
+        Some(reference) => {
+            let c_ref = correlate(reference, acc);
+            let reference_ranked = rank_last_nonfinite(reference);
+            let agreement = spearman_rho(&ranked[0], &reference_ranked);
+            let delta = c_ours.spearman - c_ref.spearman;
+            let met = agreement >= 0.9 && delta.abs() <= 0.03;
+            format!(
+                "| {name} | {} | {agreement:.3} | {:.3} | {:.3} | {delta:+.3} | {}/{} | {seconds:.2} | {} |{}\n",
+                c_ours.n,
+                c_ours.spearman,
+                c_ref.spearman,
+                c_ours.non_finite,
+                c_ref.non_finite,
+                if met { "yes" } else { "NO" },
+                draw_spread(&columns, &ranked, acc, Some(&reference_ranked))
+            )
+        }
+        None => format!(
+            "| {name} | {} | — | {:.3} | — | — | {}/— | {seconds:.2} | no reference |{}\n",
+            c_ours.n,
+            c_ours.spearman,
+            c_ours.non_finite,
+            draw_spread(&columns, &ranked, acc, None)
+        ),
+    }
+}
+
+/// scores.csv: per arch its accuracy, then per proxy our score (draw 0), the reference's and
+/// our other draws'.
+fn scores_csv(entries: &[&ZcEntry], names: &[&str], draws: &[Vec<ArchScores>]) -> String {
+    let mut csv = String::from("arch,val_accuracy");
+    for name in names {
+        let _ = write!(csv, ",{name},{name}_ref");
+        for d in 1..draws.len() {
+            let _ = write!(csv, ",{name}_draw{d}");
+        }
+    }
+    csv.push('\n');
+    for (i, e) in entries.iter().enumerate() {
+        let _ = write!(csv, "\"{}\",{}", e.arch, e.val_accuracy);
+        for (k, name) in names.iter().enumerate() {
+            let r = e.scores.get(*name).map_or(String::new(), |v| v.to_string());
+            let _ = write!(csv, ",{},{r}", draws[0][i].scores[k]);
+            for draw in &draws[1..] {
+                let _ = write!(csv, ",{}", draw[i].scores[k]);
+            }
+        }
+        csv.push('\n');
+    }
+    csv
 }
 
 /// The extra table cells of `--draws` ≥ 2 for one proxy, from its per-draw scores and their

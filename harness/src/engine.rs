@@ -5,7 +5,6 @@
 //! their declarations.
 
 use crate::cache::{cache_key, CachedScore, ScoreCache};
-use crate::cli::{Input, InputArgs, SetArgs, SettingArgs, Shrink, SplitArg, TaskArgs};
 use anyhow::{bail, Context, Result};
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,13 +28,14 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn resolve(args: &TaskArgs, set: Option<&SetArgs>) -> Result<Self> {
-        let space = swapnas_benchmarks::spaces::find(&args.bench)?;
-        let task = match &args.task {
+    /// The space `bench` of the registry, its task `task` (default: its first) and table `set`.
+    pub fn resolve(bench: &str, task: Option<&str>, set: Option<&str>) -> Result<Self> {
+        let space = swapnas_benchmarks::spaces::find(bench)?;
+        let task = match task {
             Some(name) => space.task(name)?,
             None => &space.tasks()[0],
         };
-        let set = match set.and_then(|s| s.set.as_deref()) {
+        let set = match set {
             None => None,
             Some(name) => {
                 let sets = space.sets();
@@ -72,6 +72,50 @@ impl Target {
     }
 }
 
+/// The proxies' settings as a run asks for them (from the command line through
+/// [`crate::spec`], or set by a command such as `reproduce` and `ablate`); [`ProxyPlan`]
+/// validates them. `Default` is the command line's defaults (in `spec.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingSpec {
+    /// SWAP: re-initialisations averaged over.
+    pub repeats: usize,
+    /// SWAP: input images.
+    pub batch: usize,
+    /// Baseline proxies: images in their minibatch.
+    pub proxy_batch: usize,
+    /// reg-SWAP μ and σ in millions of parameters (None: the space's rule).
+    pub reg_mu: Option<f64>,
+    pub reg_sigma: Option<f64>,
+    /// L-SWAG's layer interval (fractions of depth).
+    pub lswag_layers: [f64; 2],
+    /// Kernels of the proxies' forward-only passes.
+    pub kernels: swapnas_benchmarks::Kernels,
+}
+
+impl SettingSpec {
+    fn validate(&self) -> Result<()> {
+        if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&self.batch) {
+            bail!(
+                "--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}",
+                swapnas_proxies::SWAP_MAX_BATCH,
+                self.batch
+            );
+        }
+        if self.repeats == 0 {
+            bail!("--repeats must be at least 1");
+        }
+        if self.proxy_batch < 2 {
+            bail!("--proxy-batch must be at least 2 (correlation-based proxies need two images), got {}", self.proxy_batch);
+        }
+        if let Some(sigma) = self.reg_sigma.or(self.reg_mu) {
+            if sigma.is_nan() || sigma <= 0.0 {
+                bail!("--reg-sigma must be positive, got {sigma}");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The proxies and their settings, validated.
 #[derive(Clone)]
 pub struct ProxyPlan {
@@ -79,40 +123,15 @@ pub struct ProxyPlan {
     /// Rank ensembles in the list (`a+b+c`, or a named one such as `az_nas`): their names and
     /// their members' indices into `decls`.
     pub ensembles: Vec<(String, Vec<usize>)>,
-    pub swap_batch: usize,
-    pub swap_repeats: usize,
-    pub batch: usize,
-    pub reg_mu: Option<f64>,
-    pub reg_sigma: Option<f64>,
-    /// L-SWAG's layer interval (fractions of depth).
-    pub lswag_layers: [f64; 2],
-    /// Kernels of the proxies' forward-only passes (`--kernels`).
-    pub kernels: swapnas_benchmarks::Kernels,
+    /// The settings, validated.
+    pub settings: SettingSpec,
 }
 
 impl ProxyPlan {
     /// `list`: the proxies, comma-separated (or `all`); an item `a+b+c` is a rank ensemble,
     /// whose members are scored as proxies of their own.
-    pub fn resolve(list: &str, args: &SettingArgs) -> Result<Self> {
-        if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&args.batch) {
-            bail!(
-                "--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}",
-                swapnas_proxies::SWAP_MAX_BATCH,
-                args.batch
-            );
-        }
-        if args.repeats == 0 {
-            bail!("--repeats must be at least 1");
-        }
-        if args.proxy_batch < 2 {
-            bail!("--proxy-batch must be at least 2 (correlation-based proxies need two images), got {}", args.proxy_batch);
-        }
-        let sigma = args.reg_sigma.or(args.reg_mu);
-        if let Some(sigma) = sigma {
-            if sigma.is_nan() || sigma <= 0.0 {
-                bail!("--reg-sigma must be positive, got {sigma}");
-            }
-        }
+    pub fn resolve(list: &str, settings: &SettingSpec) -> Result<Self> {
+        settings.validate()?;
         // Named ensembles become their members joined by `+`.
         let items: Vec<(String, String)> = list
             .split(',')
@@ -144,23 +163,13 @@ impl ProxyPlan {
             }
             ensembles.push((name.clone(), members));
         }
-        Ok(Self {
-            decls,
-            ensembles,
-            swap_batch: args.batch,
-            swap_repeats: args.repeats,
-            batch: args.proxy_batch,
-            reg_mu: args.reg_mu,
-            reg_sigma: args.reg_sigma,
-            lswag_layers: swapnas_proxies::lswag::parse_layers(&args.lswag_layers)?,
-            kernels: args.kernels.into(),
-        })
+        Ok(Self { decls, ensembles, settings: settings.clone() })
     }
 
     /// Whether the run must compute the space's size rule (a proxy uses the prior and it was
     /// not given).
     pub fn needs_largest(&self) -> bool {
-        self.reg_mu.is_none() && self.decls.iter().any(|d| d.needs.size_prior)
+        self.settings.reg_mu.is_none() && self.decls.iter().any(|d| d.needs.size_prior)
     }
 
     /// The proxies' settings for `task`, with the prior from `largest_params` (the space's
@@ -168,25 +177,26 @@ impl ProxyPlan {
     pub fn settings(&self, task: &Task, largest_params: Option<usize>) -> (ProxySettings, &'static str) {
         // Without a space prior (not needed, or given by --reg-mu) start from the default settings'.
         let mut prior = largest_params.map_or(ProxySettings::default().reg_swap, RegSwapPrior::from_largest);
-        let rule = if self.reg_mu.is_some() || self.reg_sigma.is_some() {
+        let given = &self.settings;
+        let rule = if given.reg_mu.is_some() || given.reg_sigma.is_some() {
             "given on the command line"
         } else {
-            "default rule: μ = σ = largest network of the space, 2 significant digits; kept because no prior chosen without accuracies reached the SWAP paper's 0.90 in `swapnas ablate` (README, Ablation)"
+            "default rule: μ = σ = largest network of the space, 2 significant digits; `swapnas ablate` compared it with other accuracy-blind priors on NB201 CIFAR-100 only (300 archs; README, Ablation), where none reached the SWAP paper's 0.90 — not measured on other spaces"
         };
-        if let Some(mu) = self.reg_mu {
+        if let Some(mu) = given.reg_mu {
             prior = RegSwapPrior { mu, sigma: mu };
         }
-        if let Some(sigma) = self.reg_sigma {
+        if let Some(sigma) = given.reg_sigma {
             prior.sigma = sigma;
         }
         let settings = ProxySettings {
-            swap_batch: self.swap_batch,
-            swap_repeats: self.swap_repeats,
+            swap_batch: given.batch,
+            swap_repeats: given.repeats,
             reg_swap: prior,
-            batch: self.batch,
+            batch: given.proxy_batch,
             loss: task.loss,
-            lswag_layers: self.lswag_layers,
-            kernels: self.kernels,
+            lswag_layers: given.lswag_layers,
+            kernels: given.kernels,
         };
         (settings, rule)
     }
@@ -211,33 +221,37 @@ pub struct Augment {
     pub fill: [f32; 3],
 }
 
+/// Which images the proxies see (`--input`; see `cli::Input` for each one's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Input {
+    /// The first B training images in file order, the same for every arch.
+    #[default]
+    First,
+    /// Per arch, B images drawn with the arch's seed, as they are.
+    Random,
+    /// Per arch, B images drawn with the arch's seed, randomly cropped from padding and flipped.
+    RandomAugmented,
+}
+
+/// How `--input-size` shrinks the images: a seeded random crop, or a bilinear resize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shrink {
+    #[default]
+    Crop,
+    Resize,
+}
+
 /// The images the proxies see: which, from which split, at which size.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InputSpec {
     pub kind: Input,
     pub split: Split,
-    /// `--input-size`: N×N instead of the task's own size.
+    /// `--input-size`: N×N instead of the task's own size (at least 1).
     pub size: Option<usize>,
     pub shrink: Shrink,
 }
 
 impl InputSpec {
-    /// The validated input the flags ask for.
-    pub fn from_args(args: &InputArgs) -> Result<Self> {
-        if args.input_size == Some(0) {
-            bail!("--input-size must be at least 1 pixel");
-        }
-        Ok(Self {
-            kind: args.input,
-            split: match args.input_split {
-                SplitArg::Train => Split::Train,
-                SplitArg::Test => Split::Test,
-            },
-            size: args.input_size,
-            shrink: args.shrink,
-        })
-    }
-
     /// What a cache key adds for this input: nothing for the default (the first training
     /// images at the task's size), so caches written before these options stay valid.
     pub fn key_suffix(&self) -> String {
@@ -672,6 +686,20 @@ pub fn open_cache(path: &Path) -> Result<ScoreCache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default prior's rule says where the ablation behind it was run (NB201 CIFAR-100)
+    /// rather than implying it was measured on whatever space a run is on; a given prior says
+    /// it was given.
+    #[test]
+    fn the_prior_rule_says_what_was_measured_where() {
+        let task = swapnas_benchmarks::spaces::find("nb301").unwrap().task("cifar10").unwrap();
+        let plan = ProxyPlan::resolve("reg_swap", &SettingSpec::default()).unwrap();
+        let (_, rule) = plan.settings(task, Some(1_500_000));
+        assert!(rule.contains("NB201 CIFAR-100 only") && rule.contains("not measured on other spaces"), "{rule}");
+        let given = SettingSpec { reg_mu: Some(1.0), ..SettingSpec::default() };
+        let (settings, rule) = ProxyPlan::resolve("reg_swap", &given).unwrap().settings(task, Some(1_500_000));
+        assert_eq!((rule, settings.reg_swap.mu), ("given on the command line", 1.0));
+    }
 
     /// The default input adds nothing to cache keys (caches written before the input options
     /// stay valid); every other input is told apart.

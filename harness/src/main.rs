@@ -4,7 +4,8 @@
 //! This file only dispatches: each subcommand resolves its own flags into a typed config and
 //! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
 //! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`merge`/`ablate`/`fetch` → `engine` → `cache`/`device`, with
-//! `cli` (flags) beside them; `reproduce` also uses `run`.
+//! `cli` (flags) beside them, read into the engine's typed specs by `spec`; `reproduce` also
+//! uses `run`.
 
 mod ablate;
 mod bench;
@@ -18,6 +19,7 @@ mod merge;
 mod reproduce;
 mod run;
 mod search;
+mod spec;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -2,7 +2,7 @@
 //! the per-arch scores and the plots.
 
 use crate::cli::RunArgs;
-use crate::engine::{Engine, ProxyPlan, Setup, Target};
+use crate::engine::{ArchScores, Engine, ProxyPlan, Setup, Target};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -53,16 +53,16 @@ pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
 
 impl RunConfig {
     pub fn resolve(args: &RunArgs) -> Result<Self> {
-        let target = Target::resolve(&args.task, Some(&args.set))?;
+        let target = crate::spec::target(&args.task, Some(&args.set))?;
         let accuracy = target.accuracy(args.accuracy.as_deref())?;
-        let plan = ProxyPlan::resolve(&args.proxies.proxies, &args.proxies.settings)?;
+        let plan = crate::spec::plan(&args.proxies)?;
         Ok(Self {
             target,
             accuracy,
             archs: args.sample.archs,
             seed: args.sample.seed,
             plan,
-            input: crate::engine::InputSpec::from_args(&args.input)?,
+            input: crate::spec::input(&args.input)?,
             out: args.exec.out.clone(),
             data: crate::engine::locate_data(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),
@@ -188,9 +188,21 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         );
     }
 
-    // Every proxy's scores, then the derived columns: rank ensembles and the fitted
-    // combination (out of fold).
     let accuracies: Vec<f64> = loaded.candidates.iter().map(|c| c.accuracy).collect();
+    let (rows, columns) = derive_columns(&engine, config, &results, &accuracies);
+    let written = Written { out_dir: &out_dir, loaded: &loaded, engine: &engine, results: &results, accuracies: &accuracies };
+    written.write(config, rows, &columns, started.elapsed().as_secs_f64())
+}
+
+/// Every proxy's scores with their correlation rows, then the derived columns: rank ensembles
+/// and the fitted combination (out of fold).
+fn derive_columns(
+    engine: &Engine,
+    config: &RunConfig,
+    results: &[ArchScores],
+    accuracies: &[f64],
+) -> (Vec<TableRow>, Vec<Vec<f64>>) {
+    let n = results.len();
     let mut rows = Vec::new();
     let mut columns = Vec::new();
     for (k, p) in engine.proxies.iter().enumerate() {
@@ -198,7 +210,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         let seconds = results.iter().map(|r| r.seconds[k]).sum::<f64>() / n.max(1) as f64;
         let not_applicable = engine.not_applicable[k].clone();
         let correlation = match not_applicable {
-            None => correlate(&scores, &accuracies),
+            None => correlate(&scores, accuracies),
             Some(_) => Correlation::not_computed(n),
         };
         rows.push(TableRow {
@@ -222,7 +234,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         rows.push(TableRow {
             proxy: name.clone(),
             settings: format!("rank ensemble of {members_text}: {} within the {n} archs", config.rule.name()),
-            correlation: if not_applicable.is_none() { correlate(&scores, &accuracies) } else { Correlation::not_computed(n) },
+            correlation: if not_applicable.is_none() { correlate(&scores, accuracies) } else { Correlation::not_computed(n) },
             seconds_per_arch: members.iter().map(|&m| rows[m].seconds_per_arch).sum(),
             not_applicable,
         });
@@ -230,8 +242,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     }
     if let Some(k) = config.fit_folds {
         let usable: Vec<usize> = (0..single).filter(|&m| rows[m].not_applicable.is_none()).collect();
-        let fitted =
-            fit_out_of_fold(&usable.iter().map(|&m| columns[m].clone()).collect::<Vec<_>>(), &accuracies, k, config.seed);
+        let fitted = fit_out_of_fold(&usable.iter().map(|&m| columns[m].clone()).collect::<Vec<_>>(), accuracies, k, config.seed);
         let chosen: Vec<String> = fitted
             .chosen()
             .iter()
@@ -244,97 +255,118 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
                 config.seed,
                 chosen.join(", ")
             ),
-            correlation: correlate(&fitted.scores, &accuracies),
+            correlation: correlate(&fitted.scores, accuracies),
             seconds_per_arch: usable.iter().map(|&m| rows[m].seconds_per_arch).sum(),
             not_applicable: None,
         });
         columns.push(fitted.scores);
     }
 
-    // Per-arch scores.
-    let names: Vec<&str> = rows.iter().map(|r| r.proxy.as_str()).collect();
-    let mut csv = String::new();
-    let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
-    for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
-        let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
-        let extra: Vec<_> = c.columns.iter().map(|v| csv_field(v)).collect();
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{}",
-            csv_field(&c.label),
-            extra.join(","),
-            swapnas_benchmarks::space::source_number(c.accuracy),
-            scores.join(","),
-            csv_field(&r.errors.join("; "))
-        );
-    }
-    write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
+    (rows, columns)
+}
 
-    let wall = started.elapsed().as_secs_f64();
-    let mut header = vec![
-        ("benchmark".to_string(), loaded.name.clone()),
-        ("accuracy".to_string(), loaded.accuracy_label.clone()),
-        ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", config.seed)),
-        ("images".to_string(), engine.input_text.clone()),
-        ("images per arch".to_string(), engine.images_per_proxy()),
-        ("device".to_string(), engine.device_name.clone()),
-        ("wall time".to_string(), format!("{wall:.1} s")),
-    ];
-    if engine.uses_prior() {
-        let prior = engine.settings.reg_swap;
-        header.push((
-            "reg-SWAP prior".to_string(),
-            format!("μ = {}M, σ = {}M params ({})", prior.mu, prior.sigma, engine.prior_rule),
-        ));
-    }
-    header.extend(loaded.notes.iter().cloned());
-    header.push(("data".to_string(), crate::engine::data_text(&config.data)));
-    let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
-    if failed > 0 {
-        header.push(("failures".to_string(), format!("{failed} archs had a proxy fail; their scores are NaN (see scores.csv)")));
-    }
-    let table = CorrelationTable { title: format!("{} — proxy vs accuracy", loaded.name), header, rows };
-    table.write_all(&out_dir, "table")?;
-    // Parquet: one row per arch × proxy, and the table.
-    let mut parquet_rows = Vec::new();
-    let seeds: Vec<u64> = loaded.candidates.iter().map(|c| crate::engine::arch_seed(config.seed, &c.label)).collect();
-    for (k, row) in table.rows.iter().enumerate() {
-        for (i, (c, r)) in loaded.candidates.iter().zip(&results).enumerate() {
-            let own = k < engine.proxies.len();
-            parquet_rows.push(ScoreRow {
-                arch: c.label.clone(),
-                proxy: row.proxy.clone(),
-                settings: row.settings.clone(),
-                seed: own.then_some(seeds[i]),
-                score: columns[k][i],
-                seconds: own.then(|| r.seconds[k]),
-                accuracy: c.accuracy,
-            });
+/// What a run writes its outputs from.
+struct Written<'a> {
+    out_dir: &'a std::path::Path,
+    loaded: &'a swapnas_benchmarks::Loaded,
+    engine: &'a Engine,
+    results: &'a [ArchScores],
+    accuracies: &'a [f64],
+}
+
+impl Written<'_> {
+    /// scores.csv, the table (md/csv/json/tex/Parquet), scores.parquet and the plots.
+    fn write(&self, config: &RunConfig, rows: Vec<TableRow>, columns: &[Vec<f64>], wall: f64) -> Result<CorrelationTable> {
+        let Written { out_dir, loaded, engine, results, accuracies } = *self;
+        let n = results.len();
+        let Target { space, task, .. } = config.target;
+        // Per-arch scores.
+        let names: Vec<&str> = rows.iter().map(|r| r.proxy.as_str()).collect();
+        let mut csv = String::new();
+        let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
+        for (i, (c, r)) in loaded.candidates.iter().zip(results).enumerate() {
+            let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
+            let extra: Vec<_> = c.columns.iter().map(|v| csv_field(v)).collect();
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{}",
+                csv_field(&c.label),
+                extra.join(","),
+                swapnas_benchmarks::space::source_number(c.accuracy),
+                scores.join(","),
+                csv_field(&r.errors.join("; "))
+            );
         }
+        write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
+
+        let mut header = vec![
+            ("benchmark".to_string(), loaded.name.clone()),
+            ("accuracy".to_string(), loaded.accuracy_label.clone()),
+            ("architectures".to_string(), format!("{n}, uniform sample without replacement, seed {}", config.seed)),
+            ("images".to_string(), engine.input_text.clone()),
+            ("images per arch".to_string(), engine.images_per_proxy()),
+            ("device".to_string(), engine.device_name.clone()),
+            ("wall time".to_string(), format!("{wall:.1} s")),
+        ];
+        if engine.uses_prior() {
+            let prior = engine.settings.reg_swap;
+            header.push((
+                "reg-SWAP prior".to_string(),
+                format!("μ = {}M, σ = {}M params ({})", prior.mu, prior.sigma, engine.prior_rule),
+            ));
+        }
+        header.extend(loaded.notes.iter().cloned());
+        header.push(("data".to_string(), crate::engine::data_text(&config.data)));
+        let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
+        if failed > 0 {
+            header.push((
+                "failures".to_string(),
+                format!("{failed} archs had a proxy fail; their scores are NaN (see scores.csv)"),
+            ));
+        }
+        let table = CorrelationTable { title: format!("{} — proxy vs accuracy", loaded.name), header, rows };
+        table.write_all(out_dir, "table")?;
+        // Parquet: one row per arch × proxy, and the table.
+        let mut parquet_rows = Vec::new();
+        let seeds: Vec<u64> = loaded.candidates.iter().map(|c| crate::engine::arch_seed(config.seed, &c.label)).collect();
+        for (k, row) in table.rows.iter().enumerate() {
+            for (i, (c, r)) in loaded.candidates.iter().zip(results).enumerate() {
+                let own = k < engine.proxies.len();
+                parquet_rows.push(ScoreRow {
+                    arch: c.label.clone(),
+                    proxy: row.proxy.clone(),
+                    settings: row.settings.clone(),
+                    seed: own.then_some(seeds[i]),
+                    score: columns[k][i],
+                    seconds: own.then(|| r.seconds[k]),
+                    accuracy: c.accuracy,
+                });
+            }
+        }
+        write_scores(&out_dir.join("scores.parquet"), space.name(), task.name, &parquet_rows)?;
+        write_table(&out_dir.join("table.parquet"), &table)?;
+        let ran: Vec<usize> = (0..table.rows.len()).filter(|&k| table.rows[k].not_applicable.is_none()).collect();
+        let panels: Vec<ScatterPanel> = ran
+            .iter()
+            .map(|&k| {
+                let row = &table.rows[k];
+                ScatterPanel { proxy: &row.proxy, scores: &columns[k], accuracies, spearman: row.correlation.spearman }
+            })
+            .collect();
+        scatter(&out_dir.join("scatter"), &table.title, &loaded.accuracy_label, &panels)?;
+        let bars: Vec<Bar> = ran
+            .iter()
+            .map(|&k| {
+                let r = &table.rows[k];
+                Bar { label: r.proxy.clone(), value: r.correlation.spearman, interval: r.correlation.spearman_ci }
+            })
+            .collect();
+        let rho_label = format!("Spearman ρ with {}", loaded.accuracy_label);
+        bar_chart(&out_dir.join("rho"), &format!("{}: ρ with 95% bootstrap CI", loaded.name), &rho_label, &bars)?;
+        eprintln!(
+            "wrote {} (table.md/.csv/.json/.tex/.parquet, scores.csv/.parquet, scatter.png/.svg, rho.png/.svg)",
+            out_dir.display()
+        );
+        Ok(table)
     }
-    write_scores(&out_dir.join("scores.parquet"), space.name(), task.name, &parquet_rows)?;
-    write_table(&out_dir.join("table.parquet"), &table)?;
-    let ran: Vec<usize> = (0..table.rows.len()).filter(|&k| table.rows[k].not_applicable.is_none()).collect();
-    let panels: Vec<ScatterPanel> = ran
-        .iter()
-        .map(|&k| {
-            let row = &table.rows[k];
-            ScatterPanel { proxy: &row.proxy, scores: &columns[k], accuracies: &accuracies, spearman: row.correlation.spearman }
-        })
-        .collect();
-    scatter(&out_dir.join("scatter"), &table.title, &loaded.accuracy_label, &panels)?;
-    let bars: Vec<Bar> = ran
-        .iter()
-        .map(|&k| {
-            let r = &table.rows[k];
-            Bar { label: r.proxy.clone(), value: r.correlation.spearman, interval: r.correlation.spearman_ci }
-        })
-        .collect();
-    let rho_label = format!("Spearman ρ with {}", loaded.accuracy_label);
-    bar_chart(&out_dir.join("rho"), &format!("{}: ρ with 95% bootstrap CI", loaded.name), &rho_label, &bars)?;
-    eprintln!(
-        "wrote {} (table.md/.csv/.json/.tex/.parquet, scores.csv/.parquet, scatter.png/.svg, rho.png/.svg)",
-        out_dir.display()
-    );
-    Ok(table)
 }

@@ -235,7 +235,7 @@ pub struct SearchConfig {
 
 impl SearchConfig {
     pub fn resolve(args: &SearchArgs) -> Result<Self> {
-        let target = Target::resolve(&args.task, None)?;
+        let target = crate::spec::target(&args.task, None)?;
         let space = target.space;
         let genome =
             space.genome().with_context(|| format!("--bench {} declares no genome: it cannot be searched yet", space.name()))?;
@@ -244,7 +244,7 @@ impl SearchConfig {
         if members.iter().any(|m| m.is_empty() || m.contains(',')) {
             bail!("--fitness is one proxy or a rank ensemble written a+b+c, got `{}`", args.fitness);
         }
-        let mut settings = args.settings.clone();
+        let mut settings = crate::spec::settings(&args.settings)?;
         if let Some(m) = args.target_params {
             if m.is_nan() || m <= 0.0 {
                 bail!("--target-params must be a positive number of millions of parameters, got {m}");
@@ -297,7 +297,7 @@ impl SearchConfig {
             params: Params { budget: args.budget, population: args.population, sample: args.sample, mutations: args.mutations },
             runs: args.runs,
             seed: args.sample_seed,
-            input: crate::engine::InputSpec::from_args(&args.input)?,
+            input: crate::spec::input(&args.input)?,
             out,
             cache,
             data: crate::engine::locate_data(args.exec.data_dir.as_deref())?,
@@ -554,230 +554,289 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
 
     // Only now the table: accuracies for the report.
     let (columns, problems) = read_tables(space, &config.data);
-    write_report(config, &engine, &fitness_name, &results, &columns, &problems, distinct, &shared, search_seconds)
+    Report {
+        config,
+        engine: &engine,
+        fitness_name: &fitness_name,
+        results: &results,
+        columns: &columns,
+        problems: &problems,
+        distinct,
+        shared: &shared,
+        search_seconds,
+    }
+    .write()
 }
 
 #[allow(clippy::too_many_arguments)]
-fn write_report(
-    config: &SearchConfig,
-    engine: &Engine,
-    fitness_name: &str,
-    results: &[RunResult],
-    columns: &[Column],
-    problems: &[String],
+/// What a search writes its report from.
+struct Report<'a> {
+    config: &'a SearchConfig,
+    engine: &'a Engine,
+    fitness_name: &'a str,
+    results: &'a [RunResult],
+    columns: &'a [Column],
+    problems: &'a [String],
     distinct: usize,
-    shared: &SharedScores,
+    shared: &'a SharedScores<'a>,
     search_seconds: f64,
-) -> Result<String> {
-    let Target { space, task, .. } = config.target;
-    let out = &config.out;
-    let acc = |c: &Column, arch: &str| c.values.get(arch).copied().unwrap_or(f64::NAN);
-    // Per-run CSV.
-    let mut csv = String::from("algo,run,arch,fitness,params,evaluations,distinct,wall_s,scoring_s");
-    for c in columns {
-        let n = c.name().replace(' ', "_");
-        let _ = write!(csv, ",{n},{n}_rank,{n}_percentile");
+}
+
+/// The accuracy of `arch` in column `c` (NaN where the table lacks it).
+fn acc(c: &Column, arch: &str) -> f64 {
+    c.values.get(arch).copied().unwrap_or(f64::NAN)
+}
+
+impl Report<'_> {
+    /// runs.csv, search.md, trace.csv, search.png/svg and search.json; returns search.md.
+    fn write(&self) -> Result<String> {
+        let out = &self.config.out;
+        write_atomic(&out.join("runs.csv"), self.runs_csv().as_bytes())?;
+        let md = self.markdown();
+        write_atomic(&out.join("search.md"), md.as_bytes())?;
+        self.traces()?;
+        write_atomic(&out.join("search.json"), serde_json::to_string_pretty(&self.json())?.as_bytes())?;
+        eprintln!("wrote {} (search.md, runs.csv, trace.csv, search.json, search.png/svg)", out.display());
+        Ok(md)
     }
-    csv.push('\n');
-    for r in results {
-        let mut cells = r.cells();
-        cells[2] = format!("\"{}\"", cells[2]);
-        csv.push_str(&cells.join(","));
+
+    /// Per run: the found arch, its fitness and cost, and its accuracy, rank and percentile in
+    /// every column.
+    fn runs_csv(&self) -> String {
+        let (results, columns) = (self.results, self.columns);
+        let mut csv = String::from("algo,run,arch,fitness,params,evaluations,distinct,wall_s,scoring_s");
         for c in columns {
-            let a = acc(c, &r.arch);
-            if a.is_finite() {
-                let _ = write!(csv, ",{a},{},{:.3}", c.rank(a), c.percentile(a));
-            } else {
-                csv.push_str(",,,");
-            }
+            let n = c.name().replace(' ', "_");
+            let _ = write!(csv, ",{n},{n}_rank,{n}_percentile");
         }
         csv.push('\n');
-    }
-    write_atomic(&out.join("runs.csv"), csv.as_bytes())?;
-
-    // Summary.
-    let mut md = String::new();
-    let _ = writeln!(md, "# Search: {} {}, fitness {fitness_name}\n", space.name(), task.name);
-    let _ = writeln!(
-        md,
-        "- budget {} evaluations per run, {} runs per algorithm, seed {}; evolution P={} S={} M={}, aging P={} S={}",
-        config.params.budget,
-        config.runs,
-        config.seed,
-        config.params.population,
-        config.params.sample,
-        config.params.mutations,
-        config.params.population,
-        config.params.sample
-    );
-    if engine.uses_prior() {
-        let rule = if config.target_params.is_some() { "from --target-params" } else { engine.prior_rule };
-        let _ = writeln!(
-            md,
-            "- reg-SWAP μ = {} σ = {} (millions of parameters; {rule})",
-            engine.settings.reg_swap.mu, engine.settings.reg_swap.sigma
-        );
-    }
-    let _ = writeln!(md, "- proxies' input: {}; device {}", engine.input_text, engine.device_name);
-    let _ = writeln!(
-        md,
-        "- {distinct} distinct archs scored over all runs: {} proxy scores from the cache{}, {} computed; {:.0} s wall in all",
-        shared.from_cache.load(Ordering::Relaxed),
-        config.cache.as_ref().map_or(String::new(), |p| format!(" ({})", p.display())),
-        shared.computed.load(Ordering::Relaxed),
-        search_seconds
-    );
-    let _ = writeln!(md, "- the search read no accuracies; the table below was read after it\n");
-    for p in problems {
-        let _ = writeln!(md, "- no accuracies for {p}");
-    }
-    let genome = config.genome;
-    if !genome.table_complete {
-        let _ = writeln!(
-            md,
-            "- {}'s table samples the space: a found arch not in it is an architecture to train, reported without accuracy",
-            space.name()
-        );
-    }
-    // Per algorithm: mean ± sd of the found archs, per task and column.
-    let searched: Vec<&Column> = columns.iter().filter(|c| c.task.name == task.name).collect();
-    let others: Vec<&Column> = columns.iter().filter(|c| c.task.name != task.name).collect();
-    for (title, cols) in [
-        (format!("Found archs on {} (the searched task)", task.name), &searched),
-        ("Found archs on the space's other tasks".to_string(), &others),
-    ] {
-        if cols.is_empty() {
-            continue;
-        }
-        let _ = writeln!(md, "\n## {title}\n");
-        let _ = write!(md, "| algorithm | params (M) | wall s/run | scoring s/run |");
-        for c in cols.iter() {
-            let _ = write!(md, " {} | pct |", c.name());
-        }
-        let _ = write!(md, "\n|---|---:|---:|---:|");
-        for _ in cols.iter() {
-            md.push_str("---:|---:|");
-        }
-        md.push('\n');
-        for &algo in &config.algos {
-            let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
-            let (pm, ps) = mean_sd(&runs.iter().map(|r| r.params as f64 / 1e6).collect::<Vec<_>>());
-            let (wm, _) = mean_sd(&runs.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
-            let (sm, _) = mean_sd(&runs.iter().map(|r| r.scoring_seconds).collect::<Vec<_>>());
-            let _ = write!(md, "| {} | {pm:.3} ± {ps:.3} | {wm:.0} | {sm:.0} |", algo.name());
-            for c in cols.iter() {
-                let accs: Vec<f64> = runs.iter().map(|r| acc(c, &r.arch)).collect();
-                let found = accs.iter().filter(|a| a.is_finite()).count();
-                let pcts: Vec<f64> = accs.iter().filter(|a| a.is_finite()).map(|&a| c.percentile(a)).collect();
-                if found == 0 {
-                    md.push_str(" n/a | n/a |");
+        for r in results {
+            let mut cells = r.cells();
+            cells[2] = format!("\"{}\"", cells[2]);
+            csv.push_str(&cells.join(","));
+            for c in columns {
+                let a = acc(c, &r.arch);
+                if a.is_finite() {
+                    let _ = write!(csv, ",{a},{},{:.3}", c.rank(a), c.percentile(a));
                 } else {
-                    let (m, s) = mean_sd(&accs);
-                    let (pm, _) = mean_sd(&pcts);
-                    let missing =
-                        if found < runs.len() { format!(" ({found} of {} in table)", runs.len()) } else { String::new() };
-                    let _ = write!(md, " {m:.2} ± {s:.2}{missing} | {pm:.1} |");
+                    csv.push_str(",,,");
                 }
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// search.md: the settings, what was scored, the found archs per algorithm against the
+    /// space's optimum and mean, and every run.
+    fn markdown(&self) -> String {
+        let Report { config, engine, fitness_name, results, problems, distinct, shared, search_seconds, .. } = *self;
+        let Target { space, task, .. } = config.target;
+        let mut md = String::new();
+        let _ = writeln!(md, "# Search: {} {}, fitness {fitness_name}\n", space.name(), task.name);
+        let _ = writeln!(
+            md,
+            "- budget {} evaluations per run, {} runs per algorithm, seed {}; evolution P={} S={} M={}, aging P={} S={}",
+            config.params.budget,
+            config.runs,
+            config.seed,
+            config.params.population,
+            config.params.sample,
+            config.params.mutations,
+            config.params.population,
+            config.params.sample
+        );
+        if engine.uses_prior() {
+            let rule = if config.target_params.is_some() { "from --target-params" } else { engine.prior_rule };
+            let _ = writeln!(
+                md,
+                "- reg-SWAP μ = {} σ = {} (millions of parameters; {rule})",
+                engine.settings.reg_swap.mu, engine.settings.reg_swap.sigma
+            );
+        }
+        let _ = writeln!(md, "- proxies' input: {}; device {}", engine.input_text, engine.device_name);
+        let _ = writeln!(
+            md,
+            "- {distinct} distinct archs scored over all runs: {} proxy scores from the cache{}, {} computed; {:.0} s wall in all",
+            shared.from_cache.load(Ordering::Relaxed),
+            config.cache.as_ref().map_or(String::new(), |p| format!(" ({})", p.display())),
+            shared.computed.load(Ordering::Relaxed),
+            search_seconds
+        );
+        let _ = writeln!(md, "- the search read no accuracies; the table below was read after it\n");
+        for p in problems {
+            let _ = writeln!(md, "- no accuracies for {p}");
+        }
+        let genome = config.genome;
+        if !genome.table_complete {
+            let _ = writeln!(
+                md,
+                "- {}'s table samples the space: a found arch not in it is an architecture to train, reported without accuracy",
+                space.name()
+            );
+        }
+        self.found_tables(&mut md);
+        let _ = writeln!(md, "\npct: the found arch's percentile in the space (100 = the optimum); ± is the sd over runs.\n");
+        let _ = writeln!(
+            md,
+            "## Runs\n\n| algorithm | run | arch | fitness | params | evaluations | distinct | wall s | scoring s |"
+        );
+        let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        for r in results {
+            let mut cells = r.cells();
+            cells[2] = format!("`{}`", cells[2]);
+            let _ = writeln!(md, "| {} |", cells.join(" | "));
+        }
+        md
+    }
+
+    /// Per algorithm: mean ± sd of the found archs' accuracy and percentile, on the searched
+    /// task and on the space's other tasks.
+    fn found_tables(&self, md: &mut String) {
+        let (config, results, task) = (self.config, self.results, self.config.target.task);
+        let searched: Vec<&Column> = self.columns.iter().filter(|c| c.task.name == task.name).collect();
+        let others: Vec<&Column> = self.columns.iter().filter(|c| c.task.name != task.name).collect();
+        for (title, cols) in [
+            (format!("Found archs on {} (the searched task)", task.name), &searched),
+            ("Found archs on the space's other tasks".to_string(), &others),
+        ] {
+            if cols.is_empty() {
+                continue;
+            }
+            let _ = writeln!(md, "\n## {title}\n");
+            let _ = write!(md, "| algorithm | params (M) | wall s/run | scoring s/run |");
+            for c in cols.iter() {
+                let _ = write!(md, " {} | pct |", c.name());
+            }
+            let _ = write!(md, "\n|---|---:|---:|---:|");
+            for _ in cols.iter() {
+                md.push_str("---:|---:|");
+            }
+            md.push('\n');
+            for &algo in &config.algos {
+                let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
+                let (pm, ps) = mean_sd(&runs.iter().map(|r| r.params as f64 / 1e6).collect::<Vec<_>>());
+                let (wm, _) = mean_sd(&runs.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
+                let (sm, _) = mean_sd(&runs.iter().map(|r| r.scoring_seconds).collect::<Vec<_>>());
+                let _ = write!(md, "| {} | {pm:.3} ± {ps:.3} | {wm:.0} | {sm:.0} |", algo.name());
+                for c in cols.iter() {
+                    let accs: Vec<f64> = runs.iter().map(|r| acc(c, &r.arch)).collect();
+                    let found = accs.iter().filter(|a| a.is_finite()).count();
+                    let pcts: Vec<f64> = accs.iter().filter(|a| a.is_finite()).map(|&a| c.percentile(a)).collect();
+                    if found == 0 {
+                        md.push_str(" n/a | n/a |");
+                    } else {
+                        let (m, s) = mean_sd(&accs);
+                        let (pm, _) = mean_sd(&pcts);
+                        let missing =
+                            if found < runs.len() { format!(" ({found} of {} in table)", runs.len()) } else { String::new() };
+                        let _ = write!(md, " {m:.2} ± {s:.2}{missing} | {pm:.1} |");
+                    }
+                }
+                md.push('\n');
+            }
+            let _ = write!(md, "| *space optimum* | | | |");
+            for c in cols.iter() {
+                let _ = write!(md, " {:.2} | 100 |", c.optimum());
+            }
+            let _ = write!(md, "\n| *uniformly random arch (space mean)* | | | |");
+            for c in cols.iter() {
+                let _ = write!(md, " {:.2} | |", c.mean());
             }
             md.push('\n');
         }
-        let _ = write!(md, "| *space optimum* | | | |");
-        for c in cols.iter() {
-            let _ = write!(md, " {:.2} | 100 |", c.optimum());
-        }
-        let _ = write!(md, "\n| *uniformly random arch (space mean)* | | | |");
-        for c in cols.iter() {
-            let _ = write!(md, " {:.2} | |", c.mean());
-        }
-        md.push('\n');
     }
-    let _ = writeln!(md, "\npct: the found arch's percentile in the space (100 = the optimum); ± is the sd over runs.\n");
-    let _ =
-        writeln!(md, "## Runs\n\n| algorithm | run | arch | fitness | params | evaluations | distinct | wall s | scoring s |");
-    let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
-    for r in results {
-        let mut cells = r.cells();
-        cells[2] = format!("`{}`", cells[2]);
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
-    }
-    write_atomic(&out.join("search.md"), md.as_bytes())?;
 
-    // Traces: mean best-so-far fitness and its accuracy per evaluation, per algorithm.
-    let mut trace_csv = String::from("algo,run,evaluation,best_arch,best_fitness");
-    for c in &searched {
-        let _ = write!(trace_csv, ",{}", c.name().replace(' ', "_"));
-    }
-    trace_csv.push('\n');
-    for r in results {
-        for (i, (arch, f)) in r.trace.iter().enumerate() {
-            let _ = write!(trace_csv, "{},{},{},\"{arch}\",{f}", r.algo.name(), r.run, i + 1);
-            for c in &searched {
-                let a = acc(c, arch);
-                if a.is_finite() {
-                    let _ = write!(trace_csv, ",{a}");
-                } else {
-                    trace_csv.push(',');
-                }
-            }
-            trace_csv.push('\n');
+    /// trace.csv and its plot: mean best-so-far fitness and its accuracy per evaluation, per
+    /// algorithm.
+    fn traces(&self) -> Result<()> {
+        let Report { config, fitness_name, results, .. } = *self;
+        let Target { space, task, .. } = config.target;
+        let out = &config.out;
+        let searched: Vec<&Column> = self.columns.iter().filter(|c| c.task.name == task.name).collect();
+        let mut trace_csv = String::from("algo,run,evaluation,best_arch,best_fitness");
+        for c in &searched {
+            let _ = write!(trace_csv, ",{}", c.name().replace(' ', "_"));
         }
-    }
-    write_atomic(&out.join("trace.csv"), trace_csv.as_bytes())?;
-    let mean_curve = |algo: Algo, value: &dyn Fn(&str, f64) -> f64| -> Vec<(f64, f64)> {
-        let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
-        (0..config.params.budget)
-            .map(|i| {
-                let v: Vec<f64> = runs.iter().filter_map(|r| r.trace.get(i)).map(|(a, f)| value(a, *f)).collect();
-                ((i + 1) as f64, mean_sd(&v).0)
-            })
-            .collect()
-    };
-    let mut panels = vec![LinePanel {
-        title: "best-so-far fitness (mean over runs)".to_string(),
-        x_label: "evaluations".to_string(),
-        y_label: fitness_name.to_string(),
-        series: config.algos.iter().map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|_, f| f) }).collect(),
-    }];
-    for c in &searched {
-        panels.push(LinePanel {
-            title: format!("its {} (read afterwards)", c.name()),
+        trace_csv.push('\n');
+        for r in results {
+            for (i, (arch, f)) in r.trace.iter().enumerate() {
+                let _ = write!(trace_csv, "{},{},{},\"{arch}\",{f}", r.algo.name(), r.run, i + 1);
+                for c in &searched {
+                    let a = acc(c, arch);
+                    if a.is_finite() {
+                        let _ = write!(trace_csv, ",{a}");
+                    } else {
+                        trace_csv.push(',');
+                    }
+                }
+                trace_csv.push('\n');
+            }
+        }
+        write_atomic(&out.join("trace.csv"), trace_csv.as_bytes())?;
+        let mean_curve = |algo: Algo, value: &dyn Fn(&str, f64) -> f64| -> Vec<(f64, f64)> {
+            let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
+            (0..config.params.budget)
+                .map(|i| {
+                    let v: Vec<f64> = runs.iter().filter_map(|r| r.trace.get(i)).map(|(a, f)| value(a, *f)).collect();
+                    ((i + 1) as f64, mean_sd(&v).0)
+                })
+                .collect()
+        };
+        let mut panels = vec![LinePanel {
+            title: "best-so-far fitness (mean over runs)".to_string(),
             x_label: "evaluations".to_string(),
-            y_label: format!("{} {}", task.metric.name, c.column),
+            y_label: fitness_name.to_string(),
             series: config
                 .algos
                 .iter()
-                .map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|arch, _| acc(c, arch)) })
+                .map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|_, f| f) })
                 .collect(),
-        });
-    }
-    lines(&out.join("search"), &format!("{} {}: search with {fitness_name}", space.name(), task.name), &panels)?;
+        }];
+        for c in &searched {
+            panels.push(LinePanel {
+                title: format!("its {} (read afterwards)", c.name()),
+                x_label: "evaluations".to_string(),
+                y_label: format!("{} {}", task.metric.name, c.column),
+                series: config
+                    .algos
+                    .iter()
+                    .map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|arch, _| acc(c, arch)) })
+                    .collect(),
+            });
+        }
+        lines(&out.join("search"), &format!("{} {}: search with {fitness_name}", space.name(), task.name), &panels)?;
 
-    let json = serde_json::json!({
-        "space": space.name(),
-        "task": task.name,
-        "fitness": fitness_name,
-        "members": config.plan.decls.iter().map(|d| d.name).collect::<Vec<_>>(),
-        "ensemble_rule": (config.plan.decls.len() > 1).then(|| config.rule.name()),
-        "algorithm_params": config.params,
-        "runs": config.runs,
-        "seed": config.seed,
-        "size_prior": engine.uses_prior().then(|| serde_json::json!({"mu": engine.settings.reg_swap.mu, "sigma": engine.settings.reg_swap.sigma})),
-        "distinct_archs": distinct,
-        "scores_from_cache": shared.from_cache.load(Ordering::Relaxed),
-        "scores_computed": shared.computed.load(Ordering::Relaxed),
-        "results": results.iter().map(|r| {
-            let accs: serde_json::Map<String, serde_json::Value> = columns.iter().map(|c| {
-                let a = acc(c, &r.arch);
-                (c.name(), if a.is_finite() { serde_json::json!({"value": a, "rank": c.rank(a), "of": c.sorted.len()}) } else { serde_json::Value::Null })
-            }).collect();
-            serde_json::json!({"run": r, "accuracies": accs})
-        }).collect::<Vec<_>>(),
-        "optimum": columns.iter().map(|c| (c.name(), serde_json::json!(c.optimum()))).collect::<serde_json::Map<_, _>>(),
-        "space_mean": columns.iter().map(|c| (c.name(), serde_json::json!(c.mean()))).collect::<serde_json::Map<_, _>>(),
-    });
-    write_atomic(&out.join("search.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
-    eprintln!("wrote {} (search.md, runs.csv, trace.csv, search.json, search.png/svg)", out.display());
-    Ok(md)
+        Ok(())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let Report { config, engine, fitness_name, results, columns, distinct, shared, .. } = *self;
+        let Target { space, task, .. } = config.target;
+        serde_json::json!({
+            "space": space.name(),
+            "task": task.name,
+            "fitness": fitness_name,
+            "members": config.plan.decls.iter().map(|d| d.name).collect::<Vec<_>>(),
+            "ensemble_rule": (config.plan.decls.len() > 1).then(|| config.rule.name()),
+            "algorithm_params": config.params,
+            "runs": config.runs,
+            "seed": config.seed,
+            "size_prior": engine.uses_prior().then(|| serde_json::json!({"mu": engine.settings.reg_swap.mu, "sigma": engine.settings.reg_swap.sigma})),
+            "distinct_archs": distinct,
+            "scores_from_cache": shared.from_cache.load(Ordering::Relaxed),
+            "scores_computed": shared.computed.load(Ordering::Relaxed),
+            "results": results.iter().map(|r| {
+                let accs: serde_json::Map<String, serde_json::Value> = columns.iter().map(|c| {
+                    let a = acc(c, &r.arch);
+                    (c.name(), if a.is_finite() { serde_json::json!({"value": a, "rank": c.rank(a), "of": c.sorted.len()}) } else { serde_json::Value::Null })
+                }).collect();
+                serde_json::json!({"run": r, "accuracies": accs})
+            }).collect::<Vec<_>>(),
+            "optimum": columns.iter().map(|c| (c.name(), serde_json::json!(c.optimum()))).collect::<serde_json::Map<_, _>>(),
+            "space_mean": columns.iter().map(|c| (c.name(), serde_json::json!(c.mean()))).collect::<serde_json::Map<_, _>>(),
+        })
+    }
 }
 
 #[cfg(test)]

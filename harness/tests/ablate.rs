@@ -10,8 +10,6 @@ use std::process::Command;
 mod common;
 use common::data_dir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_swapnas");
-
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("swapnas-ablate-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -45,7 +43,7 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
     let plain = temp_dir("plain");
     // A plain run with R = 1 first: the ablation's R=1 cell must take its scores from this cache.
     let common = ["--bench", "nb201", "--task", "cifar10", "--archs", "6", "--seed", "3"];
-    ok(Command::new(BIN)
+    ok(common::swapnas()
         .args(common)
         .args(["--proxies", "ap,swap,reg_swap", "--repeats", "1", "--data-dir"])
         .arg(&data)
@@ -57,7 +55,8 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
     let ablate = || {
         Command::new("/usr/bin/env")
             .env("RUST_BACKTRACE", "0")
-            .arg(BIN)
+            .env("SWAPNAS_OFFLINE", "1")
+            .arg(env!("CARGO_BIN_EXE_swapnas"))
             .arg("ablate")
             .args(common)
             .args(["--repeats", "2", "--grid-batch", "", "--grid-repeats", "1", "--grid-input", "test"])
@@ -114,4 +113,44 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
     for d in [plain, out] {
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+/// `--heavy-archs N` runs the heavy cells on the archs `--archs N` draws with the same seed (a
+/// uniform subset of the sample, from the same seeded permutation), not on the sample's first
+/// archs in table order (NB201's table order puts structurally alike archs together).
+#[test]
+fn heavy_cells_run_on_the_archs_that_archs_n_draws() {
+    let data = data_dir();
+    let run = temp_dir("heavy-run");
+    ok(common::swapnas()
+        .args(["--bench", "nb201", "--task", "cifar10", "--archs", "3", "--seed", "5", "--proxies", "params", "--no-cache"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap());
+    let text = std::fs::read_to_string(run.join("scores.csv")).unwrap();
+    let mut drawn: Vec<String> = text.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    drawn.sort();
+    let out = temp_dir("heavy");
+    let (_, err) = ok(common::swapnas()
+        .args(["ablate", "--bench", "nb201", "--task", "cifar10", "--archs", "8", "--seed", "5", "--heavy-archs", "3"])
+        .args(["--proxies", "swap", "--repeats", "1", "--grid-batch", "64", "--grid-repeats", ""])
+        .args(["--grid-input", "", "--grid-size", "", "--grid-prior", ""])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache")
+        .arg(out.join("scores.jsonl"))
+        .output()
+        .unwrap());
+    assert!(err.contains("HEAVY: on 3 of the archs"), "{err}");
+    let mut heavy: Vec<String> = cell(&out, "01-B").into_keys().collect();
+    heavy.sort();
+    assert_eq!(heavy, drawn, "the heavy cell's archs are the ones --archs 3 draws");
+    assert_eq!(cell(&out, "00-baseline").len(), 8);
+    let _ = std::fs::remove_dir_all(run);
+    let _ = std::fs::remove_dir_all(out);
 }

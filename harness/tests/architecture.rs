@@ -3,7 +3,9 @@
 //!   between the files of `src/`, a module's submodules counting as the module);
 //! * crates depend one way: harness → proxies → benchmarks; reports on none of them;
 //! * the harness names no search space and no proxy: none of the registries' names appears
-//!   as a string literal in its code (comments and tests aside).
+//!   as a string literal in its code (comments and tests aside);
+//! * the engine reads no flag: its shared layer (`engine`, `cache`, `device`) never references
+//!   `cli`; the flags reach it as typed specs through `spec`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -129,6 +131,16 @@ fn no_module_imports_another_in_a_cycle() {
 }
 
 #[test]
+fn the_engine_reads_no_flag() {
+    let graph = module_graph(&root().join("harness").join("src"));
+    assert!(graph["spec"].contains("cli") && graph["spec"].contains("engine"), "spec turns flags into the engine's specs");
+    for shared in ["engine", "cache", "device"] {
+        let uses = &graph[shared];
+        assert!(!uses.contains("cli"), "{shared} references the command line ({uses:?}): take a typed spec from `spec` instead");
+    }
+}
+
+#[test]
 fn crates_depend_one_way() {
     let deps = |krate: &str| -> String {
         let manifest = std::fs::read_to_string(root().join(krate).join("Cargo.toml")).unwrap();
@@ -162,4 +174,25 @@ fn the_harness_names_no_space_and_no_proxy() {
         }
     }
     assert!(found.is_empty(), "the harness names spaces or proxies (declare it in the space or proxy instead): {found:?}");
+}
+
+/// A space's published correlations name a registered proxy and one of the space's own tasks
+/// (`reproduce` looks them up by those names: a typo would silently drop the comparison).
+#[test]
+fn published_figures_name_registered_proxies_and_tasks() {
+    let proxies = swapnas_proxies::names();
+    let mut checked = 0;
+    for name in swapnas_benchmarks::spaces::names() {
+        let space = swapnas_benchmarks::spaces::find(name).unwrap();
+        for p in space.published() {
+            assert!(proxies.contains(&p.proxy), "{name}: published ρ names `{}`, which is not a registered proxy", p.proxy);
+            assert!(
+                space.tasks().iter().any(|t| t.name == p.task),
+                "{name}: published ρ names task `{}`, not one of its tasks",
+                p.task
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no space declares a published figure: the check checked nothing");
 }

@@ -34,7 +34,7 @@ fn import_then_h5py_reads_it_and_swapnas_reads_h5py() {
         std::fs::create_dir_all(data.join(rel).parent().unwrap()).unwrap();
         std::fs::copy(data_dir().join(rel), data.join(rel)).unwrap();
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas")).args(["data", "import", "--data-dir"]).arg(&data).output().unwrap();
+    let o = common::swapnas().args(["data", "import", "--data-dir"]).arg(&data).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let archive = data.join("benchmarks/nb201/nb201.h5");
     assert!(archive.is_file());
@@ -88,7 +88,7 @@ dst.close()
     std::fs::rename(&rewritten, &archive).unwrap();
     std::fs::remove_file(data.join("benchmarks/nb201/suitezero-nasbench201-zen.zip")).unwrap();
     std::fs::remove_file(data.join("benchmarks/nb201/nats-tss-test-accuracy-200ep.csv")).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+    let o = common::swapnas()
         .args(["--task", "cifar10", "--archs", "3", "--repeats", "1", "--proxies", "swap", "--no-cache"])
         .arg("--data-dir")
         .arg(&data)

@@ -7,7 +7,7 @@ mod common;
 use common::data_dir;
 
 fn swapnas() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_swapnas"));
+    let mut c = common::swapnas();
     c.env_remove("SWAPNAS_DATA");
     c
 }
@@ -527,4 +527,25 @@ fn bench_compares_both_kernel_paths() {
             assert!(x.is_finite() && (x - y).abs() <= 1e-4 * y.abs().max(1.0), "{p}: native {x} vs burn {y}");
         }
     }
+}
+
+/// The tests' swapnas is offline whether or not the full data is present (set per command, not
+/// on the test process): a run that lacks a table says nothing is downloaded instead of
+/// reaching the network.
+#[test]
+fn test_commands_never_reach_the_network() {
+    let empty = temp_dir("offline");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = swapnas()
+        .env("SWAPNAS_NO_EMBEDDED", "1")
+        .args(["--bench", "nb201", "--archs", "2", "--proxies", "params", "--no-cache", "--data-dir"])
+        .arg(&empty)
+        .arg("--out")
+        .arg(empty.join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("SWAPNAS_OFFLINE is set, so nothing is downloaded"), "{err}");
+    let _ = std::fs::remove_dir_all(empty);
 }

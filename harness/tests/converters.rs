@@ -206,7 +206,7 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
         data.join("images/cifar-10-batches-bin/data_batch_1.bin"),
     )
     .unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+    let o = common::swapnas()
         .args(["--bench", "nb101", "--archs", "0", "--proxies", "params", "--no-cache", "--jobs", "1"])
         .arg("--data-dir")
         .arg(&data)

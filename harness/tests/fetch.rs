@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 mod common;
 use common::{data_dir, serve};
@@ -15,7 +14,9 @@ const NB201: [&str; 3] = [
 ];
 
 fn fetch(mirror: &str, dest: &PathBuf) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
+    // From the local server only (the mirror): the one command that may download.
+    let o = common::swapnas()
+        .env_remove("SWAPNAS_OFFLINE")
         .args(["data", "fetch", "--bench", "nb201", "--mirror", mirror])
         .arg("--data-dir")
         .arg(dest)
@@ -46,11 +47,7 @@ fn good_truncated_corrupt_and_missing_downloads() {
     for p in NB201 {
         assert_eq!(std::fs::read(good.join(p)).unwrap(), std::fs::read(data_dir().join(p)).unwrap());
     }
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
-        .args(["data", "verify", "--bench", "nb201", "--data-dir"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let o = common::swapnas().args(["data", "verify", "--bench", "nb201", "--data-dir"]).arg(&good).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A second fetch downloads nothing (the server is gone: it would fail otherwise).
     let (ok, err) = fetch("http://127.0.0.1:9", &good);
@@ -78,11 +75,7 @@ fn good_truncated_corrupt_and_missing_downloads() {
 
     // Corrupt a fetched file on disk: verify says so and fetch repairs it.
     std::fs::write(good.join(NB201[1]), b"not the csv").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_swapnas"))
-        .args(["data", "verify", "--bench", "nb201", "--data-dir"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let o = common::swapnas().args(["data", "verify", "--bench", "nb201", "--data-dir"]).arg(&good).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stdout).contains("CORRUPT  benchmarks/nb201/nats-tss-test-accuracy-200ep.csv"));
     let (ok, err) = fetch(&serve(real_files()), &good);

@@ -37,13 +37,14 @@ fn spearman_by_proxy(dir: &Path) -> Vec<(String, f64)> {
 fn three_shards_merge_into_the_unsharded_run() {
     let data = data_dir();
     let whole = temp_dir("whole");
-    ok(Command::new(BIN).args(RUN).arg("--data-dir").arg(&data).arg("--out").arg(&whole).output().unwrap());
+    ok(common::swapnas().args(RUN).arg("--data-dir").arg(&data).arg("--out").arg(&whole).output().unwrap());
 
     let slurm = temp_dir("slurm");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slurm");
     let args = format!("{} --data-dir {}", RUN.join(" "), data.display());
     for k in 1..=3 {
         ok(Command::new("bash")
+            .env("SWAPNAS_OFFLINE", "1")
             .arg(script.join("swapnas-array.sbatch"))
             .env("SLURM_ARRAY_TASK_ID", k.to_string())
             .env("SLURM_ARRAY_TASK_COUNT", "3")
@@ -56,7 +57,7 @@ fn three_shards_merge_into_the_unsharded_run() {
         assert!(manifest.contains("\"archs_in_shard\": 3"), "{manifest}");
     }
     // Merging two of the three stops, naming the missing shard and how many archs lack scores.
-    let partial = Command::new(BIN)
+    let partial = common::swapnas()
         .args(["merge"])
         .arg(slurm.join("shard-1-of-3"))
         .arg(slurm.join("shard-2-of-3"))
@@ -69,6 +70,7 @@ fn three_shards_merge_into_the_unsharded_run() {
     assert!(err.contains("3 of the 9 archs have no cached score") && err.contains("shards 3/3"), "{err}");
 
     ok(Command::new("bash")
+        .env("SWAPNAS_OFFLINE", "1")
         .arg(script.join("swapnas-merge.sbatch"))
         .env("SWAPNAS_BIN", BIN)
         .env("SWAPNAS_OUT", &slurm)
@@ -85,7 +87,7 @@ fn three_shards_merge_into_the_unsharded_run() {
 #[test]
 fn parquet_reads_back_in_pandas_with_the_csv_values() {
     let out = temp_dir("parquet");
-    ok(Command::new(BIN).args(RUN).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap());
+    ok(common::swapnas().args(RUN).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap());
     let script = r#"
 import sys, pandas as pd, pyarrow as pa, pyarrow.parquet as pq
 schema = pq.read_schema(sys.argv[1] + "/scores.parquet")
@@ -118,7 +120,7 @@ print("ok", len(s), "rows")
 fn a_second_process_on_the_same_output_is_refused_and_ctrl_c_keeps_finished_scores() {
     let out = temp_dir("lock");
     let args = ["--bench", "nb201", "--task", "cifar10", "--archs", "400", "--proxies", "nwot", "--jobs", "1"];
-    let first = Command::new(BIN)
+    let first = common::swapnas()
         .args(args)
         .arg("--data-dir")
         .arg(data_dir())
@@ -136,7 +138,7 @@ fn a_second_process_on_the_same_output_is_refused_and_ctrl_c_keeps_finished_scor
         assert!(start.elapsed().as_secs() < 120, "the first run wrote no scores");
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let second = Command::new(BIN).args(args).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap();
+    let second = common::swapnas().args(args).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap();
     assert!(!second.status.success());
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("in use by another swapnas process"), "{err}");

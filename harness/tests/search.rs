@@ -3,7 +3,6 @@
 //! and the report looks the found archs up in the table afterwards.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 use common::data_dir;
@@ -17,7 +16,7 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Runs a small search (nwot fitness, every algorithm) and returns its search.json.
 /// `only_dir`: the data directory alone — no embedded table, nothing downloaded.
 fn search(data: &Path, out: &Path, only_dir: bool) -> serde_json::Value {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_swapnas"));
+    let mut c = common::swapnas();
     if only_dir {
         c.env("SWAPNAS_NO_EMBEDDED", "1").env("SWAPNAS_OFFLINE", "1");
     }
@@ -92,7 +91,7 @@ fn search_is_blind_to_accuracies() {
 #[test]
 fn bad_search_flags_are_named() {
     let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_swapnas")).arg("search").args(args).output().unwrap();
+        let o = common::swapnas().arg("search").args(args).output().unwrap();
         assert!(!o.status.success());
         String::from_utf8_lossy(&o.stderr).to_string()
     };
@@ -101,4 +100,35 @@ fn bad_search_flags_are_named() {
     assert!(run(&["--fitness", "nwot", "--target-params", "0.5"]).contains("does not use it"));
     assert!(run(&["--target-params=-1"]).contains("--target-params must be a positive"));
     assert!(run(&["--budget", "0"]).contains("--budget"));
+}
+
+/// `--cache` pointed at a file that is not a score cache (here a Parquet table a run wrote)
+/// ends with exit 2 and a message naming it, and leaves it byte-identical.
+#[test]
+fn a_cache_flag_on_a_foreign_file_is_refused_and_the_file_kept() {
+    let dir = temp_dir("foreign-cache");
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = dir.join("table.parquet");
+    let bytes: Vec<u8> = b"PAR1\x15\x04\x15\x10\n\x00\x1c\nrows\nPAR1".to_vec();
+    std::fs::write(&table, &bytes).unwrap();
+    for command in [
+        &["search", "--fitness", "nwot", "--budget", "4", "--runs", "1", "--population", "2"][..],
+        &["ablate", "--archs", "3"][..],
+    ] {
+        let o = common::swapnas()
+            .args(command)
+            .arg("--cache")
+            .arg(&table)
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(dir.join("out"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("is not a swapnas score cache"), "{command:?}: {stderr}");
+        assert_eq!(std::fs::read(&table).unwrap(), bytes, "{command:?} modified the file");
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

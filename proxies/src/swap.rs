@@ -21,19 +21,32 @@
 //! packed into integers (a matmul of the 0/1 matrix with powers of two, exact in f32 for
 //! 16-bit chunks), and on the host the codes go into a 65,536-bit bitmap (B ≤ 16) or are
 //! sorted and deduplicated as u128 keys (B ≤ 128).
+//!
+//! Two ways to run the repeats, one result. On the CPU (flex) each repeat is its own network
+//! and forward pass, the repeats in parallel over the threads, on the native kernels. On any
+//! other device (a GPU) the repeats run *stacked*: up to [`STACK_MAX`] networks built side by
+//! side as one network whose convs are grouped convs over R·C channels (each repeat's weights
+//! from its own stream, exactly as it would be built alone), one forward pass of the images
+//! repeated along channels, and each repeat's patterns gathered into its own set on the
+//! device ([`StackedCodes`](swapnas_benchmarks::nn::codes::StackedCodes)). Per repeat the
+//! networks, the batch statistics and the counts are the same; only float rounding differs
+//! (a grouped conv sums in another order), which `stacked_repeats_equal_one_at_a_time` in
+//! `tests/swap_real.rs` bounds on real archs.
 
 use crate::{derive_seed, Needs, ProxyContext, ProxyDecl, ProxySettings};
 use anyhow::{bail, ensure, Result};
 use rayon::prelude::*;
+use std::time::Instant;
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::DType;
+use swapnas_benchmarks::nn::codes::pack_signs;
 use swapnas_benchmarks::nn::cpu::{self, Kernels, SignCodes};
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Network, NetworkBuilder, Taps, WeightInit};
 
-/// Samples packed per f32 code: sums of distinct powers of two below 2^16 are exact.
-const CHUNK: usize = 16;
 /// Largest batch the u128 keys hold.
 pub const MAX_BATCH: usize = 128;
+/// Repeats stacked in one pass at most (off the CPU): SWAP's default R = 32 is one pass.
+pub const STACK_MAX: usize = 32;
 
 /// The registry entry.
 pub const PROXY: ProxyDecl = ProxyDecl {
@@ -68,11 +81,41 @@ pub struct Measured {
 }
 
 
-/// One repeat's counts and the network's size.
+/// One repeat's counts, its network's size, and where its time went.
 #[derive(Debug, Clone, Copy)]
-struct Repeat {
-    counts: PatternCounts,
-    params: usize,
+pub struct Repeat {
+    pub counts: PatternCounts,
+    pub params: usize,
+    pub phases: Phases,
+}
+
+/// Seconds one repeat spent building its network (weight init), in the forward pass with sign
+/// packing, and counting patterns. Stacked repeats share their pass: each gets its share.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    pub init: f64,
+    pub forward: f64,
+    pub count: f64,
+}
+
+/// How the repeats run (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// One network and pass per repeat, the repeats in parallel over the threads.
+    OneByOne,
+    /// Up to [`STACK_MAX`] repeats as one network and one pass.
+    Stacked,
+}
+
+impl Strategy {
+    /// What SWAP runs on `device`: one by one on the CPU (flex), stacked elsewhere.
+    pub fn for_device(device: &Device) -> Self {
+        if *device == Device::flex() {
+            Strategy::OneByOne
+        } else {
+            Strategy::Stacked
+        }
+    }
 }
 
 /// SWAP's measurements of the context's arch: the mean over repeats 0..R. Repeat r's network
@@ -88,21 +131,55 @@ pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
     let mut done: Vec<Repeat> = ctx.memo.get(&key).unwrap_or_default();
     if done.len() < repeats {
         let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
-        // The repeats are independent: they run in parallel over the thread pool's threads.
-        let more: Vec<Repeat> = (done.len()..repeats)
-            .into_par_iter()
-            .map(|r| {
-                let net = repeat_network(ctx.builder, ctx.seed, r, ctx.device);
-                let counts = count_codes(&relu_codes(net.as_ref(), images.clone(), ctx.settings.kernels)?)?;
-                Ok(Repeat { counts, params: net.parameter_count() })
-            })
-            .collect::<Result<_>>()?;
-        done.extend(more);
+        let strategy = Strategy::for_device(ctx.device);
+        done.extend(run_repeats(ctx.builder, ctx.seed, done.len()..repeats, &images, ctx.settings.kernels, strategy)?);
         ctx.memo.insert(&key, done.clone());
     }
     let used = &done[..repeats];
     let mean = |f: fn(&Repeat) -> usize| used.iter().map(|r| f(r) as f64).sum::<f64>() / repeats as f64;
     Ok(Measured { swap: mean(|r| r.counts.neurons), ap: mean(|r| r.counts.samples), params: used[repeats - 1].params })
+}
+
+/// Steps 1–3 for the repeats `repeats` of the arch seed `seed`, timed: what the proxy runs and
+/// what `bench` profiles (one loop, so the profiled path is the scored one). `images` are the B
+/// images `[B, 3, H, W]` on the device the networks are built on.
+pub fn run_repeats(
+    builder: &dyn NetworkBuilder,
+    seed: u64,
+    repeats: std::ops::Range<usize>,
+    images: &Tensor<4>,
+    kernels: Kernels,
+    strategy: Strategy,
+) -> Result<Vec<Repeat>> {
+    let device = images.device();
+    match strategy {
+        // The repeats are independent: they run in parallel over the thread pool's threads.
+        Strategy::OneByOne => repeats
+            .into_par_iter()
+            .map(|r| {
+                let t = Instant::now();
+                let net = repeat_network(builder, seed, r, &device);
+                let init = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let codes = relu_codes(net.as_ref(), images.clone(), kernels)?;
+                let forward = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let counts = count_codes(&codes)?;
+                let phases = Phases { init, forward, count: t.elapsed().as_secs_f64() };
+                Ok(Repeat { counts, params: net.parameter_count(), phases })
+            })
+            .collect(),
+        Strategy::Stacked => {
+            let mut out = Vec::with_capacity(repeats.len());
+            let mut next = repeats.start;
+            while next < repeats.end {
+                let end = repeats.end.min(next + STACK_MAX);
+                out.extend(stacked_repeats(builder, seed, next..end, images, kernels)?);
+                next = end;
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// SWAP's building block, step 1: the network of repeat `r` — conv and linear weights
@@ -111,6 +188,35 @@ pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
 pub fn repeat_network(builder: &dyn NetworkBuilder, seed: u64, r: usize, device: &Device) -> Box<dyn Network> {
     let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(seed, r as u64));
     builder.build(&mut init, &BuildOptions::new(builder.num_classes()), device)
+}
+
+/// Steps 1–3 for the repeats `repeats` at once, stacked side by side in one network and one
+/// forward pass (see the module doc); each repeat gets an equal share of the pass's time.
+fn stacked_repeats(
+    builder: &dyn NetworkBuilder,
+    seed: u64,
+    repeats: std::ops::Range<usize>,
+    images: &Tensor<4>,
+    kernels: Kernels,
+) -> Result<Vec<Repeat>> {
+    let seeds: Vec<u64> = repeats.map(|r| derive_seed(seed, r as u64)).collect();
+    let stack = seeds.len();
+    let t = Instant::now();
+    let mut init = WeightInit::stacked(InitScheme::Gaussian, &seeds);
+    let net = builder.build(&mut init, &BuildOptions::new(builder.num_classes()), &images.device());
+    let init = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut fwd = ForwardCtx::stacked(BnMode::Batch, Taps { relu_codes: true, ..Taps::default() }, stack);
+    fwd.kernels = kernels;
+    let _ = net.forward(images.clone().repeat_dim(1, stack), &mut fwd);
+    let codes = fwd.stacked_codes.take().expect("a stacked pass with relu_codes gathers codes").finish()?;
+    let forward = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let counts = codes.iter().map(count_codes).collect::<Result<Vec<_>>>()?;
+    let share = stack as f64;
+    let phases = Phases { init: init / share, forward: forward / share, count: t.elapsed().as_secs_f64() / share };
+    let params = net.parameter_count() / stack;
+    Ok(counts.into_iter().map(|counts| Repeat { counts, params, phases }).collect())
 }
 
 /// Step 2: one forward pass with BN on batch statistics; the output of every ReLU applied
@@ -201,20 +307,9 @@ pub fn count_codes(codes: &SignCodes) -> Result<PatternCounts> {
 /// The codes computed on the activations' device: per layer, a matmul of the 0/1 matrix
 /// with powers of two (exact in f32 for 16-bit chunks), read back.
 fn device_codes(activations: Vec<Tensor<4>>, batch: usize) -> Result<SignCodes> {
-    let device = activations[0].device();
-    let chunks = batch.div_ceil(CHUNK);
-    // powers[k][i] = 2^(i mod 16) if sample i is in chunk k.
-    let mut powers = vec![0.0f32; chunks * batch];
-    for i in 0..batch {
-        powers[(i / CHUNK) * batch + i] = (1u32 << (i % CHUNK)) as f32;
-    }
-    let powers: Tensor<2> = Tensor::from_data(TensorData::new(powers, [chunks, batch]), (&device, DType::F32));
+    let chunks = batch.div_ceil(cpu::CODE_BITS);
     let widths: Vec<usize> = activations.iter().map(|a| a.shape().num_elements() / batch).collect();
-    let packed: Vec<Tensor<2>> = activations
-        .into_iter()
-        .zip(&widths)
-        .map(|(a, &width)| powers.clone().matmul(a.greater_elem(0.0).float().cast(DType::F32).reshape([batch, width])))
-        .collect();
+    let packed: Vec<Tensor<2>> = activations.into_iter().map(|a| pack_signs(a, batch)).collect();
     // One read-back for the whole pass: [chunks, Σ widths].
     let all: Vec<f32> = Tensor::cat(packed, 1)
         .into_data()
@@ -253,6 +348,7 @@ fn distinct_samples(codes: &[u128], batch: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::TensorData;
     use std::collections::HashSet;
 
     fn tensor(values: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {

@@ -127,6 +127,26 @@ fn smaller_r_reuses_the_prefix_and_ap_shares_the_passes() {
     assert!((1.0..=16.0).contains(&ap), "{ap}");
 }
 
+/// Real NB201 archs with every op of the space (none, skip, 1×1 conv, 3×3 conv, 3×3 avg pool)
+/// in several places.
+const ALL_OPS: [&str; 5] =
+    ["(2, 3, 2, 0, 4, 2)", "(3, 3, 3, 3, 3, 3)", "(4, 4, 1, 4, 2, 4)", "(1, 2, 0, 3, 1, 4)", "(0, 4, 3, 2, 2, 1)"];
+
+/// The first `n` real CIFAR-10 training images on the CPU.
+fn first_images(n: usize) -> Tensor<4> {
+    ImageSet::CIFAR10.load_first(&data_dir(), n).unwrap().images(&Device::flex(), burn::tensor::DType::F32)
+}
+
+/// Two computations of one repeat's counts agree: SWAP's to within a few neurons whose ReLU
+/// input lies within rounding of zero (2 + 10⁻⁴·count), the plain count exactly. Whether
+/// SWAP's are identical.
+fn counts_agree(a: swapnas_proxies::swap::PatternCounts, b: swapnas_proxies::swap::PatternCounts, what: &str) -> bool {
+    let gap = a.neurons.abs_diff(b.neurons);
+    assert!(gap as f64 <= 2.0 + 1e-4 * b.neurons as f64, "{what}: SWAP {} vs {}", a.neurons, b.neurons);
+    assert_eq!(a.samples, b.samples, "{what}: plain count");
+    gap == 0
+}
+
 /// The native CPU kernels (the default) against burn's ops (the reference path, what every
 /// score was computed with before them) on real NB201 archs and real CIFAR-10 images: every
 /// ReLU output agrees to float rounding, and SWAP's and the plain pattern counts of each
@@ -136,11 +156,9 @@ fn native_kernels_match_burn() {
     use swapnas_benchmarks::Kernels;
     use swapnas_proxies::swap::{count_codes, relu_codes, relu_patterns_with};
     let device = Device::flex();
-    // Every op of the space (none, skip, 1×1 conv, 3×3 conv, 3×3 avg pool) in several places.
-    let archs = ["(2, 3, 2, 0, 4, 2)", "(3, 3, 3, 3, 3, 3)", "(4, 4, 1, 4, 2, 4)", "(1, 2, 0, 3, 1, 4)", "(0, 4, 3, 2, 2, 1)"];
+    let archs = ALL_OPS;
     for batch_size in [16, 20] {
-        let batch = ImageSet::CIFAR10.load_first(&data_dir(), batch_size).unwrap();
-        let images = batch.images(&device, burn::tensor::DType::F32);
+        let images = first_images(batch_size);
         let (mut identical, mut compared) = (0, 0);
         for arch in archs {
             let b = builder(arch);
@@ -165,16 +183,9 @@ fn native_kernels_match_burn() {
                 }
                 let native = count_codes(&relu_codes(net.as_ref(), images.clone(), Kernels::Native).unwrap()).unwrap();
                 let burn = count_codes(&relu_codes(net.as_ref(), images.clone(), Kernels::Burn).unwrap()).unwrap();
-                let gap = native.neurons.abs_diff(burn.neurons);
-                assert!(
-                    gap as f64 <= 2.0 + 1e-4 * burn.neurons as f64,
-                    "{arch} B={batch_size} repeat {r}: SWAP {} native vs {} burn",
-                    native.neurons,
-                    burn.neurons
-                );
-                assert_eq!(native.samples, burn.samples, "{arch} B={batch_size} repeat {r}: plain count");
+                identical +=
+                    usize::from(counts_agree(native, burn, &format!("{arch} B={batch_size} repeat {r}, native vs burn")));
                 assert!(burn.neurons > 100, "{arch}: a real network has many patterns");
-                identical += usize::from(gap == 0);
                 compared += 1;
             }
         }
@@ -199,4 +210,69 @@ fn native_kernels_match_burn() {
     };
     let (native, burn) = (score(Kernels::Native), score(Kernels::Burn));
     assert!((native - burn).abs() <= 2.0 + 1e-4 * burn, "SWAP {native} native vs {burn} burn");
+}
+
+/// SWAP's repeats stacked side by side in one network and one pass (the GPU path) against the
+/// same repeats one at a time on burn's ops, on real NB201 archs and real CIFAR-10 images:
+/// every repeat's SWAP count agrees to within a few neurons whose ReLU input lies within
+/// rounding of zero (a grouped conv sums in another order), its plain count and the
+/// parameter count are equal. B = 16 gathers the patterns in the device set, B = 20 reads
+/// the codes back.
+#[test]
+fn stacked_repeats_equal_one_at_a_time() {
+    use swapnas_benchmarks::Kernels;
+    use swapnas_proxies::swap::{run_repeats, Strategy};
+    let device = Device::flex();
+    let archs = ALL_OPS;
+    for batch_size in [16, 20] {
+        let images = first_images(batch_size);
+        let (mut identical, mut compared) = (0, 0);
+        for arch in archs {
+            let b = builder(arch);
+            let stacked = run_repeats(&b, 7, 1..4, &images, Kernels::Burn, Strategy::Stacked).unwrap();
+            let alone = run_repeats(&b, 7, 1..4, &images, Kernels::Burn, Strategy::OneByOne).unwrap();
+            assert_eq!(stacked.len(), 3);
+            for (r, (stacked, alone)) in (1..4).zip(stacked.iter().zip(&alone)) {
+                assert_eq!(stacked.params, alone.params, "{arch}: one network's parameters");
+                assert_eq!(alone.params, repeat_network(&b, 7, r, &device).parameter_count());
+                let what = format!("{arch} B={batch_size} repeat {r}, stacked vs alone");
+                identical += usize::from(counts_agree(stacked.counts, alone.counts, &what));
+                assert!(alone.counts.neurons > 100, "{arch}: a real network has many patterns");
+                compared += 1;
+            }
+        }
+        eprintln!("B = {batch_size}: {identical} of {compared} repeats give identical SWAP counts stacked and alone");
+        assert!(identical * 2 >= compared, "most repeats agree exactly ({identical} of {compared})");
+    }
+}
+
+/// Stacking holds in every space's layers: channel concatenation (DARTS cells, NB101 cells,
+/// FactorizedReduce, TNB101's jigsaw tiles), NB101's channel truncation, depthwise and
+/// dilated convs, linear heads, transposed-conv decoders. Two repeats stacked against each alone, real CIFAR-10 images.
+#[test]
+fn stacked_repeats_hold_in_every_space() {
+    use rand::SeedableRng;
+    use swapnas_benchmarks::Kernels;
+    use swapnas_proxies::swap::{run_repeats, Strategy};
+    let device = Device::flex();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 8).unwrap();
+    let images = batch.images(&device, burn::tensor::DType::F32);
+    let nb101 = "(0, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 4, 4, 4, 1)";
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut cases: Vec<(&str, String, &str)> = vec![("nb101", nb101.to_string(), "cifar10")];
+    for (space, task) in [("nb301", "cifar10"), ("tnb101-micro", "segmentsemantic"), ("tnb101-macro", "jigsaw")] {
+        let genome = swapnas_benchmarks::spaces::find(space).unwrap().genome().unwrap();
+        cases.push((space, (genome.label)(&genome.random(&mut rng).unwrap()), task));
+    }
+    for (space, arch, task) in cases {
+        let space_ref = swapnas_benchmarks::spaces::find(space).unwrap();
+        let candidate = space_ref.reference_candidate(&arch, space_ref.task(task).unwrap()).unwrap();
+        let b = candidate.builder.as_ref();
+        let stacked = run_repeats(b, 11, 0..2, &images, Kernels::Burn, Strategy::Stacked).unwrap();
+        let alone = run_repeats(b, 11, 0..2, &images, Kernels::Burn, Strategy::OneByOne).unwrap();
+        for (r, (stacked, alone)) in stacked.iter().zip(&alone).enumerate() {
+            assert_eq!(stacked.params, alone.params, "{space} {arch}: one network's parameters");
+            counts_agree(stacked.counts, alone.counts, &format!("{space} {arch} repeat {r}, stacked vs alone"));
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub struct Correlation {
     pub dropped: usize,
     pub spearman: f64,
     pub kendall: f64,
+    /// Pearson's r over the pairs with a finite score (n − non_finite of them).
     pub pearson: f64,
     /// 95% bootstrap interval of ρ (1,000 resamples of the archs, seeded): `[lo, hi]`.
     pub spearman_ci: [f64; 2],
@@ -55,6 +56,9 @@ impl Correlation {
 pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
     let (s, a, dropped) = with_finite_accuracy(scores, accuracies);
     let non_finite = s.iter().filter(|v| !v.is_finite()).count();
+    // Pearson's r is a linear statistic: a floor value for a non-finite score would steer it,
+    // so r is over the finite pairs alone (the n − non-finite the table shows).
+    let finite: (Vec<f64>, Vec<f64>) = s.iter().zip(&a).filter(|(v, _)| v.is_finite()).map(|(v, w)| (*v, *w)).unzip();
     let s = rank_last_nonfinite(&s);
     let spearman = spearman_rho(&s, &a);
     let kendall = kendall_tau(&s, &a);
@@ -64,7 +68,7 @@ pub fn correlate(scores: &[f64], accuracies: &[f64]) -> Correlation {
         dropped,
         spearman,
         kendall,
-        pearson: pearson(&s, &a),
+        pearson: pearson(&finite.0, &finite.1),
         spearman_ci: bootstrap_spearman_ci(&s, &a, 1000, 0),
         spearman_p: spearman_p_value(spearman, s.len()),
         kendall_p: kendall_p_value(kendall, s.len()),
@@ -153,21 +157,37 @@ pub fn bootstrap_spearman_ci(x: &[f64], y: &[f64], resamples: usize, seed: u64) 
 }
 
 /// Of the top `fraction` of items by `truth`, the fraction that are also in the top
-/// `fraction` by `score` (k = ceil(n·fraction); ties broken by position).
+/// `fraction` by `score` (k = ceil(n·fraction)), averaged over every way of breaking ties at
+/// either cut-off: an item tied with the k-th value is in the top with probability (places
+/// left) / (items tied there), independently on both sides.
 pub fn top_fraction_hit(score: &[f64], truth: &[f64], fraction: f64) -> f64 {
     let n = score.len();
     if n == 0 {
         return f64::NAN;
     }
     let k = ((n as f64 * fraction).ceil() as usize).clamp(1, n);
-    let top = |v: &[f64]| {
-        let mut idx: Vec<usize> = (0..n).collect();
-        idx.sort_by(|&i, &j| v[j].total_cmp(&v[i]));
-        idx.truncate(k);
-        idx
+    // Each item's probability of being in the top k of `v`.
+    let chance = |v: &[f64]| -> Vec<f64> {
+        let mut sorted: Vec<f64> = v.to_vec();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let cut = sorted[k - 1];
+        let above = v.iter().filter(|x| x.total_cmp(&cut).is_gt()).count();
+        let tied = v.iter().filter(|x| x.total_cmp(&cut).is_eq()).count();
+        let p_tied = (k - above) as f64 / tied as f64;
+        v.iter()
+            .map(|x| {
+                if x.total_cmp(&cut).is_gt() {
+                    1.0
+                } else if x.total_cmp(&cut).is_eq() {
+                    p_tied
+                } else {
+                    0.0
+                }
+            })
+            .collect()
     };
-    let by_truth: std::collections::HashSet<usize> = top(truth).into_iter().collect();
-    top(score).iter().filter(|i| by_truth.contains(i)).count() as f64 / k as f64
+    let (by_score, by_truth) = (chance(score), chance(truth));
+    by_score.iter().zip(&by_truth).map(|(a, b)| a * b).sum::<f64>() / k as f64
 }
 
 /// Replaces non-finite scores by one value below every finite score.
@@ -376,6 +396,28 @@ mod tests {
         two.swap(9, 7); // score ranks 7 first, 9 third: top-3 still {7, 8, 9}
         assert_eq!(top_fraction_hit(&two, &truth, 0.3), 1.0);
         assert!((top_fraction_hit(&two, &truth, 0.2) - 0.5).abs() < 1e-12);
+        // Ties are averaged, not broken by position: a constant score hits k/n of the top k
+        // (position order would have picked index 0, the best by `desc`, and scored 1.0).
+        let desc: Vec<f64> = truth.iter().rev().copied().collect();
+        assert!((top_fraction_hit(&[5.0; 10], &desc, 0.1) - 0.1).abs() < 1e-12);
+        assert!((top_fraction_hit(&[5.0; 10], &desc, 0.3) - 0.3).abs() < 1e-12);
+        // Two tied for the one place, one of them the best: half a hit.
+        let mut pair = [0.0; 10];
+        pair[0] = 1.0;
+        pair[9] = 1.0;
+        assert!((top_fraction_hit(&pair, &desc, 0.1) - 0.5).abs() < 1e-12);
+    }
+
+    /// Pearson's r is over the finite scores alone: a NaN score neither counts nor drags r
+    /// through a floor value.
+    #[test]
+    fn pearson_uses_finite_pairs_only() {
+        let acc = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let scores = [10.0, 20.0, 30.0, 40.0, f64::NAN];
+        let c = correlate(&scores, &acc);
+        assert!((c.pearson - 1.0).abs() < 1e-12, "r = {}", c.pearson);
+        assert_eq!(c.non_finite, 1);
+        assert!((c.pearson - pearson(&scores[..4], &acc[..4])).abs() < 1e-12);
     }
 
     #[test]

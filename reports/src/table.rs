@@ -35,7 +35,8 @@ top-10% = share of the truly best 10% of archs that the proxy also ranks in its 
 accuracy named above, p(ρ), p(τ) = two-sided p-values of no association (t-distribution with n − 2 df; \
 normal approximation), sign as computed (higher score should mean higher accuracy; no abs). Best per column \
 in bold. Non-finite scores (NaN/±inf) are kept, ranked below every finite score and tied with each other; \
-the column says how many there were.";
+the column says how many there were. r is over the finite scores alone; top-10% averages over ties at \
+either cut-off.";
 
 /// A number to 3 decimals, or `NaN`.
 pub fn fmt3(v: f64) -> String {

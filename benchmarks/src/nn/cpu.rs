@@ -348,6 +348,14 @@ impl SignCodes {
         self.push_packed(width, &codes, batch);
     }
 
+    /// The codes of `layers` layers of a batch of at most 16 samples, given as the set of
+    /// patterns seen (bit c of `seen[c / 64]`, 1,024 words).
+    pub fn from_seen(batch: usize, layers: usize, seen: Vec<u64>) -> Self {
+        assert!((1..=CODE_BITS).contains(&batch), "a set of 16-bit patterns holds 1..=16 samples");
+        assert_eq!(seen.len(), (1 << CODE_BITS) / 64, "one flag per 16-bit pattern");
+        Self { batch, layers, seen, keys: Vec::new() }
+    }
+
     /// Adds one layer of `width` neurons given as packed codes, chunk-major
     /// (`codes[k·width + n]`: bit i = sample 16k + i).
     pub fn push_packed(&mut self, width: usize, codes: &[u16], batch: usize) {

@@ -3,10 +3,16 @@
 //! Generating on the host (rather than with the backend's RNG) makes a network's weights a
 //! function of `(arch, scheme, seed)` alone: the same seed gives the same weights on the flex
 //! CPU backend and on libtorch/CUDA, so scores can be compared across devices.
+//!
+//! A *stacked* source ([`WeightInit::stacked`]) holds R streams and gives every tensor as the
+//! R tensors the streams would give one after another, concatenated along the first
+//! dimension: the weights of R networks built side by side, each exactly what a one-stream
+//! source with that seed gives (SWAP's R repeats as one grouped network).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 
 /// Which initialisation a network is built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,29 +33,54 @@ pub enum InitScheme {
 /// A seeded source of initial weights. Layers ask it for their tensors in construction order.
 pub struct WeightInit {
     scheme: InitScheme,
-    rng: ChaCha8Rng,
+    /// One stream per stacked network (one for an ordinary source).
+    rngs: Vec<ChaCha8Rng>,
 }
 
 impl WeightInit {
     pub fn new(scheme: InitScheme, seed: u64) -> Self {
-        Self { scheme, rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self::stacked(scheme, &[seed])
+    }
+
+    /// R streams side by side (see the module doc): each tensor comes as the R tensors of
+    /// `WeightInit::new(scheme, seeds[r])`, concatenated in `seeds` order.
+    pub fn stacked(scheme: InitScheme, seeds: &[u64]) -> Self {
+        assert!(!seeds.is_empty(), "a weight source needs at least one stream");
+        Self { scheme, rngs: seeds.iter().map(|&s| ChaCha8Rng::seed_from_u64(s)).collect() }
     }
 
     pub fn scheme(&self) -> InitScheme {
         self.scheme
     }
 
+    /// How many networks' weights each tensor holds (1 unless [`WeightInit::stacked`]).
+    pub fn stack(&self) -> usize {
+        self.rngs.len()
+    }
+
+    /// `numel` values from each stream, concatenated; the streams draw in parallel.
+    fn draw(&mut self, numel: usize, f: impl Fn(&mut ChaCha8Rng, usize) -> Vec<f32> + Sync) -> Vec<f32> {
+        match self.rngs.as_mut_slice() {
+            [rng] => f(rng, numel),
+            rngs => rngs.par_iter_mut().map(|rng| f(rng, numel)).collect::<Vec<_>>().concat(),
+        }
+    }
+
     /// Weights of a conv (`[out, in/groups, kh, kw]`) or linear (`[out, in]`) layer.
     pub fn weight(&mut self, numel: usize, fan_in: usize) -> Vec<f32> {
         match self.scheme {
             InitScheme::PytorchDefault => self.uniform(numel, 1.0 / (fan_in as f32).sqrt()),
-            InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
+            InitScheme::Gaussian => self.standard(numel),
             InitScheme::KaimingNormalFanIn => self.normal(numel, (2.0 / fan_in as f64).sqrt()),
         }
     }
 
+    fn standard(&mut self, numel: usize) -> Vec<f32> {
+        self.draw(numel, |rng, n| (0..n).map(|_| StandardNormal.sample(rng)).collect())
+    }
+
     fn normal(&mut self, numel: usize, std: f64) -> Vec<f32> {
-        (0..numel).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, &mut self.rng)) as f32).collect()
+        self.draw(numel, |rng, n| (0..n).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, rng)) as f32).collect())
     }
 
     /// Conv weights the reference initialises with `kaiming_normal_(mode='fan_out',
@@ -58,7 +89,7 @@ impl WeightInit {
     pub fn kaiming_fan_out(&mut self, numel: usize, fan_out: usize) -> Vec<f32> {
         match self.scheme {
             InitScheme::PytorchDefault | InitScheme::KaimingNormalFanIn => self.normal(numel, (2.0 / fan_out as f64).sqrt()),
-            InitScheme::Gaussian => (0..numel).map(|_| StandardNormal.sample(&mut self.rng)).collect(),
+            InitScheme::Gaussian => self.standard(numel),
         }
     }
 
@@ -66,12 +97,12 @@ impl WeightInit {
     pub fn bias(&mut self, numel: usize, fan_in: usize) -> Vec<f32> {
         match self.scheme {
             InitScheme::PytorchDefault => self.uniform(numel, 1.0 / (fan_in as f32).sqrt()),
-            InitScheme::Gaussian | InitScheme::KaimingNormalFanIn => vec![0.0; numel],
+            InitScheme::Gaussian | InitScheme::KaimingNormalFanIn => vec![0.0; numel * self.stack()],
         }
     }
 
     fn uniform(&mut self, numel: usize, bound: f32) -> Vec<f32> {
-        (0..numel).map(|_| self.rng.random_range(-bound..bound)).collect()
+        self.draw(numel, |rng, n| (0..n).map(|_| rng.random_range(-bound..bound)).collect())
     }
 }
 
@@ -94,5 +125,24 @@ mod tests {
         let var = k.iter().map(|v| v * v).sum::<f32>() / 4000.0;
         assert!((var - 2.0 / 50.0).abs() < 0.004, "N(0, 2/fan_in): var {var}");
         assert_eq!(WeightInit::new(InitScheme::KaimingNormalFanIn, 7).bias(3, 50), vec![0.0; 3]);
+    }
+
+    /// A stacked source gives, tensor by tensor, each stream's own values side by side.
+    #[test]
+    fn stacked_streams_concatenate_single_streams() {
+        for scheme in [InitScheme::Gaussian, InitScheme::PytorchDefault, InitScheme::KaimingNormalFanIn] {
+            let seeds = [3, 9, 4];
+            let mut stacked = WeightInit::stacked(scheme, &seeds);
+            let mut single: Vec<WeightInit> = seeds.iter().map(|&s| WeightInit::new(scheme, s)).collect();
+            assert_eq!(stacked.stack(), 3);
+            for (numel, fan) in [(12, 3), (5, 5), (40, 8)] {
+                let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.weight(numel, fan)).collect();
+                assert_eq!(stacked.weight(numel, fan), expect, "{scheme:?} weight");
+                let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.bias(numel, fan)).collect();
+                assert_eq!(stacked.bias(numel, fan), expect, "{scheme:?} bias");
+                let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.kaiming_fan_out(numel, fan)).collect();
+                assert_eq!(stacked.kaiming_fan_out(numel, fan), expect, "{scheme:?} fan-out");
+            }
+        }
     }
 }

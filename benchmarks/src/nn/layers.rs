@@ -31,17 +31,25 @@ impl LayerBuilder<'_> {
         Param::from_tensor(self.tensor(values, shape))
     }
 
+    /// Networks side by side in every layer (the init's [`WeightInit::stack`]): each conv
+    /// holds their R convs as one grouped conv over R·channels, each BN and linear layer their
+    /// R copies.
+    fn stack(&self) -> usize {
+        self.init.stack()
+    }
+
     pub fn conv(&mut self, spec: ConvSpec) -> Conv {
         let ConvSpec { c_in, c_out, kernel, stride, padding, dilation, groups, bias } = spec;
         let fan_in = c_in / groups * kernel * kernel;
         let numel = c_out * fan_in;
+        let r = self.stack();
         let weight = self.init.weight(numel, fan_in);
-        let weight = self.param(weight, [c_out, c_in / groups, kernel, kernel]);
+        let weight = self.param(weight, [r * c_out, c_in / groups, kernel, kernel]);
         let bias = bias.then(|| {
             let b = self.init.bias(c_out, fan_in);
-            self.param(b, [c_out])
+            self.param(b, [r * c_out])
         });
-        Conv { weight, bias, stride, padding, dilation, groups }
+        Conv { weight, bias, stride, padding, dilation, groups: r * groups }
     }
 
     /// A bias-free conv whose weights the reference draws with `kaiming_normal_(fan_out, relu)`
@@ -50,9 +58,10 @@ impl LayerBuilder<'_> {
         let ConvSpec { c_in, c_out, kernel, stride, padding, dilation, groups, bias } = spec;
         assert!(!bias, "the kaiming fan-out convs have no bias");
         let numel = c_out * (c_in / groups) * kernel * kernel;
+        let r = self.stack();
         let weight = self.init.kaiming_fan_out(numel, c_out / groups * kernel * kernel);
-        let weight = self.param(weight, [c_out, c_in / groups, kernel, kernel]);
-        Conv { weight, bias: None, stride, padding, dilation, groups }
+        let weight = self.param(weight, [r * c_out, c_in / groups, kernel, kernel]);
+        Conv { weight, bias: None, stride, padding, dilation, groups: r * groups }
     }
 
     /// `ConvTranspose2d(c_in, c_out, kernel, stride, padding, output_padding, bias=True)`,
@@ -67,14 +76,16 @@ impl LayerBuilder<'_> {
         output_padding: usize,
     ) -> ConvTranspose {
         let fan_in = c_out * kernel * kernel;
+        let r = self.stack();
         let weight = self.init.weight(c_in * c_out * kernel * kernel, fan_in);
         let bias = self.init.bias(c_out, fan_in);
         ConvTranspose {
-            weight: self.param(weight, [c_in, c_out, kernel, kernel]),
-            bias: self.param(bias, [c_out]),
+            weight: self.param(weight, [r * c_in, c_out, kernel, kernel]),
+            bias: self.param(bias, [r * c_out]),
             stride,
             padding,
             output_padding,
+            groups: r,
         }
     }
 
@@ -89,17 +100,19 @@ impl LayerBuilder<'_> {
 
     /// `BatchNorm2d(affine=False)`: normalisation only, no parameters.
     pub fn batch_norm_plain(&mut self, channels: usize) -> PlainBatchNorm {
-        PlainBatchNorm { channels }
+        PlainBatchNorm { channels: self.stack() * channels }
     }
 
     pub fn batch_norm(&mut self, channels: usize) -> BatchNorm {
-        BatchNorm { gamma: self.param(vec![1.0; channels], [channels]), beta: self.param(vec![0.0; channels], [channels]) }
+        let c = self.stack() * channels;
+        BatchNorm { gamma: self.param(vec![1.0; c], [c]), beta: self.param(vec![0.0; c], [c]) }
     }
 
     pub fn linear(&mut self, d_in: usize, d_out: usize) -> Linear {
+        let r = self.stack();
         let weight = self.init.weight(d_in * d_out, d_in);
         let bias = self.init.bias(d_out, d_in);
-        Linear { weight: self.param(weight, [d_out, d_in]), bias: self.param(bias, [d_out]) }
+        Linear { weight: self.param(weight, [r * d_out, d_in]), bias: self.param(bias, [r * d_out]), stack: r }
     }
 }
 
@@ -215,6 +228,8 @@ pub struct ConvTranspose {
     pub stride: usize,
     pub padding: usize,
     pub output_padding: usize,
+    /// R when R networks are stacked (one group each), else 1.
+    pub groups: usize,
 }
 
 impl ConvTranspose {
@@ -224,7 +239,7 @@ impl ConvTranspose {
             [self.padding; 2],
             [self.output_padding; 2],
             [1, 1],
-            1,
+            self.groups,
         );
         let y = burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options);
         ctx.module_output(&y);
@@ -301,19 +316,32 @@ fn native_batch_norm(x: Tensor<4>, affine: Option<(&[f32], &[f32])>, ctx: &mut F
     buf.into_tensor()
 }
 
+/// `nn.Linear`. Stacked (R networks side by side, `stack` = R), the weight holds the R
+/// weights `[d_out, d_in]` one after another and the input the R inputs along its features:
+/// one batched matmul computes the R layers.
 #[derive(Module, Debug)]
 pub struct Linear {
     pub weight: Param<Tensor<2>>,
     pub bias: Param<Tensor<1>>,
+    pub stack: usize,
 }
 
 impl Linear {
     pub fn forward(&self, x: Tensor<2>, ctx: &mut ForwardCtx) -> Tensor<2> {
         let [n, _] = x.dims();
-        let [d_out, d_in] = self.weight.dims();
+        let r = self.stack;
+        let [rows, d_in] = self.weight.dims();
+        let d_out = rows / r;
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
-        let y = x.matmul(self.weight.val().transpose()).add(self.bias.val().unsqueeze_dim(0));
+        let y = if r == 1 {
+            x.matmul(self.weight.val().transpose())
+        } else {
+            let x = x.reshape([n, r, d_in]).swap_dims(0, 1);
+            let w = self.weight.val().reshape([r, d_out, d_in]).swap_dims(1, 2);
+            x.matmul(w).swap_dims(0, 1).reshape([n, r * d_out])
+        };
+        let y = y.add(self.bias.val().unsqueeze_dim(0));
         if ctx.taps.layer_outputs {
             let (probe, y) = Probe::attach(y, d_in);
             ctx.linear_outputs.push(probe);
@@ -401,7 +429,8 @@ impl FactorizedReduce {
         }
         let a = self.conv_1.forward(x, ctx);
         let b = self.conv_2.forward(shifted, ctx);
-        self.bn.forward(Tensor::cat(vec![a, b], 1), ctx)
+        let y = ctx.cat_channels(vec![a, b]);
+        self.bn.forward(y, ctx)
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`network::ForwardCtx`] through which proxies tap activations, the few layer primitives
 //! the spaces are built from, and the weight initialisations the references use.
 
+pub mod codes;
 pub mod cpu;
 pub mod init;
 pub mod layers;

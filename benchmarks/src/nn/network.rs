@@ -5,6 +5,7 @@
 //! push their activations into it as they run. One forward pass then serves SWAP (ReLU
 //! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
 
+use crate::nn::codes::StackedCodes;
 use crate::nn::cpu::{self, Buf, Kernels, SignCodes};
 use burn::prelude::*;
 use burn::tensor::{DType, Device};
@@ -92,6 +93,10 @@ pub struct ForwardCtx {
     /// Whose kernels run the layers where both can: the native CPU kernels (default; used
     /// only for f32 tensors on the plain flex device) or burn's ops (the reference path).
     pub kernels: Kernels,
+    /// Networks stacked side by side in this pass (1 normally; see [`ForwardCtx::stacked`]).
+    pub stack: usize,
+    /// Each stacked network's ReLU sign codes (a stacked pass with `taps.relu_codes`).
+    pub stacked_codes: Option<StackedCodes>,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -124,7 +129,52 @@ impl ForwardCtx {
             block_inputs: Vec::new(),
             relu_replay: None,
             kernels: Kernels::Native,
+            stack: 1,
+            stacked_codes: None,
         }
+    }
+
+    /// A pass through R networks stacked side by side (built from
+    /// [`WeightInit::stacked`](crate::nn::init::WeightInit::stacked)): every activation is
+    /// `[B, R·C, H, W]`, network r's channels the r-th block of C, and the input is the images
+    /// repeated R times along channels. With `taps.relu_codes` each network's ReLU sign codes
+    /// are gathered apart, on the activations' device ([`StackedCodes`]).
+    pub fn stacked(bn: BnMode, taps: Taps, stack: usize) -> Self {
+        let mut ctx = Self::new(bn, taps);
+        ctx.stack = stack;
+        ctx.stacked_codes = taps.relu_codes.then(|| StackedCodes::new(stack));
+        ctx
+    }
+
+    /// `cat(xs, dim=1)` of each network's channels: in a stacked pass network r's output is
+    /// the concatenation of the inputs' r-th channel blocks.
+    pub fn cat_channels(&self, xs: Vec<Tensor<4>>) -> Tensor<4> {
+        let r = self.stack;
+        if r == 1 {
+            return Tensor::cat(xs, 1);
+        }
+        let [n, _, h, w] = xs[0].dims();
+        let per_net: Vec<Tensor<4>> = xs
+            .into_iter()
+            .map(|x| {
+                let c = x.dims()[1] / r;
+                x.reshape([n, r, c, h * w])
+            })
+            .collect();
+        let y = Tensor::cat(per_net, 2);
+        let c = y.dims()[2];
+        y.reshape([n, r * c, h, w])
+    }
+
+    /// Channels `range` of each network (`x[:, range]`).
+    pub fn slice_channels(&self, x: Tensor<4>, range: std::ops::Range<usize>) -> Tensor<4> {
+        let r = self.stack;
+        if r == 1 {
+            return x.slice(burn::tensor::s![.., range]);
+        }
+        let [n, rc, h, w] = x.dims();
+        let c = range.len();
+        x.reshape([n, r, rc / r, h * w]).slice(burn::tensor::s![.., .., range]).reshape([n, r * c, h, w])
     }
 
     /// Applies ReLU, recording its output if asked to.
@@ -136,7 +186,7 @@ impl ForwardCtx {
         let y = match self.relu_replay.as_mut() {
             None if native => {
                 let mut buf = Buf::take(x);
-                if self.taps.relu_codes {
+                if self.taps.relu_codes && self.stacked_codes.is_none() {
                     self.relu_codes.push_relu(&mut buf.data, buf.dims[0]);
                 } else {
                     cpu::relu(&mut buf);
@@ -152,7 +202,10 @@ impl ForwardCtx {
                 }
             },
         };
-        if self.taps.relu || (self.taps.relu_codes && !native) {
+        if let Some(codes) = self.stacked_codes.as_mut() {
+            codes.push(&y);
+        }
+        if self.taps.relu || (self.taps.relu_codes && !native && self.stacked_codes.is_none()) {
             self.relu.push(y.clone());
         }
         self.module_output(&y);

@@ -11,6 +11,15 @@ pub fn data_dir() -> std::path::PathBuf {
     data::data_path()
 }
 
+/// The swapnas binary, offline: no test reaches the network (a test that fetches from its own
+/// local server removes `SWAPNAS_OFFLINE` from its command). Set per command, never on this
+/// process: tests run in parallel threads.
+pub fn swapnas() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_swapnas"));
+    c.env("SWAPNAS_OFFLINE", "1");
+    c
+}
+
 /// Serves `files` (path → body; a missing path is a 404) on 127.0.0.1 for a bounded number of
 /// requests, and returns the base URL.
 pub fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {

@@ -280,7 +280,7 @@ impl Cell {
             let h2 = self.edges[b].forward(states[self.inputs[b]].clone(), ctx);
             states.push(h1.add(h2));
         }
-        let out = Tensor::cat(states.split_off(2), 1);
+        let out = ctx.cat_channels(states.split_off(2));
         ctx.module_output(&out);
         out
     }

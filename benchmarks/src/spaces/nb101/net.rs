@@ -20,7 +20,6 @@ use crate::nn::init::WeightInit;
 use crate::nn::layers::{max_pool, BatchNorm, Conv, ConvSpec, LayerBuilder, Linear};
 use crate::nn::network::{BuildOptions, ForwardCtx, Output};
 use burn::prelude::*;
-use burn::tensor::s;
 
 /// Macro-structure of the network. The benchmark's: 128 stem channels, 3 stacks of 3 cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +98,8 @@ impl Cell {
                 .filter(|&src| self.matrix[src][t])
                 .map(|src| {
                     let v = tensors[src].clone();
-                    if v.dims()[1] > c {
-                        v.slice(s![.., 0..c])
+                    if v.dims()[1] / ctx.stack > c {
+                        ctx.slice_channels(v, 0..c)
                     } else {
                         v
                     }
@@ -122,7 +121,7 @@ impl Cell {
         let out = if out_concat.is_empty() {
             self.project(n - 1, &x, ctx)
         } else {
-            let cat = if out_concat.len() == 1 { out_concat.remove(0) } else { Tensor::cat(out_concat, 1) };
+            let cat = if out_concat.len() == 1 { out_concat.remove(0) } else { ctx.cat_channels(out_concat) };
             if self.matrix[0][n - 1] {
                 cat.add(self.project(n - 1, &x, ctx))
             } else {

@@ -451,7 +451,7 @@ impl TnbNet {
             ctx.taps.flops = false;
         }
         ctx.taps.flops = counting;
-        Tensor::cat(features, 1)
+        ctx.cat_channels(features)
     }
 }
 
