@@ -247,7 +247,8 @@ pub struct ExecArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
 
-    /// Data directory [default: $SWAPNAS_DATA, else ./data].
+    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 
@@ -384,7 +385,8 @@ pub struct ReproduceArgs {
     #[arg(long, default_value = "results/paper")]
     pub out: PathBuf,
 
-    /// Data directory [default: $SWAPNAS_DATA, else ./data].
+    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 
@@ -487,7 +489,8 @@ pub enum DataCommand {
     /// (runs fetch what they need on their own; this fetches everything ahead, e.g. for a
     /// machine that will be offline).
     Fetch {
-        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+        /// ~/.cache/swapnas; the same for runs and `swapnas data`].
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Only this benchmark's files [default: all].
@@ -504,7 +507,8 @@ pub enum DataCommand {
     /// Convert a benchmark's source tables into one HDF5 archive
     /// (`benchmarks/<bench>/<bench>.h5`), which runs then load instead (in milliseconds).
     Import {
-        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+        /// ~/.cache/swapnas; the same for runs and `swapnas data`].
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Benchmark to import (nb201 so far).
@@ -516,7 +520,8 @@ pub enum DataCommand {
     },
     /// Check the data directory's files against the manifest (size and SHA-256).
     Verify {
-        /// Data directory [default: $SWAPNAS_DATA, else ./data].
+        /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+        /// ~/.cache/swapnas; the same for runs and `swapnas data`].
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Only this benchmark's files [default: all].
@@ -587,7 +592,8 @@ pub struct AblateArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
 
-    /// Data directory [default: $SWAPNAS_DATA, else ./data].
+    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 

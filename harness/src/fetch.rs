@@ -449,7 +449,5 @@ fn print_image_sources(root: &Path) {
 /// The data directory for `data` commands: the flag, else $SWAPNAS_DATA, else ./data
 /// (created by fetch).
 fn data_root(flag: Option<&Path>) -> PathBuf {
-    flag.map(Path::to_path_buf)
-        .or_else(|| std::env::var_os("SWAPNAS_DATA").filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("data"))
+    swapnas_benchmarks::DataDir::root_for(flag)
 }

@@ -549,3 +549,24 @@ fn test_commands_never_reach_the_network() {
     assert!(err.contains("SWAPNAS_OFFLINE is set, so nothing is downloaded"), "{err}");
     let _ = std::fs::remove_dir_all(empty);
 }
+
+/// `swapnas data` works on the directory runs use: without --data-dir, $SWAPNAS_DATA or
+/// ./data, that is the user cache (it used to be ./data, so `data verify` after a run
+/// reported everything missing from a directory the run never used).
+#[test]
+fn data_commands_default_to_the_runs_data_directory() {
+    let home = temp_dir("data-default");
+    std::fs::create_dir_all(&home).unwrap();
+    let o = swapnas()
+        .env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .current_dir(&home)
+        .args(["data", "verify", "--bench", "nb201"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let cache = home.join("cache").join("swapnas");
+    assert!(err.contains(&format!("in {}", cache.display())), "verify checks the user cache {}: {err}", cache.display());
+    let _ = std::fs::remove_dir_all(home);
+}

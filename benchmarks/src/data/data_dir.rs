@@ -69,13 +69,7 @@ impl DataDir {
     /// exists, else the user cache directory (which need not exist yet: what a run lacks is
     /// embedded or fetched into it).
     pub fn locate(flag: Option<&Path>) -> Result<Self> {
-        let env = std::env::var_os("SWAPNAS_DATA").filter(|v| !v.is_empty());
-        let (root, origin) = match (flag, env) {
-            (Some(p), _) => (p.to_path_buf(), DataDirOrigin::Flag),
-            (None, Some(p)) => (PathBuf::from(p), DataDirOrigin::Env),
-            (None, None) if Path::new("data").is_dir() => (PathBuf::from("data"), DataDirOrigin::Default),
-            (None, None) => (user_cache_dir(), DataDirOrigin::UserCache),
-        };
+        let (root, origin) = Self::choose(flag);
         if origin != DataDirOrigin::UserCache && !root.is_dir() {
             let how = match origin {
                 DataDirOrigin::Flag => "given by --data-dir",
@@ -90,6 +84,23 @@ impl DataDir {
             );
         }
         Ok(Self { root, origin, fetcher: None })
+    }
+
+    /// Where `--data-dir` (or its absence) points, by [`DataDir::locate`]'s rule, without
+    /// checking that it exists: what `swapnas data fetch` fills, `verify` checks and `import`
+    /// reads, so that they work on the directory runs use.
+    pub fn root_for(flag: Option<&Path>) -> PathBuf {
+        Self::choose(flag).0
+    }
+
+    fn choose(flag: Option<&Path>) -> (PathBuf, DataDirOrigin) {
+        let env = std::env::var_os("SWAPNAS_DATA").filter(|v| !v.is_empty());
+        match (flag, env) {
+            (Some(p), _) => (p.to_path_buf(), DataDirOrigin::Flag),
+            (None, Some(p)) => (PathBuf::from(p), DataDirOrigin::Env),
+            (None, None) if Path::new("data").is_dir() => (PathBuf::from("data"), DataDirOrigin::Default),
+            (None, None) => (user_cache_dir(), DataDirOrigin::UserCache),
+        }
     }
 
     /// A data directory at a known path (tests, tools).
