@@ -130,3 +130,44 @@ fn embedded_subset_equals_the_sources() {
         );
     }
 }
+
+/// A run's accuracy label names where the accuracies were read from: an HDF5 archive converted
+/// from an official release says so (its source, reader and converter), instead of the label
+/// every NB201 run used to carry, "(Suite-Zero)" / "(NATS-Bench)", whatever was read.
+#[test]
+fn accuracy_labels_name_what_was_read() {
+    use swapnas_benchmarks::space::Request;
+    use swapnas_benchmarks::spaces::nb201::NB201_ARCHIVE;
+    let space = swapnas_benchmarks::spaces::find("nb201").unwrap();
+    let task = space.task("cifar10").unwrap();
+    let label = |dir: &swapnas_benchmarks::DataDir, column: usize| {
+        let request = Request { task, set: None, archs: Some(3), seed: 0, accuracy: &task.accuracies[column], largest: false };
+        space.load(&request, dir).unwrap().accuracy_label
+    };
+    // An archive as scripts/convert_nb201.py writes one (its provenance keys), from real values.
+    let dir = std::env::temp_dir().join(format!("swapnas-labels-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let provenance = [
+        ("source", "NATS-tss-v1_0-3ffb9-simple"),
+        ("reader", "nats_bench"),
+        ("converter", "scripts/convert_nb201.py"),
+        ("metrics", "200-epoch accuracies"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into();
+    let archive = dir.join(NB201_ARCHIVE);
+    std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
+    Nb201Table::embedded().unwrap().to_archive(provenance).write(&archive).unwrap();
+    let data = swapnas_benchmarks::DataDir::at(&dir);
+    for column in [0, 1] {
+        let l = label(&data, column);
+        assert!(l.contains("NATS-tss-v1_0-3ffb9-simple read by nats_bench") && l.contains(NB201_ARCHIVE), "{l}");
+        assert!(!l.contains("Suite-Zero"), "{l}");
+    }
+    // Without the archive: the embedded subset, naming its sources.
+    std::fs::remove_file(&archive).unwrap();
+    let embedded = swapnas_benchmarks::DataDir::at(&dir);
+    assert!(label(&embedded, 0).contains("NAS-Bench-Suite-Zero's val_accuracy, embedded subset"), "{}", label(&embedded, 0));
+    assert!(label(&embedded, 1).contains("NATS-Bench's test accuracy, embedded subset"), "{}", label(&embedded, 1));
+    let _ = std::fs::remove_dir_all(dir);
+}

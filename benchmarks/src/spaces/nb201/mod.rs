@@ -167,11 +167,8 @@ impl SearchSpace for Nb201Space {
                 }
             })
             .collect();
-        let accuracy_label = if test {
-            format!("{task} test accuracy, 200 epochs (NATS-Bench)")
-        } else {
-            format!("{task} validation accuracy, 200 epochs (Suite-Zero)")
-        };
+        let split = if test { "test" } else { "validation" };
+        let accuracy_label = format!("{task} {split} accuracy, 200 epochs ({})", table.accuracy_origin(test));
         let mut notes = vec![("network".to_string(), "NAS-Bench-201 (C=16, N=5), BN on batch statistics".to_string())];
         let images = request.task.images.resolve(data);
         if images != request.task.images {

@@ -102,7 +102,14 @@ pub struct Nb201Table {
     records: Vec<Nb201Record>,
     /// Where the table was read from, in words (run logs).
     source: &'static str,
+    /// Where its validation and test accuracies come from, as the files read say (run
+    /// headers name it: an archive converted from the official release is not Suite-Zero's).
+    origin: [String; 2],
 }
+
+/// The sources' own names for the accuracy columns.
+const SUITE_ZERO_VAL: &str = "NAS-Bench-Suite-Zero's val_accuracy";
+const NATS_TEST: &str = "NATS-Bench's test accuracy";
 
 #[derive(Deserialize)]
 struct NatsRow {
@@ -156,7 +163,11 @@ impl Nb201Table {
                 r.with_context(|| format!("the embedded table lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS")))
             })
             .collect::<Result<Vec<_>>>()
-            .map(|records| Self { records, source: "embedded subset" })
+            .map(|records| Self {
+                records,
+                source: "embedded subset",
+                origin: [format!("{SUITE_ZERO_VAL}, embedded subset"), format!("{NATS_TEST}, embedded subset")],
+            })
     }
 
     /// The table as an archive: official arch strings, official indices, and per task the
@@ -213,7 +224,18 @@ impl Nb201Table {
             .enumerate()
             .map(|(o, r)| r.with_context(|| format!("the archive lacks {}", Nb201Arch::from_ordinal(o).expect("o < NUM_ARCHS"))))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { records, source: "HDF5 archive" })
+        // What the archive says its columns are: `data import` names them; a converter of an
+        // official release names its source, reader and converter.
+        let p = &a.provenance;
+        let converted = || {
+            let get = |k: &str| p.get(k).map_or("?", String::as_str);
+            format!("{} read by {} ({})", get("source"), get("reader"), get("converter"))
+        };
+        let origin = ["val_accuracy", "test_accuracy"].map(|k| {
+            let what = p.get(k).cloned().unwrap_or_else(converted);
+            format!("{what}, from the HDF5 archive {NB201_ARCHIVE}")
+        });
+        Ok(Self { records, source: "HDF5 archive", origin })
     }
 
     pub fn load_files(zip: &Path, csv: &Path) -> Result<Self> {
@@ -229,12 +251,19 @@ impl Nb201Table {
             let (nb201_index, test_acc) = test[ordinal].with_context(|| format!("{} has no row for {arch}", csv.display()))?;
             records.push(Nb201Record { arch, nb201_index, val_acc, test_acc, zen });
         }
-        Ok(Self { records, source: "source files" })
+        let name = |p: &Path| p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let origin = [format!("{SUITE_ZERO_VAL}, {}", name(zip)), format!("{NATS_TEST}, {}", name(csv))];
+        Ok(Self { records, source: "source files", origin })
     }
 
     /// Where the table was read from: `HDF5 archive`, `source files` or `embedded subset`.
     pub fn source(&self) -> &'static str {
         self.source
+    }
+
+    /// Where the validation (`test` false) or test accuracies come from, as read.
+    pub fn accuracy_origin(&self, test: bool) -> &str {
+        &self.origin[usize::from(test)]
     }
 
     pub fn records(&self) -> &[Nb201Record] {
