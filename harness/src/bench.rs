@@ -266,13 +266,13 @@ fn profile_paths(
     let all = if threads == 1 { one } else { sgemm(&engine.device, n, threads)? };
     let sgemm = Sgemm { n, gflops_one_thread: one, gflops_all_threads: all };
     let paths = match Strategy::for_device(&engine.device) {
-        Strategy::OneByOne => [(Kernels::Burn, Strategy::OneByOne), (Kernels::Native, Strategy::OneByOne)],
-        Strategy::Stacked => [(Kernels::Burn, Strategy::OneByOne), (Kernels::Burn, Strategy::Stacked)],
+        Strategy::OneByOne => [("burn", Kernels::Burn, Strategy::OneByOne), ("native", Kernels::Native, Strategy::OneByOne)],
+        Strategy::Stacked => [("one by one", Kernels::Burn, Strategy::OneByOne), ("stacked", Kernels::Burn, Strategy::Stacked)],
     };
     let mut profiles = Vec::new();
-    for (kernels, strategy) in paths {
+    for (path, kernels, strategy) in paths {
         let work = SwapWork { candidates, images: &images, plan, seed, forward_flop, sgemm_gflops: sgemm.gflops_all_threads };
-        let profile = profile_swap(&work, kernels, strategy)?;
+        let profile = profile_swap(&work, path, kernels, strategy)?;
         eprintln!("  swap profile, {}: {:.3} archs/s", profile.kernels, profile.archs_per_second);
         profiles.push(profile);
     }
@@ -350,9 +350,9 @@ struct SwapWork<'a> {
     sgemm_gflops: f64,
 }
 
-/// SWAP on one path over the candidates: its pieces timed (summed over threads), the whole on
-/// the wall clock, and the rates and efficiency that follow.
-fn profile_swap(work: &SwapWork, kernels: Kernels, strategy: Strategy) -> Result<SwapProfile> {
+/// SWAP on one path (named `path`) over the candidates: its pieces timed (summed over
+/// threads), the whole on the wall clock, and the rates and efficiency that follow.
+fn profile_swap(work: &SwapWork, path: &str, kernels: Kernels, strategy: Strategy) -> Result<SwapProfile> {
     let SwapWork { candidates, images, plan, seed, forward_flop, sgemm_gflops } = *work;
     let start = Instant::now();
     let (mut init_seconds, mut forward_seconds, mut count_seconds, mut forward_passes) = (0.0, 0.0, 0.0, 0);
@@ -373,13 +373,7 @@ fn profile_swap(work: &SwapWork, kernels: Kernels, strategy: Strategy) -> Result
     let busy = init_seconds + forward_seconds + count_seconds;
     let gflops_overall = forward_flop / seconds / 1e9;
     Ok(SwapProfile {
-        kernels: match (strategy, kernels) {
-            (Strategy::Stacked, _) => "stacked",
-            (Strategy::OneByOne, _) if Strategy::for_device(&images.device()) == Strategy::Stacked => "one by one",
-            (Strategy::OneByOne, Kernels::Burn) => "burn",
-            (Strategy::OneByOne, Kernels::Native) => "native",
-        }
-        .to_string(),
+        kernels: path.to_string(),
         seconds,
         archs_per_second: candidates.len() as f64 / seconds,
         scores,

@@ -54,10 +54,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The valid lines of a cache file's bytes by key, and how many complete lines failed their
-/// checksum; an error for a non-empty file without one valid line (it is not a score cache:
-/// cutting its "torn tail" or skipping its "corrupt lines" would destroy it).
-fn parse(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, CachedScore>, usize)> {
+/// A cache file's contents.
+struct Parsed {
+    /// The valid lines by key.
+    entries: HashMap<String, CachedScore>,
+    /// Complete lines that failed their checksum.
+    corrupt_lines: usize,
+    /// Bytes up to the last newline (complete lines); what follows is a torn write.
+    complete: usize,
+}
+
+/// A cache file's bytes parsed; an error for a non-empty file without one valid line (it is
+/// not a score cache: cutting its "torn tail" or skipping its "corrupt lines" would destroy
+/// it).
+fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed> {
     let mut entries = HashMap::new();
     let mut corrupt_lines = 0;
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -79,7 +89,7 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<(HashMap<String, CachedScore>, usi
             bytes.len()
         );
     }
-    Ok((entries, corrupt_lines))
+    Ok(Parsed { entries, corrupt_lines, complete })
 }
 
 fn checksum(json: &str) -> String {
@@ -111,14 +121,16 @@ impl ScoreCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(e).with_context(|| format!("cannot read score cache {}", path.display())),
         };
-        // Before anything is created beside it: refuse a file that is not a cache.
-        parse(path, &read(path)?)?;
+        // Parsed before anything is created beside it (a file that is not a cache is refused);
+        // read again under the lock only if another process appended or repaired meanwhile.
+        let mut bytes = read(path)?;
+        let mut parsed = parse(path, &bytes)?;
         let lock = lock_beside(path)?;
-        let bytes = read(path)?;
-        let (entries, corrupt_lines) = parse(path, &bytes)?;
-        // Complete lines end at the last newline; what follows it is a torn write.
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let good = complete;
+        if std::fs::metadata(path).map_or(0, |m| m.len()) != bytes.len() as u64 {
+            bytes = read(path)?;
+            parsed = parse(path, &bytes)?;
+        }
+        let Parsed { entries, corrupt_lines, complete: good } = parsed;
         let repaired_bytes = (bytes.len() - good) as u64;
         let file = OpenOptions::new()
             .create(true)

@@ -28,7 +28,7 @@
 //! side as one network whose convs are grouped convs over R·C channels (each repeat's weights
 //! from its own stream, exactly as it would be built alone), one forward pass of the images
 //! repeated along channels, and each repeat's patterns gathered into its own set on the
-//! device ([`StackedCodes`](swapnas_benchmarks::nn::codes::StackedCodes)). Per repeat the
+//! device ([`DeviceCodes`](swapnas_benchmarks::nn::codes::DeviceCodes)). Per repeat the
 //! networks, the batch statistics and the counts are the same; only float rounding differs
 //! (a grouped conv sums in another order), which `stacked_repeats_equal_one_at_a_time` in
 //! `tests/swap_real.rs` bounds on real archs.
@@ -39,7 +39,7 @@ use rayon::prelude::*;
 use std::time::Instant;
 use burn::prelude::*;
 use burn::tensor::DType;
-use swapnas_benchmarks::nn::codes::pack_signs;
+use swapnas_benchmarks::nn::codes::DeviceCodes;
 use swapnas_benchmarks::nn::cpu::{self, Kernels, SignCodes};
 use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, InitScheme, Network, NetworkBuilder, Taps, WeightInit};
 
@@ -209,7 +209,10 @@ fn stacked_repeats(
     let mut fwd = ForwardCtx::stacked(BnMode::Batch, Taps { relu_codes: true, ..Taps::default() }, stack);
     fwd.kernels = kernels;
     let _ = net.forward(images.clone().repeat_dim(1, stack), &mut fwd);
-    let codes = fwd.stacked_codes.take().expect("a stacked pass with relu_codes gathers codes").finish()?;
+    let Some(codes) = fwd.device_codes.take() else {
+        bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
+    };
+    let codes = codes.finish()?;
     let forward = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let counts = codes.iter().map(count_codes).collect::<Result<Vec<_>>>()?;
@@ -243,7 +246,9 @@ pub fn relu_codes(net: &dyn Network, images: Tensor<4>, kernels: Kernels) -> Res
     let mut codes = std::mem::take(&mut fwd.relu_codes);
     // Outputs the native kernels did not pack (another device); the set of patterns does not
     // depend on the layers' order.
-    codes.merge(tensor_codes(fwd.relu, kernels)?);
+    if let Some(device) = fwd.device_codes.take() {
+        codes.merge(device.finish()?.remove(0));
+    }
     Ok(codes)
 }
 
@@ -292,7 +297,11 @@ pub fn tensor_codes(activations: Vec<Tensor<4>>, kernels: Kernels) -> Result<Sig
         }
         return Ok(codes);
     }
-    device_codes(activations, batch)
+    let mut device = DeviceCodes::new(1);
+    for a in &activations {
+        device.push(a);
+    }
+    Ok(device.finish()?.remove(0))
 }
 
 /// Both counts from the codes of one forward pass.
@@ -302,28 +311,6 @@ pub fn count_codes(codes: &SignCodes) -> Result<PatternCounts> {
     }
     let distinct = codes.distinct();
     Ok(PatternCounts { neurons: distinct.len(), samples: distinct_samples(&distinct, codes.batch()) })
-}
-
-/// The codes computed on the activations' device: per layer, a matmul of the 0/1 matrix
-/// with powers of two (exact in f32 for 16-bit chunks), read back.
-fn device_codes(activations: Vec<Tensor<4>>, batch: usize) -> Result<SignCodes> {
-    let chunks = batch.div_ceil(cpu::CODE_BITS);
-    let widths: Vec<usize> = activations.iter().map(|a| a.shape().num_elements() / batch).collect();
-    let packed: Vec<Tensor<2>> = activations.into_iter().map(|a| pack_signs(a, batch)).collect();
-    // One read-back for the whole pass: [chunks, Σ widths].
-    let all: Vec<f32> = Tensor::cat(packed, 1)
-        .into_data()
-        .try_into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read activation codes back from the device: {e:?}"))?;
-    let neurons: usize = widths.iter().sum();
-    let mut codes = SignCodes::default();
-    let mut offset = 0;
-    for width in widths {
-        let layer: Vec<u16> = (0..chunks).flat_map(|k| all[k * neurons + offset..][..width].iter().map(|&v| v as u16)).collect();
-        codes.push_packed(width, &layer, batch);
-        offset += width;
-    }
-    Ok(codes)
 }
 
 /// The number of distinct samples among `batch`, given every distinct neuron code (bit i =

@@ -1,5 +1,6 @@
-//! ReLU sign codes computed on the activations' device, for one network or for R networks
-//! stacked side by side (SWAP's R repeats as one forward pass).
+//! ReLU sign codes computed on the activations' device (wherever the native CPU kernels do
+//! not pack them as they run), for one network or for R networks stacked side by side
+//! (SWAP's R repeats as one forward pass).
 //!
 //! A neuron's code packs which of the B samples activate it (bit i = sample i > 0) into
 //! 16-bit chunks: a matmul of the 0/1 matrix `[B, neurons]` with powers of two, exact in f32.
@@ -19,7 +20,7 @@ const CODES: usize = 1 << CODE_BITS;
 
 /// The packed sign codes of `x` (`[batch, …]`): `[chunks, neurons]` with `chunks = ⌈B/16⌉`,
 /// `codes[k][n]` bit i = sample 16k + i active at neuron n (as f32, exact below 2^16).
-pub fn pack_signs(x: Tensor<4>, batch: usize) -> Tensor<2> {
+fn pack_signs(x: Tensor<4>, batch: usize) -> Tensor<2> {
     let device = x.device();
     let chunks = batch.div_ceil(CODE_BITS);
     // powers[k][i] = 2^(i mod 16) if sample i is in chunk k.
@@ -32,9 +33,10 @@ pub fn pack_signs(x: Tensor<4>, batch: usize) -> Tensor<2> {
     powers.matmul(x.greater_elem(0.0).float().cast(DType::F32).reshape([batch, width]))
 }
 
-/// Per-network sign codes of a stacked pass, accumulated layer by layer on the device.
+/// Per-network sign codes of a pass (R = 1, or R stacked networks), accumulated layer by
+/// layer on the activations' device.
 #[derive(Debug)]
-pub struct StackedCodes {
+pub struct DeviceCodes {
     stack: usize,
     batch: usize,
     layers: usize,
@@ -44,15 +46,10 @@ pub struct StackedCodes {
     pending: Vec<Tensor<2>>,
 }
 
-impl StackedCodes {
+impl DeviceCodes {
     pub fn new(stack: usize) -> Self {
         assert!(stack >= 1, "a stacked pass holds at least one network");
         Self { stack, batch: 0, layers: 0, seen: None, pending: Vec::new() }
-    }
-
-    /// Networks side by side.
-    pub fn stack(&self) -> usize {
-        self.stack
     }
 
     /// Adds one ReLU output `[B, R·C, H, W]` (or its input: only the signs count).

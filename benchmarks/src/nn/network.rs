@@ -5,7 +5,7 @@
 //! push their activations into it as they run. One forward pass then serves SWAP (ReLU
 //! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
 
-use crate::nn::codes::StackedCodes;
+use crate::nn::codes::DeviceCodes;
 use crate::nn::cpu::{self, Buf, Kernels, SignCodes};
 use burn::prelude::*;
 use burn::tensor::{DType, Device};
@@ -26,9 +26,9 @@ pub enum BnMode {
 pub struct Taps {
     /// The output of every ReLU applied to a 4-D tensor, in execution order.
     pub relu: bool,
-    /// The same outputs as packed sign codes ([`SignCodes`], in `relu_codes`) where the
-    /// native kernels run the ReLU, so that no output is kept (SWAP); elsewhere as tensors
-    /// in `relu`.
+    /// The same outputs as packed sign codes, no output kept (SWAP): packed on the host as the
+    /// native kernels run the ReLU ([`SignCodes`], in `relu_codes`), elsewhere on the
+    /// activations' device (in `device_codes`; always in a stacked pass, per network).
     pub relu_codes: bool,
     /// The output of every LeakyReLU (not a ReLU module: SWAP does not count it; NASLib's NWOT
     /// hooks it).
@@ -63,9 +63,9 @@ pub struct Taps {
 pub struct ForwardCtx {
     pub bn: BnMode,
     pub taps: Taps,
-    /// ReLU outputs (when `taps.relu`, or `taps.relu_codes` off the native kernels).
+    /// ReLU outputs (when `taps.relu`).
     pub relu: Vec<Tensor<4>>,
-    /// ReLU outputs' sign codes (when `taps.relu_codes` on the native kernels).
+    /// ReLU outputs' sign codes (when `taps.relu_codes` on the native kernels, unstacked).
     pub relu_codes: SignCodes,
     /// LeakyReLU outputs (when `taps.leaky_relu`).
     pub leaky_relu: Vec<Tensor<4>>,
@@ -95,8 +95,9 @@ pub struct ForwardCtx {
     pub kernels: Kernels,
     /// Networks stacked side by side in this pass (1 normally; see [`ForwardCtx::stacked`]).
     pub stack: usize,
-    /// Each stacked network's ReLU sign codes (a stacked pass with `taps.relu_codes`).
-    pub stacked_codes: Option<StackedCodes>,
+    /// ReLU sign codes gathered on the device, per stacked network (`taps.relu_codes` where
+    /// the native kernels do not pack them; created at the first such ReLU).
+    pub device_codes: Option<DeviceCodes>,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -130,7 +131,7 @@ impl ForwardCtx {
             relu_replay: None,
             kernels: Kernels::Native,
             stack: 1,
-            stacked_codes: None,
+            device_codes: None,
         }
     }
 
@@ -138,11 +139,10 @@ impl ForwardCtx {
     /// [`WeightInit::stacked`](crate::nn::init::WeightInit::stacked)): every activation is
     /// `[B, R·C, H, W]`, network r's channels the r-th block of C, and the input is the images
     /// repeated R times along channels. With `taps.relu_codes` each network's ReLU sign codes
-    /// are gathered apart, on the activations' device ([`StackedCodes`]).
+    /// are gathered apart, on the activations' device ([`DeviceCodes`]).
     pub fn stacked(bn: BnMode, taps: Taps, stack: usize) -> Self {
         let mut ctx = Self::new(bn, taps);
         ctx.stack = stack;
-        ctx.stacked_codes = taps.relu_codes.then(|| StackedCodes::new(stack));
         ctx
     }
 
@@ -183,10 +183,12 @@ impl ForwardCtx {
             self.flops += x.shape().num_elements() as f64;
         }
         let native = self.relu_replay.is_none() && self.kernels.native_for(&x);
+        // Signs packed on the host as the native ReLU runs (one network), else on the device.
+        let host_codes = self.taps.relu_codes && native && self.stack == 1;
         let y = match self.relu_replay.as_mut() {
             None if native => {
                 let mut buf = Buf::take(x);
-                if self.taps.relu_codes && self.stacked_codes.is_none() {
+                if host_codes {
                     self.relu_codes.push_relu(&mut buf.data, buf.dims[0]);
                 } else {
                     cpu::relu(&mut buf);
@@ -202,10 +204,11 @@ impl ForwardCtx {
                 }
             },
         };
-        if let Some(codes) = self.stacked_codes.as_mut() {
-            codes.push(&y);
+        if self.taps.relu_codes && !host_codes {
+            let stack = self.stack;
+            self.device_codes.get_or_insert_with(|| DeviceCodes::new(stack)).push(&y);
         }
-        if self.taps.relu || (self.taps.relu_codes && !native && self.stacked_codes.is_none()) {
+        if self.taps.relu {
             self.relu.push(y.clone());
         }
         self.module_output(&y);
