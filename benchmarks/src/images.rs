@@ -27,6 +27,11 @@ pub enum InputPrep {
     Jigsaw { resize: usize, grid: usize, tile: usize, permutations: usize },
 }
 
+/// The version of the images' preparation code in this file (decoding, normalisation,
+/// resizing, the jigsaw, cropping): bump it whenever a change here can change what a network
+/// is fed, so cached scores are recomputed (version 1 adds nothing to the key).
+pub const PREP_VERSION: u32 = 1;
+
 impl InputPrep {
     /// The side of the images the network gets from a set of `native` × `native` images.
     pub fn side(&self, native: usize) -> usize {

@@ -115,6 +115,11 @@ pub struct Task {
     pub targets: TargetSource,
     /// The columns `--accuracy` chooses from; the first is the default.
     pub accuracies: &'static [AccuracyColumn],
+    /// Its scores' version: bump it whenever a change to this task's preparation, targets,
+    /// loss or head can change a proxy's score, so cached scores of the old code are
+    /// recomputed (version 1 adds nothing to the key). The shared preparation code has its own,
+    /// [`crate::images::PREP_VERSION`].
+    pub version: u32,
 }
 
 impl Task {

@@ -11,7 +11,7 @@
 //! prior cells reuse the baseline's SWAP forward passes, and `ap` comes free with SWAP.
 
 use crate::cli::AblateArgs;
-use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, SettingSpec, Setup, Shrink, Target};
+use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, Setup, Shrink, Target};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -20,22 +20,19 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use swapnas_benchmarks::space::{param_count, Request};
 use swapnas_benchmarks::{Candidate, Split};
-use swapnas_proxies::Memo;
+use swapnas_proxies::{Memo, ProxySettings};
 use swapnas_reports::plot::heatmap;
 use swapnas_reports::table::{csv_field, fmt3, write_atomic};
 use swapnas_reports::{correlate, Correlation};
 
-/// Sets one of SWAP's counts (B or R) in the settings.
-type SetCount = fn(&mut SettingSpec, usize);
-
 /// One setting of the grid.
 #[derive(Clone)]
 struct Cell {
-    /// Which axis it varies (`baseline`, `B`, `R`, `input`, `size`, `prior`).
+    /// Which axis it varies (`baseline`, a proxy setting's name, `input`, `size`, `prior`).
     axis: &'static str,
-    /// The setting, in words (`B=8`, `15×15 crop`, `μ=σ=0.85M (median)`).
+    /// The setting, in words (`batch=8`, `15×15 crop`, `μ=σ=0.85M (median)`).
     label: String,
-    settings: SettingSpec,
+    settings: ProxySettings,
     input: InputSpec,
     proxies: String,
     /// Cost relative to the baseline (B·R·pixels; 0 where it reuses the baseline's passes).
@@ -60,10 +57,29 @@ struct CellResult {
     seconds_per_arch: Vec<f64>,
 }
 
-/// Whether the settings' reg-SWAP prior is the space's size rule (chosen without accuracies)
+/// Whether the settings' size prior is the space's size rule (chosen without accuracies)
 /// rather than numbers given on the command line.
-fn base_blind(settings: &SettingSpec) -> bool {
-    settings.reg_mu.is_none() && settings.reg_sigma.is_none()
+fn base_blind(settings: &ProxySettings) -> bool {
+    !settings.size_prior_given()
+}
+
+/// The `--grid` axes: each a registered setting with its values (as typed, each valid).
+fn grid_axes(grid: &[String]) -> Result<Vec<(&'static str, Vec<String>)>> {
+    let mut axes: Vec<(&'static str, Vec<String>)> = Vec::new();
+    for item in grid.iter().map(|g| g.trim()).filter(|g| !g.is_empty() && *g != "none") {
+        let (name, values) =
+            item.split_once('=').with_context(|| format!("--grid is SETTING=V1,V2,… (e.g. repeats=1,8), got `{item}`"))?;
+        let setting = swapnas_proxies::setting::find(name).with_context(|| {
+            let known: Vec<&str> = swapnas_proxies::setting::all().iter().map(|s| s.name()).collect();
+            format!("--grid: `{}` is not a proxy setting; settings: {}", name.trim(), known.join(", "))
+        })?;
+        let values: Vec<String> = values.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect();
+        for v in &values {
+            setting.check(v).with_context(|| format!("--grid {}={v}", setting.name()))?;
+        }
+        axes.push((setting.name(), values));
+    }
+    Ok(axes)
 }
 
 fn list<T: std::str::FromStr>(text: &str, flag: &str) -> Result<Vec<T>> {
@@ -86,7 +102,7 @@ fn parse_prior(token: &str, largest: f64, sizes: &[f64]) -> Result<PriorToken> {
         s.sort_by(f64::total_cmp);
         s
     };
-    let round2 = |m: f64| swapnas_proxies::RegSwapPrior::from_largest((m * 1e6) as usize).mu;
+    let round2 = |m: f64| swapnas_proxies::SizePrior::from_largest((m * 1e6) as usize).mu;
     Ok(match t {
         "largest" => (None, format!("μ=σ={largest}M (largest network, the default)"), true),
         "median" => {
@@ -127,11 +143,12 @@ fn parse_prior(token: &str, largest: f64, sizes: &[f64]) -> Result<PriorToken> {
 fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], side: usize) -> Result<Vec<Cell>> {
     let base = crate::spec::settings(&args.settings)?;
     let base_input = InputSpec::default();
-    let (b0, r0) = (base.batch as f64, base.repeats as f64);
-    let cost = |s: &SettingSpec, px: f64| (s.batch as f64 / b0) * (s.repeats as f64 / r0) * px;
+    let axes = grid_axes(&args.grid)?;
+    let base_values: Vec<String> =
+        axes.iter().map(|(name, _)| format!("{name}={}", base.value_text(name).unwrap_or_default())).collect();
     let mut out = vec![Cell {
         axis: "baseline",
-        label: format!("B={} R={} first training images {side}×{side}", base.batch, base.repeats),
+        label: format!("{} first training images {side}×{side}", base_values.join(" ")).trim_start().to_string(),
         settings: base.clone(),
         input: base_input,
         proxies: args.proxies.clone(),
@@ -139,34 +156,28 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
         blind: base_blind(&base),
     }];
     let push = |out: &mut Vec<Cell>, cell: Cell| {
-        let same = |c: &Cell| {
-            c.input == cell.input
-                && c.settings.batch == cell.settings.batch
-                && c.settings.repeats == cell.settings.repeats
-                && c.settings.reg_mu == cell.settings.reg_mu
-                && c.settings.reg_sigma == cell.settings.reg_sigma
-        };
-        if !out.iter().any(same) {
+        if !out.iter().any(|c: &Cell| c.input == cell.input && c.settings.same_values(&cell.settings)) {
             out.push(cell);
         }
     };
-    // SWAP's batch and repeats: each value one cell.
-    let counts: [(&str, &str, &str, SetCount); 2] = [
-        ("B", &args.grid_batch, "grid-batch", |s, v| s.batch = v),
-        ("R", &args.grid_repeats, "grid-repeats", |s, v| s.repeats = v),
-    ];
-    for (axis, values, flag, set) in counts {
-        for v in list::<usize>(values, flag)? {
+    // Each setting value one cell; its cost is the value over the baseline's where both are
+    // numbers (SWAP's B and R scale its passes), else 1.
+    for (name, values) in axes {
+        for v in values {
             let mut settings = base.clone();
-            set(&mut settings, v);
-            let c = cost(&settings, 1.0);
+            settings.set(name, &v)?;
+            let ratio = |text: Option<String>| text.and_then(|t| t.trim().parse::<f64>().ok());
+            let cost = match (ratio(Some(v.clone())), ratio(base.value_text(name))) {
+                (Some(a), Some(b)) if b > 0.0 => a / b,
+                _ => 1.0,
+            };
             let cell = Cell {
-                axis,
-                label: format!("{axis}={v}"),
+                axis: name,
+                label: format!("{name}={v}"),
                 settings,
                 input: base_input,
                 proxies: args.proxies.clone(),
-                cost: c,
+                cost,
                 blind: base_blind(&base),
             };
             push(&mut out, cell);
@@ -179,14 +190,15 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
     let prior_proxies: Vec<&str> = base_plan.decls.iter().filter(|d| d.needs.size_prior).map(|d| d.name).collect();
     let priors: Vec<&str> = args.grid_prior.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
     if !priors.is_empty() && prior_proxies.is_empty() {
-        bail!("--grid-prior needs a proxy that uses reg-SWAP's prior among --proxies (e.g. reg_swap); pass --grid-prior '' to skip the axis");
+        bail!("--grid-prior needs a proxy that uses the size prior among --proxies (e.g. reg_swap); pass --grid-prior '' to skip the axis");
     }
     for token in priors {
         let (prior, label, blind) = parse_prior(token, largest, sizes)?;
-        let settings = SettingSpec { reg_mu: prior.map(|p| p.0), reg_sigma: prior.map(|p| p.1), ..base.clone() };
+        let mut settings = base.clone();
+        settings.set_size_prior(prior.map(|(mu, sigma)| swapnas_proxies::SizePrior { mu, sigma }))?;
         let cell = Cell { axis: "prior", label, settings, input: base_input, proxies: prior_proxies.join(","), cost: 0.0, blind };
         // `largest` is the baseline's own prior: show it as a row of the axis anyway.
-        if prior.is_none() && base_plan.settings.reg_mu.is_none() {
+        if prior.is_none() && !base_plan.settings.size_prior_given() {
             out.push(cell);
         } else {
             push(&mut out, cell);
@@ -197,7 +209,7 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
 
 /// The input axis (`--grid-input`) and the size axis (`--grid-size` × `--grid-shrink`) around
 /// the baseline's settings.
-fn input_cells(args: &AblateArgs, base: &SettingSpec, side: usize) -> Result<Vec<Cell>> {
+fn input_cells(args: &AblateArgs, base: &ProxySettings, side: usize) -> Result<Vec<Cell>> {
     let base_input = InputSpec::default();
     let mut out = Vec::new();
     for name in args.grid_input.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -277,7 +289,7 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     }
     let candidates: &[Candidate] = &first.candidates;
     let largest = first.largest_params.context("the space did not give its largest network (reg-SWAP's prior)")?;
-    let largest_m = swapnas_proxies::RegSwapPrior::from_largest(largest).mu;
+    let largest_m = swapnas_proxies::SizePrior::from_largest(largest).mu;
     let sizes: Vec<f64> = candidates.iter().map(|c| param_count(c.builder.as_ref()) as f64 / 1e6).collect();
     let side = target.task.input.side(target.task.images.resolve(&data).side());
     let grid = cells(args, &base_plan, largest_m, &sizes, side)?;
@@ -611,7 +623,7 @@ fn report(
     loaded: &swapnas_benchmarks::Loaded,
     results: &[CellResult],
     columns: &[&str],
-    base: &SettingSpec,
+    base: &ProxySettings,
     largest: f64,
     n: usize,
     seed: u64,
@@ -621,18 +633,20 @@ fn report(
     let _ = writeln!(md, "# Ablation: {} — {n} archs (seed {seed})\n", loaded.name);
     let _ = writeln!(
         md,
-        "One axis at a time around the baseline (B={}, R={}, the first training images at the task's size, {}). \
+        "One axis at a time around the baseline ({}, the first training images at the task's size, {}). \
          Every cell scores the same archs (heavy cells the subset `--archs N` would draw with the same seed, N as their `archs` column says). ρ is Spearman's against \
          each accuracy column, with its 95% bootstrap interval (1,000 resamples of the archs).\n",
-        base.batch,
-        base.repeats,
-        match (base.reg_mu, base.reg_sigma) {
-            (None, None) => format!("reg-SWAP's default prior, μ=σ={largest}M (the space's largest network)"),
-            (mu, sigma) => format!(
-                "reg-SWAP prior given on the command line: μ={}M σ={}M",
-                mu.unwrap_or(largest),
-                sigma.or(mu).unwrap_or(largest)
-            ),
+        {
+            let given = base.given_text();
+            if given.is_empty() { "every proxy setting at its default".to_string() } else { given.join(" ") }
+        },
+        if base.size_prior_given() {
+            let mut with_largest = base.clone();
+            with_largest.largest_params = Some((largest * 1e6) as usize);
+            let p = with_largest.size_prior();
+            format!("size prior given on the command line: μ={}M σ={}M", p.mu, p.sigma)
+        } else {
+            format!("the default size prior, μ=σ={largest}M (the space's largest network)")
         }
     );
     for (key, text) in &loaded.notes {
@@ -795,7 +809,7 @@ mod tests {
             cell: Cell {
                 axis,
                 label: label.to_string(),
-                settings: SettingSpec::default(),
+                settings: ProxySettings::default(),
                 input: InputSpec::default(),
                 proxies: "p".into(),
                 cost: 1.0,
@@ -810,7 +824,7 @@ mod tests {
         };
         let results = vec![
             // The baseline under --reg-mu 1 (a number someone chose) reaches 1.0 ...
-            result("baseline", "B=16 R=32", false, None, perfect),
+            result("baseline", "batch=16 repeats=32", false, None, perfect),
             // ... a blind cell that failed "reaches" 1.0 ...
             result("prior", "μ=σ=0.5M (median size of the sample)", true, Some("incompatible shapes"), perfect),
             // ... and the one blind cell that was scored is weak.

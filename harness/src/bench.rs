@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::Request;
 use swapnas_benchmarks::{BnMode, Candidate, DataDir, ForwardCtx, Kernels, Taps};
-use swapnas_proxies::swap::{repeat_network, run_repeats, Strategy};
+use swapnas_proxies::swap::{self, repeat_network, run_repeats, Strategy};
 use swapnas_proxies::Memo;
 use swapnas_reports::table::write_atomic;
 
@@ -169,7 +169,7 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         plan,
         largest_params: loaded.largest_params,
         input: crate::engine::InputSpec::default(),
-        min_images: plan.settings.batch,
+        min_images: swap::BATCH.get(&plan.settings),
         device: &args.exec.device,
         jobs: Some(threads),
         cache: None,
@@ -197,8 +197,8 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         swap_scores: after.scores.clone(),
         swap_profiles: profiles,
         sgemm,
-        swap_batch: plan.settings.batch,
-        swap_repeats: plan.settings.repeats,
+        swap_batch: swap::BATCH.get(&plan.settings),
+        swap_repeats: swap::REPEATS.get(&plan.settings),
         task: task.name.to_string(),
         archs: candidates.iter().map(|c| c.label.clone()).collect(),
     };
@@ -250,7 +250,7 @@ fn profile_paths(
     seed: u64,
     threads: usize,
 ) -> Result<(Vec<SwapProfile>, Sgemm)> {
-    let (images, _) = engine.batch.first_tensors(plan.settings.batch, &engine.device, DType::F32);
+    let (images, _) = engine.batch.first_tensors(swap::BATCH.get(&plan.settings), &engine.device, DType::F32);
     // The networks' multiply-adds per image, as they count them themselves.
     let forward_flop: f64 = candidates
         .iter()
@@ -258,7 +258,7 @@ fn profile_paths(
             let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
             let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
             let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
-            2.0 * fwd.flops * (plan.settings.batch * plan.settings.repeats) as f64
+            2.0 * fwd.flops * (swap::BATCH.get(&plan.settings) * swap::REPEATS.get(&plan.settings)) as f64
         })
         .sum();
     let n = 512;
@@ -358,16 +358,22 @@ fn profile_swap(work: &SwapWork, path: &str, kernels: Kernels, strategy: Strateg
     let (mut init_seconds, mut forward_seconds, mut count_seconds, mut forward_passes) = (0.0, 0.0, 0.0, 0);
     let mut scores = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let repeats =
-            run_repeats(c.builder.as_ref(), arch_seed(seed, &c.label), 0..plan.settings.repeats, images, kernels, strategy)
-                .with_context(|| format!("SWAP failed on {}", c.label))?;
+        let repeats = run_repeats(
+            c.builder.as_ref(),
+            arch_seed(seed, &c.label),
+            0..swap::REPEATS.get(&plan.settings),
+            images,
+            kernels,
+            strategy,
+        )
+        .with_context(|| format!("SWAP failed on {}", c.label))?;
         for r in &repeats {
             init_seconds += r.phases.init;
             forward_seconds += r.phases.forward;
             count_seconds += r.phases.count;
         }
         forward_passes += repeats.len();
-        scores.push(repeats.iter().map(|r| r.counts.neurons as f64).sum::<f64>() / plan.settings.repeats as f64);
+        scores.push(repeats.iter().map(|r| r.counts.neurons as f64).sum::<f64>() / swap::REPEATS.get(&plan.settings) as f64);
     }
     let seconds = start.elapsed().as_secs_f64();
     let busy = init_seconds + forward_seconds + count_seconds;

@@ -113,12 +113,12 @@ pub fn run(args: &CheckArgs) -> Result<()> {
 
     let acc: Vec<f64> = entries.iter().map(|e| e.val_accuracy).collect();
     let mut md = format!(
-        "## check: {bench} against Suite-Zero (`{}`)\n\n- archs: {} (seed {}), batch {} images, wall {:.1} s\n- images: {}\n\n\
+        "## check: {bench} against Suite-Zero (`{}`)\n\n- archs: {} (seed {}), images per proxy: {}, wall {:.1} s\n- images: {}\n\n\
          | proxy | n | ρ(ours, ref) | ρ(ours, val acc) | ρ(ref, val acc) | Δ | non-finite ours/ref | s/arch | target met |{}\n|---|---:|---:|---:|---:|---:|---:|---:|---|{}\n",
         file.rel_path,
         entries.len(),
         config.seed,
-        engine.settings.batch,
+        engine.images_per_proxy(),
         started.elapsed().as_secs_f64(),
         input_text,
         if config.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", config.draws) } else { String::new() },

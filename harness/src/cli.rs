@@ -115,35 +115,12 @@ pub struct ProxyArgs {
     pub settings: SettingArgs,
 }
 
-/// The proxies' settings.
+/// The proxies' settings: one flag per setting the registered proxies declare
+/// ([`ProxySettingArgs`]), and the kernels their forward passes run on.
 #[derive(Debug, Clone, Args)]
 pub struct SettingArgs {
-    /// SWAP: re-initialisations averaged over (the reference's 32).
-    #[arg(long, default_value_t = 32)]
-    pub repeats: usize,
-
-    /// SWAP: number of input images, the first of the training set (the reference's 16).
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
-
-    /// Baseline proxies: number of real training images in their minibatch (32 is what
-    /// NAS-Bench-Suite-Zero's reference scores were computed with: its jacov never exceeds −32).
-    #[arg(long, default_value_t = 32)]
-    pub proxy_batch: usize,
-
-    /// reg-SWAP μ in millions of parameters [default: the space's largest network, rounded
-    /// to two significant digits; 1.5 for nb201].
-    #[arg(long)]
-    pub reg_mu: Option<f64>,
-
-    /// reg-SWAP σ in millions of parameters [default: equal to μ, as in the paper].
-    #[arg(long)]
-    pub reg_sigma: Option<f64>,
-
-    /// L-SWAG's layer interval [l̂, L̂] in percent of the network's depth, LO-HI (the paper
-    /// picks it per benchmark and does not publish the values; see proxies/src/lswag.rs).
-    #[arg(long, default_value = "0-100")]
-    pub lswag_layers: String,
+    #[command(flatten)]
+    pub proxy: ProxySettingArgs,
 
     /// Kernels of the proxies' forward-only passes on the CPU (SWAP, NWOT, Zen, MeCo): `native`
     /// (direct GEMM convs, one-pass BN; README, Speed) or `burn` (burn's tensor ops, the
@@ -151,6 +128,57 @@ pub struct SettingArgs {
     /// devices always run burn's ops.
     #[arg(long, value_enum, default_value_t = KernelsArg::Native)]
     pub kernels: KernelsArg,
+}
+
+/// The flags of every setting a registered proxy declares (`swapnas_proxies::setting::all`),
+/// generated from the declarations: name, value name, help, default, and validation (a bad
+/// value is a usage error naming the flag). Holds the values given on the command line, by
+/// setting name, as typed.
+#[derive(Debug, Clone, Default)]
+pub struct ProxySettingArgs {
+    pub given: Vec<(&'static str, String)>,
+}
+
+impl clap::FromArgMatches for ProxySettingArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut out = Self::default();
+        out.update_from_arg_matches(matches)?;
+        Ok(out)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for s in swapnas_proxies::setting::all() {
+            let from_user = matches.value_source(s.name()) == Some(clap::parser::ValueSource::CommandLine);
+            if let (true, Some(v)) = (from_user, matches.get_one::<String>(s.name())) {
+                self.given.retain(|(n, _)| *n != s.name());
+                self.given.push((s.name(), v.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for ProxySettingArgs {
+    fn augment_args(mut cmd: clap::Command) -> clap::Command {
+        for s in swapnas_proxies::setting::all() {
+            // Leaked once per process (clap wants 'static names; a dozen short strings).
+            let long: &'static str = Box::leak(s.flag().trim_start_matches("--").to_string().into_boxed_str());
+            let mut arg = clap::Arg::new(s.name())
+                .long(long)
+                .value_name(s.value_name())
+                .help(s.about())
+                .value_parser(move |text: &str| s.check(text).map(|()| text.to_string()).map_err(|e| format!("{e:#}")));
+            if !s.default_text().is_empty() {
+                arg = arg.default_value(s.default_text());
+            }
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// `--kernels`.
@@ -546,13 +574,11 @@ pub struct AblateArgs {
     #[command(flatten)]
     pub settings: SettingArgs,
 
-    /// SWAP batch sizes B to try (comma-separated; empty: no B axis).
-    #[arg(long, default_value = "8,16,32")]
-    pub grid_batch: String,
-
-    /// SWAP repeats R to try.
-    #[arg(long, default_value = "8,16,32")]
-    pub grid_repeats: String,
+    /// A proxy setting's values to try, `SETTING=V1,V2,…` (repeatable; a setting any proxy
+    /// declares, e.g. `--grid repeats=1,8`); giving one replaces the default grid, `none`
+    /// leaves no setting axis.
+    #[arg(long, value_name = "SETTING=LIST", default_values = swapnas_proxies::ABLATION_GRID)]
+    pub grid: Vec<String>,
 
     /// Inputs to try: first, random, random-augmented (training images), test (the first
     /// test images).

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, InputPrep, TableSet};
 use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, SearchSpace, Split, Task};
-use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings, RegSwapPrior};
+use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings};
 
 /// A benchmark task, resolved from `--bench`, `--task` (and `--set`) through the registry.
 #[derive(Clone, Copy)]
@@ -72,50 +72,6 @@ impl Target {
     }
 }
 
-/// The proxies' settings as a run asks for them (from the command line through
-/// [`crate::spec`], or set by a command such as `reproduce` and `ablate`); [`ProxyPlan`]
-/// validates them. `Default` is the command line's defaults (in `spec.rs`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingSpec {
-    /// SWAP: re-initialisations averaged over.
-    pub repeats: usize,
-    /// SWAP: input images.
-    pub batch: usize,
-    /// Baseline proxies: images in their minibatch.
-    pub proxy_batch: usize,
-    /// reg-SWAP μ and σ in millions of parameters (None: the space's rule).
-    pub reg_mu: Option<f64>,
-    pub reg_sigma: Option<f64>,
-    /// L-SWAG's layer interval (fractions of depth).
-    pub lswag_layers: [f64; 2],
-    /// Kernels of the proxies' forward-only passes.
-    pub kernels: swapnas_benchmarks::Kernels,
-}
-
-impl SettingSpec {
-    fn validate(&self) -> Result<()> {
-        if !(1..=swapnas_proxies::SWAP_MAX_BATCH).contains(&self.batch) {
-            bail!(
-                "--batch must be between 1 and {} (SWAP packs each neuron's signs into 128 bits), got {}",
-                swapnas_proxies::SWAP_MAX_BATCH,
-                self.batch
-            );
-        }
-        if self.repeats == 0 {
-            bail!("--repeats must be at least 1");
-        }
-        if self.proxy_batch < 2 {
-            bail!("--proxy-batch must be at least 2 (correlation-based proxies need two images), got {}", self.proxy_batch);
-        }
-        if let Some(sigma) = self.reg_sigma.or(self.reg_mu) {
-            if sigma.is_nan() || sigma <= 0.0 {
-                bail!("--reg-sigma must be positive, got {sigma}");
-            }
-        }
-        Ok(())
-    }
-}
-
 /// The proxies and their settings, validated.
 #[derive(Clone)]
 pub struct ProxyPlan {
@@ -123,15 +79,14 @@ pub struct ProxyPlan {
     /// Rank ensembles in the list (`a+b+c`, or a named one such as `az_nas`): their names and
     /// their members' indices into `decls`.
     pub ensembles: Vec<(String, Vec<usize>)>,
-    /// The settings, validated.
-    pub settings: SettingSpec,
+    /// The settings asked for (validated as they were set; see [`swapnas_proxies::setting`]).
+    pub settings: ProxySettings,
 }
 
 impl ProxyPlan {
     /// `list`: the proxies, comma-separated (or `all`); an item `a+b+c` is a rank ensemble,
     /// whose members are scored as proxies of their own.
-    pub fn resolve(list: &str, settings: &SettingSpec) -> Result<Self> {
-        settings.validate()?;
+    pub fn resolve(list: &str, settings: &ProxySettings) -> Result<Self> {
         // Named ensembles become their members joined by `+`.
         let items: Vec<(String, String)> = list
             .split(',')
@@ -166,39 +121,18 @@ impl ProxyPlan {
         Ok(Self { decls, ensembles, settings: settings.clone() })
     }
 
-    /// Whether the run must compute the space's size rule (a proxy uses the prior and it was
-    /// not given).
+    /// Whether the run must compute the space's largest network (a proxy uses the size prior
+    /// and it was not given).
     pub fn needs_largest(&self) -> bool {
-        self.settings.reg_mu.is_none() && self.decls.iter().any(|d| d.needs.size_prior)
+        self.settings.needs_largest(&self.decls)
     }
 
-    /// The proxies' settings for `task`, with the prior from `largest_params` (the space's
-    /// largest network) unless given, and how the prior was chosen.
-    pub fn settings(&self, task: &Task, largest_params: Option<usize>) -> (ProxySettings, &'static str) {
-        // Without a space prior (not needed, or given by --reg-mu) start from the default settings'.
-        let mut prior = largest_params.map_or(ProxySettings::default().reg_swap, RegSwapPrior::from_largest);
-        let given = &self.settings;
-        let rule = if given.reg_mu.is_some() || given.reg_sigma.is_some() {
-            "given on the command line"
-        } else {
-            "default rule: μ = σ = largest network of the space, 2 significant digits; `swapnas ablate` compared it with other accuracy-blind priors on NB201 CIFAR-100 only (300 archs; README, Ablation), where none reached the SWAP paper's 0.90 — not measured on other spaces"
-        };
-        if let Some(mu) = given.reg_mu {
-            prior = RegSwapPrior { mu, sigma: mu };
-        }
-        if let Some(sigma) = given.reg_sigma {
-            prior.sigma = sigma;
-        }
-        let settings = ProxySettings {
-            swap_batch: given.batch,
-            swap_repeats: given.repeats,
-            reg_swap: prior,
-            batch: given.proxy_batch,
-            loss: task.loss,
-            lswag_layers: given.lswag_layers,
-            kernels: given.kernels,
-        };
-        (settings, rule)
+    /// The proxies' settings for `task`, with the space's largest network where the run
+    /// computed it.
+    pub fn settings(&self, task: &Task, largest_params: Option<usize>) -> ProxySettings {
+        let mut settings = self.settings.clone();
+        (settings.loss, settings.largest_params) = (task.loss, largest_params);
+        settings
     }
 }
 
@@ -344,6 +278,32 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
     }
 }
 
+/// ` NAME=vN` for a version above 1 (version 1 adds nothing: keys from before versions).
+fn version_text(name: &str, version: u32) -> String {
+    if version > 1 {
+        format!(" {name}=v{version}")
+    } else {
+        String::new()
+    }
+}
+
+/// The identity of a random-input pool: the first 12 hex digits of SHA-256 over its pixels
+/// and labels (the 480-image test tarball and the real 50,000 give different pools).
+fn pool_digest(pool: &ImageBatch) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update((pool.side as u64).to_le_bytes());
+    let mut bytes = Vec::with_capacity(4 * 4096);
+    for chunk in pool.pixels.chunks(4096) {
+        bytes.clear();
+        bytes.extend(chunk.iter().flat_map(|p| p.to_le_bytes()));
+        h.update(&bytes);
+    }
+    for l in &pool.labels {
+        h.update(l.to_le_bytes());
+    }
+    h.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `task` has a stand-in and its real images are in `data` (then scores are keyed by
 /// the image set).
 fn task_uses_real_images(task: &Task, data: &DataDir) -> bool {
@@ -397,11 +357,14 @@ pub struct Engine {
     pub task: &'static Task,
     pub proxies: Vec<Box<dyn Proxy>>,
     pub settings: ProxySettings,
-    /// How reg-SWAP's prior was chosen (report headers).
-    pub prior_rule: &'static str,
     /// Each proxy's settings as its cache key and cache entries record them (with the input
     /// mode when it is not the default).
     cache_settings: Vec<String>,
+    /// Per proxy: the settings texts its older versions wrote (a cache line under one is
+    /// stale: the proxy changed since).
+    stale_settings: Vec<Vec<String>>,
+    /// Cache misses where a stale line was found (reported, then recomputed).
+    stale: AtomicUsize,
     /// Per proxy: why it does not apply to the task, if it does not.
     pub not_applicable: Vec<Option<String>>,
     /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
@@ -429,27 +392,52 @@ impl Engine {
     }
 
     fn prepare_with(setup: Setup, cache: Option<std::sync::Arc<ScoreCache>>) -> Result<Self> {
-        let (settings, prior_rule) = setup.plan.settings(setup.task, setup.largest_params);
+        let settings = setup.plan.settings(setup.task, setup.largest_params);
         let proxies = swapnas_proxies::make(&setup.plan.decls, &settings);
         let not_applicable: Vec<Option<String>> = proxies.iter().map(|p| p.not_applicable(setup.task)).collect();
         let images = proxies.iter().map(|p| p.batch_size()).max().unwrap_or(1).max(setup.min_images);
         let (batch, augment, input_text) = load_input(setup.input, setup.task, setup.data, images)?;
-        // A set with a stand-in keys its own scores apart (earlier caches hold the stand-in's).
+        // A set with a stand-in keys its own scores apart (earlier caches hold the stand-in's);
+        // a random pool by its images' identity (the pool depends on the files at hand).
         let real = task_uses_real_images(setup.task, setup.data);
-        let suffix = format!(
-            "{}{}",
-            setup.input.key_suffix(),
-            if real { format!(" images={}", setup.task.images.name()) } else { String::new() }
-        );
+        let pool = augment.map_or(String::new(), |_| format!(" pool={}:{}", batch.len(), pool_digest(&batch)));
+        let suffix_at = |task_version: u32, prep_version: u32| {
+            format!(
+                "{}{}{pool}{}{}",
+                setup.input.key_suffix(),
+                if real { format!(" images={}", setup.task.images.name()) } else { String::new() },
+                version_text("task", task_version),
+                version_text("prep", prep_version)
+            )
+        };
+        let (task_v, prep_v) = (setup.task.version, swapnas_benchmarks::images::PREP_VERSION);
+        let suffix = suffix_at(task_v, prep_v);
         let cache_settings = proxies.iter().map(|p| format!("{}{suffix}", p.settings())).collect();
+        // Every older combination of the proxy's, the task's and the preparation's versions.
+        let stale_settings = (setup.plan.decls.iter())
+            .map(|d| {
+                let mut old = Vec::new();
+                for v in 1..=d.version {
+                    for t in 1..=task_v {
+                        for q in 1..=prep_v {
+                            if (v, t, q) != (d.version, task_v, prep_v) {
+                                old.push(format!("{}{}", d.key_text_at(&settings, v), suffix_at(t, q)));
+                            }
+                        }
+                    }
+                }
+                old
+            })
+            .collect();
         let (device, device_name) = crate::device::open(setup.device)?;
         Ok(Self {
             run_name: setup.run_name.to_string(),
             task: setup.task,
             proxies,
             settings,
-            prior_rule,
             cache_settings,
+            stale_settings,
+            stale: AtomicUsize::new(0),
             not_applicable,
             batch,
             augment,
@@ -462,9 +450,18 @@ impl Engine {
         })
     }
 
-    /// Whether any proxy uses reg-SWAP's prior (report headers).
+    /// Whether any proxy uses the size prior (report headers).
     pub fn uses_prior(&self) -> bool {
         self.proxies.iter().any(|p| p.needs().size_prior)
+    }
+
+    /// The size prior and how it was chosen, in words (report headers), if a proxy uses it.
+    pub fn prior_text(&self) -> Option<String> {
+        self.uses_prior().then(|| {
+            let p = self.settings.size_prior();
+            let users: Vec<&str> = self.proxies.iter().filter(|p| p.needs().size_prior).map(|p| p.name()).collect();
+            format!("μ = {}M, σ = {}M params, used by {} ({})", p.mu, p.sigma, users.join(", "), self.settings.size_prior_rule())
+        })
     }
 
     /// The proxies' image counts, in words: `16 (swap, reg_swap), 32 (snip)`.
@@ -477,6 +474,15 @@ impl Engine {
             }
         }
         groups.iter().map(|(n, names)| format!("{n} ({})", names.join(", "))).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `; N cached scores ignored as stale (…)` where a proxy's version changed since they
+    /// were cached, else nothing.
+    pub fn stale_note(&self) -> String {
+        match self.stale.load(Ordering::Relaxed) {
+            0 => String::new(),
+            n => format!("; {n} cached scores ignored as stale (written by an older version of their proxy)"),
+        }
     }
 
     /// The input these scores see (memo sharing: equal inputs, equal images).
@@ -521,11 +527,17 @@ impl Engine {
                 continue;
             }
             let key = self.key(k, &c.label, seed);
-            if let Some(hit) = self.cache.as_ref().and_then(|cache| cache.get(&key)) {
-                out.scores.push(hit.value());
-                out.seconds.push(hit.seconds);
-                from_cache.fetch_add(1, Ordering::Relaxed);
-                continue;
+            if let Some(cache) = &self.cache {
+                if let Some(hit) = cache.get(&key) {
+                    out.scores.push(hit.value());
+                    out.seconds.push(hit.seconds);
+                    from_cache.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let old = |s: &String| cache.get(&cache_key(&self.run_name, &c.label, p.name(), s, seed)).is_some();
+                if self.stale_settings[k].iter().any(old) {
+                    self.stale.fetch_add(1, Ordering::Relaxed);
+                }
             }
             let batch = match self.augment {
                 Some(a) => own_batch.get_or_init(|| {
@@ -636,7 +648,12 @@ impl Engine {
             let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
             let total = candidates.len() * applicable;
             let hits = from_cache.load(Ordering::Relaxed);
-            eprintln!("scores: {hits} of {total} taken from the cache {}, {} computed", cache.path().display(), total - hits);
+            eprintln!(
+                "scores: {hits} of {total} taken from the cache {}, {} computed{}",
+                cache.path().display(),
+                total - hits,
+                self.stale_note()
+            );
         }
         for (p, why) in self.proxies.iter().zip(&self.not_applicable) {
             if let Some(why) = why {
@@ -693,12 +710,68 @@ mod tests {
     #[test]
     fn the_prior_rule_says_what_was_measured_where() {
         let task = swapnas_benchmarks::spaces::find("nb301").unwrap().task("cifar10").unwrap();
-        let plan = ProxyPlan::resolve("reg_swap", &SettingSpec::default()).unwrap();
-        let (_, rule) = plan.settings(task, Some(1_500_000));
+        let plan = ProxyPlan::resolve("reg_swap", &ProxySettings::default()).unwrap();
+        let rule = plan.settings(task, Some(1_500_000)).size_prior_rule();
         assert!(rule.contains("NB201 CIFAR-100 only") && rule.contains("not measured on other spaces"), "{rule}");
-        let given = SettingSpec { reg_mu: Some(1.0), ..SettingSpec::default() };
-        let (settings, rule) = ProxyPlan::resolve("reg_swap", &given).unwrap().settings(task, Some(1_500_000));
-        assert_eq!((rule, settings.reg_swap.mu), ("given on the command line", 1.0));
+        let mut given = ProxySettings::default();
+        given.set_size_prior(Some(swapnas_proxies::SizePrior { mu: 1.0, sigma: 1.0 })).unwrap();
+        let settings = ProxyPlan::resolve("reg_swap", &given).unwrap().settings(task, Some(1_500_000));
+        assert_eq!((settings.size_prior_rule(), settings.size_prior().mu), ("given on the command line", 1.0));
+    }
+
+    /// Bumping one proxy's version recomputes exactly that proxy's cached scores, and the run
+    /// counts the lines it ignored as stale; version 1 keys are the keys from before versions.
+    #[test]
+    fn a_bumped_version_recomputes_exactly_that_proxy() {
+        let dir = std::env::temp_dir().join(format!("swapnas-version-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // An empty data directory without a fetcher: NB201 CIFAR-10 from the embedded subset.
+        let data = DataDir::at(dir.join("data"));
+        let target = Target::resolve("nb201", None, None).unwrap();
+        let task = target.task;
+        let request = swapnas_benchmarks::space::Request {
+            task,
+            set: None,
+            archs: Some(3),
+            seed: 0,
+            accuracy: &task.accuracies[0],
+            largest: false,
+        };
+        let loaded = target.space.load(&request, &data).unwrap();
+        let cache = dir.join("scores.jsonl");
+        let score = |plan: &ProxyPlan| {
+            let setup = Setup {
+                run_name: &loaded.name,
+                task,
+                plan,
+                largest_params: None,
+                input: InputSpec::default(),
+                min_images: 1,
+                device: "cpu",
+                jobs: Some(1),
+                cache: Some(&cache),
+                data: &data,
+            };
+            let engine = Engine::prepare(setup).unwrap();
+            let hits = AtomicUsize::new(0);
+            for c in &loaded.candidates {
+                let r = engine.score_arch(c, arch_seed(0, &c.label), &hits);
+                assert!(r.errors.is_empty(), "{:?}", r.errors);
+            }
+            (hits.load(Ordering::Relaxed), engine.stale.load(Ordering::Relaxed), engine.stale_note())
+        };
+        let v1 = ProxyPlan::resolve("params,flops", &ProxySettings::default()).unwrap();
+        assert_eq!(score(&v1).0, 0);
+        assert_eq!(score(&v1), (6, 0, String::new()), "version 1 again: all from the cache");
+        // flops at version 2: params from the cache, flops recomputed (3 stale lines), once.
+        let flops2: &'static ProxyDecl = Box::leak(Box::new(ProxyDecl { version: 2, ..*v1.decls[1] }));
+        let v2 = ProxyPlan { decls: vec![v1.decls[0], flops2], ..v1.clone() };
+        let (hits, stale, note) = score(&v2);
+        assert_eq!((hits, stale), (3, 3));
+        assert!(note.contains("3 cached scores ignored as stale"), "{note}");
+        assert_eq!(score(&v2), (6, 0, String::new()));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// The default input adds nothing to cache keys (caches written before the input options

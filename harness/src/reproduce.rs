@@ -30,12 +30,12 @@ fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
 pub fn run(args: &ReproduceArgs) -> Result<()> {
     let data = crate::engine::locate_data(args.data_dir.as_deref())?;
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
-    let defaults = crate::engine::SettingSpec::default();
-    let settings = crate::engine::SettingSpec {
-        repeats: if args.quick { 2 } else { defaults.repeats },
-        proxy_batch: if args.quick { 16 } else { defaults.proxy_batch },
-        ..defaults
-    };
+    let mut settings = swapnas_proxies::ProxySettings::default();
+    if args.quick {
+        for (name, value) in swapnas_proxies::QUICK_SETTINGS {
+            settings.set(name, value)?;
+        }
+    }
     let plan = ProxyPlan::resolve(&args.proxies, &settings)?;
     let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();
     for target in targets(args.bench.as_deref())? {

@@ -308,12 +308,8 @@ impl Written<'_> {
             ("device".to_string(), engine.device_name.clone()),
             ("wall time".to_string(), format!("{wall:.1} s")),
         ];
-        if engine.uses_prior() {
-            let prior = engine.settings.reg_swap;
-            header.push((
-                "reg-SWAP prior".to_string(),
-                format!("μ = {}M, σ = {}M params ({})", prior.mu, prior.sigma, engine.prior_rule),
-            ));
+        if let Some(prior) = engine.prior_text() {
+            header.push(("size prior".to_string(), prior));
         }
         header.extend(loaded.notes.iter().cloned());
         header.push(("data".to_string(), crate::engine::data_text(&config.data)));

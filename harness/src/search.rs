@@ -249,10 +249,10 @@ impl SearchConfig {
             if m.is_nan() || m <= 0.0 {
                 bail!("--target-params must be a positive number of millions of parameters, got {m}");
             }
-            if settings.reg_mu.is_some() || settings.reg_sigma.is_some() {
-                bail!("--target-params sets reg-SWAP's μ = σ; give it or --reg-mu/--reg-sigma, not both");
+            if settings.size_prior_given() {
+                bail!("--target-params sets the size prior's μ = σ; give it or the prior's own flags, not both");
             }
-            settings.reg_mu = Some(m);
+            settings.set_size_prior(Some(swapnas_proxies::SizePrior { mu: m, sigma: m }))?;
         }
         let plan = ProxyPlan::resolve(&members.join(","), &settings)?;
         if args.target_params.is_some() && !plan.decls.iter().any(|d| d.needs.size_prior) {
@@ -498,7 +498,8 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         config.params.mutations,
         config.seed,
         if engine.uses_prior() {
-            format!(", reg-SWAP μ={} σ={}", engine.settings.reg_swap.mu, engine.settings.reg_swap.sigma)
+            let p = engine.settings.size_prior();
+            format!(", size prior μ={} σ={}", p.mu, p.sigma)
         } else {
             String::new()
         }
@@ -647,12 +648,9 @@ impl Report<'_> {
             config.params.sample
         );
         if engine.uses_prior() {
-            let rule = if config.target_params.is_some() { "from --target-params" } else { engine.prior_rule };
-            let _ = writeln!(
-                md,
-                "- reg-SWAP μ = {} σ = {} (millions of parameters; {rule})",
-                engine.settings.reg_swap.mu, engine.settings.reg_swap.sigma
-            );
+            let rule = if config.target_params.is_some() { "from --target-params" } else { engine.settings.size_prior_rule() };
+            let p = engine.settings.size_prior();
+            let _ = writeln!(md, "- size prior μ = {} σ = {} (millions of parameters; {rule})", p.mu, p.sigma);
         }
         let _ = writeln!(md, "- proxies' input: {}; device {}", engine.input_text, engine.device_name);
         let _ = writeln!(
@@ -822,7 +820,10 @@ impl Report<'_> {
             "algorithm_params": config.params,
             "runs": config.runs,
             "seed": config.seed,
-            "size_prior": engine.uses_prior().then(|| serde_json::json!({"mu": engine.settings.reg_swap.mu, "sigma": engine.settings.reg_swap.sigma})),
+            "size_prior": engine.uses_prior().then(|| {
+                let p = engine.settings.size_prior();
+                serde_json::json!({"mu": p.mu, "sigma": p.sigma})
+            }),
             "distinct_archs": distinct,
             "scores_from_cache": shared.from_cache.load(Ordering::Relaxed),
             "scores_computed": shared.computed.load(Ordering::Relaxed),

@@ -1,28 +1,26 @@
 //! Flags → typed specs: the one place that turns the command line's structs (`cli`) into what
-//! the engine takes (a [`Target`], a [`ProxyPlan`] with its [`SettingSpec`], an [`InputSpec`]),
+//! the engine takes (a [`Target`], a [`ProxyPlan`] with its [`ProxySettings`], an [`InputSpec`]),
 //! validating as it goes. The engine itself reads no flag.
 
 use crate::cli::{self, InputArgs, ProxyArgs, SetArgs, SettingArgs, SplitArg, TaskArgs};
-use crate::engine::{Input, InputSpec, ProxyPlan, SettingSpec, Shrink, Target};
+use crate::engine::{Input, InputSpec, ProxyPlan, Shrink, Target};
 use anyhow::{bail, Result};
 use swapnas_benchmarks::Split;
+use swapnas_proxies::ProxySettings;
 
 /// `--bench`, `--task` and (where the command has it) `--set`.
 pub fn target(task: &TaskArgs, set: Option<&SetArgs>) -> Result<Target> {
     Target::resolve(&task.bench, task.task.as_deref(), set.and_then(|s| s.set.as_deref()))
 }
 
-/// The proxies' settings flags.
-pub fn settings(args: &SettingArgs) -> Result<SettingSpec> {
-    Ok(SettingSpec {
-        repeats: args.repeats,
-        batch: args.batch,
-        proxy_batch: args.proxy_batch,
-        reg_mu: args.reg_mu,
-        reg_sigma: args.reg_sigma,
-        lswag_layers: swapnas_proxies::lswag::parse_layers(&args.lswag_layers)?,
-        kernels: args.kernels.into(),
-    })
+/// The proxies' settings flags (generated from the proxies' declarations) and `--kernels`.
+pub fn settings(args: &SettingArgs) -> Result<ProxySettings> {
+    let mut settings = ProxySettings::default();
+    settings.kernels = args.kernels.into();
+    for (name, value) in &args.proxy.given {
+        settings.set(name, value)?;
+    }
+    Ok(settings)
 }
 
 /// `--proxies` with the settings flags, validated.
@@ -51,11 +49,4 @@ pub fn input(args: &InputArgs) -> Result<InputSpec> {
             cli::Shrink::Resize => Shrink::Resize,
         },
     })
-}
-
-impl Default for SettingSpec {
-    /// The settings flags' defaults (declared once, on the flags).
-    fn default() -> Self {
-        settings(&SettingArgs::default()).expect("the flags' defaults are valid settings")
-    }
 }

@@ -59,7 +59,7 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
             .arg(env!("CARGO_BIN_EXE_swapnas"))
             .arg("ablate")
             .args(common)
-            .args(["--repeats", "2", "--grid-batch", "", "--grid-repeats", "1", "--grid-input", "test"])
+            .args(["--repeats", "2", "--grid", "repeats=1", "--grid-input", "test"])
             .args(["--grid-size", "3,15", "--grid-shrink", "crop", "--grid-prior", "largest,1,1500K", "--data-dir"])
             .arg(&data)
             .arg("--out")
@@ -70,14 +70,14 @@ fn ablation_cells_are_what_they_claim_and_reuse_scores() {
             .unwrap()
     };
     let (stdout, stderr) = ok(ablate());
-    let r1_line = stderr.lines().find(|l| l.contains(" R=1 ")).unwrap_or_default();
+    let r1_line = stderr.lines().find(|l| l.contains(" repeats=1 ")).unwrap_or_default();
     assert!(r1_line.contains("0 of 6 archs to score"), "R=1 reuses the plain run's scores: {stderr}");
     assert!(stdout.contains("## ρ against val accuracy") && stdout.contains("## ρ against test accuracy"), "{stdout}");
     // 15×15: NB201's reduction block cannot take odd sizes (as the official network cannot).
     assert!(stdout.contains("Cells that could not be scored") && stdout.contains("15×15 crop"), "{stdout}");
 
     let base = cell(&out, "00-baseline");
-    let r1 = cell(&out, "01-R");
+    let r1 = cell(&out, "01-repeats");
     let plain_csv = std::fs::read_to_string(plain.join("scores.csv")).unwrap();
     assert_eq!(base.len(), 6);
     for (arch, b) in &base {
@@ -136,7 +136,7 @@ fn heavy_cells_run_on_the_archs_that_archs_n_draws() {
     let out = temp_dir("heavy");
     let (_, err) = ok(common::swapnas()
         .args(["ablate", "--bench", "nb201", "--task", "cifar10", "--archs", "8", "--seed", "5", "--heavy-archs", "3"])
-        .args(["--proxies", "swap", "--repeats", "1", "--grid-batch", "64", "--grid-repeats", ""])
+        .args(["--proxies", "swap", "--repeats", "1", "--grid", "batch=64"])
         .args(["--grid-input", "", "--grid-size", "", "--grid-prior", ""])
         .arg("--data-dir")
         .arg(&data)
@@ -147,7 +147,7 @@ fn heavy_cells_run_on_the_archs_that_archs_n_draws() {
         .output()
         .unwrap());
     assert!(err.contains("HEAVY: on 3 of the archs"), "{err}");
-    let mut heavy: Vec<String> = cell(&out, "01-B").into_keys().collect();
+    let mut heavy: Vec<String> = cell(&out, "01-batch").into_keys().collect();
     heavy.sort();
     assert_eq!(heavy, drawn, "the heavy cell's archs are the ones --archs 3 draws");
     assert_eq!(cell(&out, "00-baseline").len(), 8);

@@ -4,6 +4,10 @@
 //! * crates depend one way: harness → proxies → benchmarks; reports on none of them;
 //! * the harness names no search space and no proxy: none of the registries' names appears
 //!   as a string literal in its code (comments and tests aside);
+//! * the harness names no proxy setting: none of the settings the registered proxies declare
+//!   appears as a string literal, as its flag (`--name`) or, for the names no other word
+//!   shares (those with `_`), as a field (`.name`); its flags are generated from the
+//!   declarations;
 //! * the engine reads no flag: its shared layer (`engine`, `cache`, `device`) never references
 //!   `cli`; the flags reach it as typed specs through `spec`.
 
@@ -174,6 +178,37 @@ fn the_harness_names_no_space_and_no_proxy() {
         }
     }
     assert!(found.is_empty(), "the harness names spaces or proxies (declare it in the space or proxy instead): {found:?}");
+}
+
+#[test]
+fn the_harness_names_no_proxy_setting() {
+    let settings = swapnas_proxies::setting::all();
+    assert!(settings.len() >= 5);
+    let mut files = Vec::new();
+    rust_files(&root().join("harness").join("src"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let code = code(f);
+        for s in &settings {
+            let name = s.name();
+            let mut forms = vec![format!("\"{name}\""), format!("\"{name}="), s.flag()];
+            if name.contains('_') {
+                forms.push(format!(".{name}"));
+            }
+            for form in forms {
+                // `--batch` must not match inside `--proxy-batch`: a flag counts when whole.
+                let whole = code.match_indices(&form).any(|(i, _)| {
+                    let after = code[i + form.len()..].chars().next();
+                    !after.is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                        && !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '-' || c == '_')
+                });
+                if whole {
+                    found.push(format!("{}: {form}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "the harness names proxy settings (declare and read them in the proxy instead): {found:?}");
 }
 
 /// A space's published correlations name a registered proxy and one of the space's own tasks

@@ -69,9 +69,11 @@ fn user_errors_exit_2_with_a_clear_message() {
         (vec!["bench", "--input", "first"], "unexpected argument '--input'"),
         (vec!["bench", "--no-cache"], "unexpected argument '--no-cache'"),
         (vec!["--proxies", "swap,bogus"], "unknown proxy `bogus`"),
-        (vec!["--reg-sigma", "0"], "--reg-sigma must be positive"),
-        (vec!["--batch", "0"], "--batch must be between 1 and 128"),
-        (vec!["--repeats", "0"], "--repeats must be at least 1"),
+        // The proxies' own settings: flags generated from their declarations, validated by them.
+        (vec!["--reg-sigma", "0"], "invalid value '0' for '--reg-sigma <M>': must be positive"),
+        (vec!["--batch", "0"], "invalid value '0' for '--batch <B>': must be between 1 and 128"),
+        (vec!["--repeats", "0"], "invalid value '0' for '--repeats <R>': must be at least 1"),
+        (vec!["--lswag-layers", "90-40"], "'--lswag-layers <LO-HI>': LO-HI in percent of depth"),
         (vec!["--device", "tpu"], "unknown --device `tpu`"),
         (vec!["--jobs", "lots"], "invalid value 'lots' for '--jobs"),
     ];

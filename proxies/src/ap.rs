@@ -15,7 +15,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "ap",
     about: "plain activation-pattern count: distinct per-sample ReLU patterns (≤ B), SWAP's non-sample-wise counterpart",
     needs: Needs::RELU_PATTERNS,
-    settings: swap::settings,
-    batch: |s| s.swap_batch,
+    settings: &[&swap::BATCH, &swap::REPEATS],
+    version: 1,
+    key: swap::key,
+    batch: |s| swap::BATCH.get(s),
     score: |ctx| Ok(swap::measured(ctx)?.ap),
 };

@@ -10,7 +10,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "az_complexity",
     about: "AZ-NAS complexity: FLOPs of one image in millions (ranked higher-is-better)",
     needs: Needs::NOTHING,
-    settings: |_| "flops, millions, 1 image".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "flops, millions, 1 image".to_string(),
     batch: |_| 1,
     score,
 };

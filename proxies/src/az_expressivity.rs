@@ -8,7 +8,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "az_expressivity",
     about: "AZ-NAS expressivity: Σ over cells of the entropy of the feature covariance spectrum",
     needs: Needs::INPUT_GRADIENTS,
-    settings: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
+    settings: &[],
+    version: 1,
+    key: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
     batch: |_| 1,
     score,
 };

@@ -8,7 +8,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "az_progressivity",
     about: "AZ-NAS progressivity: smallest cell-to-cell increase of that entropy",
     needs: Needs::INPUT_GRADIENTS,
-    settings: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
+    settings: &[],
+    version: 1,
+    key: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
     batch: |_| 1,
     score,
 };

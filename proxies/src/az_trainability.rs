@@ -8,7 +8,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "az_trainability",
     about: "AZ-NAS trainability: mean over cells of −σ−1/σ+2, σ of the cell's Jacobian cross-moment",
     needs: Needs::INPUT_GRADIENTS,
-    settings: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
+    settings: &[],
+    version: 1,
+    key: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
     batch: |_| 1,
     score,
 };

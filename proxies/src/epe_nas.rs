@@ -9,6 +9,7 @@
 //! Σ_c Σ_c' |s_c − s_c'| / #classes — NaN if no class has two images (its division by zero).
 //! Deviation (default `--input first`): first B images in file order.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{corrcoef, InputJacobian};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
@@ -19,14 +20,16 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "epe_nas",
     about: "EPE-NAS: per-class input-Jacobian correlations (Lopes et al. 2021)",
     needs: Needs { image_classes: true, ..Needs::INPUT_GRADIENTS },
-    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("B={} init=pytorch bn=batch", PROXY_BATCH.get(s)),
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    ensure!(ctx.settings.batch >= 1, "epe_nas needs at least one image");
-    let jacobian = InputJacobian::shared(ctx, ctx.settings.batch)?;
+    ensure!(PROXY_BATCH.get(ctx.settings) >= 1, "epe_nas needs at least one image");
+    let jacobian = InputJacobian::shared(ctx, PROXY_BATCH.get(ctx.settings))?;
     Ok(epe_nas_score(&jacobian.rows, &jacobian.labels, jacobian.num_classes))
 }
 

@@ -10,6 +10,7 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{loss_settings, scalar, LossGradients};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
@@ -21,14 +22,16 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "fisher",
     about: "Fisher: Σ per-channel 0.5·mean(Σ act·∂L/∂act)² × fan-in (Turner et al. 2020)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: loss_settings,
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: loss_settings,
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
     let record = Taps { layer_outputs: true, ..Taps::default() };
-    let lg = LossGradients::compute(ctx, ctx.settings.batch, record).context("fisher: cross-entropy backward pass")?;
+    let lg = LossGradients::compute(ctx, PROXY_BATCH.get(ctx.settings), record).context("fisher: cross-entropy backward pass")?;
     let mut total = 0.0;
     // A layer the loss does not reach has g = 0, hence F = 0.
     for probe in &lg.forward.conv_outputs {

@@ -18,7 +18,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "flops",
     about: "multiply-adds of one image in millions (tensorwatch count, as Suite-Zero)",
     needs: Needs::NOTHING,
-    settings: |_| "millions, 1 image".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "millions, 1 image".to_string(),
     batch: |_| 1,
     score,
 };

@@ -8,6 +8,7 @@
 //! augmented minibatch, so the score is deterministic per (arch, seed). The backward pass is
 //! shared with snip and plain.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{loss_settings, sum_over_layers, LossGradients};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::Result;
@@ -17,12 +18,14 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "grad_norm",
     about: "Σ‖∂L/∂W‖ of cross-entropy on a real batch (Abdelfattah et al. 2021)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: loss_settings,
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: loss_settings,
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let pairs = LossGradients::shared(ctx, ctx.settings.batch)?;
+    let pairs = LossGradients::shared(ctx, PROXY_BATCH.get(ctx.settings))?;
     sum_over_layers(pairs.iter().map(|(_, g)| g.clone().powi_scalar(2).sum().sqrt()))
 }

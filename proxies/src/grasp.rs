@@ -18,6 +18,7 @@
 //! √0.55…√0.75; we measure 0.57 / 0.74 / 0.71, and Suite-Zero's ρ with accuracy lies within
 //! one SD of our draws'. The arithmetic is pinned by closed-form tests instead.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{default_network, loss_settings, real_batch, sum_over_layers, LossGradients, Targets};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
@@ -33,15 +34,17 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "grasp",
     about: "GraSP: Σ −W ⊙ Hg, Hg by central difference in float64 (Wang et al. 2020)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: |s| format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", loss_settings(s)),
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", loss_settings(s)),
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
     let device = ctx.device.clone().autodiff();
     let net = default_network(ctx, &device, DType::F64);
-    let (x, y) = real_batch(ctx, ctx.settings.batch, &device, DType::F64)?;
+    let (x, y) = real_batch(ctx, PROXY_BATCH.get(ctx.settings), &device, DType::F64)?;
     let targets = Targets::of_task(ctx, &x, y)?;
     grasp_score_with(net, &x, &targets, ctx.task.loss, STEP)
 }

@@ -7,6 +7,7 @@
 //! the reference's failed `eig` does. Deviations: first B images in file order (default `--input first`); the
 //! symmetric eigensolver instead of `np.linalg.eig` (same eigenvalues for a symmetric matrix).
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{corrcoef, symmetric_eigenvalues, InputJacobian};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
@@ -17,14 +18,16 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "jacov",
     about: "Jacobian covariance: eigenvalues of input-Jacobian correlations (Mellor et al. 2020)",
     needs: Needs::INPUT_GRADIENTS,
-    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("B={} init=pytorch bn=batch", PROXY_BATCH.get(s)),
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    ensure!(ctx.settings.batch >= 2, "jacov needs at least two images, got {}", ctx.settings.batch);
-    let jacobian = InputJacobian::shared(ctx, ctx.settings.batch)?;
+    ensure!(PROXY_BATCH.get(ctx.settings) >= 2, "jacov needs at least two images, got {}", PROXY_BATCH.get(ctx.settings));
+    let jacobian = InputJacobian::shared(ctx, PROXY_BATCH.get(ctx.settings))?;
     jacov_score(&jacobian.rows)
 }
 

@@ -20,7 +20,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "l2_norm",
     about: "Σ‖W‖ of conv/linear weights at default init (Abdelfattah et al. 2021)",
     needs: Needs::NOTHING,
-    settings: |_| "init=pytorch".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "init=pytorch".to_string(),
     batch: |_| 1,
     score,
 };

@@ -12,6 +12,7 @@
 pub mod measure;
 mod memo;
 mod registry;
+pub mod setting;
 
 /// Declares each proxy's module (`src/<name>.rs`, which declares `pub const PROXY:
 /// ProxyDecl`) and lists it in [`REGISTRY`], in report order.
@@ -75,16 +76,17 @@ pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
 }
 
 pub use memo::Memo;
-pub use reg_swap::RegSwapPrior;
+pub use reg_swap::RegSwapPrior as SizePrior;
 pub use registry::{
-    canonical, closest, find, lookup, make, names, proxy, resolve, ABLATION as ABLATION_PROXIES, DEFAULT as DEFAULT_PROXIES,
-    DEFAULT_FITNESS,
+    canonical, closest, find, lookup, make, names, proxy, resolve, ABLATION as ABLATION_PROXIES, ABLATION_GRID,
+    DEFAULT as DEFAULT_PROXIES, DEFAULT_FITNESS, QUICK_SETTINGS,
 };
+pub use setting::{AnySetting, ProxySettings, Setting};
 pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
 
 use anyhow::Result;
 use burn::tensor::Device;
-use swapnas_benchmarks::{BnMode, ForwardCtx, ImageBatch, Kernels, Loss, NetworkBuilder, Taps, Task};
+use swapnas_benchmarks::{BnMode, ForwardCtx, ImageBatch, NetworkBuilder, Taps, Task};
 
 /// Everything a proxy is given to score one architecture.
 #[derive(Clone, Copy)]
@@ -117,39 +119,34 @@ impl ProxyContext<'_> {
     }
 }
 
-/// Settings shared by the proxies, set from the command line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProxySettings {
-    /// SWAP's batch of images (the reference's `--input_samples`, 16).
-    pub swap_batch: usize,
-    /// SWAP's re-initialisations averaged over (the reference's `--repeats`, 32).
-    pub swap_repeats: usize,
-    /// reg-SWAP's μ and σ, in millions of parameters.
-    pub reg_swap: RegSwapPrior,
-    /// Batch of real training images for the baseline proxies: 32, as NAS-Bench-Suite-Zero's
-    /// reference scores were computed (NASLib's configs use 32; zero-cost-nas' script 64).
-    pub batch: usize,
-    /// The task's loss (part of the loss-gradient proxies' settings strings).
-    pub loss: Loss,
-    /// L-SWAG's layer interval [l̂, L̂] as fractions of the network's depth (0–1).
-    pub lswag_layers: [f64; 2],
-    /// Whose kernels the proxies' forward passes run on where both can (native CPU kernels
-    /// or burn's ops; see [`ProxyContext::forward_ctx`]); not part of any settings string,
-    /// since the scores agree up to float rounding (`bench` times both for SWAP).
-    pub kernels: Kernels,
-}
+impl ProxySettings {
+    /// The size prior (μ, σ in millions of parameters) the proxies with `Needs::size_prior`
+    /// use with these settings: given, else the space's rule (reg-SWAP's file says which).
+    pub fn size_prior(&self) -> SizePrior {
+        reg_swap::prior(self).0
+    }
 
-impl Default for ProxySettings {
-    fn default() -> Self {
-        Self {
-            swap_batch: 16,
-            swap_repeats: 32,
-            reg_swap: RegSwapPrior { mu: 1.5, sigma: 1.5 },
-            batch: 32,
-            loss: Loss::CrossEntropy,
-            lswag_layers: [0.0, 1.0],
-            kernels: Kernels::Native,
-        }
+    /// How [`ProxySettings::size_prior`] was chosen, in words (for report headers).
+    pub fn size_prior_rule(&self) -> &'static str {
+        reg_swap::prior(self).1
+    }
+
+    /// Whether the size prior was given (on the command line or by a command) rather than
+    /// left to the space's rule.
+    pub fn size_prior_given(&self) -> bool {
+        reg_swap::PRIOR_SETTINGS.iter().any(|s| self.is_given(s.name()))
+    }
+
+    /// Gives the size prior as μ and σ in millions of parameters (`None`: back to the
+    /// space's rule).
+    pub fn set_size_prior(&mut self, prior: Option<SizePrior>) -> Result<()> {
+        reg_swap::set_prior(self, prior)
+    }
+
+    /// Whether a run of `decls` with these settings must compute the space's largest network
+    /// (a proxy uses the size prior and it was not given).
+    pub fn needs_largest(&self, decls: &[&ProxyDecl]) -> bool {
+        !self.size_prior_given() && decls.iter().any(|d| d.needs.size_prior)
     }
 }
 
@@ -164,8 +161,8 @@ pub struct Needs {
     pub image_classes: bool,
     /// It reads ReLU activation patterns (SWAP's building block).
     pub relu_patterns: bool,
-    /// Its settings hold reg-SWAP's μ/σ, whose default is the space's size rule (the largest
-    /// network), which the run then has to compute.
+    /// It uses the size prior ([`ProxySettings::size_prior`]), whose default is the space's
+    /// size rule (the largest network), which the run then has to compute.
     pub size_prior: bool,
 }
 
@@ -198,20 +195,45 @@ impl Needs {
 /// A proxy's declaration, in its own file (`pub const PROXY: ProxyDecl`), and registered by
 /// one line in [`REGISTRY`]. Settings come from the run's [`ProxySettings`], so one
 /// declaration serves every run.
+#[derive(Clone, Copy)]
 pub struct ProxyDecl {
     /// The registry name (`swap`, `reg_swap`, …).
     pub name: &'static str,
     /// One line: what it computes and whose it is.
     pub about: &'static str,
     pub needs: Needs,
-    /// The settings that change its scores, in a canonical one-line form; part of the
-    /// score-cache key and of report headers.
-    pub settings: fn(&ProxySettings) -> String,
+    /// The settings it reads (declared in its file, or in the shared plumbing's): each is a
+    /// command-line flag (see [`setting`]).
+    pub settings: &'static [&'static dyn AnySetting],
+    /// Its scores' version: bump it whenever a change to the proxy (or to what it alone
+    /// prepares) can change a score, so cached scores of the old code are recomputed.
+    /// Version 1 adds nothing to the key (caches from before versions existed stay valid).
+    pub version: u32,
+    /// The settings that change its scores, in a canonical one-line form; with the version,
+    /// part of the score-cache key and of report headers.
+    pub key: fn(&ProxySettings) -> String,
     /// How many images of [`ProxyContext::batch`] it uses.
     pub batch: fn(&ProxySettings) -> usize,
     /// Scores one architecture. Errors name the arch; a NaN/inf score is returned as is and
     /// the caller records it.
     pub score: fn(&ProxyContext) -> Result<f64>,
+}
+
+impl ProxyDecl {
+    /// Its key with `settings` and its version (the score cache's key, report headers).
+    pub fn key_text(&self, settings: &ProxySettings) -> String {
+        self.key_text_at(settings, self.version)
+    }
+
+    /// Its key with `settings` as `version` wrote it (older versions' keys: stale cache lines).
+    pub fn key_text_at(&self, settings: &ProxySettings, version: u32) -> String {
+        let key = (self.key)(settings);
+        if version > 1 {
+            format!("{key} v{version}")
+        } else {
+            key
+        }
+    }
 }
 
 /// A zero-cost proxy: a score for an untrained network, higher meaning "predicted better".
@@ -253,7 +275,7 @@ impl Proxy for Declared {
     }
 
     fn settings(&self) -> String {
-        (self.decl.settings)(&self.settings)
+        self.decl.key_text(&self.settings)
     }
 
     fn batch_size(&self) -> usize {
@@ -278,7 +300,7 @@ pub fn derive_seed(parent: u64, stream: u64) -> u64 {
 mod tests {
     use super::*;
     use swapnas_benchmarks::space::{AccuracyColumn, Head, InputPrep, Metric, TargetSource};
-    use swapnas_benchmarks::ImageSet;
+    use swapnas_benchmarks::{ImageSet, Loss};
 
     fn task(head: Head, loss: Loss, targets: TargetSource) -> Task {
         const VAL: &[AccuracyColumn] = &[AccuracyColumn { name: "val", about: "" }];
@@ -292,6 +314,7 @@ mod tests {
             loss,
             targets,
             accuracies: VAL,
+            version: 1,
         }
     }
 

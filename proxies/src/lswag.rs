@@ -25,8 +25,10 @@
 //!   images — Λ's first batch —, BN on batch statistics), once — not SWAP's 32 Gaussian re-inits;
 //!   Def. 1 counts layers 1..L̂ while Eq. 1 sums Λ from l̂: we use [l̂, L̂] for both.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{batch_weight_grads, default_network, real_batch, std_over_rows, sum_where_nonzero};
 use crate::swap::{count_distinct_patterns, relu_patterns};
+use crate::setting::Setting;
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Result};
 use burn::prelude::*;
@@ -40,26 +42,37 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "lswag",
     about: "L-SWAG: Σ_layers log Σ 1/σ(|g|) × distinct sample-wise patterns, over a layer interval (Casarin et al. 2025)",
     needs: Needs { relu_patterns: true, ..Needs::LOSS_GRADIENTS },
-    settings: |s| {
+    settings: &[&PROXY_BATCH, &LAYERS],
+    version: 1,
+    key: |s| {
         format!(
             "B={}x{} init=pytorch bn=batch loss={} layers={}-{}%",
             BATCHES,
-            s.batch,
+            PROXY_BATCH.get(s),
             s.loss.name(),
-            s.lswag_layers[0] * 100.0,
-            s.lswag_layers[1] * 100.0
+            LAYERS.get(s)[0] * 100.0,
+            LAYERS.get(s)[1] * 100.0
         )
     },
-    batch: |s| BATCHES * s.batch,
+    batch: |s| BATCHES * PROXY_BATCH.get(s),
     score,
 };
 
-/// `--lswag-layers LO-HI` (percent of depth) as the fractions of [`crate::ProxySettings::lswag_layers`].
+/// `--lswag-layers`: the layer interval [l̂, L̂], as fractions of depth.
+pub const LAYERS: Setting<[f64; 2]> = Setting {
+    name: "lswag_layers",
+    value: "LO-HI",
+    about: "L-SWAG's layer interval [l̂, L̂] in percent of the network's depth, LO-HI (the paper picks it per benchmark and does not publish the values; see proxies/src/lswag.rs)",
+    default: "0-100",
+    parse: parse_layers,
+};
+
+/// `LO-HI` (percent of depth) as fractions.
 pub fn parse_layers(text: &str) -> Result<[f64; 2]> {
     let parsed = text.split_once('-').and_then(|(a, b)| Some([a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?]));
     match parsed {
         Some([lo, hi]) if (0.0..hi).contains(&lo) && hi <= 100.0 => Ok([lo / 100.0, hi / 100.0]),
-        _ => anyhow::bail!("--lswag-layers is LO-HI in percent of depth with 0 ≤ LO < HI ≤ 100 (e.g. 0-100 or 40-90), got `{text}`"),
+        _ => anyhow::bail!("LO-HI in percent of depth with 0 ≤ LO < HI ≤ 100 (e.g. 0-100 or 40-90), got `{text}`"),
     }
 }
 
@@ -71,12 +84,12 @@ pub fn interval(n: usize, layers: [f64; 2]) -> std::ops::Range<usize> {
 }
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let b = ctx.settings.batch;
+    let b = PROXY_BATCH.get(ctx.settings);
     ensure!((1..=crate::SWAP_MAX_BATCH).contains(&b), "lswag counts patterns over B samples, 1..={}; B = {b}", crate::SWAP_MAX_BATCH);
     let grads = batch_weight_grads(ctx, BATCHES)?;
     let layers = grads[0].len();
     let mut lambda = 0.0;
-    for l in interval(layers, ctx.settings.lswag_layers) {
+    for l in interval(layers, LAYERS.get(ctx.settings)) {
         let g: Tensor<2> = Tensor::stack(grads.iter().map(|batch| batch[l].clone().abs()).collect::<Vec<_>>(), 0);
         let sd = std_over_rows(g);
         let sum = sum_where_nonzero(sd.ones_like(), sd)?;
@@ -87,7 +100,7 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let net = default_network(ctx, ctx.device, DType::F32);
     let (x, _) = real_batch(ctx, b, ctx.device, DType::F32)?;
     let activations = relu_patterns(net.as_ref(), x);
-    let range = interval(activations.len(), ctx.settings.lswag_layers);
+    let range = interval(activations.len(), LAYERS.get(ctx.settings));
     ensure!(!range.is_empty(), "lswag: no ReLU layer in the interval");
     let psi = count_distinct_patterns(&activations[range])? as f64;
     Ok(lambda * psi)

@@ -7,6 +7,7 @@
 //! `F.cross_entropy` (mean over the batch), conv and linear weights only, and
 //! `sum over layers of sum over elements` to reduce.
 
+use crate::setting::{self, Setting};
 use crate::{derive_seed, ProxyContext, ProxySettings};
 use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
@@ -113,12 +114,21 @@ impl Targets {
     }
 }
 
+/// `--proxy-batch`: the baseline proxies' minibatch, read through this one declaration.
+pub const PROXY_BATCH: Setting<usize> = Setting {
+    name: "proxy_batch",
+    value: "N",
+    about: "Baseline proxies: number of real training images in their minibatch (32 is what NAS-Bench-Suite-Zero's reference scores were computed with: its jacov never exceeds −32); at least 2 (correlation-based proxies need two images)",
+    default: "32",
+    parse: |t| setting::at_least(t, 2),
+};
+
 /// The settings string (part of every cache key) of a proxy that back-propagates the task's
 /// loss on `batch` real images through a PyTorch-initialised network, BN on batch
 /// statistics: grad_norm, snip, plain, fisher, and the start of grasp's (`loss=ce` on the
 /// classification tasks, as before the loss became the task's).
 pub fn loss_settings(s: &ProxySettings) -> String {
-    format!("B={} init=pytorch bn=batch loss={}", s.batch, s.loss.name())
+    format!("B={} init=pytorch bn=batch loss={}", PROXY_BATCH.get(s), s.loss.name())
 }
 
 /// `F.cross_entropy(logits, labels)`: the mean over the batch of −log softmax at the label.
@@ -219,7 +229,7 @@ impl LossGradients {
 /// weights (PyTorch default init, the context's seed), BN on batch statistics, the task's
 /// mean loss: `[batch][layer]` flattened. Batch 0 is the pass grad_norm, snip and plain share.
 pub fn batch_weight_grads(ctx: &ProxyContext, batches: usize) -> Result<Vec<Vec<Tensor<1>>>> {
-    let per_batch = ctx.settings.batch;
+    let per_batch = PROXY_BATCH.get(ctx.settings);
     ensure!(per_batch >= 1, "batches of {per_batch} images: at least one per batch is needed");
     let device = ctx.device.clone().autodiff();
     let (x, y) = real_batch(ctx, per_batch * batches, &device, DType::F32)?;

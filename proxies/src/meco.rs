@@ -23,7 +23,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "meco",
     about: "MeCo: Σ min eigenvalue of channel correlations over module outputs, one image (Jiang et al. 2023)",
     needs: Needs::NOTHING,
-    settings: |_| "B=1 init=pytorch bn=batch modules=all".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "B=1 init=pytorch bn=batch modules=all".to_string(),
     batch: |_| 1,
     score,
 };

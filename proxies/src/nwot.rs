@@ -13,6 +13,7 @@
 //! also hooked each `ReLUConvBN` wrapper, counting those ReLUs' codes twice — we count each
 //! ReLU once.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{default_network, log_abs_det, real_batch, to_host};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{bail, ensure, Context, Result};
@@ -26,15 +27,17 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "nwot",
     about: "NASWOT: log|det K| of ReLU-code agreements on a real batch (Mellor et al. 2021)",
     needs: Needs::NOTHING,
-    settings: |s| format!("B={} init=pytorch bn=batch", s.batch),
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("B={} init=pytorch bn=batch", PROXY_BATCH.get(s)),
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    ensure!(ctx.settings.batch >= 1, "nwot needs at least one image");
+    ensure!(PROXY_BATCH.get(ctx.settings) >= 1, "nwot needs at least one image");
     let net = default_network(ctx, ctx.device, DType::F32);
-    let (x, _) = real_batch(ctx, ctx.settings.batch, ctx.device, DType::F32)?;
+    let (x, _) = real_batch(ctx, PROXY_BATCH.get(ctx.settings), ctx.device, DType::F32)?;
     let mut forward = ctx.forward_ctx(BnMode::Batch, Taps { relu: true, leaky_relu: true, ..Taps::default() });
     let _ = net.forward(x, &mut forward);
     let mut codes = forward.relu;

@@ -14,7 +14,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "params",
     about: "parameters in millions (tensorwatch count, as Suite-Zero)",
     needs: Needs::NOTHING,
-    settings: |_| "millions".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "millions".to_string(),
     batch: |_| 1,
     score,
 };

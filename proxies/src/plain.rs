@@ -12,6 +12,7 @@
 //! agree with one Suite-Zero draw either; its ρ with accuracy (about −0.2 to −0.26) matches
 //! Suite-Zero's within the draws' spread (`swapnas check --draws`).
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{loss_settings, sum_over_layers, LossGradients};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
@@ -21,12 +22,14 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "plain",
     about: "plain: Σ W ⊙ ∂L/∂W (signed) of cross-entropy on a real batch (Mozer & Smolensky 1989)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: loss_settings,
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: loss_settings,
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let pairs = LossGradients::shared(ctx, ctx.settings.batch).context("plain: cross-entropy backward pass")?;
+    let pairs = LossGradients::shared(ctx, PROXY_BATCH.get(ctx.settings)).context("plain: cross-entropy backward pass")?;
     sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone())))
 }

@@ -7,8 +7,65 @@
 //! accuracies: μ = σ = the largest network of the space, in millions of parameters, rounded
 //! to two significant digits (NB201: the all-conv3×3 cell, 1.5M). `--reg-mu`/`--reg-sigma` override it.
 
-use crate::{swap, Needs, ProxyContext, ProxyDecl};
+use crate::setting::{positive_f64, AnySetting, Setting};
+use crate::{swap, Needs, ProxyContext, ProxyDecl, ProxySettings};
 use anyhow::{ensure, Result};
+
+/// `--reg-mu`.
+pub const MU: Setting<f64> = Setting {
+    name: "reg_mu",
+    value: "M",
+    about: "reg-SWAP: μ in millions of parameters [default: the space's largest network, rounded to two significant digits; 1.5 for nb201]",
+    default: "",
+    parse: positive_f64,
+};
+
+/// `--reg-sigma`.
+pub const SIGMA: Setting<f64> = Setting {
+    name: "reg_sigma",
+    value: "M",
+    about: "reg-SWAP: σ in millions of parameters [default: equal to μ, as in the paper]",
+    default: "",
+    parse: positive_f64,
+};
+
+/// The settings that give the size prior.
+pub const PRIOR_SETTINGS: [&dyn AnySetting; 2] = [&MU, &SIGMA];
+
+/// The prior before the space's rule is known (NB201's).
+const FALLBACK: RegSwapPrior = RegSwapPrior { mu: 1.5, sigma: 1.5 };
+
+/// The default rule's words (report headers).
+pub const RULE: &str = "default rule: μ = σ = largest network of the space, 2 significant digits; `swapnas ablate` compared it with other accuracy-blind priors on NB201 CIFAR-100 only (300 archs; README, Ablation), where none reached the SWAP paper's 0.90 — not measured on other spaces";
+
+/// The prior of `s` and how it was chosen: `--reg-mu` (σ = μ unless `--reg-sigma`), else the
+/// space's rule from its largest network.
+pub fn prior(s: &ProxySettings) -> (RegSwapPrior, &'static str) {
+    let mut prior = s.largest_params.map_or(FALLBACK, RegSwapPrior::from_largest);
+    let (mu, sigma) = (MU.given(s), SIGMA.given(s));
+    if let Some(mu) = mu {
+        prior = RegSwapPrior { mu, sigma: mu };
+    }
+    if let Some(sigma) = sigma {
+        prior.sigma = sigma;
+    }
+    (prior, if mu.is_some() || sigma.is_some() { "given on the command line" } else { RULE })
+}
+
+/// Gives μ and σ (`None`: both back to the rule).
+pub fn set_prior(s: &mut ProxySettings, prior: Option<RegSwapPrior>) -> Result<()> {
+    match prior {
+        Some(p) => {
+            s.set(MU.name, &p.mu.to_string())?;
+            s.set(SIGMA.name, &p.sigma.to_string())
+        }
+        None => {
+            s.unset(MU.name);
+            s.unset(SIGMA.name);
+            Ok(())
+        }
+    }
+}
 
 /// μ and σ of the regulariser, in millions of parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -44,13 +101,18 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "reg_swap",
     about: "regularised SWAP: SWAP × exp(-(params-μ)²/σ)",
     needs: Needs { size_prior: true, ..Needs::RELU_PATTERNS },
-    settings: |s| format!("{} mu={}M sigma={}M", swap::settings(s), s.reg_swap.mu, s.reg_swap.sigma),
-    batch: |s| s.swap_batch,
+    settings: &[&swap::BATCH, &swap::REPEATS, &MU, &SIGMA],
+    version: 1,
+    key: |s| {
+        let p = prior(s).0;
+        format!("{} mu={}M sigma={}M", swap::key(s), p.mu, p.sigma)
+    },
+    batch: |s| swap::BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let prior = ctx.settings.reg_swap;
+    let prior = prior(ctx.settings).0;
     ensure!(prior.sigma > 0.0, "reg-SWAP σ must be positive, got {}", prior.sigma);
     let (swap, params) = swap::score_and_params(ctx)?;
     Ok(swap * prior.factor(params))

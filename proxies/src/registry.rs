@@ -11,6 +11,14 @@ pub const DEFAULT: &str = "swap,reg_swap";
 /// activation-pattern count the SWAP paper sets beside them.
 pub const ABLATION: &str = "swap,reg_swap,ap";
 
+/// The settings `swapnas reproduce --quick` runs with (every other setting at its default):
+/// SWAP with 2 repeats, the baselines on 16 images.
+pub const QUICK_SETTINGS: &[(&str, &str)] = &[("repeats", "2"), ("proxy_batch", "16")];
+
+/// The settings `swapnas ablate` varies by default, one cell per value (`--grid`): SWAP's
+/// batch and repeats.
+pub const ABLATION_GRID: &[&str] = &["batch=8,16,32", "repeats=8,16,32"];
+
 /// The fitness `swapnas search` uses when `--fitness` is not given (the SWAP paper's).
 pub const DEFAULT_FITNESS: &str = "reg_swap";
 

@@ -7,6 +7,7 @@
 //! Deviation (default `--input first`): the batch is the first `batch` training images in file order, not a random
 //! augmented minibatch. The backward pass is shared with grad_norm and plain.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{loss_settings, sum_over_layers, LossGradients};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{Context, Result};
@@ -16,12 +17,14 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "snip",
     about: "SNIP: Σ|W ⊙ ∂L/∂W| of cross-entropy on a real batch (Lee et al. 2019)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: loss_settings,
-    batch: |s| s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: loss_settings,
+    batch: |s| PROXY_BATCH.get(s),
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    let pairs = LossGradients::shared(ctx, ctx.settings.batch).context("snip: cross-entropy backward pass")?;
+    let pairs = LossGradients::shared(ctx, PROXY_BATCH.get(ctx.settings)).context("snip: cross-entropy backward pass")?;
     sum_over_layers(pairs.iter().map(|(w, g)| w.clone().mul(g.clone()).abs()))
 }

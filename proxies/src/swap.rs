@@ -33,6 +33,7 @@
 //! (a grouped conv sums in another order), which `stacked_repeats_equal_one_at_a_time` in
 //! `tests/swap_real.rs` bounds on real archs.
 
+use crate::setting::{self, Setting};
 use crate::{derive_seed, Needs, ProxyContext, ProxyDecl, ProxySettings};
 use anyhow::{bail, ensure, Result};
 use rayon::prelude::*;
@@ -53,14 +54,38 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "swap",
     about: "SWAP: distinct sample-wise ReLU activation patterns (Peng et al. 2024)",
     needs: Needs::RELU_PATTERNS,
-    settings,
-    batch: |s| s.swap_batch,
+    settings: &[&BATCH, &REPEATS],
+    version: 1,
+    key,
+    batch: |s| BATCH.get(s),
     score: |ctx| Ok(score_and_params(ctx)?.0),
 };
 
-/// SWAP's settings string (its cache key and reg-SWAP's prefix).
-pub fn settings(s: &ProxySettings) -> String {
-    format!("B={} R={} init=gaussian bn=batch", s.swap_batch, s.swap_repeats)
+/// `--repeats`.
+pub const REPEATS: Setting<usize> = Setting {
+    name: "repeats",
+    value: "R",
+    about: "SWAP: re-initialisations averaged over (the reference's 32)",
+    default: "32",
+    parse: setting::count,
+};
+
+/// `--batch`.
+pub const BATCH: Setting<usize> = Setting {
+    name: "batch",
+    value: "B",
+    about: "SWAP: number of input images, the first of the training set (the reference's 16); at most 128 (each neuron's signs are packed into 128 bits)",
+    default: "16",
+    parse: |t| {
+        let b = setting::at_least(t, 0)?;
+        anyhow::ensure!((1..=MAX_BATCH).contains(&b), "must be between 1 and {MAX_BATCH} (SWAP packs each neuron's signs into 128 bits), got {b}");
+        Ok(b)
+    },
+};
+
+/// SWAP's key (its cache key and reg-SWAP's prefix).
+pub fn key(s: &ProxySettings) -> String {
+    format!("B={} R={} init=gaussian bn=batch", BATCH.get(s), REPEATS.get(s))
 }
 
 /// The mean SWAP score over the repeats, and the network's parameter count. Shared with
@@ -123,7 +148,7 @@ impl Strategy {
 /// prefix of a larger one (SWAP, reg-SWAP and `ap` on one arch cost one set of forward passes;
 /// an ablation over R costs only its largest R).
 pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
-    let (batch, repeats) = (ctx.settings.swap_batch, ctx.settings.swap_repeats);
+    let (batch, repeats) = (BATCH.get(ctx.settings), REPEATS.get(ctx.settings));
     ensure!((1..=MAX_BATCH).contains(&batch), "SWAP batch must be between 1 and {MAX_BATCH}, got {batch}");
     ensure!(repeats >= 1, "SWAP needs at least one repeat");
     ensure!(ctx.batch.len() >= batch, "SWAP needs {batch} images, {} were loaded", ctx.batch.len());

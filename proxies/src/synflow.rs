@@ -20,7 +20,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "synflow",
     about: "SynFlow: log Σ|W ⊙ ∂R/∂W|, |W|, BN off, all-ones input, float64 (Tanaka et al. 2020)",
     needs: Needs { gradients: true, ..Needs::NOTHING },
-    settings: |_| "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string(),
+    settings: &[],
+    version: 1,
+    key: |_| "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string(),
     batch: |_| 1,
     score,
 };

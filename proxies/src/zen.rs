@@ -13,6 +13,7 @@
 //! dense tasks the features are the encoder's output (the decoder's input); NASLib took the
 //! input of the decoder's last conv, and left transposed convs at their default init.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{gaussian, scalar, to_host};
 use crate::{derive_seed, Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
@@ -30,15 +31,17 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "zen",
     about: "Zen-NAS: log of pre-GAP response to input noise + BN log-stds, Gaussian init (Lin et al. 2021)",
     needs: Needs::NOTHING,
-    settings: |s| format!("B={} init=gaussian bn=batch input=gaussian mixup=0.01 repeat=1", s.batch),
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("B={} init=gaussian bn=batch input=gaussian mixup=0.01 repeat=1", PROXY_BATCH.get(s)),
     batch: |_| 1,
     score,
 };
 
 fn score(ctx: &ProxyContext) -> Result<f64> {
-    ensure!(ctx.settings.batch >= 2, "zen needs a batch of at least two, got {}", ctx.settings.batch);
+    ensure!(PROXY_BATCH.get(ctx.settings) >= 2, "zen needs a batch of at least two, got {}", PROXY_BATCH.get(ctx.settings));
     let side = ctx.batch.side;
-    let shape = [ctx.settings.batch, 3, side, side];
+    let shape = [PROXY_BATCH.get(ctx.settings), 3, side, side];
     let numel = shape.iter().product();
     let mut init = WeightInit::new(InitScheme::Gaussian, derive_seed(ctx.seed, 0));
     let net = ctx.builder.build(&mut init, &BuildOptions::new(ctx.builder.num_classes()), ctx.device);
@@ -55,7 +58,7 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let (f1, var1, counts) = pass(x)?;
     let (f2, var2, _) = pass(mix)?;
     ensure!(var1.len() == var2.len() && var1.len() == counts.len(), "the two passes recorded different BNs");
-    let delta = scalar(f1.sub(f2).abs().sum().div_scalar(ctx.settings.batch as f64))?;
+    let delta = scalar(f1.sub(f2).abs().sum().div_scalar(PROXY_BATCH.get(ctx.settings) as f64))?;
     let mut log_bn = 0.0;
     for ((v1, v2), m) in var1.into_iter().zip(var2).zip(counts) {
         log_bn += running_var_log_std(&to_host(v1)?, &to_host(v2)?, m);

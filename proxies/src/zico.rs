@@ -10,6 +10,7 @@
 //! Deviation: the two batches of B (the baseline batch) are the first 2·B training images in
 //! file order (default `--input first`), not random augmented batches.
 
+use crate::measure::PROXY_BATCH;
 use crate::measure::{batch_weight_grads, std_over_rows, sum_where_nonzero};
 use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
@@ -23,8 +24,10 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "zico",
     about: "ZiCo: Σ_layers log Σ mean|g|/std(g) over 2 real batches (Li et al. 2023)",
     needs: Needs::LOSS_GRADIENTS,
-    settings: |s| format!("B={}x{} init=pytorch bn=batch loss={} grads=cumulative", BATCHES, s.batch, s.loss.name()),
-    batch: |s| BATCHES * s.batch,
+    settings: &[&PROXY_BATCH],
+    version: 1,
+    key: |s| format!("B={}x{} init=pytorch bn=batch loss={} grads=cumulative", BATCHES, PROXY_BATCH.get(s), s.loss.name()),
+    batch: |s| BATCHES * PROXY_BATCH.get(s),
     score,
 };
 

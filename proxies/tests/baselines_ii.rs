@@ -111,7 +111,7 @@ fn grasp_finite_difference_converges_on_a_real_network() {
     assert!(coarse.is_finite() && coarse != 0.0);
     assert!((coarse - fine).abs() < 1e-3 * coarse.abs(), "step 1e-6: {coarse}, step 1e-8: {fine}");
     // The proxy itself (its own step) gives the same number.
-    let proxy = proxy("grasp", &ProxySettings { batch: 16, ..ProxySettings::default() }).score(&ctx).unwrap();
+    let proxy = proxy("grasp", &common::with_batch(16)).score(&ctx).unwrap();
     assert!((proxy - fine).abs() < 1e-3 * fine.abs(), "proxy {proxy} vs {fine}");
 }
 
@@ -234,7 +234,7 @@ fn fisher_by_hand_on_a_two_layer_net() {
         settings: &ProxySettings::default(),
         task: common::task(),
     };
-    let score = proxy("fisher", &ProxySettings { batch: n, ..ProxySettings::default() }).score(&ctx).unwrap();
+    let score = proxy("fisher", &common::with_batch(n)).score(&ctx).unwrap();
 
     // The network the proxy built: same init stream, same seed.
     let net = TinyBuilder::tiny(&mut WeightInit::new(InitScheme::PytorchDefault, 8), DType::F32, &device);
@@ -478,9 +478,9 @@ fn bad_input_is_an_error() {
         let e = p.score(&ctx).expect_err(p.name());
         assert!(format!("{e:#}").contains("images"), "{}: {e:#}", p.name());
     }
-    let none = ProxySettings { batch: 0, ..settings() };
-    let e = proxy("zico", &none).score(&ctx).unwrap_err();
-    assert!(format!("{e:#}").contains("at least one"), "{e:#}");
+    // A minibatch under 2 is refused when set, naming the flag.
+    let e = settings().set("proxy_batch", "0").unwrap_err();
+    assert!(format!("{e:#}").contains("--proxy-batch 0") && format!("{e:#}").contains("at least 2"), "{e:#}");
     // A network that cannot take |W|: synflow says so.
     let ctx = ProxyContext {
         builder: &FrozenBuilder,

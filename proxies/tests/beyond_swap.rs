@@ -69,6 +69,10 @@ fn az_nas_edge_cases_follow_the_reference() {
 fn lswag_interval_is_applied() {
     let arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_3x3~0|avg_pool_3x3~1|nor_conv_1x1~2|";
     let all = context_score("lswag", arch, &settings());
-    let late = context_score("lswag", arch, &ProxySettings { lswag_layers: [0.5, 1.0], ..settings() });
+    let late = context_score("lswag", arch, &{
+        let mut s = settings();
+        s.set("lswag_layers", "50-100").unwrap();
+        s
+    });
     assert!(all.is_finite() && late.is_finite() && all > late, "all layers {all}, second half {late}");
 }

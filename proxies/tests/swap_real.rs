@@ -45,7 +45,7 @@ fn packed_count_equals_naive_unique_rows_on_a_real_network() {
 fn building_blocks_reproduce_the_proxy() {
     let device = Device::flex();
     let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
-    let settings = ProxySettings { swap_repeats: 3, ..ProxySettings::default() };
+    let settings = common::with_repeats(3);
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let memo = Memo::new();
     let ctx = ProxyContext {
@@ -71,7 +71,7 @@ fn building_blocks_reproduce_the_proxy() {
 fn swap_is_seeded_and_reg_swap_reuses_it() {
     let device = Device::flex();
     let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
-    let settings = ProxySettings { swap_repeats: 2, ..ProxySettings::default() };
+    let settings = common::with_repeats(2);
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let score = |seed: u64, proxy: &dyn Proxy, memo: &Memo| {
         let ctx = ProxyContext {
@@ -93,7 +93,7 @@ fn swap_is_seeded_and_reg_swap_reuses_it() {
     let reg = proxy("reg_swap", &settings);
     let r = score(1, &*reg, &memo);
     let params = b.build(&mut WeightInit::new(InitScheme::Gaussian, 0), &BuildOptions::new(10), &device).parameter_count();
-    assert!((r - s1 * settings.reg_swap.factor(params)).abs() < 1e-9 * s1);
+    assert!((r - s1 * settings.size_prior().factor(params)).abs() < 1e-9 * s1);
 }
 
 /// The repeats of a smaller R are a prefix of a larger R's (memoised per B): R = 2 after R = 3
@@ -104,7 +104,7 @@ fn smaller_r_reuses_the_prefix_and_ap_shares_the_passes() {
     let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
     let b = builder("(2, 2, 3, 0, 4, 2)");
     let score = |name: &str, repeats: usize, memo: &Memo| {
-        let settings = ProxySettings { swap_repeats: repeats, ..ProxySettings::default() };
+        let settings = common::with_repeats(repeats);
         let ctx = ProxyContext {
             builder: &b,
             batch: &batch,
@@ -195,7 +195,8 @@ fn native_kernels_match_burn() {
     let batch = ImageSet::CIFAR10.load_first(&data_dir(), 16).unwrap();
     let b = builder(archs[0]);
     let score = |kernels| {
-        let settings = ProxySettings { swap_repeats: 2, kernels, ..ProxySettings::default() };
+        let mut settings = common::with_repeats(2);
+        settings.kernels = kernels;
         let memo = Memo::new();
         let ctx = ProxyContext {
             builder: &b,

@@ -39,8 +39,22 @@ pub fn proxy(name: &str, settings: &ProxySettings) -> Box<dyn Proxy> {
     swapnas_proxies::proxy(name, settings).unwrap()
 }
 
+/// The default settings with the baselines' minibatch of `n` images.
+pub fn with_batch(n: usize) -> ProxySettings {
+    let mut s = ProxySettings::default();
+    s.set("proxy_batch", &n.to_string()).unwrap();
+    s
+}
+
+/// The default settings with SWAP's `r` repeats.
+pub fn with_repeats(r: usize) -> ProxySettings {
+    let mut s = ProxySettings::default();
+    s.set("repeats", &r.to_string()).unwrap();
+    s
+}
+
 pub fn settings() -> ProxySettings {
-    ProxySettings { batch: BATCH, ..ProxySettings::default() }
+    with_batch(BATCH)
 }
 
 /// Every 60th row of Suite-Zero's cifar10 table.

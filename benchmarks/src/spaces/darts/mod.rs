@@ -40,6 +40,7 @@ const TASKS: &[Task] = &[Task {
     loss: Loss::CrossEntropy,
     targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "CIFAR-10 validation accuracy of the chosen table" }],
+    version: 1,
 }];
 
 const SETS: &[TableSet] = &[

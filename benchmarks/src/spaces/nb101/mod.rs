@@ -32,6 +32,7 @@ const TASKS: &[Task] = &[Task {
     loss: Loss::CrossEntropy,
     targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "108-epoch CIFAR-10 validation accuracy" }],
+    version: 1,
 }];
 
 const FILES: &[CheckedFile] = &[CheckedFile {
