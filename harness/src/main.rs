@@ -1,42 +1,26 @@
 //! `swapnas`: score benchmark architectures with zero-cost proxies and report how well each
 //! proxy ranks them against trained accuracy.
 //!
-//! This file only dispatches: each subcommand resolves its own flags into a typed config and
-//! runs on the one scoring engine ([`engine`]). Module dependencies flow one way:
-//! `main` → `run`/`check`/`bench`/`reproduce`/`search`/`merge`/`ablate`/`fetch` → `engine` → `cache`/`device`, with
-//! `cli` (flags) beside them, read into the engine's typed specs by `spec`; `reproduce` also
-//! uses `run`.
+//! This file only dispatches ([`commands`]: one file per subcommand, each resolving its flags
+//! into typed specs and running on the one scoring engine, [`engine`]). Module dependencies
+//! flow one way: `main` → `commands` → `spec` → `engine` → `cache`/`device`/`fetch`, with
+//! `cli` (flag groups) read only by `commands` and `spec`, and `outputs` (the one writer of
+//! a command's files) beside them.
 
-mod ablate;
-mod bench;
 mod cache;
-mod check;
 mod cli;
+mod commands;
 mod device;
 mod engine;
 mod fetch;
-mod merge;
-mod reproduce;
-mod run;
-mod search;
+mod outputs;
 mod spec;
 
 use clap::Parser;
-use cli::{Cli, Command};
 
 fn main() {
-    let cli = Cli::parse();
-    let result = match &cli.command {
-        None => run::run(&cli.run),
-        Some(Command::Check(args)) => check::run(args),
-        Some(Command::Reproduce(args)) => reproduce::run(args),
-        Some(Command::Bench(args)) => bench::run(args),
-        Some(Command::Search(args)) => search::run(args),
-        Some(Command::Merge(args)) => merge::run(args),
-        Some(Command::Ablate(args)) => ablate::run(args),
-        Some(Command::Data(cmd)) => fetch::run(cmd),
-    };
-    if let Err(err) = result {
+    let cli = commands::Cli::parse();
+    if let Err(err) = commands::dispatch(&cli) {
         eprintln!("error: {err:#}");
         std::process::exit(2);
     }

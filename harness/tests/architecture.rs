@@ -231,3 +231,31 @@ fn published_figures_name_registered_proxies_and_tasks() {
     }
     assert!(checked > 0, "no space declares a published figure: the check checked nothing");
 }
+
+/// No function of the harness is over 120 lines: a command is a short composition of shared
+/// steps (a function's length: its `fn` line to the `}` at its indentation).
+#[test]
+fn harness_functions_are_short() {
+    let mut files = Vec::new();
+    rust_files(&root().join("harness").join("src"), &mut files);
+    let mut long = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let body = line.trim_start();
+            let indent = &line[..line.len() - body.len()];
+            let is_fn = ["fn ", "pub fn ", "pub(crate) fn "].iter().any(|p| body.starts_with(p));
+            if !is_fn || body.ends_with(';') {
+                continue;
+            }
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+                if end + 2 > 120 {
+                    long.push(format!("{}:{} {} lines", f.display(), i + 1, end + 2));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "harness functions over 120 lines (split them into shared steps): {long:?}");
+}

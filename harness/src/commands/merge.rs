@@ -4,13 +4,27 @@
 //! the merged run's cache, and the run is then rebuilt from the cache alone — computing
 //! nothing — so the merged table, plots, CSV and Parquet are the unsharded run's.
 
+use crate::outputs::{self, Outputs};
 use crate::cache::ScoreCache;
-use crate::cli::{Cli, MergeArgs};
-use crate::run::{run_task, RunConfig};
+use super::run::{run_task, RunConfig};
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Args, Parser};
+use std::path::PathBuf;
+use super::Cli;
 use std::collections::BTreeSet;
 
+/// Join sharded runs (`--shard I/N`): the shards' score caches into one run's table,
+/// plots, CSV and Parquet — the same as the unsharded run's; names the archs still missing.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The shards' output directories (each with its shard.json and scores.jsonl).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// Output directory [default: results/<run>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
 /// A shard's manifest.
 struct Shard {
     k: usize,
@@ -23,6 +37,7 @@ struct Shard {
 
 fn read_shard(dir: &std::path::Path) -> Result<Shard> {
     let path = dir.join("shard.json");
+
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("{} is not a shard's output (no shard.json)", dir.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is corrupt", path.display()))?;
@@ -86,16 +101,16 @@ pub fn run(args: &MergeArgs) -> Result<()> {
     let mut config = RunConfig::resolve(&cli.run)?;
     config.cache_only = true;
     config.shard = None;
-    let out = args.out.clone().unwrap_or_else(|| std::path::PathBuf::from("results").join(&first.run));
+    let out = args.out.clone().unwrap_or_else(|| outputs::results(&first.run));
     if args.dirs.iter().any(|d| d.canonicalize().ok() == out.canonicalize().ok()) {
         bail!("--out {} is one of the shard directories: give the merged run its own directory", out.display());
     }
-    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let outputs = Outputs::create(&out)?;
     {
-        let merged = ScoreCache::open(&out.join("scores.jsonl"))?;
+        let merged = ScoreCache::open(&outputs.path(outputs::SCORES))?;
         let mut copied = 0;
         for dir in &args.dirs {
-            let cache = ScoreCache::open(&dir.join("scores.jsonl"))?;
+            let cache = ScoreCache::open(&dir.join(outputs::SCORES))?;
             for entry in cache.entries() {
                 if merged.get(&entry.key()).is_none() {
                     merged.append(entry)?;
@@ -115,7 +130,7 @@ pub fn run(args: &MergeArgs) -> Result<()> {
 mod tests {
     #[test]
     fn shard_flags_parse() {
-        use crate::run::parse_shard;
+        use crate::commands::run::parse_shard;
         assert_eq!(parse_shard("2/3").unwrap(), (2, 3));
         assert!(parse_shard("0/3").is_err());
         assert!(parse_shard("4/3").is_err());

@@ -18,7 +18,9 @@
 //! The search sees only fitness: it builds networks from genes and never opens the space's
 //! table; accuracies are read afterwards, for the report only.
 
-use crate::cli::SearchArgs;
+use clap::Args;
+use crate::outputs::{self, Outputs};
+use crate::cli::{CacheArgs, EnsembleArg, ExecArgs, InputArgs, SettingArgs, TaskArgs};
 use crate::engine::{arch_seed, Engine, ProxyPlan, Setup, Target};
 use anyhow::{bail, Context, Result};
 use rand::seq::IndexedRandom;
@@ -38,8 +40,76 @@ use swapnas_benchmarks::{DataDir, SearchSpace, Task};
 use swapnas_proxies::derive_seed;
 use swapnas_reports::plot::{lines, LinePanel, Series};
 use swapnas_reports::stats::{mean_sd, rank_ensemble, EnsembleRule};
-use swapnas_reports::table::write_atomic;
 
+/// Search a space for architectures with a training-free fitness (one proxy, or a rank
+/// ensemble a+b+c): SWAP-NAS's evolution, aging evolution or random search, K seeded runs
+/// each; the search never reads accuracies — the report looks the found archs up in the
+/// table afterwards (accuracy on every task, rank in the space, optimum).
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+
+    /// Fitness: a proxy (see --list-proxies), or a rank ensemble of several written a+b+c.
+    #[arg(long, default_value = swapnas_proxies::DEFAULT_FITNESS)]
+    pub fitness: String,
+
+    /// How an ensemble fitness combines its members' ranks within the archs evaluated so far.
+    #[arg(long, value_enum, default_value_t = EnsembleArg::LogRank)]
+    pub ensemble: EnsembleArg,
+
+    /// Algorithms, comma-separated: evolution (SWAP-NAS's), aging (regularised evolution),
+    /// random, or all.
+    #[arg(long, default_value = "evolution")]
+    pub algo: String,
+
+    /// Fitness evaluations per run.
+    #[arg(long, default_value_t = 100)]
+    pub budget: usize,
+
+    /// Independent seeded runs per algorithm.
+    #[arg(long, default_value_t = 1)]
+    pub runs: usize,
+
+    /// Population size P (evolution, aging).
+    #[arg(long, default_value_t = 10)]
+    pub population: usize,
+
+    /// Members sampled per cycle S (evolution, aging).
+    #[arg(long, default_value_t = 3)]
+    pub sample: usize,
+
+    /// Mutated children scored per cycle M, the best kept (evolution).
+    #[arg(long, default_value_t = 1)]
+    pub mutations: usize,
+
+    /// Target model size in millions of parameters: sets reg-SWAP's μ = σ, as the paper
+    /// steers the size of what it finds.
+    #[arg(long)]
+    pub target_params: Option<f64>,
+
+    /// Seed of the runs and of weight initialisation (each arch's seed derives from it and
+    /// the arch alone, so every run sees the same fitness of an arch).
+    #[arg(long = "seed", default_value_t = 0)]
+    pub sample_seed: u64,
+
+    #[command(flatten)]
+    pub settings: SettingArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub exec: ExecArgs,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Score cache file [default: results/<bench>-<task>/scores.jsonl, the one
+    /// `swapnas --bench B --task T` keeps, so searches and runs share scores].
+    #[arg(long = "cache")]
+    pub cache_file: Option<PathBuf>,
+}
 /// A search algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -284,10 +354,10 @@ impl SearchConfig {
         let name = space.candidate_run_name(target.task);
         let out = args.exec.out.clone().unwrap_or_else(|| {
             let suffix = args.target_params.map_or(String::new(), |m| format!("-target{m}M"));
-            PathBuf::from("results").join("search").join(format!("{name}-{fitness_name}{suffix}"))
+            outputs::results("search").join(format!("{name}-{fitness_name}{suffix}"))
         });
         let cache = (!args.cache.no_cache)
-            .then(|| args.cache_file.clone().unwrap_or_else(|| PathBuf::from("results").join(&name).join("scores.jsonl")));
+            .then(|| args.cache_file.clone().unwrap_or_else(|| outputs::run_cache(&name)));
         Ok(Self {
             target,
             genome,
@@ -462,7 +532,7 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
             space.load(&request, &config.data).context("reading the space's largest network for reg-SWAP's prior")?.largest_params
         }
     };
-    std::fs::create_dir_all(&config.out).with_context(|| format!("cannot create {}", config.out.display()))?;
+    Outputs::create(&config.out)?;
     let engine = Engine::prepare(Setup {
         run_name: &run_name,
         task,
@@ -591,13 +661,13 @@ fn acc(c: &Column, arch: &str) -> f64 {
 impl Report<'_> {
     /// runs.csv, search.md, trace.csv, search.png/svg and search.json; returns search.md.
     fn write(&self) -> Result<String> {
-        let out = &self.config.out;
-        write_atomic(&out.join("runs.csv"), self.runs_csv().as_bytes())?;
+        let outputs = Outputs::create(&self.config.out)?;
+        outputs.write("runs.csv", self.runs_csv())?;
         let md = self.markdown();
-        write_atomic(&out.join("search.md"), md.as_bytes())?;
-        self.traces()?;
-        write_atomic(&out.join("search.json"), serde_json::to_string_pretty(&self.json())?.as_bytes())?;
-        eprintln!("wrote {} (search.md, runs.csv, trace.csv, search.json, search.png/svg)", out.display());
+        outputs.write("search.md", &md)?;
+        self.traces(&outputs)?;
+        outputs.write_json("search.json", &self.json())?;
+        eprintln!("wrote {} (search.md, runs.csv, trace.csv, search.json, search.png/svg)", outputs.dir().display());
         Ok(md)
     }
 
@@ -747,10 +817,10 @@ impl Report<'_> {
 
     /// trace.csv and its plot: mean best-so-far fitness and its accuracy per evaluation, per
     /// algorithm.
-    fn traces(&self) -> Result<()> {
+    fn traces(&self, outputs: &Outputs) -> Result<()> {
         let Report { config, fitness_name, results, .. } = *self;
         let Target { space, task, .. } = config.target;
-        let out = &config.out;
+        let out = outputs.dir();
         let searched: Vec<&Column> = self.columns.iter().filter(|c| c.task.name == task.name).collect();
         let mut trace_csv = String::from("algo,run,evaluation,best_arch,best_fitness");
         for c in &searched {
@@ -771,7 +841,7 @@ impl Report<'_> {
                 trace_csv.push('\n');
             }
         }
-        write_atomic(&out.join("trace.csv"), trace_csv.as_bytes())?;
+        outputs.write("trace.csv", &trace_csv)?;
         let mean_curve = |algo: Algo, value: &dyn Fn(&str, f64) -> f64| -> Vec<(f64, f64)> {
             let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
             (0..config.params.budget)

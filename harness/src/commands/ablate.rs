@@ -10,7 +10,9 @@
 //! earlier ablation — costs nothing. Cells fed the same images share each arch's memo: the
 //! prior cells reuse the baseline's SWAP forward passes, and `ap` comes free with SWAP.
 
-use crate::cli::AblateArgs;
+use clap::Args;
+use crate::outputs::{self, Outputs};
+use crate::cli::{SampleArgs, SettingArgs, TaskArgs};
 use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, Setup, Shrink, Target};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,9 +24,85 @@ use swapnas_benchmarks::space::{param_count, Request};
 use swapnas_benchmarks::{Candidate, Split};
 use swapnas_proxies::{Memo, ProxySettings};
 use swapnas_reports::plot::heatmap;
-use swapnas_reports::table::{csv_field, fmt3, write_atomic};
+use swapnas_reports::table::{csv_field, fmt3};
 use swapnas_reports::{correlate, Correlation};
 
+/// Ablation: score the same seeded archs under a grid of settings (SWAP batch, repeats,
+/// input images, input size, reg-SWAP prior), one axis at a time around the flags'
+/// baseline, and write one table of ρ with 95% intervals per setting × proxy against every
+/// accuracy column, a heatmap and per-setting scores; every score is cached and reused.
+#[derive(Debug, Clone, Args)]
+pub struct AblateArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+
+    /// Proxies scored in every cell (those using reg-SWAP's prior also in the prior cells).
+    #[arg(long, default_value = swapnas_proxies::ABLATION_PROXIES)]
+    pub proxies: String,
+
+    /// The baseline's settings (each axis varies one of them).
+    #[command(flatten)]
+    pub settings: SettingArgs,
+
+    /// A proxy setting's values to try, `SETTING=V1,V2,…` (repeatable; a setting any proxy
+    /// declares, e.g. `--grid repeats=1,8`); giving one replaces the default grid, `none`
+    /// leaves no setting axis.
+    #[arg(long, value_name = "SETTING=LIST", default_values = swapnas_proxies::ABLATION_GRID)]
+    pub grid: Vec<String>,
+
+    /// Inputs to try: first, random, random-augmented (training images), test (the first
+    /// test images).
+    #[arg(long, default_value = "first,random,random-augmented,test")]
+    pub grid_input: String,
+
+    /// Input sizes N (N×N) to try, with each --grid-shrink. A network may not take every size
+    /// (NB201's reduction block fails on 15×15, as the official PyTorch network does: its
+    /// stride-2 conv gives 8×8, its pooled shortcut 7×7); such a cell is reported as failed,
+    /// with the error.
+    #[arg(long, default_value = "3,15,16,32")]
+    pub grid_size: String,
+
+    /// How the input-size cells shrink the images: crop, resize, or both.
+    #[arg(long, default_value = "crop,resize")]
+    pub grid_shrink: String,
+
+    /// reg-SWAP priors to try (over the baseline's SWAP scores, so they cost nothing): rules
+    /// that see no accuracies — `largest` (the space's largest network, the default), `median`
+    /// and `mean` (of the sampled archs' sizes) — and grid values μ = σ in millions (`1.5`), or
+    /// with K in thousands as the official code counts Θ (`1500K`: μ = 1500K params, σ = 1500
+    /// in K², a much narrower prior), or `MU:SIGMA` in millions.
+    #[arg(long, default_value = "largest,median,mean,1500K,0.5,1,2,3")]
+    pub grid_prior: String,
+
+    /// Cells costing more than twice the baseline (large B or R) are scored on the first N
+    /// archs of the sample (the same nested sample; their intervals show it) [default: all].
+    #[arg(long, value_name = "N")]
+    pub heavy_archs: Option<usize>,
+
+    /// Score cache [default: the plain run's, results/<bench>-<task>/scores.jsonl, so scores
+    /// of earlier runs are reused].
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+
+    /// Output directory [default: results/ablate/<bench>-<task>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+
+    /// Threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
 /// One setting of the grid.
 #[derive(Clone)]
 struct Cell {
@@ -161,14 +239,14 @@ fn cells(args: &AblateArgs, base_plan: &ProxyPlan, largest: f64, sizes: &[f64], 
         }
     };
     // Each setting value one cell; its cost is the value over the baseline's where both are
-    // numbers (SWAP's B and R scale its passes), else 1.
+    // counts (whole numbers: SWAP's B and R, a minibatch scale the passes), else 1.
     for (name, values) in axes {
         for v in values {
             let mut settings = base.clone();
             settings.set(name, &v)?;
-            let ratio = |text: Option<String>| text.and_then(|t| t.trim().parse::<f64>().ok());
-            let cost = match (ratio(Some(v.clone())), ratio(base.value_text(name))) {
-                (Some(a), Some(b)) if b > 0.0 => a / b,
+            let count = |text: Option<String>| text.and_then(|t| t.trim().parse::<usize>().ok());
+            let cost = match (count(Some(v.clone())), count(base.value_text(name))) {
+                (Some(a), Some(b)) if b > 0 => a as f64 / b as f64,
                 _ => 1.0,
             };
             let cell = Cell {
@@ -294,9 +372,9 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     let side = target.task.input.side(target.task.images.resolve(&data).side());
     let grid = cells(args, &base_plan, largest_m, &sizes, side)?;
 
-    let out_dir = args.out.clone().unwrap_or_else(|| PathBuf::from("results/ablate").join(&first.name));
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
-    let cache_path = args.cache.clone().unwrap_or_else(|| PathBuf::from("results").join(&first.name).join("scores.jsonl"));
+    let out_dir = args.out.clone().unwrap_or_else(|| outputs::results("ablate").join(&first.name));
+    let outputs = Outputs::create(&out_dir)?;
+    let cache_path = args.cache.clone().unwrap_or_else(|| outputs::run_cache(&first.name));
     if let Some(dir) = cache_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -319,9 +397,9 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     let results = scoring.results(&per_arch, &failed, &accuracies);
     let column_names: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let report = report(&first, &results, &column_names, &base_settings, largest_m, n, args.sample.seed);
-    write_atomic(&out_dir.join("ablation.md"), report.as_bytes())?;
-    write_atomic(&out_dir.join("ablation.csv"), csv(&results, &column_names).as_bytes())?;
-    write_cell_scores(&out_dir, &results, candidates, &sizes, &accuracies, &column_names)?;
+    outputs.write("ablation.md", &report)?;
+    outputs.write("ablation.csv", csv(&results, &column_names))?;
+    write_cell_scores(&outputs, &results, candidates, &sizes, &accuracies, &column_names)?;
     // Heatmap: cells × proxies, ρ against the first accuracy column.
     let proxy_names: Vec<String> = base_plan.decls.iter().map(|d| d.name.to_string()).collect();
     let rows: Vec<String> = results.iter().map(|r| format!("{}: {}", r.cell.axis, short(&r.cell.label))).collect();
@@ -772,7 +850,7 @@ fn csv(results: &[CellResult], columns: &[&str]) -> String {
 
 /// `cells/<nn>-<axis>/scores.csv`: each cell's per-arch scores beside params and accuracies.
 fn write_cell_scores(
-    dir: &std::path::Path,
+    outputs: &Outputs,
     results: &[CellResult],
     candidates: &[Candidate],
     sizes: &[f64],
@@ -780,8 +858,7 @@ fn write_cell_scores(
     columns: &[&str],
 ) -> Result<()> {
     for (j, r) in results.iter().enumerate() {
-        let cell_dir = dir.join("cells").join(format!("{j:02}-{}", r.cell.axis));
-        std::fs::create_dir_all(&cell_dir).with_context(|| format!("cannot create {}", cell_dir.display()))?;
+        let cell_dir = format!("cells/{j:02}-{}", r.cell.axis);
         let mut out =
             format!("# {}: {}\narch,params_m,{},{}\n", r.cell.axis, r.cell.label, columns.join(","), r.proxies.join(","));
         for i in 0..r.archs {
@@ -789,7 +866,7 @@ fn write_cell_scores(
             let s: Vec<String> = r.scores.iter().map(|s| s[i].to_string()).collect();
             let _ = writeln!(out, "{},{},{},{}", csv_field(&candidates[i].label), sizes[i], acc.join(","), s.join(","));
         }
-        write_atomic(&cell_dir.join("scores.csv"), out.as_bytes())?;
+        outputs.write(&format!("{cell_dir}/scores.csv"), out)?;
     }
     Ok(())
 }

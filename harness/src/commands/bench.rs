@@ -10,20 +10,36 @@
 //! score difference and each path's efficiency against sgemm. Peak memory is the process's RSS
 //! high-water mark, reset before each proxy (Linux `/proc/self/clear_refs`).
 
-use crate::cli::BenchArgs;
+use clap::Args;
+use crate::outputs::{self, Outputs};
+use crate::cli::{ExecArgs, ProxyArgs, SampleArgs, SetArgs, TaskArgs};
 use crate::engine::{arch_seed, Engine, ProxyPlan, Setup, Target};
 use anyhow::{Context, Result};
 use burn::tensor::DType;
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::Request;
 use swapnas_benchmarks::{BnMode, Candidate, DataDir, ForwardCtx, Kernels, Taps};
 use swapnas_proxies::swap::{self, repeat_network, run_repeats, Strategy};
 use swapnas_proxies::Memo;
-use swapnas_reports::table::write_atomic;
 
+/// Speed and memory: archs/s and peak RSS of each proxy on a fixed seeded sample of
+/// archs (scored one after another), plus where SWAP's time goes (init / forward /
+/// pattern count); printed and saved as JSON. No cache is used.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub set: SetArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+    #[command(flatten)]
+    pub proxies: ProxyArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+}
 #[derive(Debug, Serialize)]
 struct ProxyBench {
     proxy: String,
@@ -72,6 +88,7 @@ struct Sgemm {
 /// interference does not lower the denominator of the efficiency.
 fn sgemm(device: &burn::tensor::Device, n: usize, threads: usize) -> Result<f64> {
     use burn::tensor::{Distribution, Tensor};
+
     use rayon::prelude::*;
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
     let window = || -> usize {
@@ -203,10 +220,10 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         archs: candidates.iter().map(|c| c.label.clone()).collect(),
     };
     let md = markdown(&report);
-    let out = args.exec.out.clone().unwrap_or_else(|| PathBuf::from("results").join("bench"));
-    std::fs::create_dir_all(&out)?;
-    write_atomic(&out.join("bench.json"), serde_json::to_string_pretty(&report)?.as_bytes())?;
-    write_atomic(&out.join("bench.md"), md.as_bytes())?;
+    let out = args.exec.out.clone().unwrap_or_else(|| outputs::results("bench"));
+    let outputs = Outputs::create(&out)?;
+    outputs.write_json("bench.json", &report)?;
+    outputs.write("bench.md", &md)?;
     println!("{md}");
     eprintln!("wrote {}", out.display());
     Ok(())

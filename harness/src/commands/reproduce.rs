@@ -1,17 +1,62 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
-use crate::cli::ReproduceArgs;
+use clap::Args;
+use std::path::PathBuf;
+use crate::outputs::Outputs;
 use crate::engine::{ProxyPlan, Target};
-use crate::run::{run_task, RunConfig};
+use super::run::{run_task, RunConfig};
 use anyhow::Result;
 use std::fmt::Write as _;
 use swapnas_benchmarks::data::suite_zero::ZcTable;
 use swapnas_benchmarks::DataDir;
 use swapnas_reports::plot::heatmap;
-use swapnas_reports::table::{fmt3, write_atomic};
+use swapnas_reports::table::fmt3;
 use swapnas_reports::{correlate, Correlation, CorrelationTable, MatrixTable};
 
+/// Reproduce the SWAP paper's comparison: every proxy on every task of every registered
+/// space (or of --bench), with the paper's sample size (1,000 archs) and settings;
+/// resumable (each task's score cache); writes results/paper/ with the full table, the
+/// heatmap and a REPORT.md that sets our numbers beside the published ones.
+#[derive(Debug, Clone, Args)]
+pub struct ReproduceArgs {
+    /// Smoke check: 5 archs per task, 2 SWAP repeats, baseline batch 16.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Only these spaces, comma-separated [default: every registered space].
+    #[arg(long)]
+    pub bench: Option<String>,
+
+    /// Architectures per task [default: 1000, or 5 with --quick].
+    #[arg(long)]
+    pub archs: Option<usize>,
+
+    /// Proxies, comma-separated, or `all`.
+    #[arg(long, default_value = "all")]
+    pub proxies: String,
+
+    /// Seed for the architecture samples and weight initialisation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Output directory.
+    #[arg(long, default_value = "results/paper")]
+    pub out: PathBuf,
+
+    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
+    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Threads [default: all cores].
+    #[arg(long)]
+    pub jobs: Option<usize>,
+
+    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
 /// The benchmark tasks to reproduce: every task of every registered space (its default
 /// table), or of the spaces `--bench` names.
 fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
@@ -88,11 +133,11 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
         rows,
         cells,
     };
-    std::fs::create_dir_all(&args.out)?;
+    let outputs = Outputs::create(&args.out)?;
     matrix.write_all(&args.out, "table")?;
     heatmap(&args.out.join("heatmap"), &matrix.title, &matrix.rows, &matrix.columns, &matrix.rho_matrix())?;
     let report = report(&matrix, &tables, &data, args)?;
-    write_atomic(&args.out.join("REPORT.md"), report.as_bytes())?;
+    outputs.write("REPORT.md", &report)?;
     println!("{report}");
     eprintln!("wrote {} (REPORT.md, table.md/.csv/.json/.tex, heatmap.png/.svg, one folder per task)", args.out.display());
     Ok(())

@@ -1,9 +1,11 @@
 //! The default command: score one benchmark task, correlate with accuracy, write the table,
 //! the per-arch scores and the plots.
 
-use crate::cli::RunArgs;
+use crate::cli::{CacheArgs, ExecArgs, InputArgs, ProxyArgs, SampleArgs, SetArgs, TaskArgs};
 use crate::engine::{ArchScores, Engine, ProxyPlan, Setup, Target};
-use anyhow::{Context, Result};
+use crate::outputs::{self, Outputs};
+use anyhow::Result;
+use clap::Args;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,9 +15,48 @@ use swapnas_reports::combine::fit_out_of_fold;
 use swapnas_reports::parquet::{write_scores, write_table, ScoreRow};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
-use swapnas_reports::table::{csv_field, write_atomic};
+use swapnas_reports::table::csv_field;
 use swapnas_reports::{correlate, Correlation, CorrelationTable, TableRow};
 
+/// The default command: score a benchmark task and write its tables and plots.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub set: SetArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+    #[command(flatten)]
+    pub proxies: ProxyArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Accuracy to correlate against: `val` (200-epoch validation, as Suite-Zero) or, where the
+    /// table has it, `test` (nb201: NATS-Bench) [default: the task's first column, val].
+    #[arg(long)]
+    pub accuracy: Option<String>,
+
+    /// Also report a fitted combination of the run's proxies (greedy member choice,
+    /// least-squares weights of normalised ranks), its ρ out of fold only: K-fold over archs
+    /// with --seed.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..))]
+    pub fitted: Option<u64>,
+
+    /// Score only shard I of N of the arch sample (archs I, I+N, I+2N, … of the same sample
+    /// as without --shard; 1-based), into its own cache [default out:
+    /// results/<run>/shard-I-of-N]; `swapnas merge` joins the shards.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// List the registered proxies and search spaces, and exit.
+    #[arg(long)]
+    pub list_proxies: bool,
+}
 /// A run, resolved and validated.
 #[derive(Clone)]
 pub struct RunConfig {
@@ -128,14 +169,14 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         loaded.candidates = loaded.candidates.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
     }
     let out_dir = config.out.clone().unwrap_or_else(|| {
-        let run = PathBuf::from("results").join(&loaded.name);
+        let run = outputs::results(&loaded.name);
         match config.shard {
             Some((k, n)) => run.join(format!("shard-{k}-of-{n}")),
             None => run,
         }
     });
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create output directory {}", out_dir.display()))?;
-    let cache_path = out_dir.join("scores.jsonl");
+    let outputs = Outputs::create(&out_dir)?;
+    let cache_path = outputs.path(outputs::SCORES);
     let engine = Engine::prepare(Setup {
         run_name: &loaded.name,
         task,
@@ -181,7 +222,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
             "argv": std::env::args().skip(1).collect::<Vec<_>>(),
             "run": loaded.name,
         });
-        write_atomic(&out_dir.join("shard.json"), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+        outputs.write_json("shard.json", &manifest)?;
         eprintln!(
             "shard {k}/{n}: {} of the sample's {sample_size} archs; merge the shards with `swapnas merge <shard dirs>`",
             loaded.candidates.len()
@@ -190,7 +231,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
 
     let accuracies: Vec<f64> = loaded.candidates.iter().map(|c| c.accuracy).collect();
     let (rows, columns) = derive_columns(&engine, config, &results, &accuracies);
-    let written = Written { out_dir: &out_dir, loaded: &loaded, engine: &engine, results: &results, accuracies: &accuracies };
+    let written = Written { outputs: &outputs, loaded: &loaded, engine: &engine, results: &results, accuracies: &accuracies };
     written.write(config, rows, &columns, started.elapsed().as_secs_f64())
 }
 
@@ -267,7 +308,7 @@ fn derive_columns(
 
 /// What a run writes its outputs from.
 struct Written<'a> {
-    out_dir: &'a std::path::Path,
+    outputs: &'a Outputs,
     loaded: &'a swapnas_benchmarks::Loaded,
     engine: &'a Engine,
     results: &'a [ArchScores],
@@ -277,7 +318,8 @@ struct Written<'a> {
 impl Written<'_> {
     /// scores.csv, the table (md/csv/json/tex/Parquet), scores.parquet and the plots.
     fn write(&self, config: &RunConfig, rows: Vec<TableRow>, columns: &[Vec<f64>], wall: f64) -> Result<CorrelationTable> {
-        let Written { out_dir, loaded, engine, results, accuracies } = *self;
+        let Written { outputs, loaded, engine, results, accuracies } = *self;
+        let out_dir = outputs.dir();
         let n = results.len();
         let Target { space, task, .. } = config.target;
         // Per-arch scores.
@@ -297,7 +339,7 @@ impl Written<'_> {
                 csv_field(&r.errors.join("; "))
             );
         }
-        write_atomic(&out_dir.join("scores.csv"), csv.as_bytes())?;
+        outputs.write("scores.csv", &csv)?;
 
         let mut header = vec![
             ("benchmark".to_string(), loaded.name.clone()),

@@ -8,7 +8,9 @@
 //! agree with each other, so `--draws N` scores each proxy N times with independent seed
 //! streams and reports that draw-to-draw agreement next to the agreement with the reference.
 
-use crate::cli::CheckArgs;
+use clap::Args;
+use crate::outputs::{self, Outputs};
+use crate::cli::{CacheArgs, ExecArgs, InputArgs, ProxyArgs, SampleArgs, TaskArgs};
 use crate::engine::{ArchScores, Engine, ProxyPlan, Setup, Target};
 use anyhow::{ensure, Context, Result};
 use std::fmt::Write as _;
@@ -18,9 +20,33 @@ use swapnas_benchmarks::data::suite_zero::{ZcEntry, ZcTable};
 use swapnas_benchmarks::sample::sample_indices;
 use swapnas_benchmarks::{Candidate, DataDir};
 use swapnas_reports::stats::rank_last_nonfinite;
-use swapnas_reports::table::write_atomic;
 use swapnas_reports::{correlate, spearman_rho, spearman_with_accuracy};
 
+/// Check proxies against NAS-Bench-Suite-Zero's reference scores, arch by arch: scores
+/// the archs of the space's reference file and reports Spearman(ours, reference) and both
+/// proxies' correlation with validation accuracy on the same archs.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub task: TaskArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+    #[command(flatten)]
+    pub proxies: ProxyArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+
+    /// Independent draws of each proxy (draw 0 uses --seed's per-arch seeds, draw d another
+    /// seed stream): with 2 or more, the table adds each proxy's own draw-to-draw agreement
+    /// (the ceiling for any agreement with a single reference draw) and the spread of its
+    /// correlation with accuracy across draws.
+    #[arg(long, default_value_t = 1)]
+    pub draws: usize,
+}
 /// Seed stream of draw d ≥ 1 (draw 0 uses `--seed` itself, so its scores match a plain run's).
 const DRAW_STREAM: u64 = 0xd4a3;
 
@@ -85,9 +111,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let table = space.load(&request, data)?;
     let (bench, largest_params, notes) = (table.name, table.largest_params, table.notes);
     eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), config.seed);
-    let out = config.out.clone().unwrap_or_else(|| PathBuf::from("results").join(format!("check-{bench}")));
-    std::fs::create_dir_all(&out)?;
-    let cache_path = out.join("scores.jsonl");
+    let out = config.out.clone().unwrap_or_else(|| outputs::results(format!("check-{bench}")));
+    let outputs = Outputs::create(&out)?;
+    let cache_path = outputs.path(outputs::SCORES);
     let engine = Engine::prepare(Setup {
         run_name: &bench,
         task,
@@ -147,9 +173,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
              'over draws' columns: mean ± SD across draws.\n",
         );
     }
-    write_atomic(&out.join("check.md"), md.as_bytes())?;
+    outputs.write("check.md", &md)?;
     let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
-    write_atomic(&out.join("scores.csv"), scores_csv(&entries, &names, &draws).as_bytes())?;
+    outputs.write("scores.csv", scores_csv(&entries, &names, &draws))?;
     println!("{md}");
     eprintln!("wrote {}", out.display());
     Ok(())
