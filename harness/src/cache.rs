@@ -220,6 +220,37 @@ mod tests {
         }
     }
 
+    /// A torn middle line (a line cut short, its newline kept, as a crash of another writer
+    /// on some file systems leaves it) is skipped and counted; the lines after it are kept,
+    /// the file is not cut, and new scores append after it.
+    #[test]
+    fn a_torn_middle_line_is_skipped_not_cut() {
+        let dir = std::env::temp_dir().join(format!("swapnas-cache-mid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("scores.jsonl");
+        {
+            let c = ScoreCache::open(&path).unwrap();
+            for (arch, v) in [("a", 1.0), ("b", 2.0), ("c", 3.0)] {
+                c.append(&entry(arch, v)).unwrap();
+            }
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let torn = format!("{}\n{}\n{}\n", lines[0], &lines[1][..lines[1].len() / 2], lines[2]);
+        std::fs::write(&path, &torn).unwrap();
+        {
+            let c = ScoreCache::open(&path).unwrap();
+            assert_eq!((c.len(), c.corrupt_lines, c.repaired_bytes), (2, 1, 0));
+            assert_eq!(c.get(&entry("c", 0.0).key()).unwrap().value(), 3.0);
+            assert!(c.get(&entry("b", 0.0).key()).is_none(), "the torn score is recomputed");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), torn, "nothing is cut");
+            c.append(&entry("b", 2.0)).unwrap();
+        }
+        let c = ScoreCache::open(&path).unwrap();
+        assert_eq!((c.len(), c.corrupt_lines), (3, 1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn survives_a_torn_tail_and_keeps_non_finite_scores() {
         let dir = std::env::temp_dir().join(format!("swapnas-cache-{}", std::process::id()));

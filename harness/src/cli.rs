@@ -25,6 +25,22 @@ fn task_help() -> String {
     text
 }
 
+/// `--archs`' long help: each registered space's (and table's) default sample, from the
+/// registry.
+fn archs_help() -> String {
+    let mut text = String::from(
+        "Number of architectures, drawn uniformly without replacement with --seed (0 = all) [default for a run: the space's, which keeps the default proxies under 10 minutes on a 2-core CPU; 200 for check; 10 for bench]:",
+    );
+    let n = |n: usize| if n == 0 { "all".to_string() } else { n.to_string() };
+    for space in swapnas_benchmarks::spaces::registry() {
+        text += &format!("\n  --bench {}: {}", space.name(), n(space.default_archs()));
+        for set in space.sets() {
+            text += &format!("; --set {}: {}", set.name, n(set.default_archs));
+        }
+    }
+    text
+}
+
 /// Which benchmark task.
 #[derive(Debug, Clone, Args)]
 pub struct TaskArgs {
@@ -52,10 +68,8 @@ pub struct SetArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SampleArgs {
     /// Number of architectures, drawn uniformly without replacement with --seed (0 = all)
-    /// [default: 100 for a run (nb201, nb301 suitezero; all 1000 for nb301 swap1000; 20 for
-    /// the heavy nb101), which keeps the default proxies under 10 minutes on a 2-core CPU; 200
-    /// for check; 10 for bench].
-    #[arg(long)]
+    /// [default: the space's, below, for a run; 200 for check; 10 for bench].
+    #[arg(long, long_help = archs_help())]
     pub archs: Option<usize>,
 
     /// Seed for the architecture sample and for weight initialisation.
@@ -235,7 +249,8 @@ pub struct InputArgs {
 /// Where and how to compute.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
-    /// Output directory [default: results/<bench>-<task>].
+    /// Output directory [default: results/<bench>-<task>; ablate: results/ablate/<bench>-<task>;
+    /// bench: results/bench; check: results/check-<bench>-<task>].
     #[arg(long)]
     pub out: Option<PathBuf>,
 

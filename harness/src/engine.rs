@@ -278,6 +278,29 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
     }
 }
 
+/// `space.load(request, data)`, a panic while reading the table or building its networks
+/// (e.g. to find the largest) ending in an error naming the space.
+pub fn load(
+    space: &dyn SearchSpace,
+    request: &swapnas_benchmarks::space::Request,
+    data: &DataDir,
+) -> Result<swapnas_benchmarks::Loaded> {
+    guarded(|| space.load(request, data)).and_then(|r| r).with_context(|| format!("reading --bench {}", space.name()))
+}
+
+/// Runs `f`, turning a panic (a network that cannot be built, a bad arch) into an error with
+/// its message: a bad arch or file ends in a message naming it, never a crash.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "unknown panic".to_string());
+        anyhow::anyhow!("internal error: {msg}")
+    })
+}
+
 /// ` NAME=vN` for a version above 1 (version 1 adds nothing: keys from before versions).
 fn version_text(name: &str, version: u32) -> String {
     if version > 1 {
@@ -365,6 +388,9 @@ pub struct Engine {
     stale_settings: Vec<Vec<String>>,
     /// Cache misses where a stale line was found (reported, then recomputed).
     stale: AtomicUsize,
+    /// The first failure to append to the score cache (disk full, file-size limit): scoring
+    /// stops there, keeping what was written.
+    write_failed: std::sync::OnceLock<String>,
     /// Per proxy: why it does not apply to the task, if it does not.
     pub not_applicable: Vec<Option<String>>,
     /// The images every arch sees, or with `augment` the pool each arch's batch is drawn from.
@@ -438,6 +464,7 @@ impl Engine {
             cache_settings,
             stale_settings,
             stale: AtomicUsize::new(0),
+            write_failed: std::sync::OnceLock::new(),
             not_applicable,
             batch,
             augment,
@@ -539,29 +566,38 @@ impl Engine {
                     self.stale.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let batch = match self.augment {
-                Some(a) => own_batch.get_or_init(|| {
-                    let stream = derive_seed(seed, INPUT_STREAM);
-                    let drawn = if a.augmented {
-                        self.batch.augmented_sample(a.n, stream, a.fill)
-                    } else {
-                        self.batch.random_sample(a.n, stream)
-                    };
-                    self.input.prepare(&drawn, self.task, derive_seed(stream, PREP_SEED))
-                }),
-                None => &self.batch,
+            let batch = match (self.augment, own_batch.get()) {
+                (None, _) => &self.batch,
+                (Some(_), Some(b)) => b,
+                (Some(a), None) => {
+                    let drawn = guarded(|| {
+                        let stream = derive_seed(seed, INPUT_STREAM);
+                        let drawn = if a.augmented {
+                            self.batch.augmented_sample(a.n, stream, a.fill)
+                        } else {
+                            self.batch.random_sample(a.n, stream)
+                        };
+                        self.input.prepare(&drawn, self.task, derive_seed(stream, PREP_SEED))
+                    });
+                    match drawn {
+                        Ok(b) => own_batch.get_or_init(|| b),
+                        Err(e) => {
+                            out.scores.push(f64::NAN);
+                            out.seconds.push(0.0);
+                            out.errors.push(format!("{}: drawing the arch's random batch: {e:#}", p.name()));
+                            continue;
+                        }
+                    }
+                }
             };
             let ctx = self.context(c, seed, memo, batch);
+            // Within the memory the machine has (see `memory`): an unmeasured proxy runs alone.
+            let gate_key = format!("{} {settings}", p.name());
+            let permit = crate::memory::MemoryGate::global().acquire(&gate_key);
             let start = Instant::now();
-            let result = catch_unwind(AssertUnwindSafe(|| p.score(&ctx))).unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                Err(anyhow::anyhow!("internal error: {msg}"))
-            });
+            let result = guarded(|| p.score(&ctx)).and_then(|r| r);
             let seconds = start.elapsed().as_secs_f64();
+            crate::memory::MemoryGate::global().release(&gate_key, permit);
             out.seconds.push(seconds);
             match result {
                 Ok(v) => {
@@ -578,6 +614,7 @@ impl Engine {
                         };
                         if let Err(e) = cache.append(&entry) {
                             out.errors.push(format!("{}: score computed but not cached: {e:#}", p.name()));
+                            let _ = self.write_failed.set(format!("{e:#}"));
                         }
                     }
                 }
@@ -622,7 +659,7 @@ impl Engine {
             candidates
                 .par_iter()
                 .map(|c| {
-                    if INTERRUPTED.load(Ordering::SeqCst) {
+                    if INTERRUPTED.load(Ordering::SeqCst) || self.write_failed.get().is_some() {
                         skipped.fetch_add(1, Ordering::Relaxed);
                         return ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
                     }
@@ -642,7 +679,15 @@ impl Engine {
                 Some(cache) => format!("their scores are in {}: run the same command again to resume", cache.path().display()),
                 None => "(--no-cache: nothing was kept)".to_string(),
             };
-            bail!("interrupted (Ctrl-C): {} of {} archs scored; {saved}", candidates.len() - skipped, candidates.len());
+            let done = candidates.len() - skipped;
+            if let (Some(err), Some(cache)) = (self.write_failed.get(), &self.cache) {
+                bail!(
+                    "stopped: the score cache {} could not be written ({err}); {done} of {} archs scored, every score written before is kept: make room (or lift the file-size limit) and run the same command again to resume",
+                    cache.path().display(),
+                    candidates.len()
+                );
+            }
+            bail!("interrupted (Ctrl-C): {done} of {} archs scored; {saved}", candidates.len());
         }
         if let Some(cache) = &self.cache {
             let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();

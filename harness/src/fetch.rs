@@ -226,7 +226,15 @@ fn download(url: &str, dest: &Path, expect: &Expect) -> Result<()> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let part = dest.with_extension(format!("{}.part", dest.extension().and_then(|x| x.to_str()).unwrap_or("")));
+    // A part file of this download's own: two processes fetching the same file never write
+    // into one another's.
+    static DOWNLOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = DOWNLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let part = dest.with_extension(format!(
+        "{}.{}-{n}.part",
+        dest.extension().and_then(|x| x.to_str()).unwrap_or(""),
+        std::process::id()
+    ));
     let result = (|| -> Result<()> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(std::time::Duration::from_secs(1800)))
@@ -277,6 +285,14 @@ fn download(url: &str, dest: &Path, expect: &Expect) -> Result<()> {
                 bail!("MD5 mismatch: got {md5}, expected {want} (the publisher's)");
             }
         }
+        drop(file);
+        // What is on disk, not only what came over the wire, is what gets moved into place.
+        if let Some(want) = &expect.sha256 {
+            let (on_disk, bytes) = sha256_file(&part)?;
+            if &on_disk != want || bytes != expect.bytes {
+                bail!("{} changed on disk after download (SHA-256 {on_disk}, {bytes} bytes)", part.display());
+            }
+        }
         std::fs::rename(&part, dest).with_context(|| format!("cannot move {} into place", part.display()))
     })();
     if result.is_err() {
@@ -296,8 +312,8 @@ fn image_archive(rel_path: &str) -> Option<(ImageSet, Archive)> {
 }
 
 /// Downloads `archive`, checks it, and unpacks its folder into `<root>/images/<folder>/`
-/// (through a temporary folder, so a failure leaves no partial set); the archive is deleted
-/// afterwards. Files already in place are kept.
+/// (through a temporary folder moved into place with one rename, so a failure leaves no
+/// partial set); the archive is deleted afterwards. A set already in place is replaced.
 pub fn fetch_archive(archive: &Archive, root: &Path) -> Result<()> {
     let name = archive.url.rsplit('/').next().unwrap_or("archive.tar.gz");
     let built_in = std::iter::once(archive.url).chain(archive.mirrors.iter().copied()).map(str::to_string).collect();
@@ -310,33 +326,58 @@ pub fn fetch_archive(archive: &Archive, root: &Path) -> Result<()> {
     let result = (|| -> Result<()> {
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir_all(&staging)?;
-        let file = std::fs::File::open(&tarball)?;
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-        for entry in tar.entries().context("not a tar.gz archive")? {
-            let mut entry = entry.context("a damaged archive entry")?;
-            let path = entry.path()?.to_path_buf();
-            // Only regular files of the set's folder; unpack_in refuses paths leaving staging.
-            if entry.header().entry_type().is_file() && path.starts_with(archive.folder) {
-                entry.unpack_in(&staging).with_context(|| format!("cannot unpack {}", path.display()))?;
-            }
-        }
+        unpack(&tarball, archive.folder, &staging)?;
         let from = staging.join(archive.folder);
         if !from.is_dir() {
             bail!("the archive has no folder {}", archive.folder);
         }
+        // The whole checked set goes into place with one rename: at no moment is a partial set
+        // at `to`. A set already there (e.g. with files missing) is moved aside first and
+        // removed once the new one is in place.
         let to = images.join(archive.folder);
-        std::fs::create_dir_all(&to)?;
-        for f in std::fs::read_dir(&from)?.flatten() {
-            let target = to.join(f.file_name());
-            if !target.exists() {
-                std::fs::rename(f.path(), &target).with_context(|| format!("cannot move {} into place", target.display()))?;
+        let aside = images.join(format!(".old-{}-{}", std::process::id(), archive.folder.replace('/', "_")));
+        let had = to.exists();
+        if had {
+            std::fs::rename(&to, &aside).with_context(|| format!("cannot move {} aside", to.display()))?;
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if let Err(e) = std::fs::rename(&from, &to) {
+            if had {
+                let _ = std::fs::rename(&aside, &to);
             }
+            return Err(e).with_context(|| format!("cannot move the unpacked set into {}", to.display()));
+        }
+        if had {
+            let _ = std::fs::remove_dir_all(&aside);
         }
         Ok(())
     })();
     let _ = std::fs::remove_dir_all(&staging);
     let _ = std::fs::remove_file(&tarball);
     result.with_context(|| format!("unpacking {name}"))
+}
+
+/// Unpacks the regular files under `folder` of the tar.gz `tarball` into `staging`. An entry
+/// that could reach outside (an absolute path, a `..` component, a symbolic or hard link)
+/// refuses the whole archive: a checked archive never has one.
+fn unpack(tarball: &Path, folder: &str, staging: &Path) -> Result<()> {
+    let file = std::fs::File::open(tarball).with_context(|| format!("cannot open {}", tarball.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    for entry in tar.entries().context("not a tar.gz archive")? {
+        let mut entry = entry.context("a damaged archive entry")?;
+        let path = entry.path()?.to_path_buf();
+        let escapes = path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir));
+        let kind = entry.header().entry_type();
+        if escapes || kind.is_symlink() || kind.is_hard_link() {
+            bail!("refused: the archive's entry {} could write outside its folder", path.display());
+        }
+        if kind.is_file() && path.starts_with(folder) {
+            entry.unpack_in(staging).with_context(|| format!("cannot unpack {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The fetcher runs install into their data directory: a missing benchmark table or image
@@ -362,4 +403,52 @@ pub fn auto_fetcher() -> Fetcher {
         }
         bail!("swapnas knows no public download for it")
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tar.gz with one entry `name` of `kind` (raw header bytes, so `..` and absolute
+    /// paths are written as a hostile archive would).
+    fn tarball(dir: &Path, name: &str, kind: tar::EntryType) -> PathBuf {
+        let path = dir.join(format!("t{}.tar.gz", name.len()));
+        let gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        let data = b"x";
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_entry_type(kind);
+        if kind.is_symlink() {
+            h.set_link_name("/etc/passwd").unwrap();
+        }
+        h.set_size(if kind.is_file() { 1 } else { 0 });
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, if kind.is_file() { &data[..] } else { &[][..] }).unwrap();
+        b.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    /// Members escaping the folder (`../`, absolute, a symlink) refuse the archive, and nothing
+    /// is written outside the staging folder; a plain member unpacks.
+    #[test]
+    fn hostile_tarballs_are_refused() {
+        let dir = std::env::temp_dir().join(format!("swapnas-tar-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let staging = dir.join("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        for (name, kind) in [
+            ("set/../../evil", tar::EntryType::Regular),
+            ("/tmp/swapnas-evil-abs", tar::EntryType::Regular),
+            ("set/link", tar::EntryType::Symlink),
+        ] {
+            let err = unpack(&tarball(&dir, name, kind), "set", &staging).unwrap_err();
+            assert!(format!("{err:#}").contains("refused"), "{name}: {err:#}");
+        }
+        assert!(!dir.join("evil").exists() && !Path::new("/tmp/swapnas-evil-abs").exists());
+        unpack(&tarball(&dir, "set/ok.bin", tar::EntryType::Regular), "set", &staging).unwrap();
+        assert_eq!(std::fs::read(staging.join("set/ok.bin")).unwrap(), b"x");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -13,12 +13,19 @@ mod commands;
 mod device;
 mod engine;
 mod fetch;
+mod memory;
 mod outputs;
 mod spec;
 
 use clap::Parser;
 
 fn main() {
+    // A full disk or a file-size limit makes a write fail with an error the run reports (and
+    // resumes from), instead of SIGXFSZ killing the process mid-line.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = commands::Cli::parse();
     if let Err(err) = commands::dispatch(&cli) {
         eprintln!("error: {err:#}");

@@ -37,6 +37,12 @@ fn ok(o: Output, what: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Says past libtest's capture that this test is skipped and why (`.ci/run` counts these).
+fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {why}");
+}
+
 /// Builds the small archive with `python` in `format`, converts it, and checks the result.
 fn build_convert_check(python: &str, format: &str, base: &Path) {
     let data = data_dir();
@@ -139,9 +145,7 @@ fn nb201_pth_converts_through_nas_201_api_when_torch_is_there() {
     let python = std::env::var("SWAPNAS_TORCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let probe = run(&python, &[&"-c", &"import torch, nas_201_api, h5py"]);
     if !probe.status.success() {
-        eprintln!(
-            "skipped: {python} cannot import torch, nas_201_api and h5py (set SWAPNAS_TORCH_PYTHON to a python that can; the .pth route needs PyTorch)"
-        );
+        skip(&format!("nb201_pth_converts_through_nas_201_api_when_torch_is_there: {python} cannot import torch, nas_201_api and h5py (set SWAPNAS_TORCH_PYTHON to a python that can; the .pth route needs PyTorch)"));
         return;
     }
     let base = scratch("pth");
@@ -159,7 +163,7 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
     let python = std::env::var("SWAPNAS_TF_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let probe = run(&python, &[&"-c", &"import tensorflow, h5py"]);
     if !probe.status.success() {
-        eprintln!("skipped: {python} cannot import tensorflow and h5py (set SWAPNAS_TF_PYTHON to a python that can)");
+        skip(&format!("nb101_tfrecord_converts_when_tensorflow_is_there: {python} cannot import tensorflow and h5py (set SWAPNAS_TF_PYTHON to a python that can)"));
         return;
     }
     let base = scratch("nb101");
@@ -246,7 +250,7 @@ fn nb101_tfrecord_converts_when_tensorflow_is_there() {
 fn tnb101_pth_converts_when_torch_is_there() {
     let python = std::env::var("SWAPNAS_TORCH_PYTHON").unwrap_or_else(|_| "python3".to_string());
     if !run(&python, &[&"-c", &"import torch, h5py"]).status.success() {
-        eprintln!("skipped: {python} cannot import torch and h5py (set SWAPNAS_TORCH_PYTHON to a python that can)");
+        skip(&format!("tnb101_pth_converts_when_torch_is_there: {python} cannot import torch and h5py (set SWAPNAS_TORCH_PYTHON to a python that can)"));
         return;
     }
     let base = scratch("tnb101");

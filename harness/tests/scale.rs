@@ -86,6 +86,15 @@ fn three_shards_merge_into_the_unsharded_run() {
 
 #[test]
 fn parquet_reads_back_in_pandas_with_the_csv_values() {
+    let probe = Command::new("python3").args(["-c", "import pandas, pyarrow"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED parquet_reads_back_in_pandas_with_the_csv_values: python3 cannot import pandas and pyarrow (`python3 -m pip install pandas pyarrow`; .ci/run installs them)"
+        );
+        return;
+    }
     let out = temp_dir("parquet");
     ok(common::swapnas().args(RUN).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap());
     let script = r#"
@@ -154,4 +163,42 @@ fn a_second_process_on_the_same_output_is_refused_and_ctrl_c_keeps_finished_scor
     // The cache is whole (no torn line): every kept score is reused by the next run.
     let text = std::fs::read_to_string(&cache).unwrap();
     assert!(text.ends_with('\n'));
+}
+
+/// A run whose disk fills (here a file-size limit on the process, `ulimit -f`) keeps every
+/// score it wrote, stops with a message naming the cache and what to do, and resumes.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_keeps_finished_scores_and_resumes() {
+    let out = temp_dir("full-disk");
+    let args = ["--bench", "nb201", "--task", "cifar10", "--archs", "40", "--proxies", "params", "--jobs", "1"];
+    // 4 blocks of 512 bytes: the cache takes some scores, then a write fails.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 4 && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_swapnas"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .env("SWAPNAS_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("could not be written") && err.contains("run the same command again to resume"), "{err}");
+    let kept = std::fs::read_to_string(out.join("scores.jsonl")).unwrap().lines().count();
+    assert!(kept > 0 && kept < 40, "{kept} lines kept");
+    // Without the limit: the kept scores are reused, the rest computed.
+    let o = common::swapnas().args(args).arg("--data-dir").arg(data_dir()).arg("--out").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success() && err.contains("taken from the cache"), "{err}");
+    let from_cache: usize = err
+        .lines()
+        .find_map(|l| l.strip_prefix("scores: ")?.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no scores line: {err}"));
+    assert!(from_cache >= kept - 1, "{from_cache} from the cache, {kept} kept (one torn line at most)");
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -1,20 +1,4 @@
 //! AZ-NAS's expressivity component ([`crate::az_nas`] has the definition and the shared pass).
 
-use crate::{az_nas, Needs, ProxyContext, ProxyDecl};
-use anyhow::Result;
-
 /// The registry entry.
-pub const PROXY: ProxyDecl = ProxyDecl {
-    name: "az_expressivity",
-    about: "AZ-NAS expressivity: Σ over cells of the entropy of the feature covariance spectrum",
-    needs: Needs::INPUT_GRADIENTS,
-    settings: &[],
-    version: 1,
-    key: |_| format!("noise B={} init=kaiming_fan_in bn=batch", az_nas::BATCH),
-    batch: |_| 1,
-    score,
-};
-
-fn score(ctx: &ProxyContext) -> Result<f64> {
-    Ok(az_nas::components(ctx)?.expressivity)
-}
+pub const PROXY: crate::ProxyDecl = crate::az_nas::component!("az_expressivity", expressivity, "AZ-NAS expressivity: Σ over cells of the entropy of the feature covariance spectrum");

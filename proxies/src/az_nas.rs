@@ -40,6 +40,29 @@ use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Taps, WeightInit};
 /// Noise images per pass (the reference's batch size).
 pub const BATCH: usize = 64;
 
+/// The key the three components of the shared pass write (their scores come from one pass).
+pub fn key(_: &crate::ProxySettings) -> String {
+    format!("noise B={BATCH} init=kaiming_fan_in bn=batch")
+}
+
+/// The registry entry of a component of the shared pass: `component!("az_x", field, "about")`
+/// is the whole of its file.
+macro_rules! component {
+    ($name:literal, $field:ident, $about:literal) => {
+        crate::ProxyDecl {
+            name: $name,
+            about: $about,
+            needs: crate::Needs::INPUT_GRADIENTS,
+            settings: &[],
+            version: 1,
+            key: crate::az_nas::key,
+            batch: |_| 1,
+            score: |ctx| Ok(crate::az_nas::components(ctx)?.$field),
+        }
+    };
+}
+pub(crate) use component;
+
 /// The named ensemble: AZ-NAS as its paper combines the four components.
 pub const ENSEMBLE: Ensemble = Ensemble {
     name: "az_nas",

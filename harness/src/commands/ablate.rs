@@ -12,7 +12,7 @@
 
 use clap::Args;
 use crate::outputs::{self, Outputs};
-use crate::cli::{SampleArgs, SettingArgs, TaskArgs};
+use crate::cli::{ExecArgs, SampleArgs, SettingArgs, TaskArgs};
 use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, Setup, Shrink, Target};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -86,22 +86,9 @@ pub struct AblateArgs {
     #[arg(long)]
     pub cache: Option<PathBuf>,
 
-    /// Output directory [default: results/ablate/<bench>-<task>].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-
-    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
-    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-
-    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
-
-    /// Threads [default: all cores].
-    #[arg(long)]
-    pub jobs: Option<usize>,
+    /// `--out` [default: results/ablate/<bench>-<task>], `--data-dir`, `--device`, `--jobs`.
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 /// One setting of the grid.
 #[derive(Clone)]
@@ -352,7 +339,7 @@ fn input_cells(args: &AblateArgs, base: &ProxySettings, side: usize) -> Result<V
 
 pub fn run(args: &AblateArgs) -> Result<()> {
     let target = crate::spec::target(&args.task, None)?;
-    let data = crate::engine::locate_data(args.data_dir.as_deref())?;
+    let data = crate::engine::locate_data(args.exec.data_dir.as_deref())?;
     let base_settings = crate::spec::settings(&args.settings)?;
     let base_plan = ProxyPlan::resolve(&args.proxies, &base_settings)?;
     let columns = target.task.accuracies;
@@ -368,11 +355,18 @@ pub fn run(args: &AblateArgs) -> Result<()> {
     let candidates: &[Candidate] = &first.candidates;
     let largest = first.largest_params.context("the space did not give its largest network (reg-SWAP's prior)")?;
     let largest_m = swapnas_proxies::SizePrior::from_largest(largest).mu;
-    let sizes: Vec<f64> = candidates.iter().map(|c| param_count(c.builder.as_ref()) as f64 / 1e6).collect();
+    let sizes: Vec<f64> = candidates
+        .iter()
+        .map(|c| {
+            let n = crate::engine::guarded(|| param_count(c.builder.as_ref()))
+                .with_context(|| format!("counting the parameters of arch {}", c.label))?;
+            Ok(n as f64 / 1e6)
+        })
+        .collect::<Result<_>>()?;
     let side = target.task.input.side(target.task.images.resolve(&data).side());
     let grid = cells(args, &base_plan, largest_m, &sizes, side)?;
 
-    let out_dir = args.out.clone().unwrap_or_else(|| outputs::results("ablate").join(&first.name));
+    let out_dir = args.exec.out.clone().unwrap_or_else(|| outputs::results("ablate").join(&first.name));
     let outputs = Outputs::create(&out_dir)?;
     let cache_path = args.cache.clone().unwrap_or_else(|| outputs::run_cache(&first.name));
     if let Some(dir) = cache_path.parent() {
@@ -385,15 +379,15 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         largest_params: Some(largest),
         input: InputSpec::default(),
         min_images: 1,
-        device: &args.device,
-        jobs: args.jobs,
+        device: &args.exec.device,
+        jobs: args.exec.jobs,
         cache: Some(&cache_path),
         data: &data,
     };
     let engines = prepare_engines(&grid, setup)?;
     let scoring = Scoring { grid: &grid, engines: &engines, candidates, heavy, seed: args.sample.seed };
     scoring.announce(&first.name, &cache_path);
-    let (per_arch, failed) = scoring.score(args.jobs, &cache_path)?;
+    let (per_arch, failed) = scoring.score(args.exec.jobs, &cache_path)?;
     let results = scoring.results(&per_arch, &failed, &accuracies);
     let column_names: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let report = report(&first, &results, &column_names, &base_settings, largest_m, n, args.sample.seed);
@@ -442,7 +436,7 @@ fn load_sample(
             accuracy: column,
             largest: i == 0,
         };
-        loads.push(target.space.load(&request, data)?);
+        loads.push(crate::engine::load(target.space, &request, data)?);
     }
     let first = loads.remove(0);
     let accuracies: Vec<Vec<f64>> = std::iter::once(first.candidates.iter().map(|c| c.accuracy).collect())
@@ -477,7 +471,7 @@ fn heavy_first(
         largest: false,
     };
     let chosen: std::collections::HashSet<String> =
-        target.space.load(&request, data)?.candidates.into_iter().map(|c| c.label).collect();
+        crate::engine::load(target.space, &request, data)?.candidates.into_iter().map(|c| c.label).collect();
     let n = sample.candidates.len();
     let (mut first, mut rest): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| chosen.contains(&sample.candidates[i].label));
     if first.len() != heavy {

@@ -147,18 +147,6 @@ struct BenchReport {
     swap_scores: Vec<f64>,
 }
 
-/// Peak resident set size since the last reset, in MiB (Linux only).
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 pub fn run(args: &BenchArgs) -> Result<()> {
     let target = crate::spec::target(&args.task, Some(&args.set))?;
     let plan = crate::spec::plan(&args.proxies)?;
@@ -179,7 +167,7 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         accuracy: &task.accuracies[0],
         largest: plan.needs_largest(),
     };
-    let loaded = space.load(&request, data)?;
+    let loaded = crate::engine::load(space, &request, data)?;
     let engine = Engine::prepare(Setup {
         run_name: &loaded.name,
         task,
@@ -237,7 +225,7 @@ fn time_proxies(engine: &Engine, candidates: &[Candidate], seed: u64) -> Result<
         if engine.not_applicable[k].is_some() {
             continue;
         }
-        reset_peak_rss();
+        crate::memory::reset_peak_rss();
         let start = Instant::now();
         for c in candidates {
             let memo = Memo::new();
@@ -251,7 +239,7 @@ fn time_proxies(engine: &Engine, candidates: &[Candidate], seed: u64) -> Result<
             archs: candidates.len(),
             seconds,
             archs_per_second: candidates.len() as f64 / seconds,
-            peak_rss_mib: peak_rss_mib(),
+            peak_rss_mib: crate::memory::peak_rss().map(|b| b as f64 / (1024.0 * 1024.0)),
         });
         eprintln!("  {}: {:.3} archs/s", p.name(), candidates.len() as f64 / seconds);
     }

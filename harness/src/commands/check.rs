@@ -108,7 +108,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     let accuracy = &task.accuracies[0];
     let largest = config.plan.needs_largest();
     let request = swapnas_benchmarks::space::Request { task, set, archs: Some(1), seed: config.seed, accuracy, largest };
-    let table = space.load(&request, data)?;
+    let table = crate::engine::load(space, &request, data)?;
     let (bench, largest_params, notes) = (table.name, table.largest_params, table.notes);
     eprintln!("swapnas check: {bench}, {} of {} Suite-Zero archs, seed {}", entries.len(), zc.entries.len(), config.seed);
     let out = config.out.clone().unwrap_or_else(|| outputs::results(format!("check-{bench}")));

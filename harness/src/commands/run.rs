@@ -163,7 +163,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         accuracy: config.accuracy,
         largest: config.plan.needs_largest(),
     };
-    let mut loaded = space.load(&request, &config.data)?;
+    let mut loaded = crate::engine::load(space, &request, &config.data)?;
     let sample_size = loaded.candidates.len();
     if let Some((k, n)) = config.shard {
         loaded.candidates = loaded.candidates.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();

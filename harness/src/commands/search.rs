@@ -309,9 +309,7 @@ impl SearchConfig {
         let space = target.space;
         let genome =
             space.genome().with_context(|| format!("--bench {} declares no genome: it cannot be searched yet", space.name()))?;
-        let fitness = swapnas_proxies::ensemble(args.fitness.trim()).map_or(args.fitness.clone(), |e| e.members.join("+"));
-        let members: Vec<&str> = fitness.split('+').map(str::trim).collect();
-        if members.iter().any(|m| m.is_empty() || m.contains(',')) {
+        if args.fitness.contains(',') || args.fitness.trim().is_empty() {
             bail!("--fitness is one proxy or a rank ensemble written a+b+c, got `{}`", args.fitness);
         }
         let mut settings = crate::spec::settings(&args.settings)?;
@@ -324,13 +322,18 @@ impl SearchConfig {
             }
             settings.set_size_prior(Some(swapnas_proxies::SizePrior { mu: m, sigma: m }))?;
         }
-        let plan = ProxyPlan::resolve(&members.join(","), &settings)?;
+        // The plan parses the fitness as any proxy list item: one proxy, `a+b+c` or a named
+        // ensemble (its members once each).
+        let plan = ProxyPlan::resolve(args.fitness.trim(), &settings)?;
         if args.target_params.is_some() && !plan.decls.iter().any(|d| d.needs.size_prior) {
             bail!("--target-params steers reg-SWAP's size prior, but the fitness `{}` does not use it", args.fitness);
         }
-        if plan.decls.len() != members.len() {
-            bail!("--fitness `{}` names a proxy twice (or `all`); name each member once", args.fitness);
+        let single = plan.decls.len() == 1 && plan.ensembles.is_empty();
+        let ensemble = plan.ensembles.len() == 1 && plan.ensembles[0].1.len() == plan.decls.len();
+        if !(single || ensemble) {
+            bail!("--fitness `{}` is one proxy or one rank ensemble a+b+c (each member once), not a list or `all`", args.fitness);
         }
+        let members: Vec<&str> = plan.decls.iter().map(|d| d.name).collect();
         let mut algos = Vec::new();
         for a in args.algo.split(',').map(str::trim) {
             let list: Vec<Algo> = match a {
@@ -447,22 +450,26 @@ struct SharedScores<'a> {
 impl SharedScores<'_> {
     /// Scores of `label` and the proxy seconds they took (when computed or cached).
     fn get(&self, label: &str) -> Result<(Vec<f64>, f64)> {
-        let cell = self.memo.lock().expect("memo lock").entry(label.to_string()).or_default().clone();
+        let cell = self.memo.lock().unwrap_or_else(|e| e.into_inner()).entry(label.to_string()).or_default().clone();
         if let Some(v) = cell.get() {
             return Ok(v.clone());
         }
         let candidate = self.space.reference_candidate(label, self.task)?;
-        let hits = AtomicUsize::new(0);
-        let r = self.engine.score_arch(&candidate, arch_seed(self.seed, label), &hits);
-        for e in &r.errors {
-            eprintln!("warning: arch {label}: {e}");
-        }
-        let applicable = self.engine.not_applicable.iter().filter(|n| n.is_none()).count();
-        let h = hits.load(Ordering::Relaxed);
-        self.from_cache.fetch_add(h, Ordering::Relaxed);
-        self.computed.fetch_add(applicable - h, Ordering::Relaxed);
-        let seconds = r.seconds.iter().sum();
-        Ok(cell.get_or_init(|| (r.scores, seconds)).clone())
+        // Scored inside the slot's initialiser: runs that reach the same arch at once wait
+        // for the one scoring it (each arch is scored, and counted, once).
+        let scored = cell.get_or_init(|| {
+            let hits = AtomicUsize::new(0);
+            let r = self.engine.score_arch(&candidate, arch_seed(self.seed, label), &hits);
+            for e in &r.errors {
+                eprintln!("warning: arch {label}: {e}");
+            }
+            let applicable = self.engine.not_applicable.iter().filter(|n| n.is_none()).count();
+            let h = hits.load(Ordering::Relaxed);
+            self.from_cache.fetch_add(h, Ordering::Relaxed);
+            self.computed.fetch_add(applicable - h, Ordering::Relaxed);
+            (r.scores, r.seconds.iter().sum())
+        });
+        Ok(scored.clone())
     }
 }
 
@@ -503,7 +510,7 @@ fn read_tables(space: &'static dyn SearchSpace, data: &DataDir) -> (Vec<Column>,
     for task in space.tasks() {
         for acc in task.accuracies {
             let request = Request { task, set: None, archs: Some(0), seed: 0, accuracy: acc, largest: false };
-            match space.load(&request, data) {
+            match crate::engine::load(space, &request, data) {
                 Ok(loaded) => {
                     let values: HashMap<String, f64> = loaded.candidates.iter().map(|c| (c.label.clone(), c.accuracy)).collect();
                     let mut sorted: Vec<f64> = values.values().copied().filter(|v| v.is_finite()).collect();
@@ -517,21 +524,28 @@ fn read_tables(space: &'static dyn SearchSpace, data: &DataDir) -> (Vec<Column>,
     (columns, problems)
 }
 
+/// The size prior's default: the space's largest network, known from the genome (or from the
+/// table's structure where the genome does not know it; accuracies are not used); `None`
+/// where no proxy needs it.
+fn largest_params(config: &SearchConfig) -> Result<Option<usize>> {
+    let Target { space, task, .. } = config.target;
+    Ok(match (config.plan.needs_largest(), config.genome.largest_params) {
+        (false, _) => None,
+        (true, Some(f)) => Some(f(task)),
+        (true, None) => {
+            let request = Request { task, set: None, archs: Some(1), seed: 0, accuracy: &task.accuracies[0], largest: true };
+            let loaded = crate::engine::load(space, &request, &config.data).context("reading the space's largest network for the size prior")?;
+            loaded.largest_params
+        }
+    })
+}
+
 /// Runs the configured searches, writes the report into `config.out` and returns it (markdown).
 pub fn search_task(config: &SearchConfig) -> Result<String> {
     let started = Instant::now();
     let Target { space, task, .. } = config.target;
     let run_name = space.candidate_run_name(task);
-    // reg-SWAP's default prior: the space's largest network, known from the genome (or from
-    // the table's structure where the genome does not know it; accuracies are not used).
-    let largest = match (config.plan.needs_largest(), config.genome.largest_params) {
-        (false, _) => None,
-        (true, Some(f)) => Some(f(task)),
-        (true, None) => {
-            let request = Request { task, set: None, archs: Some(1), seed: 0, accuracy: &task.accuracies[0], largest: true };
-            space.load(&request, &config.data).context("reading the space's largest network for reg-SWAP's prior")?.largest_params
-        }
-    };
+    let largest = largest_params(config)?;
     Outputs::create(&config.out)?;
     let engine = Engine::prepare(Setup {
         run_name: &run_name,
@@ -596,7 +610,9 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
                     .map(|(i, f)| ((config.genome.label)(&entries[i].genes), f))
                     .collect();
                 let (arch, fitness) = trace.last().cloned().context("no evaluation")?;
-                let params = param_count(space.reference_candidate(&arch, task)?.builder.as_ref());
+                let candidate = space.reference_candidate(&arch, task)?;
+                let params = crate::engine::guarded(|| param_count(candidate.builder.as_ref()))
+                    .with_context(|| format!("counting the parameters of arch {arch}"))?;
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 eprintln!(
                     "  {n}/{}: {} run {run}: {arch} (fitness {fitness:.4}) in {:.0} s",
@@ -620,7 +636,7 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
             .collect()
     });
     let results: Vec<RunResult> = results.into_iter().collect::<Result<_>>()?;
-    let distinct = shared.memo.lock().expect("memo lock").len();
+    let distinct = shared.memo.lock().unwrap_or_else(|e| e.into_inner()).len();
     let search_seconds = started.elapsed().as_secs_f64();
 
     // Only now the table: accuracies for the report.
