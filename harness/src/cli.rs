@@ -5,7 +5,7 @@
 //! search-space registry; nothing here names a space or a proxy.
 
 use clap::builder::PossibleValuesParser;
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 /// `--bench`'s values: the registered spaces.
@@ -172,18 +172,6 @@ impl From<KernelsArg> for swapnas_benchmarks::Kernels {
             KernelsArg::Native => Self::Native,
             KernelsArg::Burn => Self::Burn,
         }
-    }
-}
-
-impl Default for SettingArgs {
-    /// The flags' defaults (what a command that does not take them runs with).
-    fn default() -> Self {
-        #[derive(Parser)]
-        struct Only {
-            #[command(flatten)]
-            settings: SettingArgs,
-        }
-        Only::parse_from(["swapnas"]).settings
     }
 }
 

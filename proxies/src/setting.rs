@@ -233,6 +233,22 @@ mod tests {
         }
     }
 
+    /// The settings the registry names for commands (`reproduce --quick`, `ablate`'s default
+    /// grid) are registered settings with valid values.
+    #[test]
+    fn the_registry_names_valid_settings() {
+        let mut s = ProxySettings::default();
+        for (name, value) in crate::QUICK_SETTINGS {
+            s.set(name, value).unwrap();
+        }
+        for axis in crate::ABLATION_GRID {
+            let (name, values) = axis.split_once('=').unwrap();
+            for v in values.split(',') {
+                s.set(name, v).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn set_validates_and_names_the_flag() {
         let mut s = ProxySettings::default();
