@@ -238,7 +238,7 @@ pub struct InputArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Output directory [default: results/<bench>-<task>; ablate: results/ablate/<bench>-<task>;
-    /// bench: results/bench; check: results/check-<bench>-<task>].
+    /// bench: results/bench; check: results/check-<bench>-<task>; reproduce: results/paper].
     #[arg(long)]
     pub out: Option<PathBuf>,
 

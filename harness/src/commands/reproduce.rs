@@ -1,9 +1,9 @@
 //! `swapnas reproduce`: the SWAP paper's comparison over every benchmark task that exists,
 //! with a report that sets our numbers beside the published ones.
 
+use crate::cli::ExecArgs;
 use clap::Args;
-use std::path::PathBuf;
-use crate::outputs::Outputs;
+use crate::outputs::{self, Outputs};
 use crate::engine::{ProxyPlan, Target};
 use super::run::{run_task, RunConfig};
 use anyhow::Result;
@@ -40,23 +40,11 @@ pub struct ReproduceArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Output directory.
-    #[arg(long, default_value = "results/paper")]
-    pub out: PathBuf,
-
-    /// Data directory [default: $SWAPNAS_DATA, else ./data if it exists, else the user cache, e.g.
-    /// ~/.cache/swapnas; the same for runs and `swapnas data`].
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-
-    /// Threads [default: all cores].
-    #[arg(long)]
-    pub jobs: Option<usize>,
-
-    /// Device: cpu, or with the `tch` feature tch-cpu, cuda, cuda:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// `--out` [default: results/paper], `--data-dir`, `--device`, `--jobs`.
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
+
 /// The benchmark tasks to reproduce: every task of every registered space (its default
 /// table), or of the spaces `--bench` names.
 fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
@@ -73,7 +61,8 @@ fn targets(filter: Option<&str>) -> Result<Vec<Target>> {
 }
 
 pub fn run(args: &ReproduceArgs) -> Result<()> {
-    let data = crate::engine::locate_data(args.data_dir.as_deref())?;
+    let data = crate::engine::locate_data(args.exec.data_dir.as_deref())?;
+    let out = args.exec.out.clone().unwrap_or_else(|| outputs::results("paper"));
     let archs = args.archs.unwrap_or(if args.quick { 5 } else { 1000 });
     let mut settings = swapnas_proxies::ProxySettings::default();
     if args.quick {
@@ -92,10 +81,10 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             seed: args.seed,
             plan: plan.clone(),
             input: crate::engine::InputSpec::default(),
-            out: Some(args.out.join(&name)),
+            out: Some(out.join(&name)),
             data: data.clone(),
-            device: args.device.clone(),
-            jobs: args.jobs,
+            device: args.exec.device.clone(),
+            jobs: args.exec.jobs,
             cache: true,
             rule: swapnas_reports::stats::EnsembleRule::LogRank,
             fit_folds: None,
@@ -133,13 +122,13 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
         rows,
         cells,
     };
-    let outputs = Outputs::create(&args.out)?;
-    matrix.write_all(&args.out, "table")?;
-    heatmap(&args.out.join("heatmap"), &matrix.title, &matrix.rows, &matrix.columns, &matrix.rho_matrix())?;
+    let outputs = Outputs::create(&out)?;
+    matrix.write_all(&out, "table")?;
+    heatmap(&out.join("heatmap"), &matrix.title, &matrix.rows, &matrix.columns, &matrix.rho_matrix())?;
     let report = report(&matrix, &tables, &data, args)?;
     outputs.write("REPORT.md", &report)?;
     println!("{report}");
-    eprintln!("wrote {} (REPORT.md, table.md/.csv/.json/.tex, heatmap.png/.svg, one folder per task)", args.out.display());
+    eprintln!("wrote {} (REPORT.md, table.md/.csv/.json/.tex, heatmap.png/.svg, one folder per task)", out.display());
     Ok(())
 }
 
