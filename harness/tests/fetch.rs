@@ -83,3 +83,34 @@ fn good_truncated_corrupt_and_missing_downloads() {
     assert_eq!(std::fs::read(good.join(NB201[1])).unwrap(), std::fs::read(data_dir().join(NB201[1])).unwrap());
     std::fs::remove_dir_all(base).unwrap();
 }
+
+/// Two processes fetching the same files into one data directory at once both succeed: each
+/// writes its own part file (a shared one was renamed away under the other), and what lands
+/// is verified on disk.
+#[test]
+fn two_processes_fetching_at_once_both_succeed() {
+    let Some(_full) = common::full_data("the real NB201 source tables to serve") else { return };
+    let dest = std::env::temp_dir().join(format!("swapnas-fetch-two-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dest);
+    let mirror = serve(real_files());
+    let start = || {
+        common::swapnas()
+            .env_remove("SWAPNAS_OFFLINE")
+            .args(["data", "fetch", "--bench", "nb201", "--mirror", &mirror])
+            .arg("--data-dir")
+            .arg(&dest)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    for p in NB201 {
+        assert_eq!(std::fs::read(dest.join(p)).unwrap(), std::fs::read(data_dir().join(p)).unwrap(), "{p}");
+    }
+    assert!(no_part_files(&dest));
+    let _ = std::fs::remove_dir_all(&dest);
+}

@@ -28,25 +28,29 @@ pub fn serve(files: std::collections::HashMap<String, Vec<u8>>) -> String {
     let addr = listener.local_addr().unwrap();
     let files = std::sync::Arc::new(files);
     std::thread::spawn(move || {
+        // Each connection on its own thread: clients fetching at once are served at once.
         for stream in listener.incoming().take(64) {
             let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            let mut line = String::new();
-            while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
-                line.clear();
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
-            let _ = match files.get(&path) {
-                Some(body) => {
-                    let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                    stream.write_all(body)
+            let files = files.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
                 }
-                None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
-            };
+                let mut line = String::new();
+                while reader.read_line(&mut line).map(|n| n > 2).unwrap_or(false) {
+                    line.clear();
+                }
+                let path = request.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+                let _ = match files.get(&path) {
+                    Some(body) => {
+                        let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                        stream.write_all(body)
+                    }
+                    None => write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                };
+            });
         }
     });
     format!("http://{addr}")
