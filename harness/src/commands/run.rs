@@ -53,10 +53,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
 
-    /// List the registered proxies and search spaces, and exit.
+    /// List the registered proxies (each with its settings' flags), ensembles and search spaces, and exit.
     #[arg(long)]
     pub list_proxies: bool,
 }
+
 /// A run, resolved and validated.
 #[derive(Clone)]
 pub struct RunConfig {
@@ -120,7 +121,9 @@ impl RunConfig {
 pub fn run(args: &RunArgs) -> Result<()> {
     if args.list_proxies {
         for d in swapnas_proxies::REGISTRY {
-            println!("{:<16} {}", d.name, d.about);
+            let flags: Vec<String> = d.settings.iter().map(|s| s.flag()).collect();
+            let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(" ")) };
+            println!("{:<16} {}{flags}", d.name, d.about);
         }
         for e in swapnas_proxies::ENSEMBLES {
             println!("{:<16} {} (rank ensemble of {})", e.name, e.about, e.members.join("+"));
