@@ -232,6 +232,41 @@ fn published_figures_name_registered_proxies_and_tasks() {
     assert!(checked > 0, "no space declares a published figure: the check checked nothing");
 }
 
+/// Networks record through `ForwardCtx`'s methods (the recording API in `nn/network.rs`),
+/// never by writing a recorded field: a kind of tap is then added in one file.
+#[test]
+fn networks_record_through_the_recording_api() {
+    let fields = [
+        "relu",
+        "relu_codes",
+        "leaky_relu",
+        "pre_gap",
+        "conv_outputs",
+        "linear_outputs",
+        "bn_variances",
+        "bn_counts",
+        "module_outputs",
+        "flops",
+        "block_outputs",
+        "block_inputs",
+        "device_codes",
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("benchmarks").join("src").join("spaces"), &mut files);
+    let mut found = Vec::new();
+    for f in &files {
+        let code = code(f);
+        for field in fields {
+            for write in [format!("ctx.{field} ="), format!("ctx.{field}.push("), format!("ctx.{field} +=")] {
+                if code.contains(&write) {
+                    found.push(format!("{}: {write}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "networks write recorded fields (call ForwardCtx's recording methods instead): {found:?}");
+}
+
 /// No function of the harness is over 120 lines: a command is a short composition of shared
 /// steps (a function's length: its `fn` line to the `}` at its indentation).
 #[test]

@@ -489,9 +489,7 @@ pub fn cell_dag(x: Tensor<4>, edges: &[(usize, usize)], mut edge: impl FnMut(usi
 /// The classification head: the pre-GAP features tapped if asked for, global average
 /// pooling, the linear layer.
 pub fn pool_and_classify(features: Tensor<4>, classifier: &Linear, ctx: &mut ForwardCtx) -> Tensor<2> {
-    if ctx.taps.pre_gap {
-        ctx.pre_gap = Some(features.clone());
-    }
+    ctx.pre_gap_features(&features);
     let pooled = global_avg_pool(features, ctx);
     classifier.forward(pooled, ctx)
 }

@@ -4,6 +4,25 @@
 //! what it wants recorded ([`Taps`]) and how BatchNorm behaves ([`BnMode`]), and the layers
 //! push their activations into it as they run. One forward pass then serves SWAP (ReLU
 //! outputs), NWOT (the same ReLU signs), Zen (pre-GAP features) or a FLOP count.
+//!
+//! # The recording API
+//! A network records only through [`ForwardCtx`]'s methods, each a no-op unless its tap is on:
+//! * [`ForwardCtx::relu`] applies every `nn.ReLU` (ReLU outputs, their sign codes, FLOPs);
+//! * [`ForwardCtx::leaky_relu_output`], [`ForwardCtx::pre_gap_features`] (the features
+//!   before global pooling, or the dense decoder's input);
+//! * [`ForwardCtx::block_input`] / [`ForwardCtx::block_output`] around each cell or block,
+//!   [`ForwardCtx::module_output`] for containers whose output a PyTorch hook would see;
+//! * the shared layers (`nn::layers`: conv, linear, BN, pooling) record their own outputs,
+//!   batch variances and FLOPs.
+//!
+//! A proxy turns taps on in [`Taps`] and reads the recorded fields after the pass.
+//! `harness/tests/architecture.rs` checks that no network under `spaces/` writes a
+//! recorded field itself.
+//!
+//! Adding a kind of tap happens in this file: a flag in [`Taps`], the field it fills in
+//! [`ForwardCtx`] (and its empty value in [`ForwardCtx::new`]), and a method that records it
+//! when the flag is on. Then call that method where the value is made: in `nn::layers` for
+//! a layer, or in a network for a network-level value.
 
 use crate::nn::codes::DeviceCodes;
 use crate::nn::cpu::{self, Buf, Kernels, SignCodes};
@@ -231,6 +250,23 @@ impl ForwardCtx {
     pub fn block_output(&mut self, y: &Tensor<4>) {
         if self.taps.blocks {
             self.block_outputs.push(y.clone());
+        }
+    }
+
+    /// A LeakyReLU's output (recorded with `taps.leaky_relu`; not a ReLU tap, which SWAP
+    /// counts), which is also a module output.
+    pub fn leaky_relu_output(&mut self, y: &Tensor<4>) {
+        if self.taps.leaky_relu {
+            self.leaky_relu.push(y.clone());
+        }
+        self.module_output(y);
+    }
+
+    /// The features before global average pooling (or a dense decoder's input), recorded
+    /// with `taps.pre_gap`; the last call wins.
+    pub fn pre_gap_features(&mut self, x: &Tensor<4>) {
+        if self.taps.pre_gap {
+            self.pre_gap = Some(x.clone());
         }
     }
 

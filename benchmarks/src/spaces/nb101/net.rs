@@ -182,9 +182,7 @@ impl crate::nn::network::ModuleNetwork for Nb101Net {
                 x = cell.forward(x, ctx);
             }
         }
-        if ctx.taps.pre_gap {
-            ctx.pre_gap = Some(x.clone());
-        }
+        ctx.pre_gap_features(&x);
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
         Output::Flat(self.classifier.forward(pooled, ctx))

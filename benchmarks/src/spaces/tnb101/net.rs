@@ -302,10 +302,7 @@ impl Encoder {
 fn leaky(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
     ctx.add_flops(x.shape().num_elements() as f64);
     let y = burn::tensor::activation::leaky_relu(x, 0.2);
-    if ctx.taps.leaky_relu {
-        ctx.leaky_relu.push(y.clone());
-    }
-    ctx.module_output(&y);
+    ctx.leaky_relu_output(&y);
     y
 }
 
@@ -461,9 +458,7 @@ impl ModuleNetwork for TnbNet {
         match &self.head {
             Head::Linear(linear) => Output::Flat(pool_and_classify(features, linear, ctx)),
             Head::Dense(decoder) => {
-                if ctx.taps.pre_gap {
-                    ctx.pre_gap = Some(features.clone());
-                }
+                ctx.pre_gap_features(&features);
                 Output::Dense(decoder.forward(features, ctx))
             }
         }
