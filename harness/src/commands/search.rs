@@ -931,6 +931,50 @@ mod tests {
     use super::*;
     use swapnas_benchmarks::genome::always_valid;
 
+    /// Runs that reach the same arch at once score it once: one computation, one cache line.
+    #[test]
+    fn concurrent_runs_score_an_arch_once() {
+        let dir = std::env::temp_dir().join(format!("swapnas-search-once-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // NB201 CIFAR-10 from the embedded subset (an empty data directory, no fetcher).
+        let data = swapnas_benchmarks::DataDir::at(dir.join("data"));
+        let target = Target::resolve("nb201", None, None).unwrap();
+        let plan = ProxyPlan::resolve("nwot", &swapnas_proxies::ProxySettings::default()).unwrap();
+        let cache = dir.join("scores.jsonl");
+        let engine = Engine::prepare(Setup {
+            run_name: "nb201-cifar10",
+            task: target.task,
+            plan: &plan,
+            largest_params: None,
+            input: crate::engine::InputSpec::default(),
+            min_images: 1,
+            device: "cpu",
+            jobs: Some(1),
+            cache: Some(&cache),
+            data: &data,
+        })
+        .unwrap();
+        let shared = SharedScores {
+            engine: &engine,
+            space: target.space,
+            task: target.task,
+            seed: 0,
+            memo: Mutex::new(HashMap::new()),
+            from_cache: AtomicUsize::new(0),
+            computed: AtomicUsize::new(0),
+        };
+        let label = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+        let scores: Vec<Vec<f64>> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..6).map(|_| s.spawn(|| shared.get(label).unwrap().0)).collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        assert!(scores.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(shared.computed.load(Ordering::Relaxed), 1, "scored once");
+        assert_eq!(std::fs::read_to_string(&cache).unwrap().lines().count(), 1, "one cache line");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// 6 genes × 5 choices (NB201's shape); fitness = number of genes equal to 2, with a
     /// unique optimum [2; 6].
     const G: Genome =
