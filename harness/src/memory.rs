@@ -60,9 +60,21 @@ struct State {
     footprint: HashMap<String, u64>,
 }
 
+/// How the gate reads memory: the process's RSS and peak RSS, and resetting the peak.
+#[derive(Clone, Copy)]
+pub struct Meter {
+    pub rss: fn() -> Option<u64>,
+    pub peak: fn() -> Option<u64>,
+    pub reset: fn(),
+}
+
+/// The kernel's counters (Linux `/proc/self/status`).
+pub const PROCESS: Meter = Meter { rss, peak: peak_rss, reset: reset_peak_rss };
+
 /// The process's gate (shared by every engine, so ablation cells and search runs count too).
 pub struct MemoryGate {
     budget: Option<u64>,
+    meter: Meter,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -79,13 +91,14 @@ impl MemoryGate {
     pub fn global() -> &'static MemoryGate {
         static GATE: OnceLock<MemoryGate> = OnceLock::new();
         GATE.get_or_init(|| {
-            MemoryGate::with_budget(available().filter(|_| peak_rss().is_some()).map(|a| (a as f64 * SHARE) as u64))
+            MemoryGate::with_budget(available().filter(|_| peak_rss().is_some()).map(|a| (a as f64 * SHARE) as u64), PROCESS)
         })
     }
 
-    /// A gate admitting evaluations within `budget` bytes (`None`: everything).
-    pub fn with_budget(budget: Option<u64>) -> Self {
-        Self { budget, state: Mutex::new(State::default()), changed: Condvar::new() }
+    /// A gate admitting evaluations within `budget` bytes (`None`: everything), measuring
+    /// with `meter`.
+    pub fn with_budget(budget: Option<u64>, meter: Meter) -> Self {
+        Self { budget, meter, state: Mutex::new(State::default()), changed: Condvar::new() }
     }
 
     /// Waits until evaluation `key` (a proxy with its settings) may run.
@@ -106,8 +119,8 @@ impl MemoryGate {
                     None if s.running == 0 => {
                         s.measuring = true;
                         s.running = 1;
-                        reset_peak_rss();
-                        return Permit { reserved: 0, measuring_from: Some(rss().unwrap_or(0)) };
+                        (self.meter.reset)();
+                        return Permit { reserved: 0, measuring_from: Some((self.meter.rss)().unwrap_or(0)) };
                     }
                     None => {}
                 }
@@ -123,7 +136,7 @@ impl MemoryGate {
         }
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(start) = permit.measuring_from {
-            let used = peak_rss().unwrap_or(start).saturating_sub(start);
+            let used = (self.meter.peak)().unwrap_or(start).saturating_sub(start);
             let f = s.footprint.entry(key.to_string()).or_insert(0);
             *f = (*f).max(used);
             s.measuring = false;
@@ -144,40 +157,65 @@ impl MemoryGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    // A simulated process memory (the real one is shared with the other tests running).
+    static RSS: AtomicU64 = AtomicU64::new(100 << 20);
+    static PEAK: AtomicU64 = AtomicU64::new(100 << 20);
+    const FAKE: Meter = Meter {
+        rss: || Some(RSS.load(Ordering::SeqCst)),
+        peak: || Some(PEAK.load(Ordering::SeqCst)),
+        reset: || PEAK.store(RSS.load(Ordering::SeqCst), Ordering::SeqCst),
+    };
 
     /// An unmeasured evaluation runs alone and is measured; a measured one runs beside others
     /// only within the budget.
     #[test]
     fn the_gate_measures_alone_then_admits_within_budget() {
-        if peak_rss().is_none() {
-            eprintln!("SKIPPED: no /proc/self/status (peak RSS is Linux-only)");
-            return;
-        }
-        let gate = Arc::new(MemoryGate::with_budget(Some(64 << 20)));
+        let gate = Arc::new(MemoryGate::with_budget(Some(64 << 20), FAKE));
         let (in_flight, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let work = |gate: Arc<MemoryGate>, in_flight: Arc<AtomicUsize>, most: Arc<AtomicUsize>, mib: usize| {
+        let work = |gate: Arc<MemoryGate>, in_flight: Arc<AtomicUsize>, most: Arc<AtomicUsize>, bytes: u64| {
             std::thread::spawn(move || {
                 let permit = gate.acquire("big");
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(now, Ordering::SeqCst);
-                // Touch `mib` MiB so the RSS peak sees it.
-                let v = vec![1u8; mib << 20];
-                std::thread::sleep(std::time::Duration::from_millis(30));
-                assert_eq!(v[v.len() - 1], 1);
-                drop(v);
+                let rss = RSS.fetch_add(bytes, Ordering::SeqCst) + bytes;
+                PEAK.fetch_max(rss, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                RSS.fetch_sub(bytes, Ordering::SeqCst);
                 in_flight.fetch_sub(1, Ordering::SeqCst);
                 gate.release("big", permit);
             })
         };
-        // 40 MiB each: measured alone first, then at most one at a time (2 × 40 × 1.5 > 64).
-        let threads: Vec<_> = (0..4).map(|_| work(gate.clone(), in_flight.clone(), most.clone(), 40)).collect();
+        // 40 MiB each: measured alone first, then one at a time (2 × 40 × 1.5 > 64).
+        let threads: Vec<_> = (0..4).map(|_| work(gate.clone(), in_flight.clone(), most.clone(), 40 << 20)).collect();
         for t in threads {
             t.join().unwrap();
         }
-        let f = gate.footprint("big").unwrap();
-        assert!(f >= 30 << 20, "measured {f} bytes");
+        assert_eq!(gate.footprint("big"), Some(40 << 20));
         assert_eq!(most.load(Ordering::SeqCst), 1, "two 40 MiB evaluations never ran together in 64 MiB");
+        // 10 MiB each: once measured (alone), the others run together (3 × 15 ≤ 64).
+        let small = Arc::new(MemoryGate::with_budget(Some(64 << 20), FAKE));
+        most.store(0, Ordering::SeqCst);
+        work(small.clone(), in_flight.clone(), most.clone(), 10 << 20).join().unwrap();
+        let threads: Vec<_> = (0..3).map(|_| work(small.clone(), in_flight.clone(), most.clone(), 10 << 20)).collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(small.footprint("big"), Some(10 << 20));
+        assert!(most.load(Ordering::SeqCst) >= 2, "measured small evaluations run side by side");
+    }
+
+    /// The kernel's counters, where there are some, are read.
+    #[test]
+    fn the_process_meter_reads_linux_counters() {
+        if peak_rss().is_none() {
+            use std::io::Write;
+            let _ =
+                writeln!(std::io::stderr(), "SKIPPED the_process_meter_reads_linux_counters: no /proc/self/status (Linux only)");
+            return;
+        }
+        assert!(rss().unwrap() > 0 && peak_rss().unwrap() >= rss().unwrap() / 2);
     }
 }
