@@ -388,6 +388,9 @@ pub struct Engine {
     stale_settings: Vec<Vec<String>>,
     /// Cache misses where a stale line was found (reported, then recomputed).
     stale: AtomicUsize,
+    /// Per proxy: its key at the memory gate (name and settings, so one measured footprint
+    /// serves every arch).
+    gate_keys: Vec<String>,
     /// The first failure to append to the score cache (disk full, file-size limit): scoring
     /// stops there, keeping what was written.
     write_failed: std::sync::OnceLock<String>,
@@ -438,7 +441,8 @@ impl Engine {
         };
         let (task_v, prep_v) = (setup.task.version, swapnas_benchmarks::images::PREP_VERSION);
         let suffix = suffix_at(task_v, prep_v);
-        let cache_settings = proxies.iter().map(|p| format!("{}{suffix}", p.settings())).collect();
+        let cache_settings: Vec<String> = proxies.iter().map(|p| format!("{}{suffix}", p.settings())).collect();
+        let gate_keys = proxies.iter().zip(&cache_settings).map(|(p, s)| format!("{} {s}", p.name())).collect();
         // Every older combination of the proxy's, the task's and the preparation's versions.
         let stale_settings = (setup.plan.decls.iter())
             .map(|d| {
@@ -464,6 +468,7 @@ impl Engine {
             cache_settings,
             stale_settings,
             stale: AtomicUsize::new(0),
+            gate_keys,
             write_failed: std::sync::OnceLock::new(),
             not_applicable,
             batch,
@@ -592,12 +597,12 @@ impl Engine {
             };
             let ctx = self.context(c, seed, memo, batch);
             // Within the memory the machine has (see `memory`): an unmeasured proxy runs alone.
-            let gate_key = format!("{} {settings}", p.name());
-            let permit = crate::memory::MemoryGate::global().acquire(&gate_key);
+            let gate_key = &self.gate_keys[k];
+            let permit = crate::memory::MemoryGate::global().acquire(gate_key);
             let start = Instant::now();
             let result = guarded(|| p.score(&ctx)).and_then(|r| r);
             let seconds = start.elapsed().as_secs_f64();
-            crate::memory::MemoryGate::global().release(&gate_key, permit);
+            crate::memory::MemoryGate::global().release(gate_key, permit);
             out.seconds.push(seconds);
             match result {
                 Ok(v) => {

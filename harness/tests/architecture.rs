@@ -48,6 +48,13 @@ fn top_module(src: &Path, file: &Path) -> Option<String> {
     (!matches!(name.as_str(), "lib" | "main")).then_some(name)
 }
 
+/// Every Rust file under `dir` with its code (see [`code`]).
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    files.into_iter().map(|f| (f.clone(), code(&f))).collect()
+}
+
 /// Module → modules it references through `crate::`.
 fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
@@ -164,11 +171,8 @@ fn crates_depend_one_way() {
 fn the_harness_names_no_space_and_no_proxy() {
     let mut names: Vec<&str> = swapnas_benchmarks::spaces::names();
     names.extend(swapnas_proxies::names());
-    let mut files = Vec::new();
-    rust_files(&root().join("harness").join("src"), &mut files);
     let mut found = Vec::new();
-    for f in &files {
-        let code = code(f);
+    for (f, code) in sources(&root().join("harness").join("src")) {
         for name in &names {
             for quoted in [format!("\"{name}\""), format!("\"{name}-"), format!("\"{name},")] {
                 if code.contains(&quoted) {
@@ -184,11 +188,8 @@ fn the_harness_names_no_space_and_no_proxy() {
 fn the_harness_names_no_proxy_setting() {
     let settings = swapnas_proxies::setting::all();
     assert!(settings.len() >= 5);
-    let mut files = Vec::new();
-    rust_files(&root().join("harness").join("src"), &mut files);
     let mut found = Vec::new();
-    for f in &files {
-        let code = code(f);
+    for (f, code) in sources(&root().join("harness").join("src")) {
         for s in &settings {
             let name = s.name();
             let mut forms = vec![format!("\"{name}\""), format!("\"{name}="), s.flag()];
@@ -251,11 +252,8 @@ fn networks_record_through_the_recording_api() {
         "block_inputs",
         "device_codes",
     ];
-    let mut files = Vec::new();
-    rust_files(&root().join("benchmarks").join("src").join("spaces"), &mut files);
     let mut found = Vec::new();
-    for f in &files {
-        let code = code(f);
+    for (f, code) in sources(&root().join("benchmarks").join("src").join("spaces")) {
         for field in fields {
             for write in [format!("ctx.{field} ="), format!("ctx.{field}.push("), format!("ctx.{field} +=")] {
                 if code.contains(&write) {
