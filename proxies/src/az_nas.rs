@@ -26,8 +26,16 @@
 //! from each arch's seed, so an arch's score does not depend on which archs came before.
 //! Complexity is our FLOP count (Suite-Zero's `flops`), where the reference reads the
 //! NAS-Bench-201 API's FLOPs — both count the same network, and only the rank is used.
-//! Networks that record no blocks ([`swapnas_benchmarks::Taps::blocks`]: NB201 so far)
-//! cannot be scored.
+//!
+//! Blocks beyond NB201 ([`swapnas_benchmarks::Taps::blocks`]; the reference defines NB201's
+//! cells and MobileNetV2's blocks only, so these are our reading of "the stem's output and each
+//! cell's output"): NB101 — the stem, then its 9 cells, a stack's down-sampling max pool
+//! counted in the first cell after it; NB301/DARTS — the stem, then each cell, the cell's
+//! input being its predecessor's output (the skip input from two cells back is cut from the
+//! graph, so each cell's gradient is its own); TransNAS-Bench-101 — the encoder's stem, then
+//! each of its cells (micro) or residual blocks (macro); the task decoders are not blocks, and
+//! the jigsaw network records its first tile's pass through the shared encoder (the nine noise
+//! tiles are alike). A network that records no blocks cannot be scored.
 
 use crate::measure::{gaussian, symmetric_eigenvalues, to_host};
 use crate::{derive_seed, Ensemble, ProxyContext};

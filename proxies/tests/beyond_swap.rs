@@ -76,3 +76,92 @@ fn lswag_interval_is_applied() {
     });
     assert!(all.is_finite() && late.is_finite() && all > late, "all layers {all}, second half {late}");
 }
+
+/// A network of every space but NB201 (whose cells the tests above cover), small where the
+/// space has a width to set, with the side its noise is drawn at.
+fn block_networks() -> Vec<(Box<dyn swapnas_benchmarks::NetworkBuilder>, usize, usize)> {
+    use swapnas_benchmarks::spaces::darts::{DartsArch, DartsBuilder, DartsConfig};
+    use swapnas_benchmarks::spaces::nb101::{Nb101Arch, Nb101Builder, Nb101Config};
+    use swapnas_benchmarks::spaces::tnb101::{TnbArch, TnbBuilder, TnbConfig, TnbTask};
+    let nb101: Nb101Arch = "(0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 2, 4, 3, 1)".parse().unwrap();
+    let darts: DartsArch =
+        "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
+         ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
+         reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
+         ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+            .parse()
+            .unwrap();
+    let micro = TnbArch::Micro("64-41414-3_13_023".parse().unwrap());
+    let macro_ = TnbArch::Macro("64-1342-basic".parse().unwrap());
+    vec![
+        (
+            Box::new(Nb101Builder {
+                arch: nb101,
+                config: Nb101Config { stem_channels: 8, stacks: 3, cells_per_stack: 2 },
+                num_classes: 10,
+            }),
+            32,
+            1 + 6,
+        ),
+        (
+            Box::new(DartsBuilder {
+                arch: darts,
+                config: DartsConfig { channels: 4, layers: 5, stem_multiplier: Some(3), affine_ops: false, pool_bn: true },
+                num_classes: 10,
+            }),
+            32,
+            1 + 5,
+        ),
+        (Box::new(TnbBuilder { arch: micro, config: TnbConfig { task: TnbTask::SegmentSemantic }, num_classes: 17 }), 64, 1 + 10),
+        (Box::new(TnbBuilder { arch: macro_, config: TnbConfig { task: TnbTask::Jigsaw }, num_classes: 1000 }), 3 * 32, 1 + 8),
+    ]
+}
+
+/// Every space's network records its blocks (AZ-NAS's features and per-cell gradients): the
+/// stem then each cell or block, each block's input of its predecessor's output's shape, and a
+/// gradient pushed into one block's output reaches that block's input leaf alone (DARTS' skip
+/// input from two cells back is cut too; the jigsaw net's nine tiles record one chain). The
+/// three components of one pass are then finite on each.
+#[test]
+fn az_nas_scores_a_network_of_every_space() {
+    use burn::prelude::*;
+    use swapnas_benchmarks::{BnMode, BuildOptions, ForwardCtx, ImageBatch, InitScheme, Taps, WeightInit};
+    let device = burn::tensor::Device::flex();
+    for (b, side, blocks) in block_networks() {
+        let label = b.arch_label();
+        let ad = device.clone().autodiff();
+        let net = b.build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 1), &BuildOptions::new(b.num_classes()), &ad);
+        let x: Tensor<4> = Tensor::random([2, 3, side, side], burn::tensor::Distribution::Normal(0.0, 1.0), &ad);
+        let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
+        let _ = net.forward(x, &mut fwd);
+        assert_eq!(fwd.block_outputs.len(), blocks, "{label}: stem + blocks");
+        assert_eq!(fwd.block_inputs.len() + 1, blocks, "{label}: one input per block");
+        for (i, input) in fwd.block_inputs.iter().enumerate() {
+            assert_eq!(input.dims(), fwd.block_outputs[i].dims(), "{label}: block {i}'s input is its predecessor's output");
+        }
+        for k in 1..blocks {
+            let grads = fwd.block_outputs[k].clone().sum().backward();
+            for (i, input) in fwd.block_inputs.iter().enumerate() {
+                let reached = input.grad(&grads).is_some_and(|g| g.abs().sum().into_scalar::<f32>() > 0.0);
+                assert_eq!(reached, i + 1 == k, "{label}: block {k}'s output reached block {}'s input: {reached}", i + 1);
+            }
+        }
+
+        let s = settings();
+        let batch = ImageBatch { pixels: vec![0.0; 3 * side * side], labels: vec![0], side };
+        let memo = Memo::new();
+        let ctx = ProxyContext {
+            builder: b.as_ref(),
+            batch: &batch,
+            device: &device,
+            seed: 3,
+            memo: &memo,
+            settings: &s,
+            task: task(),
+        };
+        for name in ["az_expressivity", "az_progressivity", "az_trainability"] {
+            let v = proxy(name, &s).score(&ctx).unwrap_or_else(|e| panic!("{name} on {label}: {e:#}"));
+            assert!(v.is_finite(), "{name} on {label}: {v}");
+        }
+    }
+}

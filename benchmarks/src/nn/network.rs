@@ -246,6 +246,18 @@ impl ForwardCtx {
         leaf
     }
 
+    /// A block's further input (a DARTS cell's skip input from two cells back): with
+    /// `taps.blocks`, cut from the graph and not recorded, so that the gradient at
+    /// [`ForwardCtx::block_input`]'s leaf is that block's own vector–Jacobian product and no
+    /// other block's; otherwise `x` unchanged.
+    pub fn block_side_input(&mut self, x: Tensor<4>) -> Tensor<4> {
+        if self.taps.blocks {
+            x.detach()
+        } else {
+            x
+        }
+    }
+
     /// The stem's or a block's output (recorded with `taps.blocks`).
     pub fn block_output(&mut self, y: &Tensor<4>) {
         if self.taps.blocks {

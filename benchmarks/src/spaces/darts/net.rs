@@ -335,9 +335,14 @@ impl crate::nn::network::ModuleNetwork for DartsNet {
             }
             None => x,
         };
+        ctx.block_output(&x);
         let (mut s0, mut s1) = (x.clone(), x);
         for cell in &self.cells {
-            let out = cell.forward(s0, s1.clone(), ctx);
+            // Blocks (AZ-NAS): a cell's input is its predecessor's output; the skip input from
+            // two cells back is cut from the graph.
+            let (c0, c1) = (ctx.block_side_input(s0), ctx.block_input(s1.clone()));
+            let out = cell.forward(c0, c1, ctx);
+            ctx.block_output(&out);
             (s0, s1) = (s1, out);
         }
         Output::Flat(pool_and_classify(s1, &self.classifier, ctx))

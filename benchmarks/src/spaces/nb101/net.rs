@@ -174,12 +174,17 @@ impl Nb101Net {
 impl crate::nn::network::ModuleNetwork for Nb101Net {
     fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let mut x = self.stem.forward(x, ctx);
+        ctx.block_output(&x);
         for (i, stack) in self.stacks.iter().enumerate() {
-            if i > 0 {
-                x = max_pool(x, 2, 2, 0, ctx);
-            }
-            for cell in &stack.cells {
+            for (j, cell) in stack.cells.iter().enumerate() {
+                // Blocks (AZ-NAS): the cells, a stack's down-sampling max pool counted in its
+                // first cell, so that each block maps one recorded feature to the next.
+                x = ctx.block_input(x);
+                if i > 0 && j == 0 {
+                    x = max_pool(x, 2, 2, 0, ctx);
+                }
                 x = cell.forward(x, ctx);
+                ctx.block_output(&x);
             }
         }
         ctx.pre_gap_features(&x);

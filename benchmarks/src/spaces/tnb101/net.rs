@@ -287,11 +287,16 @@ impl Encoder {
         let x = self.stem_conv.forward(x, ctx);
         let x = self.stem_bn.forward(x, ctx);
         let mut x = self.stem_2.forward(x, ctx);
+        // Blocks (AZ-NAS): the stem, then each cell or residual block of the encoder (the
+        // decoders are not blocks).
+        ctx.block_output(&x);
         for layer in &self.layers {
+            x = ctx.block_input(x);
             x = match layer {
                 Layer::Cell(cell) => cell.forward(x, ctx),
                 Layer::Block(block) => block.forward(x, ctx),
             };
+            ctx.block_output(&x);
         }
         x
     }
@@ -439,15 +444,19 @@ impl TnbNet {
     fn tiles(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
         let (th, tw) = (h / GRID, w / GRID);
-        let counting = ctx.taps.flops;
+        // FLOPs are counted once, and blocks recorded once (the first tile's pass: one chain of
+        // features through the one encoder).
+        let (counting, blocks) = (ctx.taps.flops, ctx.taps.blocks);
         let mut features = Vec::with_capacity(GRID * GRID);
         for i in 0..GRID * GRID {
             let (r, c) = (i / GRID, i % GRID);
             let tile = x.clone().slice(s![.., .., r * th..(r + 1) * th, c * tw..(c + 1) * tw]);
             features.push(self.encoder.forward(tile, ctx));
             ctx.taps.flops = false;
+            ctx.taps.blocks = false;
         }
         ctx.taps.flops = counting;
+        ctx.taps.blocks = blocks;
         ctx.cat_channels(features)
     }
 }
