@@ -128,6 +128,12 @@ impl Task {
     pub fn has_image_classes(&self) -> bool {
         matches!((self.head, self.loss, self.targets), (Head::Classes(_), Loss::CrossEntropy, TargetSource::ImageLabels))
     }
+
+    /// Whether the network's output is class logits: a class head trained with cross-entropy
+    /// (on labels or soft targets), so that its softmax is a class distribution.
+    pub fn has_class_logits(&self) -> bool {
+        matches!((self.head, self.loss), (Head::Classes(_), Loss::CrossEntropy | Loss::SoftCrossEntropy))
+    }
 }
 
 /// An alternative table of a space (`--set`), e.g. NB301's Suite-Zero archs or the SWAP

@@ -213,7 +213,7 @@ fn reproduce_quick_writes_the_report_and_resumes() {
     let out = temp_dir("paper");
     let run = || {
         swapnas()
-            .args(["reproduce", "--quick", "--bench", "nb201", "--proxies", "all"])
+            .args(["reproduce", "--quick", "--bench", "nb201"])
             .arg("--data-dir")
             .arg(data_dir())
             .arg("--out")

@@ -53,6 +53,9 @@ proxies! {
     lswag,
     // The input-size ablation (issue 19).
     ap,
+    // State of the art (issue 32).
+    vkdnw,
+    vkdnw_entropy,
 }
 
 pub mod az_nas;
@@ -67,7 +70,7 @@ pub struct Ensemble {
 }
 
 /// Every named ensemble (usable wherever a proxy list is: `--proxies az_nas`).
-pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE];
+pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE, &vkdnw::ENSEMBLE];
 
 /// The named ensemble called `name`, if any.
 pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
@@ -78,8 +81,8 @@ pub fn ensemble(name: &str) -> Option<&'static Ensemble> {
 pub use memo::Memo;
 pub use reg_swap::RegSwapPrior as SizePrior;
 pub use registry::{
-    canonical, closest, find, lookup, make, names, proxy, resolve, ABLATION as ABLATION_PROXIES, ABLATION_GRID,
-    DEFAULT as DEFAULT_PROXIES, DEFAULT_FITNESS, QUICK_SETTINGS,
+    canonical, closest, find, lookup, make, names, proxy, reproduce_default, resolve, ABLATION as ABLATION_PROXIES,
+    ABLATION_GRID, DEFAULT as DEFAULT_PROXIES, DEFAULT_FITNESS, QUICK_SETTINGS, REPRODUCE_LEAVES_OUT,
 };
 pub use setting::{AnySetting, ProxySettings, Setting};
 pub use swap::MAX_BATCH as SWAP_MAX_BATCH;
@@ -161,6 +164,9 @@ pub struct Needs {
     pub image_classes: bool,
     /// It reads ReLU activation patterns (SWAP's building block).
     pub relu_patterns: bool,
+    /// It reads the network's output as class logits (a softmax classifier: a class head
+    /// trained with cross-entropy, on labels or soft targets).
+    pub class_logits: bool,
     /// It uses the size prior ([`ProxySettings::size_prior`]), whose default is the space's
     /// size rule (the largest network), which the run then has to compute.
     pub size_prior: bool,
@@ -168,8 +174,14 @@ pub struct Needs {
 
 impl Needs {
     /// Only the network (and possibly the images' shape or values).
-    pub const NOTHING: Needs =
-        Needs { gradients: false, targets: false, image_classes: false, relu_patterns: false, size_prior: false };
+    pub const NOTHING: Needs = Needs {
+        gradients: false,
+        targets: false,
+        image_classes: false,
+        class_logits: false,
+        relu_patterns: false,
+        size_prior: false,
+    };
     /// ReLU activation patterns of a forward pass.
     pub const RELU_PATTERNS: Needs = Needs { relu_patterns: true, ..Needs::NOTHING };
     /// Gradients of the output with respect to the input.
@@ -186,6 +198,14 @@ impl Needs {
                 task.head,
                 task.loss.name(),
                 task.targets
+            ));
+        }
+        if self.class_logits && !task.has_class_logits() {
+            return Some(format!(
+                "reads the output as class logits; task {} has a {:?} head with {} loss",
+                task.name,
+                task.head,
+                task.loss.name()
             ));
         }
         None

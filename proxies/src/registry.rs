@@ -15,6 +15,17 @@ pub const ABLATION: &str = "swap,reg_swap,ap";
 /// SWAP with 2 repeats, the baselines on 16 images.
 pub const QUICK_SETTINGS: &[(&str, &str)] = &[("repeats", "2"), ("proxy_batch", "16")];
 
+/// Proxies `swapnas reproduce` leaves out unless `--proxies` names them: VKDNW back-propagates
+/// once per class (75 to 1,000 classes on TransNAS-Bench-101, at 224²), hours per arch there
+/// on a CPU.
+pub const REPRODUCE_LEAVES_OUT: &[&str] = &["vkdnw", "vkdnw_entropy"];
+
+/// `swapnas reproduce`'s default proxy list: every registered proxy but
+/// [`REPRODUCE_LEAVES_OUT`].
+pub fn reproduce_default() -> String {
+    names().into_iter().filter(|n| !REPRODUCE_LEAVES_OUT.contains(n)).collect::<Vec<_>>().join(",")
+}
+
 /// The settings `swapnas ablate` varies by default, one cell per value (`--grid`): SWAP's
 /// batch and repeats.
 pub const ABLATION_GRID: &[&str] = &["batch=8,16,32", "repeats=8,16,32"];

@@ -285,6 +285,9 @@ impl Network for Frozen {
     fn weights(&self) -> Vec<Weight> {
         self.0.weights()
     }
+    fn parameter_ids(&self) -> Vec<burn::module::ParamId> {
+        self.0.parameter_ids()
+    }
     fn device(&self) -> Device {
         self.0.device()
     }

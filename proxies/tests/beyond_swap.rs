@@ -165,3 +165,67 @@ fn az_nas_scores_a_network_of_every_space() {
         }
     }
 }
+
+/// VKDNW counts parameter tensors as the reference's `vkdnw_dim` does on NB201: 21 + 45·k for
+/// k conv edges (stem, reductions, head; 3 tensors per ReLU-conv-BN edge in each of 15 cells).
+#[test]
+fn vkdnw_counts_tensors_as_the_reference() {
+    use swapnas_benchmarks::{BuildOptions, InitScheme, NetworkBuilder, WeightInit};
+    let device = burn::tensor::Device::flex();
+    for (arch, k) in [
+        ("|none~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|skip_connect~1|avg_pool_3x3~2|", 0),
+        ("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_1x1~1|none~2|", 2),
+        ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|", 6),
+    ] {
+        let net = builder(arch).build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 0), &BuildOptions::new(10), &device);
+        assert_eq!(net.parameter_ids().len(), 21 + 45 * k, "{arch}");
+    }
+}
+
+/// VKDNW on small networks of NB201 and DARTS: deterministic for a seed, the entropy within
+/// [0, ln 9], VKDNW_single ranking by the tensor count first; "n/a" where the output is not
+/// class logits.
+#[test]
+fn vkdnw_scores_small_networks() {
+    use swapnas_benchmarks::spaces::darts::{DartsBuilder, DartsConfig};
+    use swapnas_benchmarks::spaces::nb201::{Nb201Builder, Nb201Config};
+    let small_nb201 = |arch: &str| Nb201Builder {
+        arch: arch.parse().unwrap(),
+        config: Nb201Config { channels: 4, cells_per_stage: 1 },
+        num_classes: 10,
+    };
+    let darts = DartsBuilder {
+        arch: "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
+               ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
+               reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
+               ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+            .parse()
+            .unwrap(),
+        config: DartsConfig { channels: 4, layers: 3, stem_multiplier: Some(3), affine_ops: false, pool_bn: true },
+        num_classes: 10,
+    };
+    let nb_few = small_nb201("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_1x1~1|none~2|");
+    let nb_many = small_nb201("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|");
+    let builders: [&dyn swapnas_benchmarks::NetworkBuilder; 3] = [&nb_few, &nb_many, &darts];
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 1).unwrap();
+    let device = burn::tensor::Device::flex();
+    let s = settings();
+    let mut singles = Vec::new();
+    for b in builders {
+        let shared = Memo::new();
+        let score = |name: &str, seed: u64, memo: &Memo| {
+            let ctx = ProxyContext { builder: b, batch: &batch, device: &device, seed, memo, settings: &s, task: task() };
+            proxy(name, &s).score(&ctx).unwrap_or_else(|e| panic!("{name} on {}: {e:#}", b.arch_label()))
+        };
+        let entropy = score("vkdnw_entropy", 4, &shared);
+        assert_eq!(entropy, score("vkdnw_entropy", 4, &Memo::new()), "{}: not deterministic", b.arch_label());
+        assert!((0.0..=9f64.ln()).contains(&entropy), "{}: entropy {entropy}", b.arch_label());
+        assert_ne!(entropy, score("vkdnw_entropy", 5, &Memo::new()), "{}: the seed changes nothing", b.arch_label());
+        singles.push(score("vkdnw", 4, &shared));
+    }
+    assert!(singles[0] < singles[1], "fewer tensors rank lower: {singles:?}");
+    let layout = swapnas_benchmarks::spaces::find("tnb101-micro").unwrap().task("room_layout").unwrap();
+    assert!(swapnas_proxies::lookup("vkdnw").unwrap().needs.unmet(layout).is_some(), "room_layout's output is not class logits");
+    let scene = swapnas_benchmarks::spaces::find("tnb101-micro").unwrap().task("class_scene").unwrap();
+    assert!(swapnas_proxies::lookup("vkdnw").unwrap().needs.unmet(scene).is_none(), "class_scene has soft-target class logits");
+}

@@ -184,7 +184,31 @@ impl Conv {
         conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options)
     }
 
+    /// [`ForwardCtx::first_param`] for the weight and bias: W[0, 0, 0, 0] joins input channel 0
+    /// to output channel 0 at the window's first tap, so its derivative is input channel 0 as
+    /// the window's first tap sees it (a one-tap conv); the bias's first entry adds 1.
+    fn first_params(&self, x: Option<Tensor<4>>, y: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let Some(x) = x else { return y };
+        let [_, _, kh, kw] = self.weight.dims();
+        let y = ctx.first_param(self.weight.id, y, || {
+            let [b, c, h, w] = x.dims();
+            let x0 = x.slice([0..b, 0..1.min(c), 0..h, 0..w]);
+            let mut tap = vec![0.0f32; kh * kw];
+            tap[0] = 1.0;
+            let tap = Tensor::from_data(TensorData::new(tap, [1, 1, kh, kw]), (&x0.device(), DType::F32));
+            conv2d(x0, tap, None, ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], 1))
+        });
+        match &self.bias {
+            Some(bias) => ctx.first_param(bias.id, y.clone(), || {
+                let [b, _, h, w] = y.dims();
+                Tensor::ones([b, 1, h, w], &y.device())
+            }),
+            None => y,
+        }
+    }
+
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+        let x0 = ctx.taps.first_params.then(|| x.clone());
         let y = match self.native(&x, ctx) {
             Some(win) => {
                 let c_out = self.weight.dims()[0];
@@ -208,6 +232,7 @@ impl Conv {
             }
             ctx.add_flops(flops);
         }
+        let y = self.first_params(x0, y, ctx);
         ctx.module_output(&y);
         if ctx.taps.layer_outputs {
             let [_, c_in_per_group, kh, kw] = self.weight.dims();
@@ -241,7 +266,35 @@ impl ConvTranspose {
             [1, 1],
             self.groups,
         );
-        let y = burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options);
+        let x0 = ctx.taps.first_params.then(|| x.clone());
+        let y = burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options.clone());
+        // W[0, 0, 0, 0] carries input channel 0 to output channel 0 at the kernel's first tap
+        // (a one-tap transposed conv); the bias's first entry adds 1.
+        let y = match x0 {
+            Some(x) => {
+                let [_, _, kh, kw] = self.weight.dims();
+                let y = ctx.first_param(self.weight.id, y, || {
+                    let [b, _, h, w] = x.dims();
+                    let x0 = x.slice([0..b, 0..1, 0..h, 0..w]);
+                    let mut tap = vec![0.0f32; kh * kw];
+                    tap[0] = 1.0;
+                    let tap = Tensor::from_data(TensorData::new(tap, [1, 1, kh, kw]), (&x0.device(), DType::F32));
+                    let one = burn::tensor::ops::ConvTransposeOptions::new(
+                        [self.stride; 2],
+                        [self.padding; 2],
+                        [self.output_padding; 2],
+                        [1, 1],
+                        1,
+                    );
+                    burn::tensor::module::conv_transpose2d(x0, tap, None, one)
+                });
+                ctx.first_param(self.bias.id, y.clone(), || {
+                    let [b, _, h, w] = y.dims();
+                    Tensor::ones([b, 1, h, w], &y.device())
+                })
+            }
+            None => y,
+        };
         ctx.module_output(&y);
         if ctx.taps.layer_outputs {
             let [_, c_out, kh, kw] = self.weight.dims();
@@ -270,6 +323,7 @@ impl BatchNorm {
             // tensorwatch counts an affine BN as two ops per element.
             ctx.add_flops(2.0 * x.shape().num_elements() as f64);
         }
+        let c = self.gamma.dims()[0];
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => {
@@ -277,15 +331,35 @@ impl BatchNorm {
                 native_batch_norm(x, Some((&gamma, &beta)), ctx)
             }
             BnMode::Batch => {
-                let c = self.gamma.dims()[0];
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
                 let beta = self.beta.val().reshape([1, c, 1, 1]);
                 batch_normalise(x, ctx).mul(gamma).add(beta)
+            }
+            BnMode::Initial => {
+                let normalised = initial_normalise(x);
+                let gamma = self.gamma.val().reshape([1, c, 1, 1]);
+                let beta = self.beta.val().reshape([1, c, 1, 1]);
+                let y = normalised.clone().mul(gamma).add(beta);
+                // γ₀ scales channel 0 of the normalised input, β₀ adds 1 to it.
+                let y = ctx.first_param(self.gamma.id, y, || {
+                    let [b, _, h, w] = normalised.dims();
+                    normalised.slice([0..b, 0..1, 0..h, 0..w])
+                });
+                ctx.first_param(self.beta.id, y.clone(), || {
+                    let [b, _, h, w] = y.dims();
+                    Tensor::ones([b, 1, h, w], &y.device())
+                })
             }
         };
         ctx.module_output(&y);
         y
     }
+}
+
+/// `x / √(1 + eps)`: eval-mode BN with a fresh network's running statistics (mean 0,
+/// variance 1).
+fn initial_normalise(x: Tensor<4>) -> Tensor<4> {
+    x.div_scalar((1.0 + BatchNorm::EPS).sqrt())
 }
 
 /// `(x − mean) / sqrt(var + eps)` per channel over the batch's n·h·w values (biased variance,
@@ -334,6 +408,7 @@ impl Linear {
         let d_out = rows / r;
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
+        let x_first = (ctx.taps.first_params && r == 1).then(|| x.clone().slice([0..n, 0..1]));
         let y = if r == 1 {
             x.matmul(self.weight.val().transpose())
         } else {
@@ -342,6 +417,14 @@ impl Linear {
             x.matmul(w).swap_dims(0, 1).reshape([n, r * d_out])
         };
         let y = y.add(self.bias.val().unsqueeze_dim(0));
+        // W[0, 0] carries input feature 0 to output 0; the bias's first entry adds 1 to it.
+        let y = match x_first {
+            Some(x0) => {
+                let y = ctx.first_param(self.weight.id, y, || x0);
+                ctx.first_param(self.bias.id, y, || Tensor::ones([n, 1], &self.bias.val().device()))
+            }
+            None => y,
+        };
         if ctx.taps.layer_outputs {
             let (probe, y) = Probe::attach(y, d_in);
             ctx.linear_outputs.push(probe);
@@ -520,6 +603,7 @@ impl PlainBatchNorm {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => native_batch_norm(x, None, ctx),
             BnMode::Batch => batch_normalise(x, ctx),
+            BnMode::Initial => initial_normalise(x),
         };
         ctx.module_output(&y);
         y

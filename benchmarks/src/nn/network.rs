@@ -37,6 +37,10 @@ pub enum BnMode {
     Batch,
     /// BatchNorm is the identity (synflow's "no BN" copy of the network).
     Off,
+    /// PyTorch `eval()` mode on a fresh network: the initial running statistics (mean 0,
+    /// variance 1), so each sample is normalised alone, `x / √(1 + eps)`, then the affine map
+    /// (VKDNW's per-sample Jacobians).
+    Initial,
 }
 
 /// Which activations a forward pass taps (records). All off by default: recording costs
@@ -75,6 +79,21 @@ pub struct Taps {
     /// gradient is that block's own vector–Jacobian product (AZ-NAS's per-cell features and
     /// gradients). Needs an autodiff device.
     pub blocks: bool,
+    /// For every float parameter the pass uses, a zero leaf s ∈ ℝ^B added to its layer's
+    /// output as s_b · ∂y_b/∂θ₀, θ₀ the parameter's first scalar (`θ.flatten()[0]`): after a
+    /// backward pass the leaf's gradient holds each sample's derivative with respect to θ₀
+    /// (per sample where samples do not interact: BN not on batch statistics). Needs an
+    /// autodiff device; not for stacked passes.
+    pub first_params: bool,
+}
+
+/// A parameter's first-scalar probe ([`Taps::first_params`]).
+#[derive(Debug, Clone)]
+pub struct FirstParamProbe {
+    /// The parameter (its place in [`Network::parameter_ids`]).
+    pub id: burn::module::ParamId,
+    /// The zero leaf, one entry per sample.
+    pub leaf: Tensor<1>,
 }
 
 /// State threaded through one forward pass.
@@ -107,6 +126,8 @@ pub struct ForwardCtx {
     /// Each block's input leaf (when `taps.blocks`): `block_inputs[i]` feeds the block whose
     /// output is `block_outputs[i + 1]`.
     pub block_inputs: Vec<Tensor<4>>,
+    /// First-scalar probes of the parameters (when `taps.first_params`), in execution order.
+    pub first_params: Vec<FirstParamProbe>,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
     /// Whose kernels run the layers where both can: the native CPU kernels (default; used
@@ -147,6 +168,7 @@ impl ForwardCtx {
             flops: 0.0,
             block_outputs: Vec::new(),
             block_inputs: Vec::new(),
+            first_params: Vec::new(),
             relu_replay: None,
             kernels: Kernels::Native,
             stack: 1,
@@ -256,6 +278,37 @@ impl ForwardCtx {
         } else {
             x
         }
+    }
+
+    /// With `taps.first_params`: `y` plus s_b · `term` in channel 0, for a fresh zero leaf s ∈ ℝ^B
+    /// recorded as parameter `id`'s probe; `term` (`[B, 1, …]`, or `[B, 1]`) is each sample's
+    /// derivative of channel 0 of `y` with respect to the parameter's first scalar (which feeds
+    /// output channel 0 only). Otherwise `y` unchanged; `term` is built only when needed.
+    pub fn first_param<const D: usize>(
+        &mut self,
+        id: burn::module::ParamId,
+        y: Tensor<D>,
+        term: impl FnOnce() -> Tensor<D>,
+    ) -> Tensor<D> {
+        if !self.taps.first_params {
+            return y;
+        }
+        let dims = y.dims();
+        let device = y.device();
+        let term = term();
+        let full = if dims[1] > 1 {
+            let mut rest = dims;
+            rest[1] -= 1;
+            Tensor::cat(vec![term, Tensor::zeros(rest, &device)], 1)
+        } else {
+            term
+        };
+        let leaf: Tensor<1> = Tensor::zeros([dims[0]], &device).require_grad();
+        let mut shape = [1; D];
+        shape[0] = dims[0];
+        let y = y.add(full.mul(leaf.clone().reshape(shape)));
+        self.first_params.push(FirstParamProbe { id, leaf });
+        y
     }
 
     /// The stem's or a block's output (recorded with `taps.blocks`).
@@ -426,6 +479,9 @@ pub trait Network: Send + std::fmt::Debug {
     fn parameter_count(&self) -> usize;
     /// Conv and linear weights (4-D and 2-D parameters), in module order.
     fn weights(&self) -> Vec<Weight>;
+    /// Every float parameter (PyTorch's `named_parameters()`), in module order: the order its
+    /// fields are declared, which each space keeps as its reference registers its modules.
+    fn parameter_ids(&self) -> Vec<burn::module::ParamId>;
     /// The device the parameters live on.
     fn device(&self) -> Device;
     /// A copy of the network whose float parameters are `f(slot, value)` (see [`ParamSlot`];
@@ -588,6 +644,18 @@ impl<N: ModuleNetwork> Network for N {
 
     fn weights(&self) -> Vec<Weight> {
         module_weights(self)
+    }
+
+    fn parameter_ids(&self) -> Vec<burn::module::ParamId> {
+        struct Ids(Vec<burn::module::ParamId>);
+        impl burn::module::ModuleVisitor for Ids {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                self.0.push(param.id);
+            }
+        }
+        let mut ids = Ids(Vec::new());
+        burn::module::Module::visit(self, &mut ids);
+        ids.0
     }
 
     fn device(&self) -> Device {

@@ -32,9 +32,10 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub archs: Option<usize>,
 
-    /// Proxies, comma-separated, or `all`.
-    #[arg(long, default_value = "all")]
-    pub proxies: String,
+    /// Proxies, comma-separated, or `all` [default: every proxy but VKDNW's, which
+    /// back-propagates once per class: hours per TransNAS-Bench-101 arch on a CPU].
+    #[arg(long)]
+    pub proxies: Option<String>,
 
     /// Seed for the architecture samples and weight initialisation.
     #[arg(long, default_value_t = 0)]
@@ -70,7 +71,8 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             settings.set(name, value)?;
         }
     }
-    let plan = ProxyPlan::resolve(&args.proxies, &settings)?;
+    let proxies = args.proxies.clone().unwrap_or_else(swapnas_proxies::reproduce_default);
+    let plan = ProxyPlan::resolve(&proxies, &settings)?;
     let mut tables: Vec<(Target, String, CorrelationTable)> = Vec::new();
     for target in targets(args.bench.as_deref())? {
         let name = format!("{}-{}", target.space.name(), target.task.name);
@@ -152,12 +154,20 @@ fn report(
     let mut s = String::from("# swapnas reproduction of the SWAP-NAS comparison\n\n");
     let _ = writeln!(
         s,
-        "Command: `swapnas reproduce{}{}` (seed {}). Each task's folder holds its table, per-arch scores, \
+        "Command: `swapnas reproduce{}{}{}` (seed {}). Each task's folder holds its table, per-arch scores, \
          score cache and plots; `heatmap.png` is the proxy × task summary.\n",
         if args.quick { " --quick" } else { "" },
         args.bench.as_ref().map_or(String::new(), |b| format!(" --bench {b}")),
+        args.proxies.as_ref().map_or(String::new(), |p| format!(" --proxies {p}")),
         args.seed
     );
+    if args.proxies.is_none() {
+        let _ = writeln!(
+            s,
+            "Proxies: every registered proxy but {} (one backward pass per class; name them with `--proxies` to include them).\n",
+            swapnas_proxies::REPRODUCE_LEAVES_OUT.join(", ")
+        );
+    }
     s.push_str(&matrix.to_markdown());
     s.push_str("\n## Ours beside the published values\n\n");
     s.push_str("Suite-Zero: ρ of NAS-Bench-Suite-Zero's own scores (the space's reference file) with validation accuracy on its archs of the task.\n\n");

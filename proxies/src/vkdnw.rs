@@ -1,0 +1,283 @@
+//! VKDNW (Týbl & Neumann, "Training-free Neural Architecture Search through Variance of
+//! Knowledge of Deep Network Weights", CVPR 2025): the entropy of the deciles of the Fisher
+//! information's spectrum, and `vkdnw` = VKDNW_single, the network's count of parameter
+//! tensors with ties broken by that entropy. `vkdnw_entropy` ([`crate::vkdnw_entropy`]) is the
+//! entropy alone; [`ENSEMBLE`] is VKDNW_agg. This file computes the shared pass.
+//!
+//! Definition (official `ondratybl/VKDNW`, `NB201/ZeroShotProxy/compute_vkdnw_score.py` and
+//! its NB201 driver `tss_general_.py` / `tss_utils.py`, our own code written from them):
+//! * network: conv and linear weights `kaiming_normal_(fan_in)`, biases 0, BN 1/0; BN in
+//!   `eval()` mode on the fresh running statistics (mean 0, variance 1: each sample is
+//!   normalised alone, x / √(1 + 10⁻⁵)); float32;
+//! * input: 64 images of N(0, 1) noise at the task's resolution (the driver's default,
+//!   `--real_input False`);
+//! * θ: the first scalar (`flatten()[0]`) of each of the first 128 parameter tensors in
+//!   `named_parameters()` order (the driver's `params_grad_len = 128`, one scalar each);
+//! * per sample b, the Jacobian J_b (C × P) of the logits with respect to θ; the smoothed
+//!   probabilities p = softmax(logits)·(1 − α) + α/C with α = 0.05 as a float16 scalar (so
+//!   1 − α and α/C are float16 values, as the reference's tensor arithmetic rounds them);
+//!   L_b the reference's lower-triangular factor (`cholesky_covariance`: q = 1 − cumsum(p),
+//!   q_C = 0, d_i = √(p_i q_i / q_{i−1}) with q_0 = 1, L_ij = −p_i/q_j (a division by zero
+//!   counts 0) for i > j, L_ii = 1, columns scaled by d); F = mean_b (L_b J_b)ᵀ(L_b J_b) —
+//!   as the code computes it (Jᵀ LᵀL J), which differs from the textbook Jᵀ L Lᵀ J;
+//! * λ = the singular values of F (its eigenvalues' magnitudes); the 9 deciles 0.1…0.9 of λ
+//!   (linear interpolation, as `torch.quantile`), normalised to sum 1 (+10⁻¹⁰), and the
+//!   entropy −Σ t·ln(t + 10⁻¹⁰); a non-finite F scores as the reference's failed SVD
+//!   (λ = [0, 0]: entropy 0);
+//! * VKDNW_single: the pandas rank of the tuple (tensor count, entropy) — here the score
+//!   `count + entropy / (1 + ln 9)`, which ranks the same (the entropy of 9 shares is at most
+//!   ln 9);
+//! * VKDNW_agg: Σ of log-ranks of VKDNW_single, AZ-NAS' expressivity and trainability, FLOPs
+//!   and jacov ([`ENSEMBLE`]).
+//!
+//! Computed: reverse mode, one backward pass per class (the batch repeated for several
+//! classes at once where it is small), the per-sample derivatives read from each
+//! parameter's first-scalar probe ([`swapnas_benchmarks::Taps::first_params`]; a parameter a
+//! pass uses several times, as the jigsaw network's shared encoder, sums its probes).
+//! Deviations: the noise and the weights derive from each arch's seed (the reference seeds
+//! once per run); the spectrum and entropy are computed in float64 from float32 passes;
+//! the parameter order is our modules' declared order (on NB201 the reference's registration
+//! order: its count is 21 + 45·k for k conv edges, as the reference's `vkdnw_dim`). jacov in
+//! VKDNW_agg is our `jacov` (Suite-Zero's settings; the reference feeds its own jacov 64 real
+//! images). Defined where the output is class logits (a softmax classifier).
+
+use crate::measure::{gaussian, symmetric_eigenvalues, to_host};
+use crate::{derive_seed, Ensemble, Needs, ProxyContext, ProxyDecl};
+use anyhow::{bail, ensure, Result};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use nalgebra::DMatrix;
+use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Output, Taps, WeightInit};
+
+/// Noise images per pass (the reference driver's batch size).
+pub const BATCH: usize = 64;
+/// Parameter tensors whose first scalar enters the Fisher matrix (`params_grad_len`).
+pub const TENSORS: usize = 128;
+/// Pixels (images × side²) one pass may hold: small inputs take several classes per pass.
+const PASS_PIXELS: usize = 4 * BATCH * 32 * 32;
+const NOISE_STREAM: u64 = 0x7d_0001;
+
+/// The key the VKDNW proxies write (both come from one pass).
+pub fn key(_: &crate::ProxySettings) -> String {
+    format!("noise B={BATCH} tensors={TENSORS} scalar=first init=kaiming_fan_in bn=eval")
+}
+
+/// What a VKDNW proxy needs: gradients of the class logits.
+pub const NEEDS: Needs = Needs { class_logits: true, ..Needs::INPUT_GRADIENTS };
+
+/// The registry entry of VKDNW_single.
+pub const PROXY: ProxyDecl = ProxyDecl {
+    name: "vkdnw",
+    about: "VKDNW_single: parameter tensors, ties broken by the Fisher spectrum's decile entropy (Týbl & Neumann 2025)",
+    needs: NEEDS,
+    settings: &[],
+    version: 1,
+    key,
+    batch: |_| 1,
+    score: |ctx| Ok(shared(ctx)?.single()),
+};
+
+/// VKDNW_agg, as the reference's NB201 analysis combines it.
+pub const ENSEMBLE: Ensemble = Ensemble {
+    name: "vkdnw_agg",
+    about: "VKDNW_agg: Σ log-rank of vkdnw, AZ-NAS expressivity and trainability, FLOPs, jacov (Týbl & Neumann 2025)",
+    members: &["vkdnw", "az_expressivity", "az_trainability", "flops", "jacov"],
+};
+
+/// The shared pass's results.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Vkdnw {
+    /// The decile entropy of the Fisher spectrum.
+    pub entropy: f64,
+    /// The network's parameter tensors (`len(named_parameters())`).
+    pub tensors: usize,
+}
+
+impl Vkdnw {
+    /// VKDNW_single as one number that ranks as the tuple (tensors, entropy).
+    pub fn single(&self) -> f64 {
+        self.tensors as f64 + self.entropy / (1.0 + 9f64.ln())
+    }
+}
+
+/// The context's arch's VKDNW, computed once per arch (the context's memo).
+pub fn shared(ctx: &ProxyContext) -> Result<Vkdnw> {
+    let key = format!("vkdnw:{}", ctx.seed);
+    ctx.memo.get_or_insert_with(&key, || compute(ctx))
+}
+
+fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
+    let device = ctx.device.clone().autodiff();
+    let classes = ctx.builder.num_classes();
+    let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
+    let net = ctx.builder.build(&mut init, &BuildOptions::new(classes), &device);
+    let ids = net.parameter_ids();
+    let tensors = ids.len();
+    let chosen = &ids[..tensors.min(TENSORS)];
+    let p = chosen.len();
+    let side = ctx.batch.side;
+    let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
+    let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
+
+    // jac[(b·C + c)·P + k] = ∂ logit_{b,c} / ∂θ_k.
+    let mut jac = vec![0.0f64; BATCH * classes * p];
+    let mut logits_host: Option<Vec<f64>> = None;
+    let group = (PASS_PIXELS / (BATCH * side * side)).clamp(1, classes);
+    let mut first = 0;
+    while first < classes {
+        let g = group.min(classes - first);
+        // Copy j of the batch (rows j·B … j·B + B − 1) back-propagates class first + j.
+        let xs = if g == 1 { x.clone() } else { x.clone().repeat_dim(0, g) };
+        let mut fwd = ctx.forward_ctx(BnMode::Initial, Taps { first_params: true, ..Taps::default() });
+        let logits = match net.forward(xs, &mut fwd) {
+            Output::Flat(l) => l,
+            Output::Dense(_) => bail!("VKDNW needs class logits; the {} network's output is dense", ctx.builder.arch_label()),
+        };
+        ensure!(logits.dims() == [g * BATCH, classes], "logits {:?}, expected [{}, {classes}]", logits.dims(), g * BATCH);
+        if logits_host.is_none() {
+            logits_host = Some(to_host(logits.clone().detach().slice([0..BATCH, 0..classes]))?);
+        }
+        let mut select = vec![0.0f32; g * BATCH * classes];
+        for j in 0..g {
+            for b in 0..BATCH {
+                select[(j * BATCH + b) * classes + first + j] = 1.0;
+            }
+        }
+        let select: Tensor<2> = Tensor::from_data(TensorData::new(select, [g * BATCH, classes]), (&device, DType::F32));
+        let grads = logits.mul(select).sum().backward();
+        for (k, id) in chosen.iter().enumerate() {
+            let mut per_row = vec![0.0f64; g * BATCH];
+            for probe in fwd.first_params.iter().filter(|probe| probe.id == *id) {
+                if let Some(grad) = probe.leaf.grad(&grads) {
+                    for (acc, v) in per_row.iter_mut().zip(to_host(grad)?) {
+                        *acc += v;
+                    }
+                }
+            }
+            for j in 0..g {
+                for b in 0..BATCH {
+                    jac[(b * classes + first + j) * p + k] = per_row[j * BATCH + b];
+                }
+            }
+        }
+        first += g;
+    }
+    let logits = logits_host.unwrap_or_default();
+
+    // A = the stacked L_b J_b (B·C × P); F = AᵀA / B.
+    let mut a = DMatrix::<f64>::zeros(BATCH * classes, p);
+    for b in 0..BATCH {
+        let factor = CovarianceFactor::new(&logits[b * classes..(b + 1) * classes]);
+        let j_b = &jac[b * classes * p..(b + 1) * classes * p];
+        factor.apply(j_b, p, |c, k, v| a[(b * classes + c, k)] = v);
+    }
+    let fisher = a.tr_mul(&a) / BATCH as f64;
+    Ok(Vkdnw { entropy: decile_entropy(&fisher)?, tensors })
+}
+
+/// The reference's `cholesky_covariance` of one sample's logits: L = (lower part of
+/// −p_i/q_j, unit diagonal) · diag(d).
+struct CovarianceFactor {
+    p: Vec<f64>,
+    d: Vec<f64>,
+    /// d_j / q_j where −p_i/q_j is finite, else 0 (`nan_to_num`).
+    scale: Vec<f64>,
+}
+
+impl CovarianceFactor {
+    fn new(logits: &[f64]) -> Self {
+        let c = logits.len();
+        // α = 0.05 as a float16 scalar: 1 − α and α / C are float16 results.
+        let alpha = half::f16::from_f64(0.05);
+        let keep = f64::from(half::f16::from_f32(1.0 - alpha.to_f32()));
+        let floor = f64::from(half::f16::from_f32(alpha.to_f32() / c as f32));
+        let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let exp: Vec<f64> = logits.iter().map(|&l| (l - max).exp()).collect();
+        let total: f64 = exp.iter().sum();
+        let p: Vec<f64> = exp.iter().map(|e| e / total * keep + floor).collect();
+        let mut q = Vec::with_capacity(c);
+        let mut cumulative = 0.0;
+        for &pi in &p {
+            cumulative += pi;
+            q.push(1.0 - cumulative);
+        }
+        q[c - 1] = 0.0;
+        let d: Vec<f64> = (0..c).map(|i| (p[i] * q[i] / if i == 0 { 1.0 } else { q[i - 1] }).sqrt()).collect();
+        let scale = (0..c).map(|j| if q[j] == 0.0 { 0.0 } else { d[j] / q[j] }).collect();
+        Self { p, d, scale }
+    }
+
+    /// Row i of L·J for J (C × P, row-major): d_i J_i − p_i Σ_{j<i} (d_j / q_j) J_j.
+    fn apply(&self, j: &[f64], cols: usize, mut out: impl FnMut(usize, usize, f64)) {
+        let mut below = vec![0.0f64; cols];
+        for i in 0..self.p.len() {
+            let row = &j[i * cols..(i + 1) * cols];
+            for k in 0..cols {
+                out(i, k, self.d[i] * row[k] - self.p[i] * below[k]);
+            }
+            for k in 0..cols {
+                below[k] += self.scale[i] * row[k];
+            }
+        }
+    }
+}
+
+/// The entropy of the normalised deciles 0.1…0.9 of F's singular values.
+fn decile_entropy(fisher: &DMatrix<f64>) -> Result<f64> {
+    let mut lambdas: Vec<f64> = if fisher.iter().all(|v| v.is_finite()) {
+        symmetric_eigenvalues(fisher)?.into_iter().map(f64::abs).collect()
+    } else {
+        vec![0.0, 0.0] // the reference's failed SVD
+    };
+    lambdas.sort_by(f64::total_cmp);
+    let n = lambdas.len();
+    let deciles: Vec<f64> = (1..10)
+        .map(|i| {
+            // torch.arange(0.1, 1., 0.1) is float32.
+            let q = f64::from((0.1 + 0.1 * (i - 1) as f64) as f32);
+            let position = q * (n - 1) as f64;
+            let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
+            lambdas[lo] + (lambdas[hi] - lambdas[lo]) * (position - lo as f64)
+        })
+        .collect();
+    let norm: f64 = deciles.iter().map(|v| v.abs()).sum::<f64>() + 1e-10;
+    Ok(-deciles.iter().map(|v| v / norm).map(|t| t * (t + 1e-10).ln()).sum::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// L Lᵀ is the smoothed softmax's covariance diag(p) − p pᵀ (the reference back-tests
+    /// the same), so applying L to the identity gives L itself.
+    #[test]
+    fn the_factor_reproduces_the_covariance() {
+        let logits = [0.3, -1.2, 2.0, 0.0, 0.7];
+        let f = CovarianceFactor::new(&logits);
+        let c = logits.len();
+        let identity: Vec<f64> = (0..c * c).map(|i| if i / c == i % c { 1.0 } else { 0.0 }).collect();
+        let mut l = DMatrix::<f64>::zeros(c, c);
+        f.apply(&identity, c, |i, k, v| l[(i, k)] = v);
+        let cov = &l * l.transpose();
+        for i in 0..c {
+            for j in 0..c {
+                let want = if i == j { f.p[i] - f.p[i] * f.p[j] } else { -f.p[i] * f.p[j] };
+                assert!((cov[(i, j)] - want).abs() < 1e-3, "({i}, {j}): {} vs {want}", cov[(i, j)]);
+            }
+        }
+        assert!(l.column(c - 1).iter().all(|v| *v == 0.0), "q_C = 0: the last column is 0");
+        assert!((f.p.iter().sum::<f64>() - 1.0).abs() < 1e-3, "smoothed probabilities sum to ≈ 1");
+    }
+
+    /// Deciles of 1…11 are 2…10 (linear interpolation), then the normalised entropy.
+    #[test]
+    fn decile_entropy_follows_torch_quantile() {
+        let fisher = DMatrix::from_diagonal(&nalgebra::DVector::from_vec((1..=11).map(f64::from).collect()));
+        let deciles: Vec<f64> = (2..=10).map(f64::from).collect();
+        let total: f64 = deciles.iter().sum::<f64>() + 1e-10;
+        let want: f64 = -deciles.iter().map(|v| v / total).map(|t| t * (t + 1e-10).ln()).sum::<f64>();
+        let got = decile_entropy(&fisher).unwrap();
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        assert_eq!(decile_entropy(&DMatrix::from_element(2, 2, f64::NAN)).unwrap(), 0.0);
+    }
+}

@@ -1,0 +1,14 @@
+//! VKDNW's entropy alone: the decile entropy of the Fisher spectrum, from the pass
+//! [`crate::vkdnw`] computes (its doc comment has the definition and every choice).
+
+/// The registry entry.
+pub const PROXY: crate::ProxyDecl = crate::ProxyDecl {
+    name: "vkdnw_entropy",
+    about: "VKDNW's entropy of the Fisher information's spectrum deciles, without the tensor count (Týbl & Neumann 2025)",
+    needs: crate::vkdnw::NEEDS,
+    settings: &[],
+    version: 1,
+    key: crate::vkdnw::key,
+    batch: |_| 1,
+    score: |ctx| Ok(crate::vkdnw::shared(ctx)?.entropy),
+};

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""VKDNW with the official PyTorch procedure, on the archs of a swapnas run, to check
+swapnas' `vkdnw_entropy` and `vkdnw` arch by arch.
+
+Restates ondratybl/VKDNW `NB201/ZeroShotProxy/compute_vkdnw_score.py` (get_fisher,
+cholesky_covariance, get_jacobian_index with one scalar — index 0 — of each of the first 128
+named parameters) as its NB201 driver calls it (64 N(0,1) noise images, kaiming_normal_ fan-in
+init, biases 0, BN 1/0, float32, the model in eval() mode for the Jacobians), on the
+NAS-Bench-201 network of `swap_reference.py`. VKDNW_single ranks (parameter-tensor count,
+entropy) as a tuple; swapnas' `vkdnw` score is count + entropy / (1 + ln 9), which ranks the same.
+
+It seeds once per draw, as the reference driver does, and scores the archs in the run's order.
+It prints Spearman(swapnas, reference) of the entropy and of VKDNW_single, both
+implementations' ρ with the run's accuracy, whether every tensor count matches, and with
+--draws 2 the reference's own draw-to-draw agreement (the proxy's noise).
+
+Usage:
+    swapnas --bench nb201 --task cifar10 --archs 30 --proxies vkdnw,vkdnw_entropy --out results/vk
+    python3 scripts/vkdnw_reference.py results/vk/scores.csv --task cifar10 [--limit 30] [--draws 2]
+"""
+import argparse
+import csv
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+from scipy import stats
+from torch.func import functional_call, jacrev, vmap
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from swap_reference import TinyNetwork  # noqa: E402  (the NB201 network, plain PyTorch)
+
+TENSORS = 128
+
+
+def init_kaiming_fanin(net):
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def cholesky_covariance(output):
+    alpha = torch.tensor(0.05, dtype=torch.float16, device=output.device)
+    prob = torch.nn.functional.softmax(output, dim=1) * (1 - alpha) + alpha / output.shape[1]
+    q = torch.ones_like(prob) - torch.cumsum(prob, dim=1)
+    q[:, -1] = torch.zeros_like(q[:, -1])
+    q_shift = torch.roll(q, shifts=1, dims=1)
+    q_shift[:, 0] = torch.ones_like(q_shift[:, 0])
+    d = torch.sqrt(prob * q / q_shift)
+    L = -torch.matmul(torch.unsqueeze(prob, dim=2), 1 / torch.transpose(torch.unsqueeze(q, dim=2), dim0=1, dim1=2))
+    L = torch.nan_to_num(L, neginf=0.0)
+    eye = torch.eye(L.shape[1], dtype=output.dtype).repeat(L.shape[0], 1, 1)
+    L = L * (1 - eye) + eye
+    L = L * (1 - torch.triu(torch.ones(L.shape[1], L.shape[2], dtype=output.dtype), diagonal=1).repeat(L.shape[0], 1, 1))
+    return torch.matmul(L, torch.diag_embed(d)).detach()
+
+
+def jacobian_first_scalars(model, x):
+    names = [k for k, _ in model.named_parameters()][:TENSORS]
+    params = dict(model.named_parameters())
+    chosen = {k: params[k].flatten()[[0]].detach() for k in names}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+
+    def sample(s):
+        def predict(tmp):
+            full = {k: v.detach() for k, v in model.named_parameters()}
+            for k, v in tmp.items():
+                flat = full[k].flatten().clone()
+                flat[[0]] = v
+                full[k] = flat.reshape(full[k].shape)
+            return functional_call(model, (full, buffers), (s.unsqueeze(0),)).squeeze(0)
+
+        return jacrev(predict)(chosen)
+
+    jac = vmap(sample)(x)
+    return torch.cat([torch.flatten(v, start_dim=2) for v in jac.values()], dim=2).detach()
+
+
+def vkdnw(net, x):
+    net.eval()
+    with torch.no_grad():
+        logits = net(x)
+    jac = torch.matmul(cholesky_covariance(logits), jacobian_first_scalars(net, x))
+    fisher = torch.mean(torch.matmul(jac.transpose(1, 2), jac), dim=0)
+    try:
+        lambdas = torch.svd(fisher).S
+    except RuntimeError:
+        lambdas = torch.zeros(2)
+    quantiles = torch.quantile(lambdas, torch.arange(0.1, 1.0, 0.1))
+    t = quantiles / (torch.linalg.norm(quantiles, ord=1).item() + 1e-10)
+    entropy = float(-(t * torch.log(t + 1e-10)).sum())
+    return entropy, len(list(net.named_parameters()))
+
+
+def spearman(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a = np.where(np.isfinite(a), a, -1e300)
+    b = np.where(np.isfinite(b), b, -1e300)
+    return float(stats.spearmanr(a, b)[0])
+
+
+def single(count, entropy):
+    return count + entropy / (1 + math.log(9))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scores_csv", help="scores.csv of a swapnas nb201 run with --proxies vkdnw,vkdnw_entropy")
+    p.add_argument("--task", required=True, choices=["cifar10", "cifar100", "ImageNet16-120"])
+    p.add_argument("--limit", type=int, default=0, help="only the first N archs")
+    p.add_argument("--draws", type=int, default=1, help="reference draws (seeds 1, 2, …)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = list(csv.DictReader(open(args.scores_csv)))
+    if args.limit:
+        rows = rows[: args.limit]
+    classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[args.task]
+    res = 16 if args.task == "ImageNet16-120" else 32
+    acc = [float(r["accuracy"]) for r in rows]
+    ours_entropy = [float(r["vkdnw_entropy"]) for r in rows]
+    ours_single = [float(r["vkdnw"]) for r in rows]
+    ours_count = [math.floor(v) for v in ours_single]
+    draws = []
+    for d in range(args.draws):
+        torch.manual_seed(d + 1)
+        np.random.seed(d + 1)
+        entropies, counts = [], []
+        for i, r in enumerate(rows):
+            net = TinyNetwork(r["arch"], classes)
+            init_kaiming_fanin(net)
+            x = torch.randn([64, 3, res, res])
+            e, c = vkdnw(net, x)
+            entropies.append(e)
+            counts.append(c)
+            if (i + 1) % 10 == 0:
+                print(f"  draw {d + 1}: {i + 1}/{len(rows)} archs", file=sys.stderr)
+        draws.append((entropies, counts))
+    ref_entropy, ref_count = draws[0]
+    ref_single = [single(c, e) for c, e in zip(ref_count, ref_entropy)]
+    print(f"{args.task}: {len(rows)} archs, PyTorch {torch.__version__}, reference seeded once per draw")
+    print(f"tensor counts equal on {sum(a == b for a, b in zip(ours_count, ref_count))} of {len(rows)} archs")
+    print(f"{'score':<15} {'rho(ours,ref)':>14} {'rho(ours,acc)':>14} {'rho(ref,acc)':>13}")
+    print(f"{'vkdnw_entropy':<15} {spearman(ours_entropy, ref_entropy):>14.3f} {spearman(ours_entropy, acc):>14.3f} {spearman(ref_entropy, acc):>13.3f}")
+    print(f"{'vkdnw':<15} {spearman(ours_single, ref_single):>14.3f} {spearman(ours_single, acc):>14.3f} {spearman(ref_single, acc):>13.3f}")
+    if len(draws) > 1:
+        other_entropy, other_count = draws[1]
+        other_single = [single(c, e) for c, e in zip(other_count, other_entropy)]
+        print(f"reference draw 1 vs draw 2: vkdnw_entropy {spearman(ref_entropy, other_entropy):.3f}, "
+              f"vkdnw {spearman(ref_single, other_single):.3f}")
+
+
+if __name__ == "__main__":
+    main()
