@@ -72,13 +72,35 @@ impl Target {
     }
 }
 
+/// A rank ensemble of a run.
+#[derive(Debug, Clone)]
+pub struct PlannedEnsemble {
+    pub name: String,
+    /// Its members' indices into [`ProxyPlan::decls`].
+    pub members: Vec<usize>,
+    /// Taken over the members that apply to the task ([`swapnas_proxies::Ensemble`]).
+    pub over_applicable: bool,
+}
+
+impl PlannedEnsemble {
+    /// The members it combines on a task, given which proxies are "n/a" there: all of them,
+    /// or (when it is taken over the members that apply) those that apply, if two or more do.
+    pub fn members_used(&self, not_applicable: impl Fn(usize) -> bool) -> Vec<usize> {
+        let applicable: Vec<usize> = self.members.iter().copied().filter(|&m| !not_applicable(m)).collect();
+        if self.over_applicable && applicable.len() >= 2 {
+            applicable
+        } else {
+            self.members.clone()
+        }
+    }
+}
+
 /// The proxies and their settings, validated.
 #[derive(Clone)]
 pub struct ProxyPlan {
     pub decls: Vec<&'static ProxyDecl>,
-    /// Rank ensembles in the list (`a+b+c`, or a named one such as `az_nas`): their names and
-    /// their members' indices into `decls`.
-    pub ensembles: Vec<(String, Vec<usize>)>,
+    /// Rank ensembles in the list (`a+b+c`, or a named one such as `az_nas`).
+    pub ensembles: Vec<PlannedEnsemble>,
     /// The settings asked for (validated as they were set; see [`swapnas_proxies::setting`]).
     pub settings: ProxySettings,
 }
@@ -88,19 +110,19 @@ impl ProxyPlan {
     /// whose members are scored as proxies of their own.
     pub fn resolve(list: &str, settings: &ProxySettings) -> Result<Self> {
         // Named ensembles become their members joined by `+`.
-        let items: Vec<(String, String)> = list
+        let items: Vec<(String, String, bool)> = list
             .split(',')
             .map(str::trim)
             .filter(|i| !i.is_empty())
             .map(|i| match swapnas_proxies::ensemble(i) {
-                Some(e) => (e.name.to_string(), e.members.join("+")),
-                None => (i.to_string(), i.to_string()),
+                Some(e) => (e.name.to_string(), e.members.join("+"), e.over_applicable),
+                None => (i.to_string(), i.to_string(), false),
             })
             .collect();
-        let names: Vec<&str> = items.iter().flat_map(|(_, i)| i.split('+').map(str::trim)).collect();
+        let names: Vec<&str> = items.iter().flat_map(|(_, i, _)| i.split('+').map(str::trim)).collect();
         let decls = swapnas_proxies::resolve(&names.join(","))?;
         let mut ensembles = Vec::new();
-        for (name, item) in items.iter().filter(|(_, i)| i.contains('+')) {
+        for (name, item, over_applicable) in items.iter().filter(|(_, i, _)| i.contains('+')) {
             let members: Vec<usize> = item
                 .split('+')
                 .map(|m| {
@@ -116,7 +138,7 @@ impl ProxyPlan {
             if unique.len() < 2 || unique.len() != members.len() {
                 bail!("a rank ensemble names two or more different proxies (`swap+nwot`), got `{item}`");
             }
-            ensembles.push((name.clone(), members));
+            ensembles.push(PlannedEnsemble { name: name.clone(), members, over_applicable: *over_applicable });
         }
         Ok(Self { decls, ensembles, settings: settings.clone() })
     }
@@ -753,6 +775,24 @@ pub fn open_cache(path: &Path) -> Result<ScoreCache> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The declared label-free ensemble is taken over its members that apply (VKDNW is "n/a"
+    /// where the output is not class logits); a published one (AZ-NAS, VKDNW_agg) is "n/a" as
+    /// soon as one member is.
+    #[test]
+    fn an_ensemble_over_applicable_members_leaves_out_the_na_ones() {
+        let plan = ProxyPlan::resolve("label_free,vkdnw_agg", &ProxySettings::default()).unwrap();
+        let layout = swapnas_benchmarks::spaces::find("tnb101-micro").unwrap().task("room_layout").unwrap();
+        let na = |m: usize| plan.decls[m].needs.unmet(layout).is_some();
+        let names = |ms: Vec<usize>| ms.into_iter().map(|m| plan.decls[m].name).collect::<Vec<_>>();
+        let label_free = plan.ensembles.iter().find(|e| e.name == "label_free").unwrap();
+        let used = names(label_free.members_used(na));
+        assert!(!used.contains(&"vkdnw") && used.len() == label_free.members.len() - 1, "{used:?}");
+        let agg = plan.ensembles.iter().find(|e| e.name == "vkdnw_agg").unwrap();
+        assert!(names(agg.members_used(na)).contains(&"vkdnw"), "a published ensemble keeps every member");
+        let cifar = swapnas_benchmarks::spaces::find("nb201").unwrap().task("cifar10").unwrap();
+        assert_eq!(label_free.members_used(|m| plan.decls[m].needs.unmet(cifar).is_some()), label_free.members);
+    }
 
     /// The default prior's rule says where the ablation behind it was run (NB201 CIFAR-100)
     /// rather than implying it was measured on whatever space a run is on; a given prior says

@@ -76,6 +76,7 @@ pub const ENSEMBLE: Ensemble = Ensemble {
     name: "az_nas",
     about: "AZ-NAS: Σ log(rank/n) of expressivity, progressivity, trainability, complexity (Lee & Ham 2024)",
     members: &["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"],
+    over_applicable: false,
 };
 
 /// The three components one pass gives.

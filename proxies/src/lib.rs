@@ -67,10 +67,42 @@ pub struct Ensemble {
     pub name: &'static str,
     pub about: &'static str,
     pub members: &'static [&'static str],
+    /// On a task where some members are "n/a", the ensemble is taken over the members that
+    /// apply (at least two); otherwise one "n/a" member makes the ensemble "n/a" (a published
+    /// ensemble is defined by all its members).
+    pub over_applicable: bool,
 }
 
 /// Every named ensemble (usable wherever a proxy list is: `--proxies az_nas`).
-pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE, &vkdnw::ENSEMBLE];
+pub const ENSEMBLES: &[&Ensemble] = &[&az_nas::ENSEMBLE, &vkdnw::ENSEMBLE, &LABEL_FREE];
+
+/// swapnas' label-free ensemble, declared before it was measured (issue 32): its members and
+/// rule were chosen from the literature, not from any benchmark's accuracies here.
+///
+/// Rule: Σ log(rank/n) over the members that apply to the task (AZ-NAS' and VKDNW_agg's rule).
+/// Members, each for a published reason:
+/// * `vkdnw` — VKDNW_single (CVPR 2025): the Fisher spectrum's evenness, size-orthogonal by
+///   construction; its paper's component study adds it to the four below for VKDNW_agg, the
+///   strongest published label-free score on NB201. Defined on class-logit tasks only.
+/// * `az_expressivity`, `az_progressivity`, `az_trainability` — AZ-NAS (CVPR 2024): feature
+///   spectra and per-block Jacobian conditioning, each shown to add to the others.
+/// * `flops` — network size, in both AZ-NAS and VKDNW_agg, and across NAS-Bench-Suite-Zero's
+///   28 tasks the most consistent single baseline.
+/// * `jacov` — VKDNW_agg's fifth member; input-Jacobian correlation, low correlation with size.
+/// * `meco` — MeCo (NeurIPS 2023): the smallest eigenvalue of feature-map channel correlation,
+///   one image, reported competitive on NB101, NB301 and TransNAS-Bench-101 besides NB201.
+/// * `reg_swap` — SWAP-NAS (ICLR 2024): activation-pattern count with a size prior, the
+///   harness' own, claimed general over the SWAP paper's 19 task columns.
+///
+/// Left out: `params` (duplicates `flops`), gradient-of-loss proxies (snip, grasp, fisher,
+/// grad_norm, L-SWAG: they read the task's labels), `swap` (in `reg_swap`), synflow and zen
+/// (dominated by size in Suite-Zero's analysis).
+pub const LABEL_FREE: Ensemble = Ensemble {
+    name: "label_free",
+    about: "declared label-free ensemble: Σ log-rank of vkdnw, AZ-NAS expressivity/progressivity/trainability, flops, jacov, meco, reg_swap (members that apply)",
+    members: &["vkdnw", "az_expressivity", "az_progressivity", "az_trainability", "flops", "jacov", "meco", "reg_swap"],
+    over_applicable: true,
+};
 
 /// The named ensemble called `name`, if any.
 pub fn ensemble(name: &str) -> Option<&'static Ensemble> {

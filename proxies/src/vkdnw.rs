@@ -82,6 +82,7 @@ pub const ENSEMBLE: Ensemble = Ensemble {
     name: "vkdnw_agg",
     about: "VKDNW_agg: Σ log-rank of vkdnw, AZ-NAS expressivity and trainability, FLOPs, jacov (Týbl & Neumann 2025)",
     members: &["vkdnw", "az_expressivity", "az_trainability", "flops", "jacov"],
+    over_applicable: false,
 };
 
 /// The shared pass's results.

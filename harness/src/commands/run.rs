@@ -267,8 +267,15 @@ fn derive_columns(
         columns.push(scores);
     }
     let single = rows.len();
-    for (name, members) in &config.plan.ensembles {
-        let members_text = members.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", ");
+    for ensemble in &config.plan.ensembles {
+        let name = &ensemble.name;
+        let members = &ensemble.members_used(|m| rows[m].not_applicable.is_some());
+        let left_out: Vec<&str> =
+            ensemble.members.iter().filter(|m| !members.contains(m)).map(|&m| rows[m].proxy.as_str()).collect();
+        let mut members_text = members.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", ");
+        if !left_out.is_empty() {
+            members_text.push_str(&format!(" (n/a here: {})", left_out.join(", ")));
+        }
         let not_applicable =
             members.iter().find_map(|&m| rows[m].not_applicable.clone().map(|why| format!("{}: {why}", rows[m].proxy)));
         let scores = match not_applicable {

@@ -329,7 +329,7 @@ impl SearchConfig {
             bail!("--target-params steers reg-SWAP's size prior, but the fitness `{}` does not use it", args.fitness);
         }
         let single = plan.decls.len() == 1 && plan.ensembles.is_empty();
-        let ensemble = plan.ensembles.len() == 1 && plan.ensembles[0].1.len() == plan.decls.len();
+        let ensemble = plan.ensembles.len() == 1 && plan.ensembles[0].members.len() == plan.decls.len();
         if !(single || ensemble) {
             bail!("--fitness `{}` is one proxy or one rank ensemble a+b+c (each member once), not a list or `all`", args.fitness);
         }
