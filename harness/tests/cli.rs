@@ -572,3 +572,32 @@ fn data_commands_default_to_the_runs_data_directory() {
     assert!(err.contains(&format!("in {}", cache.display())), "verify checks the user cache {}: {err}", cache.display());
     let _ = std::fs::remove_dir_all(home);
 }
+
+/// `--few-shot K,…`: per K a row of ρ and τ on the unlabelled archs (mean ± sd over the draws)
+/// beside the run's ensembles on the same archs, in few_shot.md / .csv; a K that leaves nothing
+/// to predict says so; a K below 3 is a usage error naming the flag.
+#[test]
+fn few_shot_reports_rho_on_the_unlabelled_archs() {
+    let out = temp_dir("few-shot");
+    let o = swapnas()
+        .args(["--bench", "nb201", "--task", "cifar10", "--archs", "30", "--proxies", "params,flops,synflow,params+synflow"])
+        .args(["--few-shot", "10,30", "--few-shot-seeds", "3", "--jobs", "1", "--no-cache"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(out.join("few_shot.md")).unwrap();
+    assert!(md.contains("30 archs") && md.contains("3 draws") && md.contains("params+synflow ρ, same archs"), "{md}");
+    assert!(md.contains("| 10 | 0.") || md.contains("| 10 | -0."), "{md}");
+    assert!(md.contains("| 30 | — (needs 3 ≤ K < 30)"), "{md}");
+    let csv = std::fs::read_to_string(out.join("few_shot.csv")).unwrap();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(&row[..3], ["10", "3", "20"], "{csv}");
+    let o = swapnas().args(["--bench", "nb201", "--few-shot", "2"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--few-shot"));
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -90,6 +90,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             cache: true,
             rule: swapnas_reports::stats::EnsembleRule::LogRank,
             fit_folds: None,
+            few_shot: (Vec::new(), 0),
             shard: None,
             cache_only: false,
         };

@@ -47,6 +47,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(2..))]
     pub fitted: Option<u64>,
 
+    /// Few-shot prediction: for each K, K archs drawn at random are labelled, a combination of
+    /// the run's proxies is fitted on them alone (as --fitted's folds) and ranks the rest; ρ and
+    /// τ are taken on the unlabelled rest only, over --few-shot-seeds draws (mean ± sd), beside
+    /// the run's label-free ensembles on the same archs. Writes few_shot.md / .csv.
+    #[arg(long, value_name = "K,…", value_delimiter = ',', value_parser = clap::value_parser!(u64).range(3..))]
+    pub few_shot: Vec<u64>,
+
+    /// Draws per K for --few-shot (seeds --seed, --seed + 1, …).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub few_shot_seeds: u64,
+
     /// Score only shard I of N of the arch sample (archs I, I+N, I+2N, … of the same sample
     /// as without --shard; 1-based), into its own cache [default out:
     /// results/<run>/shard-I-of-N]; `swapnas merge` joins the shards.
@@ -77,6 +88,8 @@ pub struct RunConfig {
     pub rule: EnsembleRule,
     /// `--fitted K`: also a fitted combination of the proxies, K-fold out of fold.
     pub fit_folds: Option<usize>,
+    /// `--few-shot K,…` with `--few-shot-seeds N`: labels per draw, and draws.
+    pub few_shot: (Vec<usize>, usize),
     /// `--shard I/N`: score only archs I, I+N, … (1-based) of the sample.
     pub shard: Option<(usize, usize)>,
     /// Take every score from the cache and compute none (`merge`): a missing score is an error
@@ -112,6 +125,7 @@ impl RunConfig {
             cache: !args.cache.no_cache,
             rule: args.proxies.ensemble.rule(),
             fit_folds: args.fitted.map(|k| k as usize),
+            few_shot: (args.few_shot.iter().map(|&k| k as usize).collect(), args.few_shot_seeds as usize),
             shard: args.shard.as_deref().map(parse_shard).transpose()?,
             cache_only: false,
         })
@@ -234,8 +248,85 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
 
     let accuracies: Vec<f64> = loaded.candidates.iter().map(|c| c.accuracy).collect();
     let (rows, columns) = derive_columns(&engine, config, &results, &accuracies);
+    if !config.few_shot.0.is_empty() {
+        let report = few_shot_report(config, &rows, &columns, &accuracies, engine.proxies.len());
+        outputs.write("few_shot.md", &report.0)?;
+        outputs.write("few_shot.csv", &report.1)?;
+        println!("{}", report.0);
+    }
     let written = Written { outputs: &outputs, loaded: &loaded, engine: &engine, results: &results, accuracies: &accuracies };
     written.write(config, rows, &columns, started.elapsed().as_secs_f64())
+}
+
+/// `--few-shot`: per K, the draws' ρ and τ on the unlabelled archs (mean ± sd), the members the
+/// fits chose, and each label-free ensemble of the run on the same archs. Markdown and CSV.
+fn few_shot_report(
+    config: &RunConfig,
+    rows: &[TableRow],
+    columns: &[Vec<f64>],
+    accuracies: &[f64],
+    single: usize,
+) -> (String, String) {
+    use swapnas_reports::combine::{few_shot, mean_sd};
+    use swapnas_reports::stats::spearman_rho;
+    let (ks, draws) = (&config.few_shot.0, config.few_shot.1);
+    let usable: Vec<usize> = (0..single).filter(|&m| rows[m].not_applicable.is_none()).collect();
+    let members: Vec<Vec<f64>> = usable.iter().map(|&m| columns[m].clone()).collect();
+    let ensembles: Vec<usize> =
+        (single..rows.len()).filter(|&m| rows[m].not_applicable.is_none() && rows[m].proxy != "fitted").collect();
+    let seeds: Vec<u64> = (0..draws as u64).map(|i| config.seed + i).collect();
+    let n = accuracies.len();
+    let mut md = format!(
+        "## Few-shot prediction ({n} archs; each draw labels K archs at random and is scored on the other n − K only; {draws} draws, seeds {}…)\n\n\
+         Candidates: {}. ρ/τ: mean ± sd over draws.\n\n| K | ρ | τ | chosen (draws) |",
+        config.seed,
+        usable.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let mut csv = String::from("k,draws,unlabelled,rho_mean,rho_sd,tau_mean,tau_sd");
+    for &e in &ensembles {
+        md.push_str(&format!(" {} ρ, same archs |", rows[e].proxy));
+        csv.push_str(&format!(",{}_rho_mean,{}_rho_sd", rows[e].proxy, rows[e].proxy));
+    }
+    md.push_str(&format!("\n|---:|---:|---:|---|{}\n", "---:|".repeat(ensembles.len())));
+    csv.push('\n');
+    for &k in ks {
+        let found = few_shot(&members, accuracies, k, &seeds);
+        if found.is_empty() {
+            md.push_str(&format!("| {k} | — (needs 3 ≤ K < {n}) | | |{}\n", " |".repeat(ensembles.len())));
+            continue;
+        }
+        let (rho, rho_sd) = mean_sd(&found.iter().map(|d| d.rho).collect::<Vec<_>>());
+        let (tau, tau_sd) = mean_sd(&found.iter().map(|d| d.tau).collect::<Vec<_>>());
+        let mut chosen: Vec<(usize, usize)> = Vec::new();
+        for m in found.iter().flat_map(|d| d.fit.members.iter().copied()) {
+            match chosen.iter_mut().find(|(x, _)| *x == m) {
+                Some((_, c)) => *c += 1,
+                None => chosen.push((m, 1)),
+            }
+        }
+        chosen.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        let chosen_text: Vec<String> = chosen.iter().map(|&(m, c)| format!("{} {c}", rows[usable[m]].proxy)).collect();
+        md.push_str(&format!("| {k} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |", chosen_text.join(", ")));
+        csv.push_str(&format!("{k},{},{},{rho},{rho_sd},{tau},{tau_sd}", found.len(), n - k));
+        for &e in &ensembles {
+            let on_rest: Vec<f64> = found
+                .iter()
+                .map(|d| {
+                    let rest: Vec<usize> = (0..n).filter(|i| d.labelled.binary_search(i).is_err()).collect();
+                    spearman_rho(
+                        &rest.iter().map(|&i| columns[e][i]).collect::<Vec<_>>(),
+                        &rest.iter().map(|&i| accuracies[i]).collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            let (m, sd) = mean_sd(&on_rest);
+            md.push_str(&format!(" {m:.3} ± {sd:.3} |"));
+            csv.push_str(&format!(",{m},{sd}"));
+        }
+        md.push('\n');
+        csv.push('\n');
+    }
+    (md, csv)
 }
 
 /// Every proxy's scores with their correlation rows, then the derived columns: rank ensembles
