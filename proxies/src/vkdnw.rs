@@ -71,7 +71,8 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     about: "VKDNW_single: parameter tensors, ties broken by the Fisher spectrum's decile entropy (Týbl & Neumann 2025)",
     needs: NEEDS,
     settings: &[],
-    version: 1,
+    // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ).
+    version: 2,
     key,
     batch: |_| 1,
     score: |ctx| Ok(shared(ctx)?.single()),

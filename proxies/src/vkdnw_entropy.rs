@@ -7,7 +7,8 @@ pub const PROXY: crate::ProxyDecl = crate::ProxyDecl {
     about: "VKDNW's entropy of the Fisher information's spectrum deciles, without the tensor count (Týbl & Neumann 2025)",
     needs: crate::vkdnw::NEEDS,
     settings: &[],
-    version: 1,
+    // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ).
+    version: 2,
     key: crate::vkdnw::key,
     batch: |_| 1,
     score: |ctx| Ok(crate::vkdnw::shared(ctx)?.entropy),

@@ -180,6 +180,18 @@ fn vkdnw_counts_tensors_as_the_reference() {
         let net = builder(arch).build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 0), &BuildOptions::new(10), &device);
         assert_eq!(net.parameter_ids().len(), 21 + 45 * k, "{arch}");
     }
+    // Parameters come in the reference's `named_parameters()` order (VKDNW takes the first
+    // 128): a cell's edges as its arch string lists them (by target node), not NASLib's order.
+    let arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|";
+    let net = builder(arch).build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 0), &BuildOptions::new(10), &device);
+    let kernels: Vec<usize> = net.weights()[1..7]
+        .iter()
+        .map(|w| match &w.tensor {
+            swapnas_benchmarks::WeightTensor::Conv(t) => t.dims()[2],
+            swapnas_benchmarks::WeightTensor::Linear(_) => 0,
+        })
+        .collect();
+    assert_eq!(kernels, [3, 3, 1, 3, 1, 3], "the first cell's convs in parameter order");
 }
 
 /// VKDNW on small networks of NB201 and DARTS: deterministic for a seed, the entropy within

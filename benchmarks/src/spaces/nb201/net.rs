@@ -69,18 +69,26 @@ impl Edge {
 
 #[derive(Module, Debug)]
 struct Cell {
-    /// One per edge, in [`EDGES`] order.
+    /// One per edge, in the reference's registration order (`InferCell`: by target node,
+    /// 0→1, 0→2, 1→2, 0→3, 1→3, 2→3 — the arch string's order and the order they run in), so
+    /// that the network's parameters come in `named_parameters()` order (VKDNW takes the
+    /// first 128). Built in [`EDGES`] order, the order the weight stream has always drawn them.
     edges: Vec<Edge>,
 }
 
+/// For each stored edge, its index in [`EDGES`].
+const REGISTRATION_ORDER: [usize; 6] = [0, 1, 3, 2, 4, 5];
+
 impl Cell {
     fn new(b: &mut LayerBuilder, arch: &Nb201Arch, c: usize) -> Self {
-        Self { edges: arch.0.iter().map(|&op| Edge::new(b, op, c)).collect() }
+        let mut built: Vec<Option<Edge>> = arch.0.iter().map(|&op| Some(Edge::new(b, op, c))).collect();
+        let edges = REGISTRATION_ORDER.iter().filter_map(|&e| built[e].take()).collect();
+        Self { edges }
     }
 
     fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         // EDGES numbers the cell input 1.
-        let edges = EDGES.map(|(from, to)| (from - 1, to - 1));
+        let edges = REGISTRATION_ORDER.map(|e| (EDGES[e].0 - 1, EDGES[e].1 - 1));
         let out = cell_dag(x, &edges, |e, x| self.edges[e].forward(x, ctx));
         ctx.module_output(&out);
         out
