@@ -26,25 +26,13 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
-from scipy import stats
 from torch.func import functional_call, jacrev, vmap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swap_reference import TinyNetwork  # noqa: E402  (the NB201 network, plain PyTorch)
+from az_nas_reference import init_kaiming_fanin, spearman  # noqa: E402  (the same init, ρ)
 
 TENSORS = 128
-
-
-def init_kaiming_fanin(net):
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
 
 
 def cholesky_covariance(output):
@@ -100,13 +88,6 @@ def vkdnw(net, x):
     return entropy, len(list(net.named_parameters()))
 
 
-def spearman(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    a = np.where(np.isfinite(a), a, -1e300)
-    b = np.where(np.isfinite(b), b, -1e300)
-    return float(stats.spearmanr(a, b)[0])
-
-
 def single(count, entropy):
     return count + entropy / (1 + math.log(9))
 
@@ -118,6 +99,7 @@ def main():
     p.add_argument("--limit", type=int, default=0, help="only the first N archs")
     p.add_argument("--draws", type=int, default=1, help="reference draws (seeds 1, 2, …)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--csv", help="also write arch, ours and the reference's entropy and count per arch here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     rows = list(csv.DictReader(open(args.scores_csv)))
@@ -151,6 +133,12 @@ def main():
     print(f"{'score':<15} {'rho(ours,ref)':>14} {'rho(ours,acc)':>14} {'rho(ref,acc)':>13}")
     print(f"{'vkdnw_entropy':<15} {spearman(ours_entropy, ref_entropy):>14.3f} {spearman(ours_entropy, acc):>14.3f} {spearman(ref_entropy, acc):>13.3f}")
     print(f"{'vkdnw':<15} {spearman(ours_single, ref_single):>14.3f} {spearman(ours_single, acc):>14.3f} {spearman(ref_single, acc):>13.3f}")
+    if args.csv:
+        with open(args.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["arch", "ours_entropy", "reference_entropy", "ours_count", "reference_count"])
+            for r, oe, re_, oc, rc in zip(rows, ours_entropy, ref_entropy, ours_count, ref_count):
+                w.writerow([r["arch"], oe, re_, oc, rc])
     if len(draws) > 1:
         other_entropy, other_count = draws[1]
         other_single = [single(c, e) for c, e in zip(other_count, other_entropy)]

@@ -147,6 +147,20 @@ fn fit(members: &[Vec<f64>], accuracy: &[f64], train: &[usize]) -> FoldFit {
     FoldFit { members: chosen, weights, train_rho: best_rho }
 }
 
+/// The fit's scores of the archs `held_out`, each member's score placed among the `train`
+/// archs' scores of it (no held-out accuracy enters).
+fn score_held_out(members: &[Vec<f64>], fit: &FoldFit, train: &[usize], held_out: &[usize]) -> Vec<f64> {
+    let ranks: Vec<Vec<f64>> = fit
+        .members
+        .iter()
+        .map(|&m| {
+            let reference: Vec<f64> = train.iter().map(|&i| members[m][i]).collect();
+            held_out.iter().map(|&i| empirical_cdf(&reference, members[m][i])).collect()
+        })
+        .collect();
+    combine(&ranks.iter().collect::<Vec<_>>(), &fit.weights)
+}
+
 /// Fits a weighted combination of `members` (per member, its scores of every arch) to
 /// `accuracy` by `k`-fold cross-validation over archs (folds drawn with `seed`); returns
 /// out-of-fold scores only.
@@ -164,15 +178,7 @@ pub fn fit_out_of_fold(members: &[Vec<f64>], accuracy: &[f64], k: usize, seed: u
             continue;
         }
         let fold = fit(members, accuracy, &train);
-        let test_ranks: Vec<Vec<f64>> = fold
-            .members
-            .iter()
-            .map(|&m| {
-                let reference: Vec<f64> = train.iter().map(|&i| members[m][i]).collect();
-                test.iter().map(|&i| empirical_cdf(&reference, members[m][i])).collect()
-            })
-            .collect();
-        let held_out = combine(&test_ranks.iter().collect::<Vec<_>>(), &fold.weights);
+        let held_out = score_held_out(members, &fold, &train, &test);
         for (&i, s) in test.iter().zip(held_out) {
             scores[i] = s;
         }
@@ -210,15 +216,7 @@ pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64])
         let mut labelled = labelled.to_vec();
         labelled.sort_unstable();
         let fit = fit(members, accuracy, &labelled);
-        let ranks: Vec<Vec<f64>> = fit
-            .members
-            .iter()
-            .map(|&m| {
-                let reference: Vec<f64> = labelled.iter().map(|&i| members[m][i]).collect();
-                rest.iter().map(|&i| empirical_cdf(&reference, members[m][i])).collect()
-            })
-            .collect();
-        let scores = combine(&ranks.iter().collect::<Vec<_>>(), &fit.weights);
+        let scores = score_held_out(members, &fit, &labelled, rest);
         let truth: Vec<f64> = rest.iter().map(|&i| accuracy[i]).collect();
         let rho = spearman_rho(&scores, &truth);
         let tau = crate::stats::kendall_tau(&scores, &truth);

@@ -191,11 +191,7 @@ impl Conv {
         let Some(x) = x else { return y };
         let [_, _, kh, kw] = self.weight.dims();
         let y = ctx.first_param(self.weight.id, y, || {
-            let [b, c, h, w] = x.dims();
-            let x0 = x.slice([0..b, 0..1.min(c), 0..h, 0..w]);
-            let mut tap = vec![0.0f32; kh * kw];
-            tap[0] = 1.0;
-            let tap = Tensor::from_data(TensorData::new(tap, [1, 1, kh, kw]), (&x0.device(), DType::F32));
+            let (x0, tap) = first_tap(x, kh, kw);
             conv2d(x0, tap, None, ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], 1))
         });
         match &self.bias {
@@ -244,6 +240,17 @@ impl Conv {
     }
 }
 
+/// Input channel 0 of `x` and a `kh × kw` kernel that is 1 at its first tap: convolved with
+/// the layer's geometry, the derivative of output channel 0 with respect to W[0, 0, 0, 0].
+fn first_tap(x: Tensor<4>, kh: usize, kw: usize) -> (Tensor<4>, Tensor<4>) {
+    let [b, _, h, w] = x.dims();
+    let x0 = x.slice([0..b, 0..1, 0..h, 0..w]);
+    let mut tap = vec![0.0f32; kh * kw];
+    tap[0] = 1.0;
+    let tap = Tensor::from_data(TensorData::new(tap, [1, 1, kh, kw]), (&x0.device(), DType::F32));
+    (x0, tap)
+}
+
 /// `nn.ConvTranspose2d` with bias. Its weight is 4-D, so it counts among the conv weights
 /// the proxies score. FLOPs: tensorwatch does not count transposed convs (0).
 #[derive(Module, Debug)]
@@ -274,11 +281,7 @@ impl ConvTranspose {
             Some(x) => {
                 let [_, _, kh, kw] = self.weight.dims();
                 let y = ctx.first_param(self.weight.id, y, || {
-                    let [b, _, h, w] = x.dims();
-                    let x0 = x.slice([0..b, 0..1, 0..h, 0..w]);
-                    let mut tap = vec![0.0f32; kh * kw];
-                    tap[0] = 1.0;
-                    let tap = Tensor::from_data(TensorData::new(tap, [1, 1, kh, kw]), (&x0.device(), DType::F32));
+                    let (x0, tap) = first_tap(x, kh, kw);
                     let one = burn::tensor::ops::ConvTransposeOptions::new(
                         [self.stride; 2],
                         [self.padding; 2],
