@@ -44,18 +44,23 @@ pub struct Fitted {
 impl Fitted {
     /// How often each member was chosen, most often first: `(member, folds)`.
     pub fn chosen(&self) -> Vec<(usize, usize)> {
-        let mut counts: Vec<(usize, usize)> = Vec::new();
-        for f in &self.folds {
-            for &m in &f.members {
-                match counts.iter_mut().find(|(x, _)| *x == m) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((m, 1)),
-                }
+        chosen_counts(&self.folds)
+    }
+}
+
+/// How often fits chose each member, most often first: `(member, fits)`.
+pub fn chosen_counts<'a>(fits: impl IntoIterator<Item = &'a FoldFit>) -> Vec<(usize, usize)> {
+    let mut counts: Vec<(usize, usize)> = Vec::new();
+    for f in fits {
+        for &m in &f.members {
+            match counts.iter_mut().find(|(x, _)| *x == m) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((m, 1)),
             }
         }
-        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        counts
     }
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
 }
 
 fn normalised_ranks(values: &[f64]) -> Vec<f64> {

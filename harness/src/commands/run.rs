@@ -297,14 +297,7 @@ fn few_shot_report(
         }
         let (rho, rho_sd) = mean_sd(&found.iter().map(|d| d.rho).collect::<Vec<_>>());
         let (tau, tau_sd) = mean_sd(&found.iter().map(|d| d.tau).collect::<Vec<_>>());
-        let mut chosen: Vec<(usize, usize)> = Vec::new();
-        for m in found.iter().flat_map(|d| d.fit.members.iter().copied()) {
-            match chosen.iter_mut().find(|(x, _)| *x == m) {
-                Some((_, c)) => *c += 1,
-                None => chosen.push((m, 1)),
-            }
-        }
-        chosen.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+        let chosen = swapnas_reports::combine::chosen_counts(found.iter().map(|d| &d.fit));
         let chosen_text: Vec<String> = chosen.iter().map(|&(m, c)| format!("{} {c}", rows[usable[m]].proxy)).collect();
         md.push_str(&format!("| {k} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |", chosen_text.join(", ")));
         csv.push_str(&format!("{k},{},{},{rho},{rho_sd},{tau},{tau_sd}", found.len(), n - k));
