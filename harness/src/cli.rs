@@ -94,16 +94,16 @@ pub struct ProxyArgs {
 }
 
 /// The proxies' settings: one flag per setting the registered proxies declare
-/// ([`ProxySettingArgs`]), and the kernels their forward passes run on.
+/// ([`ProxySettingArgs`]), and the kernels their passes run on.
 #[derive(Debug, Clone, Args)]
 pub struct SettingArgs {
     #[command(flatten)]
     pub proxy: ProxySettingArgs,
 
-    /// Kernels of the proxies' forward-only passes on the CPU (SWAP, NWOT, Zen, MeCo): `native`
-    /// (direct GEMM convs, one-pass BN; README, Speed) or `burn` (burn's tensor ops, the
-    /// reference path). Scores agree up to float rounding; passes that back-propagate and GPU
-    /// devices always run burn's ops.
+    /// Kernels of the proxies' passes on the CPU (f32 and f64): `native` (direct GEMM convs, one-pass BN,
+    /// and for the passes that back-propagate, native backward of conv, BN and average pooling
+    /// inside burn's autodiff; README, Speed) or `burn` (burn's tensor ops, the reference path).
+    /// Scores agree up to float rounding; GPU devices always run burn's ops.
     #[arg(long, value_enum, default_value_t = KernelsArg::Native)]
     pub kernels: KernelsArg,
 }

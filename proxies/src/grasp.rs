@@ -24,7 +24,7 @@ use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int};
-use swapnas_benchmarks::{BnMode, ForwardCtx, Loss, Network, ReluReplay, Taps};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Kernels, Loss, Network, ReluReplay, Taps};
 
 /// The finite-difference step, relative: ‖εg‖ = STEP·‖W‖.
 pub const STEP: f64 = 1e-7;
@@ -46,24 +46,34 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let net = default_network(ctx, &device, DType::F64);
     let (x, y) = real_batch(ctx, PROXY_BATCH.get(ctx.settings), &device, DType::F64)?;
     let targets = Targets::of_task(ctx, &x, y)?;
-    grasp_score_with(net, &x, &targets, ctx.task.loss, STEP)
+    grasp_score_with(net, &x, &targets, ctx.task.loss, STEP, ctx.settings.kernels)
 }
 
-/// [`grasp_score_with`] for class labels `y` and the cross-entropy loss.
+/// [`grasp_score_with`] for class labels `y` and the cross-entropy loss, on the default kernels.
 pub fn grasp_score(net: Box<dyn Network>, x: &Tensor<4>, y: &Tensor<1, Int>, step: f64) -> Result<f64> {
-    grasp_score_with(net, x, &Targets::Classes(y.clone()), Loss::CrossEntropy, step)
+    grasp_score_with(net, x, &Targets::Classes(y.clone()), Loss::CrossEntropy, step, Kernels::default())
 }
 
 /// Σ −W ⊙ (H g) for `net` (on an autodiff device) on images `x` with `targets` of `loss`, with
-/// H g by the central difference of relative step `step` and the ReLU gates of the pass at W.
-pub fn grasp_score_with(net: Box<dyn Network>, x: &Tensor<4>, targets: &Targets, loss: Loss, step: f64) -> Result<f64> {
-    let at_w =
-        LossGradients::of(net, x.clone(), targets, loss, ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() }))?;
+/// H g by the central difference of relative step `step` and the ReLU gates of the pass at W,
+/// on `kernels`.
+pub fn grasp_score_with(
+    net: Box<dyn Network>,
+    x: &Tensor<4>,
+    targets: &Targets,
+    loss: Loss,
+    step: f64,
+    kernels: Kernels,
+) -> Result<f64> {
+    let mut first = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+    first.kernels = kernels;
+    let at_w = LossGradients::of(net, x.clone(), targets, loss, first)?;
     let gates: Vec<Tensor<4>> =
         at_w.forward.relu.iter().map(|r| r.clone().inner().greater_elem(0.0).float().cast(r.dtype())).collect();
     let (weights, g): (Vec<_>, Vec<_>) = at_w.weight_and_grad().into_iter().unzip();
     let gradient_at = |net: Box<dyn Network>| -> Result<Vec<Tensor<1>>> {
         let mut forward = ForwardCtx::new(BnMode::Batch, Taps::default());
+        forward.kernels = kernels;
         forward.relu_replay = Some(ReluReplay { masks: gates.iter().cloned().collect(), mismatch: false });
         let lg = LossGradients::of(net, x.clone(), targets, loss, forward)?;
         let replay = lg.forward.relu_replay.as_ref().context("the ReLU replay went missing")?;

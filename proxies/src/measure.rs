@@ -189,7 +189,7 @@ impl LossGradients {
         let net = default_network(ctx, &device, DType::F32);
         let (x, y) = real_batch(ctx, n, &device, DType::F32)?;
         let targets = Targets::of_task(ctx, &x, y)?;
-        Self::of(net, x, &targets, ctx.task.loss, ForwardCtx::new(BnMode::Batch, taps))
+        Self::of(net, x, &targets, ctx.task.loss, ctx.forward_ctx(BnMode::Batch, taps))
     }
 
     /// One pass of `net` (built on an autodiff device) on images `x` with `targets`, as
@@ -239,7 +239,7 @@ pub fn batch_weight_grads(ctx: &ProxyContext, batches: usize) -> Result<Vec<Vec<
     for b in 1..batches {
         let range = b * per_batch..(b + 1) * per_batch;
         let net = default_network(ctx, &device, DType::F32);
-        let forward = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let forward = ctx.forward_ctx(BnMode::Batch, Taps::default());
         let lg = LossGradients::of(net, x.clone().slice(range.clone()), &targets.slice(range), ctx.task.loss, forward)?;
         out.push(lg.weight_and_grad().into_iter().map(|(_, g)| g).collect());
     }
@@ -312,7 +312,7 @@ impl InputJacobian {
         let net = default_network(ctx, &device, DType::F32);
         let (x, _) = real_batch(ctx, n, &device, DType::F32)?;
         let x = x.require_grad();
-        let mut forward = ForwardCtx::new(BnMode::Batch, Taps::default());
+        let mut forward = ctx.forward_ctx(BnMode::Batch, Taps::default());
         let output = net.forward(x.clone(), &mut forward);
         let num_classes = output.width();
         let grads = output.sum().backward();

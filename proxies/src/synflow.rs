@@ -13,7 +13,7 @@ use crate::{Needs, ProxyContext, ProxyDecl};
 use anyhow::{ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::DType;
-use swapnas_benchmarks::{BnMode, ForwardCtx, Network, Taps};
+use swapnas_benchmarks::{BnMode, ForwardCtx, Kernels, Network, Taps};
 
 /// The registry entry.
 pub const PROXY: ProxyDecl = ProxyDecl {
@@ -32,18 +32,19 @@ fn score(ctx: &ProxyContext) -> Result<f64> {
     let device = ctx.device.clone().autodiff();
     let net = default_network(ctx, &device, DType::F64);
     let net = net.map_params(&mut |_, value| value.abs()).context("synflow: taking |W|")?;
-    let raw = synflow_sum(&*net, ctx.batch.side)?;
+    let raw = synflow_sum(&*net, ctx.batch.side, ctx.settings.kernels)?;
     Ok(naslib_log(raw))
 }
 
 /// Σ over conv and linear weights of |W ⊙ ∂(Σ logits)/∂W| for `net` as it is (the caller
-/// has taken |W|), BN off, on one all-ones `side × side` image in `net`'s dtype.
-pub fn synflow_sum(net: &dyn Network, side: usize) -> Result<f64> {
+/// has taken |W|), BN off, on one all-ones `side × side` image in `net`'s dtype, on `kernels`.
+pub fn synflow_sum(net: &dyn Network, side: usize, kernels: Kernels) -> Result<f64> {
     let device = net.device();
     let weights = net.weights();
     let dtype = weights.first().context("synflow: the network has no conv or linear weight")?.tensor.flat().dtype();
     let x: Tensor<4> = Tensor::ones([1, 3, side, side], (&device, dtype));
     let mut forward = ForwardCtx::new(BnMode::Off, Taps::default());
+    forward.kernels = kernels;
     let grads = net.forward(x, &mut forward).sum().backward();
     sum_over_layers(weights.iter().filter_map(|w| Some(w.tensor.flat().inner().mul(w.tensor.grad_flat(&grads)?).abs())))
         .context("synflow: reading the score")

@@ -112,7 +112,8 @@ fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
     let device = ctx.device.clone().autodiff();
     let classes = ctx.builder.num_classes();
     let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
-    let net = ctx.builder.build(&mut init, &BuildOptions::new(classes), &device);
+    // Only the probes' gradients are read: the weights need none.
+    let net = ctx.builder.build(&mut init, &BuildOptions::new(classes), &device).weights_untracked();
     let ids = net.parameter_ids();
     let tensors = ids.len();
     let chosen = &ids[..tensors.min(TENSORS)];

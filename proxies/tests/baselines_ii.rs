@@ -13,8 +13,8 @@ use swapnas_benchmarks::data::suite_zero::ZcEntry;
 use swapnas_benchmarks::nn::layers::{global_avg_pool, Conv, ConvSpec, LayerBuilder, Linear};
 use swapnas_benchmarks::spaces::nb201::{Nb201Builder, Nb201Config};
 use swapnas_benchmarks::{
-    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Loss, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn,
-    Weight, WeightInit,
+    BuildOptions, ForwardCtx, ImageBatch, ImageSet, InitScheme, Kernels, Loss, ModuleNetwork, Network, NetworkBuilder, Output,
+    ParamMapFn, Weight, WeightInit,
 };
 use swapnas_proxies::grasp::{grasp_score, hessian_vector_product};
 use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradients, Targets};
@@ -291,6 +291,9 @@ impl Network for Frozen {
     fn device(&self) -> Device {
         self.0.device()
     }
+    fn weights_untracked(&self) -> Box<dyn Network> {
+        self.0.weights_untracked()
+    }
 }
 
 struct FrozenBuilder;
@@ -328,7 +331,7 @@ fn synflow_by_hand_on_a_two_layer_net() {
     let h: Vec<f64> = (0..2).map(|c| (0..3).map(|j| w1[c * 3 + j]).sum()).collect();
     assert!(w1.iter().chain(w2).all(|v| *v >= 0.0), "weights are |W|");
     let expected = 2.0 * (0..4).flat_map(|k| (0..2).map(move |c| (k, c))).map(|(k, c)| w2[k * 2 + c] * h[c]).sum::<f64>();
-    let got = synflow_sum(&*net, 5).unwrap();
+    let got = synflow_sum(&*net, 5, Kernels::default()).unwrap();
     assert!((got - expected).abs() < 1e-12 * expected, "{got} vs {expected}");
 }
 
@@ -346,7 +349,7 @@ fn synflow_runs_in_float64() {
         );
         let net = net.map_params(&mut |_, v| v.abs()).unwrap();
         assert_eq!(net.weights()[0].tensor.flat().dtype(), dtype);
-        synflow_sum(&*net, 32).unwrap()
+        synflow_sum(&*net, 32, Kernels::default()).unwrap()
     };
     let (f64_sum, f32_sum) = (sum("(0, 0, 0, 3, 0, 0)", DType::F64), sum("(0, 0, 0, 3, 0, 0)", DType::F32));
     assert!(f64_sum > 1.0 && f64_sum.is_finite() && (f64_sum - f32_sum).abs() < 1e-3 * f64_sum, "f64 {f64_sum} vs f32 {f32_sum}");

@@ -15,9 +15,9 @@
 //! - [`avg_pool`]: PyTorch's `AvgPool2d` (floor mode, `count_include_pad` either way);
 //! - [`relu`]: in place.
 //!
-//! They run where a layer sees an f32 tensor on the plain flex device (no autodiff: a
-//! gradient proxy's tensors keep burn's ops and their backward) and the pass allows them
-//! ([`Kernels`]). Results equal burn's up to float rounding: sums run in another order (and
+//! They run where a layer sees an f32 tensor on the plain flex device and the pass allows them
+//! ([`Kernels`]); on the autodiff device (a gradient proxy's pass) the same kernels run inside
+//! burn's autodiff with native backward passes (`nn::grad`), in f32 or f64. Results equal burn's up to float rounding: sums run in another order (and
 //! BN's statistics in f64), so a ReLU input within rounding of zero may land on the other
 //! side. `swapnas bench` times both paths on the same archs and the test
 //! `native_kernels_match_burn` compares them layer by layer and SWAP's counts on real archs.
@@ -46,31 +46,85 @@ impl Kernels {
     }
 }
 
+/// The float types the native kernels run in: f32 (every pass but two) and f64 (GraSP's and
+/// SynFlow's, which the references run in float64).
+pub trait Real:
+    burn::tensor::Element
+    + Copy
+    + Default
+    + PartialEq
+    + PartialOrd
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+    + std::ops::AddAssign
+    + std::ops::MulAssign
+    + std::iter::Sum
+    + 'static
+{
+    const DTYPE: DType;
+    const ZERO: Self;
+    const ONE: Self;
+    fn of_f64(v: f64) -> Self;
+    fn as_f64(self) -> f64;
+    fn sqrt(self) -> Self;
+}
+
+macro_rules! real {
+    ($t:ty, $dtype:expr) => {
+        impl Real for $t {
+            const DTYPE: DType = $dtype;
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            fn of_f64(v: f64) -> Self {
+                v as $t
+            }
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+        }
+    };
+}
+real!(f32, DType::F32);
+real!(f64, DType::F64);
+
 /// An owned NCHW buffer and its shape.
-pub struct Buf {
-    pub data: Vec<f32>,
+pub struct Buf<T = f32> {
+    pub data: Vec<T>,
     pub dims: [usize; 4],
 }
 
-impl Buf {
+impl<T: Real> Buf<T> {
     /// Takes the tensor's buffer (no copy unless it is shared or strided).
     pub fn take(x: Tensor<4>) -> Self {
         let dims = x.dims();
-        let data = read_f32(x.into_data());
+        let data = read(x.into_data());
         Self { data, dims }
     }
 
     /// Back to a tensor on the flex device (no copy).
     pub fn into_tensor(self) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(self.data, self.dims), (&Device::flex(), DType::F32))
+        Tensor::from_data(TensorData::new(self.data, self.dims), (&Device::flex(), T::DTYPE))
     }
 }
 
 /// The f32 values of a tensor's data; callers checked the dtype ([`Kernels::native_for`]).
 pub fn read_f32(data: TensorData) -> Vec<f32> {
-    match data.try_into_vec::<f32>() {
+    read(data)
+}
+
+/// The values of a tensor's data as `T`; callers checked the dtype.
+pub fn read<T: Real>(data: TensorData) -> Vec<T> {
+    match data.try_into_vec::<T>() {
         Ok(v) => v,
-        Err(e) => unreachable!("native kernels take f32 tensors only (checked by Kernels::native_for): {e:?}"),
+        Err(e) => unreachable!("the native kernels were given a tensor of another dtype than {:?}: {e:?}", T::DTYPE),
     }
 }
 
@@ -97,7 +151,7 @@ impl Window {
     }
 
     /// Input index of output `o` at kernel offset `k`, if inside the input.
-    fn source(&self, o: usize, k: usize, side: usize) -> Option<usize> {
+    pub fn source(&self, o: usize, k: usize, side: usize) -> Option<usize> {
         let i = (o * self.stride + k * self.dilation) as isize - self.padding as isize;
         (0..side as isize).contains(&i).then_some(i as usize)
     }
@@ -106,18 +160,30 @@ impl Window {
 /// A one-group convolution: `x` is `[n, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`
 /// (row-major), `bias` `[c_out]`. `None` if the window does not fit the input.
 pub fn conv2d(x: &Buf, weight: &[f32], c_out: usize, bias: Option<&[f32]>, win: Window) -> Option<Buf> {
-    let [n, c_in, h, w] = x.dims;
+    conv2d_slice(&x.data, x.dims, weight, c_out, bias, win)
+}
+
+/// [`conv2d`] of the NCHW values `x` of shape `dims`.
+pub fn conv2d_slice<T: Real>(
+    x: &[T],
+    dims: [usize; 4],
+    weight: &[T],
+    c_out: usize,
+    bias: Option<&[T]>,
+    win: Window,
+) -> Option<Buf<T>> {
+    let [n, c_in, h, w] = dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
     let kk = win.kernel * win.kernel;
     let k = c_in * kk;
     debug_assert_eq!(weight.len(), c_out * k);
     let plane = oh * ow;
-    let mut out = vec![0.0f32; n * c_out * plane];
+    let mut out = vec![T::ZERO; n * c_out * plane];
     let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
-    let mut col = if direct { Vec::new() } else { vec![0.0f32; k * plane] };
+    let mut col = if direct { Vec::new() } else { vec![T::ZERO; k * plane] };
     for b in 0..n {
-        let image = &x.data[b * c_in * h * w..(b + 1) * c_in * h * w];
-        let rhs: &[f32] = if direct {
+        let image = &x[b * c_in * h * w..(b + 1) * c_in * h * w];
+        let rhs: &[T] = if direct {
             image
         } else {
             im2col(image, [c_in, h, w], win, [oh, ow], &mut col);
@@ -141,8 +207,8 @@ pub fn conv2d(x: &Buf, weight: &[f32], c_out: usize, bias: Option<&[f32]>, win: 
                 rhs.as_ptr(),
                 1,
                 plane as isize,
-                0.0,
-                1.0,
+                T::ZERO,
+                T::ONE,
                 false,
                 false,
                 false,
@@ -159,7 +225,7 @@ pub fn conv2d(x: &Buf, weight: &[f32], c_out: usize, bias: Option<&[f32]>, win: 
 }
 
 /// `col[(c·k + i)·k + j, oy·ow + ox] = x[c, oy·s + i·d − p, ox·s + j·d − p]` (0 outside).
-fn im2col(x: &[f32], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], col: &mut [f32]) {
+pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], col: &mut [T]) {
     let plane = oh * ow;
     let kernel = win.kernel;
     let same = win.stride == 1 && oh == h && ow == w;
@@ -175,11 +241,11 @@ fn im2col(x: &[f32], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2]
                 for oy in 0..oh {
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
                     match win.source(oy, i, h) {
-                        None => dst.fill(0.0),
+                        None => dst.fill(T::ZERO),
                         Some(iy) => {
                             let line = &src[iy * w..(iy + 1) * w];
                             for (ox, v) in dst.iter_mut().enumerate() {
-                                *v = win.source(ox, j, w).map_or(0.0, |ix| line[ix]);
+                                *v = win.source(ox, j, w).map_or(T::ZERO, |ix| line[ix]);
                             }
                         }
                     }
@@ -191,7 +257,7 @@ fn im2col(x: &[f32], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2]
 
 /// One im2col row of a stride-1 "same" conv: `dst[y, x] = src[y + dy − p, x + dx − p]` (0
 /// outside), as one block copy across rows and the wrapped-around columns zeroed.
-fn shifted_plane(src: &[f32], [h, w]: [usize; 2], [dy, dx]: [usize; 2], padding: usize, dst: &mut [f32]) {
+fn shifted_plane<T: Real>(src: &[T], [h, w]: [usize; 2], [dy, dx]: [usize; 2], padding: usize, dst: &mut [T]) {
     let (dy, dx) = (dy as isize - padding as isize, dx as isize - padding as isize);
     let (hw, wi) = ((h * w) as isize, w as isize);
     let off = dy * wi + dx;
@@ -200,8 +266,8 @@ fn shifted_plane(src: &[f32], [h, w]: [usize; 2], [dy, dx]: [usize; 2], padding:
     let lo = (y0 * wi).max(-off).min(hw);
     let hi = (y1 * wi).min(hw - off).max(lo);
     let (lo, hi) = (lo as usize, hi as usize);
-    dst[..lo].fill(0.0);
-    dst[hi..].fill(0.0);
+    dst[..lo].fill(T::ZERO);
+    dst[hi..].fill(T::ZERO);
     if hi > lo {
         dst[lo..hi].copy_from_slice(&src[(lo as isize + off) as usize..(hi as isize + off) as usize]);
     }
@@ -209,73 +275,86 @@ fn shifted_plane(src: &[f32], [h, w]: [usize; 2], [dy, dx]: [usize; 2], padding:
     let bad = if dx < 0 { 0..(-dx).min(wi) as usize } else { (w - (dx as usize).min(w))..w };
     if !bad.is_empty() {
         for y in y0 as usize..y1 as usize {
-            dst[y * w + bad.start..y * w + bad.end].fill(0.0);
+            dst[y * w + bad.start..y * w + bad.end].fill(T::ZERO);
         }
     }
 }
 
-/// Batch-statistic BN in place: per channel, mean and biased variance over the n·h·w values
-/// (accumulated in f64), then `(x − mean) / sqrt(var + eps)`, times γ plus β when affine.
-/// Returns the per-channel variances.
-pub fn batch_norm(x: &mut Buf, eps: f64, affine: Option<(&[f32], &[f32])>) -> Vec<f32> {
+/// Per channel of `x`, the mean and biased variance over its n·h·w values (accumulated in
+/// f64, two passes), as `T`.
+pub fn channel_moments<T: Real>(x: &Buf<T>) -> Vec<(T, T)> {
     let [n, c, h, w] = x.dims;
     let plane = h * w;
     let count = (n * plane) as f64;
-    let mut variances = Vec::with_capacity(c);
-    for ch in 0..c {
-        let planes = || (0..n).map(move |b| (b * c + ch) * plane);
-        let mean = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| v) as f64).sum::<f64>() / count;
-        let m = mean as f32;
-        let var = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| (v - m) * (v - m)) as f64).sum::<f64>() / count;
-        variances.push(var as f32);
+    (0..c)
+        .map(|ch| {
+            let planes = || (0..n).map(move |b| (b * c + ch) * plane);
+            let mean = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| v).as_f64()).sum::<f64>() / count;
+            let m = T::of_f64(mean);
+            let var = planes().map(|o| lane_sum(&x.data[o..o + plane], |v| (v - m) * (v - m)).as_f64()).sum::<f64>() / count;
+            (m, T::of_f64(var))
+        })
+        .collect()
+}
+
+/// Batch-statistic BN in place: per channel, mean and biased variance over the n·h·w values
+/// ([`channel_moments`]), then `(x − mean) / sqrt(var + eps)`, times γ plus β when affine.
+/// Returns the per-channel variances.
+pub fn batch_norm<T: Real>(x: &mut Buf<T>, eps: f64, affine: Option<(&[T], &[T])>) -> Vec<T> {
+    let [n, c, h, w] = x.dims;
+    let plane = h * w;
+    let moments = channel_moments(x);
+    for (ch, &(m, var)) in moments.iter().enumerate() {
         // (x − mean) / std · γ + β, with the division as a multiply by 1/std (float rounding).
-        let inv_std = 1.0 / (var as f32 + eps as f32).sqrt();
-        let (g, b) = affine.map_or((1.0, 0.0), |(gamma, beta)| (gamma[ch], beta[ch]));
-        for o in planes() {
+        let inv_std = T::ONE / (var + T::of_f64(eps)).sqrt();
+        let (g, b) = affine.map_or((T::ONE, T::ZERO), |(gamma, beta)| (gamma[ch], beta[ch]));
+        for o in (0..n).map(|b| (b * c + ch) * plane) {
             x.data[o..o + plane].iter_mut().for_each(|v| *v = (*v - m) * inv_std * g + b);
         }
     }
-    variances
+    moments.into_iter().map(|(_, var)| var).collect()
 }
 
-/// `Σ f(v)` over `values` in eight f32 lanes (vectorised; the lanes are added at the end).
-fn lane_sum(values: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    let mut lanes = [0.0f32; 8];
+/// `Σ f(v)` over `values` in eight lanes (vectorised; the lanes are added at the end).
+pub fn lane_sum<T: Real>(values: &[T], f: impl Fn(T) -> T) -> T {
+    let mut lanes = [T::ZERO; 8];
     let chunks = values.chunks_exact(8);
-    let rest: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
+    let rest: T = chunks.remainder().iter().map(|&v| f(v)).sum();
     for chunk in chunks {
         for (l, &v) in lanes.iter_mut().zip(chunk) {
             *l += f(v);
         }
     }
-    lanes.iter().sum::<f32>() + rest
+    lanes.iter().copied().sum::<T>() + rest
 }
 
 /// `AvgPool2d(kernel, stride, padding, count_include_pad)` in floor mode: the mean over the
 /// window's positions inside the input, divided by kernel² when padding counts. `None` if
 /// the window does not fit. Size-keeping stride-1 pools (NB201's and DARTS' 3×3) sum whole
-/// planes ([`same_avg_pool`]); others go position by position.
-pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
-    let [n, c, h, w] = x.dims;
+/// planes ([`same_window_sum`]); others go position by position.
+pub fn avg_pool<T: Real>(x: &Buf<T>, win: Window, count_include_pad: bool) -> Option<Buf<T>> {
+    avg_pool_slice(&x.data, x.dims, win, count_include_pad)
+}
+
+/// [`avg_pool`] of the NCHW values `x` of shape `dims`.
+pub fn avg_pool_slice<T: Real>(x: &[T], dims: [usize; 4], win: Window, count_include_pad: bool) -> Option<Buf<T>> {
+    let [n, c, h, w] = dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
-    let full = (win.kernel * win.kernel) as f32;
-    let divisor = |rows: usize, cols: usize| if count_include_pad { full } else { (rows * cols) as f32 };
-    // 1 / the divisor of each output position (a multiply per value; float rounding).
-    let inside = |o: usize, side: usize| (0..win.kernel).filter(|&k| win.source(o, k, side).is_some()).count();
-    let inverse: Vec<f32> = (0..oh)
-        .flat_map(|oy| (0..ow).map(move |ox| (oy, ox)))
-        .map(|(oy, ox)| 1.0 / divisor(inside(oy, h), inside(ox, w)))
-        .collect();
+    let inverse = pool_inverse_divisors(win, [h, w], [oh, ow], count_include_pad);
     if win.stride == 1 && win.dilation == 1 && oh == h && ow == w {
-        return Some(same_avg_pool(x, win.padding, &inverse));
+        let mut out = same_window_sum(x, dims, win.padding);
+        for p in out.chunks_exact_mut(oh * ow) {
+            p.iter_mut().zip(&inverse).for_each(|(v, &r)| *v *= r);
+        }
+        return Some(Buf { data: out, dims });
     }
-    let mut out = vec![0.0f32; n * c * oh * ow];
+    let mut out = vec![T::ZERO; n * c * oh * ow];
     for (p, dst) in out.chunks_mut(oh * ow).enumerate() {
-        let src = &x.data[p * h * w..(p + 1) * h * w];
+        let src = &x[p * h * w..(p + 1) * h * w];
         for (o, v) in dst.iter_mut().enumerate() {
             let (oy, ox) = (o / ow, o % ow);
             let rows = (0..win.kernel).filter_map(|i| win.source(oy, i, h));
-            let sum: f32 = rows
+            let sum: T = rows
                 .flat_map(|iy| (0..win.kernel).filter_map(move |j| win.source(ox, j, w)).map(move |ix| src[iy * w + ix]))
                 .sum();
             *v = sum * inverse[o];
@@ -284,16 +363,27 @@ pub fn avg_pool(x: &Buf, win: Window, count_include_pad: bool) -> Option<Buf> {
     Some(Buf { data: out, dims: [n, c, oh, ow] })
 }
 
-/// A size-preserving stride-1 average pool (NB201's and DARTS' 3×3, padding 1): whole-plane
-/// shifted sums, rows then columns, with the first and last `padding` columns (where a flat
-/// shift wraps into the next row) recomputed; `inverse` is 1 / each position's divisor.
-fn same_avg_pool(x: &Buf, padding: usize, inverse: &[f32]) -> Buf {
-    let [_, _, h, w] = x.dims;
+/// 1 / the divisor of each output position of an average pool (a multiply per value; float
+/// rounding): kernel² when padding counts, else the number of window positions inside.
+pub fn pool_inverse_divisors<T: Real>(win: Window, [h, w]: [usize; 2], [oh, ow]: [usize; 2], count_include_pad: bool) -> Vec<T> {
+    let full = T::of_f64((win.kernel * win.kernel) as f64);
+    let divisor = |rows: usize, cols: usize| if count_include_pad { full } else { T::of_f64((rows * cols) as f64) };
+    let inside = |o: usize, side: usize| (0..win.kernel).filter(|&k| win.source(o, k, side).is_some()).count();
+    (0..oh)
+        .flat_map(|oy| (0..ow).map(move |ox| (oy, ox)))
+        .map(|(oy, ox)| T::ONE / divisor(inside(oy, h), inside(ox, w)))
+        .collect()
+}
+
+/// The window sums of a size-preserving stride-1 pool (NB201's and DARTS' 3×3, padding 1)
+/// of every plane: whole-plane shifted sums, rows then columns, with the first and last
+/// `padding` columns (where a flat shift wraps into the next row) recomputed.
+pub fn same_window_sum<T: Real>(x: &[T], [_, _, h, w]: [usize; 4], padding: usize) -> Vec<T> {
     let hw = h * w;
-    let add = |d: &mut [f32], s: &[f32]| d.iter_mut().zip(s).for_each(|(d, s)| *d += s);
-    let mut out = vec![0.0f32; x.data.len()];
-    let mut rows = vec![0.0f32; hw];
-    for (src, dst) in x.data.chunks_exact(hw).zip(out.chunks_exact_mut(hw)) {
+    let add = |d: &mut [T], s: &[T]| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
+    let mut out = vec![T::ZERO; x.len()];
+    let mut rows = vec![T::ZERO; hw];
+    for (src, dst) in x.chunks_exact(hw).zip(out.chunks_exact_mut(hw)) {
         rows.copy_from_slice(src);
         for d in (1..=padding).filter(|&d| d < hw) {
             add(&mut rows[..hw - d], &src[d..]);
@@ -303,7 +393,7 @@ fn same_avg_pool(x: &Buf, padding: usize, inverse: &[f32]) -> Buf {
             for x in (0..padding.min(w)).chain(w.saturating_sub(padding).max(padding.min(w))..w) {
                 let lo = x.saturating_sub(padding);
                 let hi = (x + padding + 1).min(w);
-                rows[y * w + x] = src[y * w + lo..y * w + hi].iter().sum();
+                rows[y * w + x] = src[y * w + lo..y * w + hi].iter().copied().sum();
             }
         }
         dst.copy_from_slice(&rows);
@@ -311,9 +401,8 @@ fn same_avg_pool(x: &Buf, padding: usize, inverse: &[f32]) -> Buf {
             add(&mut dst[..hw - d], &rows[d..]);
             add(&mut dst[d..], &rows[..hw - d]);
         }
-        dst.iter_mut().zip(inverse).for_each(|(v, r)| *v *= r);
     }
-    Buf { data: out, dims: x.dims }
+    out
 }
 
 /// Sample-wise sign patterns of ReLU outputs, gathered as the pass produces them (SWAP's

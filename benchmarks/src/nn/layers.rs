@@ -6,6 +6,7 @@
 //! and FLOP counts can be checked against the benchmark tables.
 
 use crate::nn::cpu::{self, Buf, Window};
+use crate::nn::grad;
 use crate::nn::init::WeightInit;
 use crate::nn::network::{BnMode, ForwardCtx, Probe};
 use burn::module::Param;
@@ -179,6 +180,25 @@ impl Conv {
         })
     }
 
+    /// On the autodiff flex device (a gradient pass), the native forward and backward
+    /// ([`grad::conv2d`], bias added by burn's ops); burn's conv elsewhere.
+    fn native_grad_conv(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
+        let [_, _, kh, kw] = self.weight.dims();
+        if self.groups == 1 && kh == kw && ctx.kernels.native_grad_for(&x) {
+            let win = Window { kernel: kh, stride: self.stride, padding: self.padding, dilation: self.dilation };
+            if let Some(y) = grad::conv2d(x.clone(), self.weight.val(), win) {
+                return match &self.bias {
+                    Some(bias) => {
+                        let c_out = bias.dims()[0];
+                        y.add(bias.val().reshape([1, c_out, 1, 1]))
+                    }
+                    None => y,
+                };
+            }
+        }
+        self.burn_conv(x)
+    }
+
     fn burn_conv(&self, x: Tensor<4>) -> Tensor<4> {
         let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], self.groups);
         conv2d(x, self.weight.val(), self.bias.as_ref().map(|b| b.val()), options)
@@ -216,7 +236,7 @@ impl Conv {
                     None => self.burn_conv(x.into_tensor()),
                 }
             }
-            None => self.burn_conv(x),
+            None => self.native_grad_conv(x, ctx),
         };
         if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
@@ -333,6 +353,9 @@ impl BatchNorm {
                 let (gamma, beta) = (cpu::values(self.gamma.val()), cpu::values(self.beta.val()));
                 native_batch_norm(x, Some((&gamma, &beta)), ctx)
             }
+            BnMode::Batch if ctx.kernels.native_grad_for(&x) => {
+                native_grad_batch_norm(x, Some((self.gamma.val(), self.beta.val())), ctx)
+            }
             BnMode::Batch => {
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
                 let beta = self.beta.val().reshape([1, c, 1, 1]);
@@ -391,6 +414,25 @@ fn native_batch_norm(x: Tensor<4>, affine: Option<(&[f32], &[f32])>, ctx: &mut F
         ctx.bn_counts.push(n * h * w);
     }
     buf.into_tensor()
+}
+
+/// [`batch_normalise`] (and the affine map) as one native autodiff operation
+/// ([`grad::batch_norm`]), recording the same taps (the variances as constants).
+fn native_grad_batch_norm(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>, ctx: &mut ForwardCtx) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
+    let Some((y, variances)) = grad::batch_norm(x.clone(), affine.clone(), BatchNorm::EPS) else {
+        let y = batch_normalise(x, ctx);
+        return match affine {
+            Some((gamma, beta)) => y.mul(gamma.reshape([1, c, 1, 1])).add(beta.reshape([1, c, 1, 1])),
+            None => y,
+        };
+    };
+    if ctx.taps.bn_variance {
+        ctx.bn_variances.push(Tensor::from_data(TensorData::new(variances, [c]), (&device, y.dtype())));
+        ctx.bn_counts.push(n * h * w);
+    }
+    y
 }
 
 /// `nn.Linear`. Stacked (R networks side by side, `stack` = R), the weight holds the R
@@ -454,13 +496,16 @@ pub fn avg_pool(
             .with_count_include_pad(count_include_pad);
         avg_pool2d(x, options)
     };
+    let win = Window { kernel, stride, padding, dilation: 1 };
     let y = if ctx.kernels.native_for(&x) {
-        let x = Buf::take(x);
-        match cpu::avg_pool(&x, Window { kernel, stride, padding, dilation: 1 }, count_include_pad) {
+        let x = Buf::<f32>::take(x);
+        match cpu::avg_pool(&x, win, count_include_pad) {
             Some(y) => y.into_tensor(),
             // The window does not fit: let burn's pool say so.
             None => burn_pool(x.into_tensor()),
         }
+    } else if ctx.kernels.native_grad_for(&x) {
+        grad::avg_pool(x.clone(), win, count_include_pad).unwrap_or_else(|| burn_pool(x))
     } else {
         burn_pool(x)
     };
@@ -605,6 +650,7 @@ impl PlainBatchNorm {
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => native_batch_norm(x, None, ctx),
+            BnMode::Batch if ctx.kernels.native_grad_for(&x) => native_grad_batch_norm(x, None, ctx),
             BnMode::Batch => batch_normalise(x, ctx),
             BnMode::Initial => initial_normalise(x),
         };

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod cpu;
+pub mod grad;
 pub mod init;
 pub mod layers;
 pub mod network;

@@ -296,6 +296,13 @@ impl ForwardCtx {
         let dims = y.dims();
         let device = y.device();
         let term = term();
+        if self.kernels.native_grad_for(&y) {
+            let leaf: Tensor<1> = Tensor::zeros([dims[0]], (&device, y.dtype())).require_grad();
+            if let Some(probed) = crate::nn::grad::first_param_probe(y.clone(), term.clone(), leaf.clone()) {
+                self.first_params.push(FirstParamProbe { id, leaf });
+                return probed;
+            }
+        }
         let full = if dims[1] > 1 {
             let mut rest = dims;
             rest[1] -= 1;
@@ -488,6 +495,10 @@ pub trait Network: Send + std::fmt::Debug {
     /// the value comes flattened and detached, the result must have its length and becomes a
     /// fresh leaf that gradients reach). Synflow takes |W|, GraSP perturbs W by ε·∂L/∂W.
     fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>>;
+    /// A copy of the network whose parameters (same ids, same values) require no gradient: a
+    /// backward pass then reaches activations, probes and inputs only, and skips every weight
+    /// gradient (VKDNW's per-sample probes need none).
+    fn weights_untracked(&self) -> Box<dyn Network>;
 }
 
 /// Builds the network of one architecture, as often as a proxy needs (each SWAP repeat
@@ -664,6 +675,10 @@ impl<N: ModuleNetwork> Network for N {
 
     fn map_params(&self, f: &mut ParamMapFn) -> anyhow::Result<Box<dyn Network>> {
         map_module_params(self, f)
+    }
+
+    fn weights_untracked(&self) -> Box<dyn Network> {
+        Box::new(burn::module::Module::no_grad(self.clone()))
     }
 }
 

@@ -1,0 +1,820 @@
+//! Native backward passes for the gradient proxies on burn's flex backend.
+//!
+//! Profiling the gradient proxies (`perf record` of `swapnas --proxies grad_norm`, NB201
+//! CIFAR-10, B = 32) put ≈ 60 % of their time in burn's convolution backward: burn computes a
+//! weight gradient as a convolution of the input with the output gradient as its *kernel*
+//! (batch and channels swapped, a 32 × 32 "kernel" through the tiled im2col), and an input
+//! gradient as a transposed convolution; average pooling's backward took another 8 %. Here
+//! the same operations are burn autodiff operations of our own (burn-autodiff's `Backward`
+//! on `Autodiff<Flex>`), so every proxy keeps burn's graph, its other ops and `Gradients`,
+//! but these layers run on the native kernels both ways:
+//!
+//! - [`conv2d`]: forward as [`cpu::conv2d`] (one GEMM per image into NCHW); backward, per
+//!   image, `dW += dY · colᵀ`, and `dX` as the forward conv of dY with the channel-transposed,
+//!   spatially flipped kernel for stride 1, `dX = Wᵀ · dY` directly for a plain 1×1 conv, and
+//!   otherwise `dcol = Wᵀ · dY` followed by col2im (the adjoint of im2col, a scatter-add) —
+//!   GEMMs on the same layout as the forward;
+//! - [`batch_norm`] with batch statistics: forward as [`cpu::batch_norm`], backward in one
+//!   pass per channel from x̂ and 1/std kept by the forward (the formula is on the function);
+//! - [`avg_pool`]: forward as [`cpu::avg_pool`]; backward spreads each output's gradient,
+//!   divided by its divisor, over its window (for the size-keeping stride-1 pools, whole-plane
+//!   shifted sums: the window is symmetric, so the pool's adjoint is the same plane sum).
+//!
+//! They run where a layer sees an f32 or f64 tensor (GraSP and SynFlow run in float64) on the
+//! autodiff flex device and the pass allows the native kernels ([`Kernels::native_grad_for`]);
+//! `--kernels burn` keeps burn's ops (the reference path). Results equal burn's up to float
+//! rounding (sums in another order; BN's statistics in f64, which burn sums in f32): the tests
+//! here compare gradients of random geometries, and `proxies/tests/native_backward.rs` holds
+//! both paths' weight and input gradients on real archs of every space against a float64 pass
+//! (the native path is the closer one on every space) and compares every proxy's score.
+
+use crate::nn::cpu::{self, Buf, Kernels, Real, Window};
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::{Flex, TensorMetadata};
+use burn::prelude::*;
+use burn::tensor::{DType, TensorData};
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+/// The autodiff backend the native operations register on (burn's default checkpointing).
+type Ad = Autodiff<Flex, NoCheckpointing>;
+/// A flex float tensor.
+type FlexTensor = <Flex as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+impl Kernels {
+    /// Whether `x` goes through the native forward *and backward* kernels under this choice:
+    /// an f32 or f64 tensor on the autodiff flex device.
+    pub fn native_grad_for<const D: usize>(self, x: &Tensor<D>) -> bool {
+        if self != Kernels::Native || !matches!(x.dtype(), DType::F32 | DType::F64) {
+            return false;
+        }
+        let device = x.device();
+        device.is_autodiff() && device.inner() == Device::flex()
+    }
+}
+
+/// The autodiff primitive of a tensor on the autodiff flex device; `None` elsewhere (or under
+/// another checkpointing strategy).
+fn autodiff_primitive<const D: usize>(t: Tensor<D>) -> Option<<Ad as burn::backend::BackendTypes>::FloatTensorPrimitive> {
+    t.try_into_primitive::<Ad>().ok()
+}
+
+/// A float type of the native kernels, read straight from a flex tensor's storage.
+pub trait Native: Real {
+    /// The tensor's values, borrowed where it is contiguous.
+    fn slice(t: &FlexTensor) -> Option<&[Self]>;
+}
+
+impl Native for f32 {
+    fn slice(t: &FlexTensor) -> Option<&[f32]> {
+        t.as_slice::<f32>()
+    }
+}
+
+impl Native for f64 {
+    fn slice(t: &FlexTensor) -> Option<&[f64]> {
+        t.as_slice::<f64>()
+    }
+}
+
+/// Runs `$f::<T>($args)` for the float type of `$dtype` (f32 or f64), else evaluates to `None`.
+macro_rules! by_dtype {
+    ($dtype:expr, $f:ident($($arg:expr),*)) => {
+        match $dtype {
+            DType::F32 => $f::<f32>($($arg),*),
+            DType::F64 => $f::<f64>($($arg),*),
+            _ => None,
+        }
+    };
+}
+
+/// An owned NCHW buffer of a flex primitive (no copy unless shared).
+fn buf<T: Native>(t: FlexTensor) -> Buf<T> {
+    Buf::take(Tensor::<4>::from_primitive::<Flex>(t))
+}
+
+/// The values of a flex primitive.
+fn flat<T: Native>(t: FlexTensor) -> Vec<T> {
+    let dims = t.shape().num_dims();
+    let data = match dims {
+        1 => Tensor::<1>::from_primitive::<Flex>(t).into_data(),
+        _ => Tensor::<4>::from_primitive::<Flex>(t).into_data(),
+    };
+    cpu::read(data)
+}
+
+/// The values of a flex primitive, borrowed where it is contiguous.
+fn slice_of<T: Native>(t: &FlexTensor) -> Cow<'_, [T]> {
+    match T::slice(t) {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(flat(t.clone())),
+    }
+}
+
+/// The shape of a 4-D flex primitive.
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    t.shape().dims::<4>()
+}
+
+/// A flex primitive of `data` with `dims`.
+fn primitive<T: Native>(data: Vec<T>, dims: [usize; 4]) -> FlexTensor {
+    match Tensor::<4>::from_data(TensorData::new(data, dims), (&Device::flex(), T::DTYPE)).try_into_primitive::<Flex>() {
+        Ok(t) => t,
+        Err(e) => unreachable!("a tensor made on the flex device is a flex tensor: {e:?}"),
+    }
+}
+
+/// A one-group convolution without bias, `x` `[n, c_in, h, w]` and `weight`
+/// `[c_out, c_in, k, k]` on the autodiff flex device, differentiable in both; `None` where
+/// the tensors are elsewhere or the window does not fit (the caller then runs burn's conv).
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<Tensor<4>> {
+    let [_, c_in, h, w] = x.dims();
+    let [_, c_in_w, kh, kw] = weight.dims();
+    if c_in != c_in_w || kh != win.kernel || kw != win.kernel || win.out_side(h).is_none() || win.out_side(w).is_none() {
+        return None;
+    }
+    if x.dtype() != weight.dtype() {
+        return None;
+    }
+    by_dtype!(x.dtype(), conv2d_as(x, weight, win))
+}
+
+fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<Tensor<4>> {
+    let c_out = weight.dims()[0];
+    let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
+
+    #[derive(Debug)]
+    struct NativeConv<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 2> for NativeConv<T> {
+        type State = (FlexTensor, FlexTensor, Window);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x, node_w] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, weight, win) = ops.state;
+            let (dims, [c_out, ..]) = (dims4(&x), dims4(&weight));
+            let (dx, dw) = conv2d_backward::<T>(
+                (&slice_of(&x), dims),
+                &slice_of(&weight),
+                c_out,
+                win,
+                (&slice_of(&dy), dims4(&dy)),
+                node_x.is_some(),
+                node_w.is_some(),
+            );
+            if let (Some(node), Some(dx)) = (node_x, dx) {
+                grads.register::<Flex>(node.id, primitive(dx, dims));
+            }
+            if let (Some(node), Some(dw)) = (node_w, dw) {
+                grads.register::<Flex>(node.id, primitive(dw, [c_out, dims[1], win.kernel, win.kernel]));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
+        match cpu::conv2d_slice::<T>(&slice_of(x), dims4(x), &slice_of(weight), c_out, None, win) {
+            Some(y) => primitive(y.data, y.dims),
+            None => unreachable!("the window was checked to fit"),
+        }
+    };
+    let out = match NativeConv::<T>(PhantomData).prepare::<NoCheckpointing>([x.node(), weight.node()]).compute_bound().stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+            let y = forward(&xp, &wp);
+            prep.finish((xp, wp, win), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive(), weight.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// The gradients of a bias-free one-group convolution for the output gradient `dy`: the
+/// input's (if `want_x`) and the weight's (if `want_w`), row-major.
+pub fn conv2d_backward<T: Real>(
+    (x, [n, c_in, h, w]): (&[T], [usize; 4]),
+    weight: &[T],
+    c_out: usize,
+    win: Window,
+    (dy, [_, _, oh, ow]): (&[T], [usize; 4]),
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let plane = oh * ow;
+    let k = c_in * win.kernel * win.kernel;
+    let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
+    let mut dx = want_x.then(|| vec![T::ZERO; x.len()]);
+    let mut dw = want_w.then(|| vec![T::ZERO; c_out * k]);
+    let mut col = if direct || !want_w { Vec::new() } else { vec![T::ZERO; k * plane] };
+    // A stride-1 conv's input gradient is itself a convolution: of dY with the kernel
+    // transposed in its channels and flipped in space, padding d·(k − 1) − p. One GEMM of depth
+    // c_out·k² per image, instead of a k-deep one writing a c_in·k²-row dcol for col2im.
+    let span = win.dilation * (win.kernel - 1);
+    if want_x && !direct && win.stride == 1 && win.padding <= span {
+        let flipped = flip_kernel(weight, c_out, c_in, win.kernel);
+        let transposed = Window { kernel: win.kernel, stride: 1, padding: span - win.padding, dilation: win.dilation };
+        let dx = cpu::conv2d_slice(dy, [n, c_out, oh, ow], &flipped, c_in, None, transposed)
+            .filter(|dx| dx.dims == [n, c_in, h, w])
+            .map(|dx| dx.data);
+        if dx.is_some() {
+            let (_, dw) = conv2d_backward((x, [n, c_in, h, w]), weight, c_out, win, (dy, [n, c_out, oh, ow]), false, want_w);
+            return (dx, dw);
+        }
+    }
+    let mut dcol = if direct || !want_x { Vec::new() } else { vec![T::ZERO; k * plane] };
+    for b in 0..n {
+        let image = &x[b * c_in * h * w..(b + 1) * c_in * h * w];
+        let grad = &dy[b * c_out * plane..(b + 1) * c_out * plane];
+        if let Some(dw) = dw.as_mut() {
+            let rhs: &[T] = if direct {
+                image
+            } else {
+                cpu::im2col(image, [c_in, h, w], win, [oh, ow], &mut col);
+                &col
+            };
+            // dW[c_out, k] (+)= dY_b[c_out, plane] · col[k, plane]ᵀ.
+            // SAFETY: dst c_out × k, lhs c_out × plane, rhs plane × k (col read transposed), all
+            // in bounds; the buffers do not overlap.
+            unsafe {
+                gemm::gemm(
+                    c_out,
+                    k,
+                    plane,
+                    dw.as_mut_ptr(),
+                    1,
+                    k as isize,
+                    b > 0,
+                    grad.as_ptr(),
+                    1,
+                    plane as isize,
+                    rhs.as_ptr(),
+                    plane as isize,
+                    1,
+                    T::ONE,
+                    T::ONE,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+        }
+        if let Some(dx) = dx.as_mut() {
+            let dst = &mut dx[b * c_in * h * w..(b + 1) * c_in * h * w];
+            let out: &mut [T] = if direct { dst } else { &mut dcol };
+            // dcol[k, plane] = Wᵀ[k, c_out] · dY_b[c_out, plane] (W read transposed).
+            // SAFETY: dst k × plane, lhs k × c_out, rhs c_out × plane, in bounds, disjoint.
+            unsafe {
+                gemm::gemm(
+                    k,
+                    plane,
+                    c_out,
+                    out.as_mut_ptr(),
+                    1,
+                    plane as isize,
+                    false,
+                    weight.as_ptr(),
+                    k as isize,
+                    1,
+                    grad.as_ptr(),
+                    1,
+                    plane as isize,
+                    T::ZERO,
+                    T::ONE,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                );
+            }
+            if !direct {
+                col2im(&dcol, [c_in, h, w], win, [oh, ow], dst);
+            }
+        }
+    }
+    (dx, dw)
+}
+
+/// `W'[c, o, i, j] = W[o, c, k − 1 − i, k − 1 − j]`: the kernel of a stride-1 conv's input
+/// gradient.
+fn flip_kernel<T: Real>(weight: &[T], c_out: usize, c_in: usize, kernel: usize) -> Vec<T> {
+    let kk = kernel * kernel;
+    let mut flipped = vec![T::ZERO; weight.len()];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            let src = &weight[(o * c_in + c) * kk..][..kk];
+            let dst = &mut flipped[(c * c_out + o) * kk..][..kk];
+            dst.iter_mut().zip(src.iter().rev()).for_each(|(d, s)| *d = *s);
+        }
+    }
+    flipped
+}
+
+/// The adjoint of [`cpu::im2col`]: `x[c, iy, ix] += col[(c·k + i)·k + j, oy·ow + ox]` for
+/// every window tap that reads inside the input (`x` zeroed by the caller).
+fn col2im<T: Real>(col: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], x: &mut [T]) {
+    let plane = oh * ow;
+    let kernel = win.kernel;
+    for c in 0..c_in {
+        let dst = &mut x[c * h * w..(c + 1) * h * w];
+        for i in 0..kernel {
+            for j in 0..kernel {
+                let row = &col[((c * kernel + i) * kernel + j) * plane..][..plane];
+                // The outputs whose tap j reads inside a row: ox in lo..hi.
+                let lo = (0..ow).find(|&o| win.source(o, j, w).is_some());
+                let Some(lo) = lo else { continue };
+                let hi = (lo..ow).take_while(|&o| win.source(o, j, w).is_some()).last().map_or(lo, |o| o + 1);
+                let ix0 = win.source(lo, j, w).unwrap_or(0);
+                for oy in 0..oh {
+                    let Some(iy) = win.source(oy, i, h) else { continue };
+                    let src = &row[oy * ow + lo..oy * ow + hi];
+                    let line = &mut dst[iy * w..(iy + 1) * w];
+                    if win.stride == 1 {
+                        line[ix0..ix0 + src.len()].iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    } else {
+                        for (t, &s) in src.iter().enumerate() {
+                            line[ix0 + t * win.stride] += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `nn.AvgPool2d` (floor mode, `count_include_pad` either way) of `x` on the autodiff flex
+/// device, differentiable; `None` where the tensor is elsewhere or the window does not fit.
+pub fn avg_pool(x: Tensor<4>, win: Window, count_include_pad: bool) -> Option<Tensor<4>> {
+    let [_, _, h, w] = x.dims();
+    win.out_side(h)?;
+    win.out_side(w)?;
+    by_dtype!(x.dtype(), avg_pool_as(x, win, count_include_pad))
+}
+
+fn avg_pool_as<T: Native>(x: Tensor<4>, win: Window, count_include_pad: bool) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
+
+    #[derive(Debug)]
+    struct NativePool<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 1> for NativePool<T> {
+        type State = ([usize; 4], Window, bool);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x] = ops.parents;
+            let dy = buf::<T>(grads.consume::<Flex>(&ops.node));
+            let (dims, win, count_include_pad) = ops.state;
+            if let Some(node) = node_x {
+                grads.register::<Flex>(node.id, primitive(avg_pool_backward(&dy, dims, win, count_include_pad), dims));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor| -> FlexTensor {
+        match cpu::avg_pool_slice::<T>(&slice_of(x), dims4(x), win, count_include_pad) {
+            Some(y) => primitive(y.data, y.dims),
+            None => unreachable!("the window was checked to fit"),
+        }
+    };
+    let dims = x.primitive().shape().dims::<4>();
+    let out = match NativePool::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let y = forward(x.primitive());
+            prep.finish((dims, win, count_include_pad), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// The input gradient of [`cpu::avg_pool`] for output gradient `dy`: each output's gradient,
+/// times 1 / its divisor, added to every input of its window.
+pub fn avg_pool_backward<T: Real>(dy: &Buf<T>, dims: [usize; 4], win: Window, count_include_pad: bool) -> Vec<T> {
+    let [_, _, h, w] = dims;
+    let [_, _, oh, ow] = dy.dims;
+    let inverse = cpu::pool_inverse_divisors::<T>(win, [h, w], [oh, ow], count_include_pad);
+    let mut dx = vec![T::ZERO; dims.iter().product()];
+    if win.stride == 1 && win.dilation == 1 && oh == h && ow == w {
+        // A symmetric window: the adjoint of the plane sum is the plane sum.
+        let mut scaled = Buf { data: dy.data.clone(), dims: dy.dims };
+        for p in scaled.data.chunks_exact_mut(oh * ow) {
+            p.iter_mut().zip(&inverse).for_each(|(v, &r)| *v *= r);
+        }
+        return cpu::same_window_sum(&scaled.data, scaled.dims, win.padding);
+    }
+    for (src, dst) in dy.data.chunks_exact(oh * ow).zip(dx.chunks_exact_mut(h * w)) {
+        for (o, &g) in src.iter().enumerate() {
+            let (oy, ox) = (o / ow, o % ow);
+            let g = g * inverse[o];
+            for iy in (0..win.kernel).filter_map(|i| win.source(oy, i, h)) {
+                for ix in (0..win.kernel).filter_map(|j| win.source(ox, j, w)) {
+                    dst[iy * w + ix] += g;
+                }
+            }
+        }
+    }
+    dx
+}
+
+/// Batch-statistic BN of `x` `[n, c, h, w]` on the autodiff flex device (biased variance,
+/// `eps`), times `gamma` plus `beta` (`[c]`, constants where `None`), differentiable in all
+/// three; also the per-channel variances (constants). `None` where the tensors are elsewhere.
+///
+/// Backward, per channel over its N = n·h·w values with x̂ = (x − mean)·r, r = 1/√(var + eps):
+/// dβ = Σ dy, dγ = Σ dy·x̂, dx = γ·r/N · (N·dy − Σ dy − x̂ · Σ dy·x̂) (sums in f64).
+pub fn batch_norm(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>, eps: f64) -> Option<(Tensor<4>, Vec<f64>)> {
+    if affine.as_ref().is_some_and(|(g, b)| g.dtype() != x.dtype() || b.dtype() != x.dtype()) {
+        return None;
+    }
+    by_dtype!(x.dtype(), batch_norm_as(x, affine, eps))
+}
+
+fn batch_norm_as<T: Native>(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>, eps: f64) -> Option<(Tensor<4>, Vec<f64>)> {
+    let [_, c, _, _] = x.dims();
+    let device = x.device();
+    let (gamma, beta) =
+        affine.unwrap_or_else(|| (Tensor::ones([c], (&device, T::DTYPE)), Tensor::zeros([c], (&device, T::DTYPE))));
+    let (x, gamma, beta) = (autodiff_primitive(x)?, autodiff_primitive(gamma)?, autodiff_primitive(beta)?);
+
+    #[derive(Debug)]
+    struct NativeBatchNorm<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 3> for NativeBatchNorm<T> {
+        /// x̂, 1/std per channel, γ.
+        type State = (FlexTensor, Vec<T>, Vec<T>);
+
+        fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x, node_gamma, node_beta] = ops.parents;
+            let dy = buf::<T>(grads.consume::<Flex>(&ops.node));
+            let (xhat, inv_std, gamma) = ops.state;
+            let xhat = buf::<T>(xhat);
+            let [n, c, h, w] = xhat.dims;
+            let plane = h * w;
+            let count = (n * plane) as f64;
+            let planes = |ch: usize| (0..n).map(move |b| (b * c + ch) * plane);
+            let (mut d_gamma, mut d_beta) = (vec![T::ZERO; c], vec![T::ZERO; c]);
+            let mut dx = node_x.is_some().then(|| vec![T::ZERO; dy.data.len()]);
+            for ch in 0..c {
+                let sum_dy: f64 = planes(ch).map(|o| cpu::lane_sum(&dy.data[o..o + plane], |v| v).as_f64()).sum();
+                let sum_dy_xhat: f64 = planes(ch).map(|o| dot(&dy.data[o..o + plane], &xhat.data[o..o + plane]).as_f64()).sum();
+                d_beta[ch] = T::of_f64(sum_dy);
+                d_gamma[ch] = T::of_f64(sum_dy_xhat);
+                if let Some(dx) = dx.as_mut() {
+                    let scale = gamma[ch] * inv_std[ch];
+                    let (mean_dy, mean_dy_xhat) = (T::of_f64(sum_dy / count), T::of_f64(sum_dy_xhat / count));
+                    for o in planes(ch) {
+                        let (g, xh) = (&dy.data[o..o + plane], &xhat.data[o..o + plane]);
+                        for ((d, &g), &xh) in dx[o..o + plane].iter_mut().zip(g).zip(xh) {
+                            *d = scale * (g - mean_dy - xh * mean_dy_xhat);
+                        }
+                    }
+                }
+            }
+            if let (Some(node), Some(dx)) = (node_x, dx) {
+                grads.register::<Flex>(node.id, primitive(dx, dy.dims));
+            }
+            if let Some(node) = node_gamma {
+                grads.register::<Flex>(node.id, primitive1(d_gamma));
+            }
+            if let Some(node) = node_beta {
+                grads.register::<Flex>(node.id, primitive1(d_beta));
+            }
+        }
+    }
+
+    let gamma_values = flat::<T>(gamma.primitive().clone());
+    let beta_values = flat::<T>(beta.primitive().clone());
+    let mut xhat = buf::<T>(x.primitive().clone());
+    let variances = cpu::batch_norm(&mut xhat, eps, None);
+    let inv_std: Vec<T> = variances.iter().map(|&v| T::ONE / (v + T::of_f64(eps)).sqrt()).collect();
+    let [n, _, h, w] = xhat.dims;
+    let plane = h * w;
+    let mut y = xhat.data.clone();
+    for (p, values) in y.chunks_exact_mut(plane).enumerate() {
+        let ch = p % c;
+        let (g, b) = (gamma_values[ch], beta_values[ch]);
+        values.iter_mut().for_each(|v| *v = *v * g + b);
+    }
+    debug_assert_eq!(y.len(), n * c * plane);
+    let y = primitive(y, xhat.dims);
+    let out = match NativeBatchNorm::<T>(PhantomData)
+        .prepare::<NoCheckpointing>([x.node(), gamma.node(), beta.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((primitive(xhat.data, xhat.dims), inv_std, gamma_values), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Some((Tensor::from_primitive::<Ad>(out), variances.into_iter().map(T::as_f64).collect()))
+}
+
+/// `Σ a·b` in eight lanes.
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: T = ca.remainder().iter().zip(cb.remainder()).map(|(&x, &y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(x).zip(y) {
+            *l += x * y;
+        }
+    }
+    lanes.iter().copied().sum::<T>() + rest
+}
+
+/// A 1-D flex primitive of `data`.
+fn primitive1<T: Native>(data: Vec<T>) -> FlexTensor {
+    let len = data.len();
+    match Tensor::<1>::from_data(TensorData::new(data, [len]), (&Device::flex(), T::DTYPE)).try_into_primitive::<Flex>() {
+        Ok(t) => t,
+        Err(e) => unreachable!("a tensor made on the flex device is a flex tensor: {e:?}"),
+    }
+}
+
+/// VKDNW's first-scalar probe as one operation: `y` plus s_b · `term` in channel 0 for the
+/// zero leaf `s` ∈ ℝ^B, i.e. `y` itself forward (s = 0; no copy), and backward dy to `y`
+/// unchanged and ds_b = Σ dy[b, 0, …] · term[b, 0, …] to `s`. burn's ops build the same sum as
+/// `y + cat(term, zeros) · s`, a full-size concatenation, product and sum per parameter
+/// tensor and their backward (most of VKDNW's time). `term` (`[B, 1, …]`) enters as a constant:
+/// its gradient is dy · s = 0 either way. `None` where the tensors are not on the autodiff flex
+/// device or not f32 / f64.
+pub fn first_param_probe<const D: usize>(y: Tensor<D>, term: Tensor<D>, leaf: Tensor<1>) -> Option<Tensor<D>> {
+    let dims = y.dims();
+    if D < 2 || term.dims()[0] != dims[0] || term.dims()[1] != 1 || term.dims()[2..] != dims[2..] || leaf.dims() != [dims[0]] {
+        return None;
+    }
+    if term.dtype() != y.dtype() || leaf.dtype() != y.dtype() {
+        return None;
+    }
+    match y.dtype() {
+        DType::F32 => first_param_probe_as::<f32, D>(y, term, leaf),
+        DType::F64 => first_param_probe_as::<f64, D>(y, term, leaf),
+        _ => None,
+    }
+}
+
+fn first_param_probe_as<T: Native, const D: usize>(y: Tensor<D>, term: Tensor<D>, leaf: Tensor<1>) -> Option<Tensor<D>> {
+    let term = term.detach().inner().try_into_primitive::<Flex>().ok()?;
+    let (y, leaf) = (autodiff_primitive(y)?, autodiff_primitive(leaf)?);
+
+    #[derive(Debug)]
+    struct NativeProbe<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 2> for NativeProbe<T> {
+        /// The constant term, `[B, 1, …]`.
+        type State = FlexTensor;
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_y, node_leaf] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            if let Some(node) = node_leaf {
+                let term = ops.state;
+                let shape = dy.shape();
+                let (batch, channels) = (shape[0], shape[1]);
+                let rest: usize = shape.iter().skip(2).product();
+                let (dy_values, term_values) = (slice_of::<T>(&dy), slice_of::<T>(&term));
+                let ds: Vec<T> = (0..batch)
+                    .map(|b| {
+                        let g = &dy_values[b * channels * rest..][..rest];
+                        dot(g, &term_values[b * rest..][..rest])
+                    })
+                    .collect();
+                grads.register::<Flex>(node.id, primitive1(ds));
+            }
+            if let Some(node) = node_y {
+                grads.register::<Flex>(node.id, dy);
+            }
+        }
+    }
+
+    let out = match NativeProbe::<T>(PhantomData).prepare::<NoCheckpointing>([y.node(), leaf.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let value = y.primitive().clone();
+            prep.finish(term, value)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(y.into_primitive()),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d};
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::Distribution;
+
+    /// Max |a − b| within `tolerance` × the largest |b| (at least 1e-3).
+    fn close_within(a: Vec<f64>, b: Vec<f64>, tolerance: f64, what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}: lengths");
+        let scale = b.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+        let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f64, f64::max);
+        assert!(worst <= tolerance * scale, "{what}: native and burn differ by {worst} (scale {scale})");
+    }
+
+    fn close(a: Vec<f64>, b: Vec<f64>, what: &str) {
+        close_within(a, b, 1e-4, what)
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+        cpu::read::<f64>(t.into_data().convert::<f64>())
+    }
+
+    #[test]
+    fn native_conv_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        // (n, c_in, c_out, side, kernel, stride, padding, dilation): 3×3 same, 1×1 direct,
+        // strided, dilated, 2×2 stride 2 without padding, a 7×7 stem.
+        for (n, c_in, c_out, side, kernel, stride, padding, dilation) in [
+            (2, 3, 4, 8, 3, 1, 1, 1),
+            (3, 5, 6, 7, 1, 1, 0, 1),
+            (2, 4, 3, 9, 3, 2, 1, 1),
+            (2, 3, 2, 10, 3, 1, 2, 2),
+            (1, 2, 3, 6, 2, 2, 0, 1),
+            (2, 3, 4, 16, 7, 2, 3, 1),
+            (2, 4, 4, 8, 5, 1, 2, 1),
+        ] {
+            let x = Tensor::<4>::random([n, c_in, side, side], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let weight =
+                Tensor::<4>::random([c_out, c_in, kernel, kernel], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let win = Window { kernel, stride, padding, dilation };
+            let ours = conv2d(x.clone(), weight.clone(), win).expect("on the autodiff flex device");
+            let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], 1);
+            let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
+            let what = format!("conv k={kernel} s={stride} p={padding} d={dilation}");
+            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
+            // A non-uniform output gradient: the loss Σ y², so dY = 2y.
+            let g_ours = ours.powi_scalar(2).sum().backward();
+            let g_theirs = theirs.powi_scalar(2).sum().backward();
+            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
+            close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
+        }
+    }
+
+    /// The float64 path (GraSP's, SynFlow's): conv, pool and BN agree with burn's f64 ops to
+    /// f64 rounding.
+    #[test]
+    fn native_f64_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        let f64s = |dims: [usize; 4]| {
+            Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device).cast(DType::F64).detach().require_grad()
+        };
+        let x = f64s([2, 3, 7, 7]);
+        let weight = f64s([4, 3, 3, 3]);
+        let win = Window { kernel: 3, stride: 2, padding: 1, dilation: 1 };
+        let ours = conv2d(x.clone(), weight.clone(), win).expect("f64 on the autodiff flex device");
+        let options = ConvOptions::new([2; 2], [1; 2], [1; 2], 1);
+        let theirs = burn_conv2d(x.clone(), weight.clone(), None, options.clone());
+        assert_eq!(ours.dtype(), DType::F64);
+        close_within(values(ours.clone()), values(theirs.clone()), 1e-12, "f64 conv forward");
+        let pooled = |t: Tensor<4>, native: bool| {
+            let win = Window { kernel: 3, stride: 1, padding: 1, dilation: 1 };
+            if native {
+                avg_pool(t, win, false).expect("f64")
+            } else {
+                avg_pool2d(
+                    t,
+                    burn::tensor::ops::AvgPoolOptions::new([3; 2])
+                        .with_stride([1; 2])
+                        .with_padding([1; 2])
+                        .with_count_include_pad(false),
+                )
+            }
+        };
+        let normed = |t: Tensor<4>, native: bool| {
+            if native {
+                batch_norm(t, None, 1e-5).expect("f64").0
+            } else {
+                let [n, c, h, w] = t.dims();
+                let (var, mean) = t.clone().swap_dims(0, 1).reshape([c, n * h * w]).var_mean_bias(1);
+                t.sub(mean.reshape([1, c, 1, 1])).div(var.add_scalar(1e-5).sqrt().reshape([1, c, 1, 1]))
+            }
+        };
+        let convolved = |native: bool| {
+            if native {
+                conv2d(x.clone(), weight.clone(), win).expect("f64")
+            } else {
+                burn_conv2d(x.clone(), weight.clone(), None, options.clone())
+            }
+        };
+        for stage in 0..3 {
+            let f = |native: bool| match stage {
+                0 => convolved(native),
+                1 => pooled(convolved(native), native),
+                _ => normed(pooled(convolved(native), native), native),
+            };
+            let g_ours = f(true).powi_scalar(3).sum().backward();
+            let g_theirs = f(false).powi_scalar(3).sum().backward();
+            close_within(
+                values(x.grad(&g_ours).unwrap()),
+                values(x.grad(&g_theirs).unwrap()),
+                1e-10,
+                &format!("stage {stage} f64 dX"),
+            );
+        }
+        let g_ours = normed(pooled(ours, true), true).powi_scalar(3).sum().backward();
+        let g_theirs = normed(pooled(theirs, false), false).powi_scalar(3).sum().backward();
+        close_within(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), 1e-10, "f64 dX");
+        close_within(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), 1e-10, "f64 dW");
+    }
+
+    #[test]
+    fn native_pool_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        for (kernel, stride, padding, side, include) in [
+            (3, 1, 1, 8, false),
+            (3, 1, 1, 7, true),
+            (3, 1, 1, 4, false),
+            (3, 1, 1, 2, true),
+            (2, 2, 0, 8, true),
+            (3, 2, 1, 9, false),
+            (2, 2, 0, 7, false),
+        ] {
+            let x = Tensor::<4>::random([2, 3, side, side], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let win = Window { kernel, stride, padding, dilation: 1 };
+            let ours = avg_pool(x.clone(), win, include).expect("on the autodiff flex device");
+            let options = burn::tensor::ops::AvgPoolOptions::new([kernel; 2])
+                .with_stride([stride; 2])
+                .with_padding([padding; 2])
+                .with_count_include_pad(include);
+            let theirs = avg_pool2d(x.clone(), options);
+            let what = format!("pool k={kernel} s={stride} p={padding} include_pad={include}");
+            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
+            let g_ours = ours.powi_scalar(2).sum().backward();
+            let g_theirs = theirs.powi_scalar(2).sum().backward();
+            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
+        }
+    }
+
+    #[test]
+    fn native_batch_norm_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        for (n, c, side, affine) in [(4, 3, 5, true), (2, 5, 8, false), (3, 2, 1, true)] {
+            let x = Tensor::<4>::random([n, c, side, side], Distribution::Normal(0.5, 2.0), &device).require_grad();
+            let gamma = Tensor::<1>::random([c], Distribution::Normal(1.0, 0.5), &device).require_grad();
+            let beta = Tensor::<1>::random([c], Distribution::Normal(0.0, 0.5), &device).require_grad();
+            let weights = affine.then(|| (gamma.clone(), beta.clone()));
+            let (ours, variances) = batch_norm(x.clone(), weights, 1e-5).expect("on the autodiff flex device");
+            let per_channel = x.clone().swap_dims(0, 1).reshape([c, n * side * side]);
+            let (var, mean) = per_channel.var_mean_bias(1);
+            let normalised =
+                x.clone().sub(mean.reshape([1, c, 1, 1])).div(var.clone().add_scalar(1e-5).sqrt().reshape([1, c, 1, 1]));
+            let theirs = if affine {
+                normalised.mul(gamma.clone().reshape([1, c, 1, 1])).add(beta.clone().reshape([1, c, 1, 1]))
+            } else {
+                normalised
+            };
+            let what = format!("bn n={n} c={c} side={side} affine={affine}");
+            close(variances, values(var.reshape([c])), &format!("{what} variances"));
+            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
+            // A loss whose gradient is not constant per channel: Σ y³ / n.
+            let g_ours = ours.powi_scalar(3).sum().backward();
+            let g_theirs = theirs.powi_scalar(3).sum().backward();
+            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
+            if affine {
+                close(values(gamma.grad(&g_ours).unwrap()), values(gamma.grad(&g_theirs).unwrap()), &format!("{what} dγ"));
+                close(values(beta.grad(&g_ours).unwrap()), values(beta.grad(&g_theirs).unwrap()), &format!("{what} dβ"));
+            }
+        }
+    }
+
+    /// The probe's leaf gradient equals burn's `y + cat(term, zeros) · s` (s = 0), and the
+    /// gradient reaching `y`'s input is unchanged.
+    #[test]
+    fn native_probe_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<4>::random([3, 4, 5, 5], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let term = Tensor::<4>::random([3, 1, 5, 5], Distribution::Normal(0.0, 1.0), &device);
+        let run = |native: bool| {
+            let leaf = Tensor::<1>::zeros([3], &device).require_grad();
+            let y = x.clone().mul_scalar(2.0);
+            let probed = if native {
+                first_param_probe(y, term.clone(), leaf.clone()).expect("on the autodiff flex device")
+            } else {
+                let full = Tensor::cat(vec![term.clone(), Tensor::zeros([3, 3, 5, 5], &device)], 1);
+                y.add(full.mul(leaf.clone().reshape([3, 1, 1, 1])))
+            };
+            let grads = probed.powi_scalar(3).sum().backward();
+            (values(leaf.grad(&grads).unwrap()), values(x.grad(&grads).unwrap()))
+        };
+        let ((s_ours, x_ours), (s_theirs, x_theirs)) = (run(true), run(false));
+        close(s_ours, s_theirs, "probe ds");
+        close(x_ours, x_theirs, "probe dx");
+        // A flat output (a linear layer's).
+        let logits = Tensor::<2>::random([3, 6], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let leaf = Tensor::<1>::zeros([3], &device).require_grad();
+        let column = Tensor::<2>::random([3, 1], Distribution::Normal(0.0, 1.0), &device);
+        let grads = first_param_probe(logits, column.clone(), leaf.clone()).unwrap().sum().backward();
+        close(values(leaf.grad(&grads).unwrap()), values(column), "flat probe ds");
+    }
+
+    #[test]
+    fn native_gradients_run_only_where_asked() {
+        let x = Tensor::<4>::zeros([1, 1, 4, 4], (&Device::flex().autodiff(), DType::F32));
+        assert!(Kernels::Native.native_grad_for(&x));
+        assert!(!Kernels::Burn.native_grad_for(&x));
+        assert!(!Kernels::Native.native_grad_for(&Tensor::<4>::zeros([1, 1, 4, 4], (&Device::flex(), DType::F32))));
+        assert!(Kernels::Native.native_grad_for(&Tensor::<4>::zeros([1, 1, 4, 4], (&Device::flex().autodiff(), DType::F64))));
+        assert!(!Kernels::Native.native_grad_for(&Tensor::<4>::zeros([1, 1, 4, 4], (&Device::flex().autodiff(), DType::F16))));
+    }
+}
