@@ -157,6 +157,63 @@ impl Window {
     }
 }
 
+/// A matrix operand of [`matmul`]: element (r, c) is `data[r·row + c·col]` (row-major: `col`
+/// = 1; transposed: `row` = 1).
+#[derive(Debug, Clone, Copy)]
+pub struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub row: usize,
+    pub col: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// A row-major matrix whose rows are `width` long.
+    pub fn rows(data: &'a [T], width: usize) -> Self {
+        Self { data, row: width, col: 1 }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `width` long.
+    pub fn transposed(data: &'a [T], width: usize) -> Self {
+        Self { data, row: 1, col: width }
+    }
+
+    /// Whether an `r × c` matrix fits in `data`.
+    fn fits(&self, [r, c]: [usize; 2]) -> bool {
+        r == 0 || c == 0 || (r - 1) * self.row + (c - 1) * self.col < self.data.len()
+    }
+}
+
+/// `dst` (row-major `m × n`) = `lhs` (`m × k`) · `rhs` (`k × n`), or `+=` when `accumulate`:
+/// the `gemm` crate's kernels (those flex uses), one thread.
+pub fn matmul<T: Real>(dst: &mut [T], [m, n, k]: [usize; 3], accumulate: bool, lhs: Mat<T>, rhs: Mat<T>) {
+    assert!(dst.len() >= m * n && lhs.fits([m, k]) && rhs.fits([k, n]), "matmul operands too short for {m}×{k}·{k}×{n}");
+    // SAFETY: every index gemm reads or writes is within the slices (checked above), and the
+    // destination, borrowed mutably, overlaps neither operand.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col as isize,
+            lhs.row as isize,
+            rhs.data.as_ptr(),
+            rhs.col as isize,
+            rhs.row as isize,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 /// A one-group convolution: `x` is `[n, c_in, h, w]`, `weight` `[c_out, c_in, k, k]`
 /// (row-major), `bias` `[c_out]`. `None` if the window does not fit the input.
 pub fn conv2d(x: &Buf, weight: &[f32], c_out: usize, bias: Option<&[f32]>, win: Window) -> Option<Buf> {
@@ -190,31 +247,7 @@ pub fn conv2d_slice<T: Real>(
             &col
         };
         let dst = &mut out[b * c_out * plane..(b + 1) * c_out * plane];
-        // SAFETY: dst is c_out × plane, lhs c_out × k, rhs k × plane, all row-major and in
-        // bounds; the buffers do not overlap.
-        unsafe {
-            gemm::gemm(
-                c_out,
-                plane,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                plane as isize,
-                false,
-                weight.as_ptr(),
-                1,
-                k as isize,
-                rhs.as_ptr(),
-                1,
-                plane as isize,
-                T::ZERO,
-                T::ONE,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        matmul(dst, [c_out, plane, k], false, Mat::rows(weight, k), Mat::rows(rhs, plane));
         if let Some(bias) = bias {
             for (o, &beta) in bias.iter().enumerate() {
                 dst[o * plane..(o + 1) * plane].iter_mut().for_each(|v| *v += beta);

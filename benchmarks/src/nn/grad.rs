@@ -28,7 +28,7 @@
 //! both paths' weight and input gradients on real archs of every space against a float64 pass
 //! (the native path is the closer one on every space) and compares every proxy's score.
 
-use crate::nn::cpu::{self, Buf, Kernels, Real, Window};
+use crate::nn::cpu::{self, Buf, Kernels, Mat, Real, Window};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -237,60 +237,13 @@ pub fn conv2d_backward<T: Real>(
                 &col
             };
             // dW[c_out, k] (+)= dY_b[c_out, plane] · col[k, plane]ᵀ.
-            // SAFETY: dst c_out × k, lhs c_out × plane, rhs plane × k (col read transposed), all
-            // in bounds; the buffers do not overlap.
-            unsafe {
-                gemm::gemm(
-                    c_out,
-                    k,
-                    plane,
-                    dw.as_mut_ptr(),
-                    1,
-                    k as isize,
-                    b > 0,
-                    grad.as_ptr(),
-                    1,
-                    plane as isize,
-                    rhs.as_ptr(),
-                    plane as isize,
-                    1,
-                    T::ONE,
-                    T::ONE,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            cpu::matmul(dw, [c_out, k, plane], b > 0, Mat::rows(grad, plane), Mat::transposed(rhs, plane));
         }
         if let Some(dx) = dx.as_mut() {
             let dst = &mut dx[b * c_in * h * w..(b + 1) * c_in * h * w];
             let out: &mut [T] = if direct { dst } else { &mut dcol };
             // dcol[k, plane] = Wᵀ[k, c_out] · dY_b[c_out, plane] (W read transposed).
-            // SAFETY: dst k × plane, lhs k × c_out, rhs c_out × plane, in bounds, disjoint.
-            unsafe {
-                gemm::gemm(
-                    k,
-                    plane,
-                    c_out,
-                    out.as_mut_ptr(),
-                    1,
-                    plane as isize,
-                    false,
-                    weight.as_ptr(),
-                    k as isize,
-                    1,
-                    grad.as_ptr(),
-                    1,
-                    plane as isize,
-                    T::ZERO,
-                    T::ONE,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
+            cpu::matmul(out, [k, plane, c_out], false, Mat::transposed(weight, k), Mat::rows(grad, plane));
             if !direct {
                 col2im(&dcol, [c_in, h, w], win, [oh, ow], dst);
             }
