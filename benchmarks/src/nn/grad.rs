@@ -97,14 +97,9 @@ fn buf<T: Native>(t: FlexTensor) -> Buf<T> {
     Buf::take(Tensor::<4>::from_primitive::<Flex>(t))
 }
 
-/// The values of a flex primitive.
+/// The values of a flex primitive of any rank, in row-major order.
 fn flat<T: Native>(t: FlexTensor) -> Vec<T> {
-    let dims = t.shape().num_dims();
-    let data = match dims {
-        1 => Tensor::<1>::from_primitive::<Flex>(t).into_data(),
-        _ => Tensor::<4>::from_primitive::<Flex>(t).into_data(),
-    };
-    cpu::read(data)
+    cpu::read(t.into_data())
 }
 
 /// The values of a flex primitive, borrowed where it is contiguous.
@@ -758,7 +753,15 @@ mod tests {
         let leaf = Tensor::<1>::zeros([3], &device).require_grad();
         let column = Tensor::<2>::random([3, 1], Distribution::Normal(0.0, 1.0), &device);
         let grads = first_param_probe(logits, column.clone(), leaf.clone()).unwrap().sum().backward();
-        close(values(leaf.grad(&grads).unwrap()), values(column), "flat probe ds");
+        close(values(leaf.grad(&grads).unwrap()), values(column.clone()), "flat probe ds");
+        // A probe on a transposed (non-contiguous) output.
+        let wide = Tensor::<2>::random([6, 3], Distribution::Normal(0.0, 1.0), &device).require_grad();
+        let leaf = Tensor::<1>::zeros([3], &device).require_grad();
+        let probed = first_param_probe(wide.clone().transpose(), column.clone(), leaf.clone()).unwrap();
+        let weights = Tensor::<2>::random([3, 6], Distribution::Normal(0.0, 1.0), &device);
+        let grads = probed.mul(weights.clone()).sum().backward();
+        let expected: Vec<f64> = (0..3).map(|b| values(weights.clone())[b * 6] * values(column.clone())[b]).collect();
+        close(values(leaf.grad(&grads).unwrap()), expected, "transposed probe ds");
     }
 
     #[test]
