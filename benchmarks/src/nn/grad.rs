@@ -18,7 +18,9 @@
 //!   pass per channel from x̂ and 1/std kept by the forward (the formula is on the function);
 //! - [`avg_pool`]: forward as [`cpu::avg_pool`]; backward spreads each output's gradient,
 //!   divided by its divisor, over its window (for the size-keeping stride-1 pools, whole-plane
-//!   shifted sums: the window is symmetric, so the pool's adjoint is the same plane sum).
+//!   shifted sums: the window is symmetric, so the pool's adjoint is the same plane sum);
+//! - [`first_param_probe`]: VKDNW's per-sample probe of a parameter's first scalar, the
+//!   identity forward and one dot product per sample backward.
 //!
 //! They run where a layer sees an f32 or f64 tensor (GraSP and SynFlow run in float64) on the
 //! autodiff flex device and the pass allows the native kernels ([`Kernels::native_grad_for`]);
