@@ -7,7 +7,7 @@ use swapnas_proxies::{Memo, ProxyContext, ProxySettings};
 use swapnas_reports::spearman_rho;
 
 mod common;
-use common::{builder, data_dir, proxy, reference_rows, settings, task, BATCH};
+use common::{builder, data_dir, proxy, reference_rows, settings, task, BATCH, DARTS_EVERY_OP, NB101_ARCH};
 
 /// The template: on a dozen real NB201 archs spread over Suite-Zero's table, each proxy (scored
 /// together, sharing one memo per arch as in a run) is finite, deterministic for a seed, not
@@ -77,20 +77,13 @@ fn lswag_interval_is_applied() {
     assert!(all.is_finite() && late.is_finite() && all > late, "all layers {all}, second half {late}");
 }
 
-/// A DARTS genotype with every op, including none and both skips (stride 1 and 2).
-const DARTS_EVERY_OP: &str =
-    "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
-     ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
-     reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
-     ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
-
 /// A network of every space but NB201 (whose cells the tests above cover), small where the
 /// space has a width to set, with the side its noise is drawn at.
 fn block_networks() -> Vec<(Box<dyn swapnas_benchmarks::NetworkBuilder>, usize, usize)> {
     use swapnas_benchmarks::spaces::darts::{DartsArch, DartsBuilder, DartsConfig};
     use swapnas_benchmarks::spaces::nb101::{Nb101Arch, Nb101Builder, Nb101Config};
     use swapnas_benchmarks::spaces::tnb101::{TnbArch, TnbBuilder, TnbConfig, TnbTask};
-    let nb101: Nb101Arch = "(0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 2, 4, 3, 1)".parse().unwrap();
+    let nb101: Nb101Arch = NB101_ARCH.parse().unwrap();
     let darts: DartsArch = DARTS_EVERY_OP.parse().unwrap();
     let micro = TnbArch::Micro("64-41414-3_13_023".parse().unwrap());
     let macro_ = TnbArch::Macro("64-1342-basic".parse().unwrap());

@@ -12,13 +12,7 @@ use swapnas_proxies::measure::{default_network, real_batch, to_host, LossGradien
 use swapnas_proxies::{Memo, ProxyContext, ProxySettings};
 
 mod common;
-use common::{builder, data_dir};
-
-/// A DARTS genotype with every operation of the space.
-const DARTS: &str = "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
-     ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
-     reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
-     ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+use common::{builder, data_dir, DARTS_EVERY_OP, NB101_ARCH};
 
 fn task(space: &str, name: &str) -> &'static Task {
     swapnas_benchmarks::spaces::find(space).unwrap().task(name).unwrap()
@@ -35,8 +29,8 @@ fn noise_batch(n: usize, side: usize) -> ImageBatch {
 /// DARTS and TNB101 micro / macro archs at reduced width and depth.
 fn cases() -> Vec<(String, Box<dyn NetworkBuilder>, &'static Task, ImageBatch)> {
     let cifar = ImageSet::CIFAR10.load_first(&data_dir(), 8).unwrap();
-    let nb101: Nb101Arch = "(0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 2, 4, 3, 1)".parse().unwrap();
-    let darts: DartsArch = DARTS.parse().unwrap();
+    let nb101: Nb101Arch = NB101_ARCH.parse().unwrap();
+    let darts: DartsArch = DARTS_EVERY_OP.parse().unwrap();
     vec![
         ("nb201 (1, 2, 3, 4, 0, 2)".into(), Box::new(builder("(1, 2, 3, 4, 0, 2)")), task("nb201", "cifar10"), cifar.clone()),
         (

@@ -118,8 +118,8 @@ fn dims4(t: &FlexTensor) -> [usize; 4] {
 }
 
 /// A flex primitive of `data` with `dims`.
-fn primitive<T: Native>(data: Vec<T>, dims: [usize; 4]) -> FlexTensor {
-    match Tensor::<4>::from_data(TensorData::new(data, dims), (&Device::flex(), T::DTYPE)).try_into_primitive::<Flex>() {
+fn primitive<T: Native, const D: usize>(data: Vec<T>, dims: [usize; D]) -> FlexTensor {
+    match Tensor::<D>::from_data(TensorData::new(data, dims), (&Device::flex(), T::DTYPE)).try_into_primitive::<Flex>() {
         Ok(t) => t,
         Err(e) => unreachable!("a tensor made on the flex device is a flex tensor: {e:?}"),
     }
@@ -426,10 +426,10 @@ fn batch_norm_as<T: Native>(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>
                 grads.register::<Flex>(node.id, primitive(dx, dy.dims));
             }
             if let Some(node) = node_gamma {
-                grads.register::<Flex>(node.id, primitive1(d_gamma));
+                grads.register::<Flex>(node.id, primitive(d_gamma, [c]));
             }
             if let Some(node) = node_beta {
-                grads.register::<Flex>(node.id, primitive1(d_beta));
+                grads.register::<Flex>(node.id, primitive(d_beta, [c]));
             }
         }
     }
@@ -471,15 +471,6 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
         }
     }
     lanes.iter().copied().sum::<T>() + rest
-}
-
-/// A 1-D flex primitive of `data`.
-fn primitive1<T: Native>(data: Vec<T>) -> FlexTensor {
-    let len = data.len();
-    match Tensor::<1>::from_data(TensorData::new(data, [len]), (&Device::flex(), T::DTYPE)).try_into_primitive::<Flex>() {
-        Ok(t) => t,
-        Err(e) => unreachable!("a tensor made on the flex device is a flex tensor: {e:?}"),
-    }
 }
 
 /// VKDNW's first-scalar probe as one operation: `y` plus s_b · `term` in channel 0 for the
@@ -529,7 +520,7 @@ fn first_param_probe_as<T: Native, const D: usize>(y: Tensor<D>, term: Tensor<D>
                         dot(g, &term_values[b * rest..][..rest])
                     })
                     .collect();
-                grads.register::<Flex>(node.id, primitive1(ds));
+                grads.register::<Flex>(node.id, primitive(ds, [batch]));
             }
             if let Some(node) = node_y {
                 grads.register::<Flex>(node.id, dy);

@@ -169,10 +169,10 @@ pub struct Conv {
 }
 
 impl Conv {
-    /// The native kernel's window, where it runs this conv (one group, a native pass).
-    fn native(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Window> {
+    /// The window of the native kernels, for a one-group conv with a square kernel.
+    fn window(&self) -> Option<Window> {
         let [_, _, kh, kw] = self.weight.dims();
-        (self.groups == 1 && kh == kw && ctx.kernels.native_for(x)).then_some(Window {
+        (self.groups == 1 && kh == kw).then_some(Window {
             kernel: kh,
             stride: self.stride,
             padding: self.padding,
@@ -180,12 +180,15 @@ impl Conv {
         })
     }
 
+    /// The native kernel's window, where it runs this conv (one group, a native pass).
+    fn native(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Window> {
+        self.window().filter(|_| ctx.kernels.native_for(x))
+    }
+
     /// On the autodiff flex device (a gradient pass), the native forward and backward
     /// ([`grad::conv2d`], bias added by burn's ops); burn's conv elsewhere.
     fn native_grad_conv(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
-        let [_, _, kh, kw] = self.weight.dims();
-        if self.groups == 1 && kh == kw && ctx.kernels.native_grad_for(&x) {
-            let win = Window { kernel: kh, stride: self.stride, padding: self.padding, dilation: self.dilation };
+        if let Some(win) = self.window().filter(|_| ctx.kernels.native_grad_for(&x)) {
             if let Some(y) = grad::conv2d(x.clone(), self.weight.val(), win) {
                 return match &self.bias {
                     Some(bias) => {
@@ -353,14 +356,14 @@ impl BatchNorm {
                 let (gamma, beta) = (cpu::values(self.gamma.val()), cpu::values(self.beta.val()));
                 native_batch_norm(x, Some((&gamma, &beta)), ctx)
             }
-            BnMode::Batch if ctx.kernels.native_grad_for(&x) => {
-                native_grad_batch_norm(x, Some((self.gamma.val(), self.beta.val())), ctx)
-            }
-            BnMode::Batch => {
-                let gamma = self.gamma.val().reshape([1, c, 1, 1]);
-                let beta = self.beta.val().reshape([1, c, 1, 1]);
-                batch_normalise(x, ctx).mul(gamma).add(beta)
-            }
+            BnMode::Batch => match native_grad_batch_norm(&x, Some((self.gamma.val(), self.beta.val())), ctx) {
+                Some(y) => y,
+                None => {
+                    let gamma = self.gamma.val().reshape([1, c, 1, 1]);
+                    let beta = self.beta.val().reshape([1, c, 1, 1]);
+                    batch_normalise(x, ctx).mul(gamma).add(beta)
+                }
+            },
             BnMode::Initial => {
                 let normalised = initial_normalise(x);
                 let gamma = self.gamma.val().reshape([1, c, 1, 1]);
@@ -416,23 +419,20 @@ fn native_batch_norm(x: Tensor<4>, affine: Option<(&[f32], &[f32])>, ctx: &mut F
     buf.into_tensor()
 }
 
-/// [`batch_normalise`] (and the affine map) as one native autodiff operation
-/// ([`grad::batch_norm`]), recording the same taps (the variances as constants).
-fn native_grad_batch_norm(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>, ctx: &mut ForwardCtx) -> Tensor<4> {
+/// On the autodiff flex device (a gradient pass), [`batch_normalise`] and the affine map as one
+/// native autodiff operation ([`grad::batch_norm`]), recording the same taps (the variances as
+/// constants); `None` where it does not run (the caller then uses burn's ops).
+fn native_grad_batch_norm(x: &Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>, ctx: &mut ForwardCtx) -> Option<Tensor<4>> {
+    if !ctx.kernels.native_grad_for(x) {
+        return None;
+    }
     let [n, c, h, w] = x.dims();
-    let device = x.device();
-    let Some((y, variances)) = grad::batch_norm(x.clone(), affine.clone(), BatchNorm::EPS) else {
-        let y = batch_normalise(x, ctx);
-        return match affine {
-            Some((gamma, beta)) => y.mul(gamma.reshape([1, c, 1, 1])).add(beta.reshape([1, c, 1, 1])),
-            None => y,
-        };
-    };
+    let (y, variances) = grad::batch_norm(x.clone(), affine, BatchNorm::EPS)?;
     if ctx.taps.bn_variance {
-        ctx.bn_variances.push(Tensor::from_data(TensorData::new(variances, [c]), (&device, y.dtype())));
+        ctx.bn_variances.push(Tensor::from_data(TensorData::new(variances, [c]), (&x.device(), y.dtype())));
         ctx.bn_counts.push(n * h * w);
     }
-    y
+    Some(y)
 }
 
 /// `nn.Linear`. Stacked (R networks side by side, `stack` = R), the weight holds the R
@@ -650,8 +650,10 @@ impl PlainBatchNorm {
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => native_batch_norm(x, None, ctx),
-            BnMode::Batch if ctx.kernels.native_grad_for(&x) => native_grad_batch_norm(x, None, ctx),
-            BnMode::Batch => batch_normalise(x, ctx),
+            BnMode::Batch => match native_grad_batch_norm(&x, None, ctx) {
+                Some(y) => y,
+                None => batch_normalise(x, ctx),
+            },
             BnMode::Initial => initial_normalise(x),
         };
         ctx.module_output(&y);

@@ -11,6 +11,17 @@ use swapnas_proxies::{Memo, Proxy, ProxyContext, ProxySettings};
 use swapnas_reports::spearman_rho;
 use swapnas_reports::stats::rank_last_nonfinite;
 
+/// A DARTS genotype with every op, including none and both skips (stride 1 and 2).
+pub const DARTS_EVERY_OP: &str =
+    "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
+     ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
+     reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
+     ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+
+/// An NB101 arch (as its NASLib tuple) the tests build across spaces.
+pub const NB101_ARCH: &str =
+    "(0, 1, 1, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 2, 4, 3, 1)";
+
 /// Suite-Zero's batch (its jacov scores, bounded above by −B, show B = 32).
 pub const BATCH: usize = 32;
 
