@@ -9,7 +9,9 @@
 //! * [`images`]: CIFAR-10/100 and ImageNet16 readers with the reference normalisation.
 //! * [`sample`]: seeded architecture samples.
 //! * [`genome`]: archs as genes, for search (random arch, mutation, crossover).
+//! * [`cell_class`]: same-function classes of cell archs (each distinct computation scored once).
 
+pub mod cell_class;
 pub mod data;
 pub mod genome;
 pub mod images;

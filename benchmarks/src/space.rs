@@ -182,6 +182,18 @@ pub struct Candidate {
     pub columns: Vec<String>,
     /// The chosen accuracy column's value.
     pub accuracy: f64,
+    /// The member of its same-function class ([`crate::cell_class`]) whose network stands for
+    /// it with the proxies whose score is a function of the computation alone; None when it is
+    /// its class's representative or the space declares no classes.
+    pub same_function: Option<Representative>,
+}
+
+/// The arch a [`Candidate`]'s same-function class is scored by: the class member with the
+/// smallest ordinal, in the space's canonical encoding (its own cache key, as when it is scored
+/// for itself).
+pub struct Representative {
+    pub label: String,
+    pub builder: Box<dyn NetworkBuilder + Send>,
 }
 
 /// A benchmark task, loaded and sampled.
@@ -312,6 +324,11 @@ pub trait SearchSpace: Send + Sync {
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let _ = task;
         bail!("{} has no reference scores to check against (arch `{arch}`)", self.name())
+    }
+    /// How many same-function classes ([`crate::cell_class`]) the space's archs fall into, if
+    /// its candidates name their class representatives.
+    fn function_classes(&self) -> Option<usize> {
+        None
     }
     /// Writes the space's table as one HDF5 archive (`swapnas data import`), if it can.
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<std::path::PathBuf> {

@@ -261,6 +261,13 @@ pub struct CacheArgs {
     /// Neither read nor write the score cache (`<out>/scores.jsonl`).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Score every arch's own network with every proxy. By default, on spaces with
+    /// same-function classes (NB201: 5,044 among 15,625 archs; TNB101 micro: 1,376 among
+    /// 4,096), the proxies whose score depends only on what the network computes score one
+    /// network per class and report it for every member (scores.csv names it; README, Speed).
+    #[arg(long)]
+    pub no_dedup: bool,
 }
 
 /// How a rank ensemble combines its members.

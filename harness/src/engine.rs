@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, InputPrep, TableSet};
-use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, SearchSpace, Split, Task};
+use swapnas_benchmarks::{Candidate, DataDir, ImageBatch, NetworkBuilder, SearchSpace, Split, Task};
 use swapnas_proxies::{derive_seed, Memo, Proxy, ProxyContext, ProxyDecl, ProxySettings};
 
 /// A benchmark task, resolved from `--bench`, `--task` (and `--set`) through the registry.
@@ -394,6 +394,9 @@ pub struct Setup<'a> {
     /// The score cache file, or `None` to neither read nor write one.
     pub cache: Option<&'a Path>,
     pub data: &'a DataDir,
+    /// Whether the proxies whose score is a function of the computation alone score one
+    /// network per same-function class (`--no-dedup`: every arch's own).
+    pub dedup: bool,
 }
 
 /// Everything scoring needs, prepared once.
@@ -428,6 +431,32 @@ pub struct Engine {
     pub device: Device,
     pub device_name: String,
     jobs: Option<usize>,
+    dedup: bool,
+    /// Scores of class representatives computed in this process, by cache key: the members
+    /// of a class wait for the first to score it (each class scored once, cache or not).
+    shared: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<std::sync::OnceLock<Computed>>>>,
+    /// Scores a member took from a representative scored in this process.
+    shared_hits: AtomicUsize,
+}
+
+/// One proxy's score as computed: the value or the error, the seconds it took, and a note
+/// when the score could not be cached.
+#[derive(Clone)]
+struct Computed {
+    result: std::result::Result<f64, String>,
+    seconds: f64,
+    note: Option<String>,
+}
+
+/// The network a proxy scores for a candidate: the candidate's own, or its same-function
+/// class's representative's (with that arch's seed, memo and random batch).
+struct Scored<'c> {
+    label: &'c str,
+    builder: &'c dyn NetworkBuilder,
+    seed: u64,
+    memo: &'c Memo,
+    own_batch: std::cell::OnceCell<ImageBatch>,
+    representative: bool,
 }
 
 impl Engine {
@@ -501,6 +530,9 @@ impl Engine {
             device,
             device_name,
             jobs: setup.jobs,
+            dedup: setup.dedup,
+            shared: Default::default(),
+            shared_hits: AtomicUsize::new(0),
         })
     }
 
@@ -551,36 +583,100 @@ impl Engine {
 
     /// A proxy context for one candidate (the first images, not an augmented batch).
     pub fn context<'a>(&'a self, c: &'a Candidate, seed: u64, memo: &'a Memo, batch: &'a ImageBatch) -> ProxyContext<'a> {
-        ProxyContext {
-            builder: c.builder.as_ref(),
-            batch,
-            device: &self.device,
-            seed,
-            memo,
-            settings: &self.settings,
-            task: self.task,
+        self.context_for(c.builder.as_ref(), seed, memo, batch)
+    }
+
+    fn context_for<'a>(
+        &'a self,
+        builder: &'a dyn NetworkBuilder,
+        seed: u64,
+        memo: &'a Memo,
+        batch: &'a ImageBatch,
+    ) -> ProxyContext<'a> {
+        ProxyContext { builder, batch, device: &self.device, seed, memo, settings: &self.settings, task: self.task }
+    }
+
+    /// Whether proxy `k` scores `c` by its same-function class's representative.
+    fn by_representative(&self, k: usize, c: &Candidate) -> bool {
+        self.dedup && c.same_function.is_some() && self.proxies[k].function_only()
+    }
+
+    /// The arch whose network proxy `k` scores for `c` (its own, or its class representative).
+    pub fn scored_label<'c>(&self, k: usize, c: &'c Candidate) -> &'c str {
+        match &c.same_function {
+            Some(r) if self.by_representative(k, c) => &r.label,
+            _ => &c.label,
         }
     }
 
+    /// Whether some applicable proxy scores `c` by its class representative.
+    pub fn uses_representative(&self, c: &Candidate) -> bool {
+        (0..self.proxies.len()).any(|k| self.not_applicable[k].is_none() && self.by_representative(k, c))
+    }
+
+    /// The report line on same-function classes, when the space has them and an applicable
+    /// proxy depends only on the computation: the space's class count, how many classes
+    /// `candidates` fall into, and which proxies scored one network per class.
+    pub fn same_function_text(&self, classes_in_space: Option<usize>, candidates: &[Candidate]) -> Option<String> {
+        let classes = classes_in_space?;
+        let by_class: Vec<&str> = (0..self.proxies.len())
+            .filter(|&k| self.not_applicable[k].is_none() && self.proxies[k].function_only())
+            .map(|k| self.proxies[k].name())
+            .collect();
+        if by_class.is_empty() {
+            return None;
+        }
+        let representative = |c: &Candidate| c.same_function.as_ref().map_or(c.label.clone(), |r| r.label.clone());
+        let distinct: std::collections::HashSet<String> = candidates.iter().map(representative).collect();
+        let how = if self.dedup {
+            format!(
+                "{} scored one network per class (its smallest-ordinal arch, named in scores.csv's same_function_as), the other proxies every arch's own",
+                by_class.join(", ")
+            )
+        } else {
+            "--no-dedup: every proxy scored every arch's own network".to_string()
+        };
+        Some(format!(
+            "{classes} same-function classes in the space (archs computing the same function at initialisation); these {} archs fall into {}; {how}",
+            candidates.len(),
+            distinct.len()
+        ))
+    }
+
     /// Scores one candidate with every proxy (from the cache where possible; `from_cache`
-    /// counts the hits).
+    /// counts the hits). `seed` is the run's (`--seed`): each arch's derives from it.
     pub fn score_arch(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize) -> ArchScores {
         self.score_arch_with(c, seed, from_cache, &Memo::new())
     }
 
     /// [`Engine::score_arch`] with the caller's memo: engines fed the very same images may
     /// share one per arch, so what one computed (SWAP's forward passes) another reuses.
+    /// The proxies that depend on the computation alone score the candidate's same-function
+    /// class representative, once per process (see [`ProxyDecl::function_only`]).
     pub fn score_arch_with(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize, memo: &Memo) -> ArchScores {
-        // The arch's own random batch, drawn only once a proxy misses the cache.
-        let own_batch = std::cell::OnceCell::new();
+        let scored = |label, builder, memo, representative| Scored {
+            label,
+            builder,
+            seed: arch_seed(seed, label),
+            memo,
+            own_batch: std::cell::OnceCell::new(),
+            representative,
+        };
+        let own = scored(&c.label, c.builder.as_ref(), memo, false);
+        let class_memo = Memo::new();
+        let class = c.same_function.as_ref().map(|r| scored(&r.label, r.builder.as_ref(), &class_memo, true));
         let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
-        for (k, (p, settings)) in self.proxies.iter().zip(&self.cache_settings).enumerate() {
+        for (k, p) in self.proxies.iter().enumerate() {
             if self.not_applicable[k].is_some() {
                 out.scores.push(f64::NAN);
                 out.seconds.push(0.0);
                 continue;
             }
-            let key = self.key(k, &c.label, seed);
+            let target = match &class {
+                Some(class) if self.by_representative(k, c) => class,
+                _ => &own,
+            };
+            let key = self.key(k, target.label, target.seed);
             if let Some(cache) = &self.cache {
                 if let Some(hit) = cache.get(&key) {
                     out.scores.push(hit.value());
@@ -588,71 +684,99 @@ impl Engine {
                     from_cache.fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
-                let old = |s: &String| cache.get(&cache_key(&self.run_name, &c.label, p.name(), s, seed)).is_some();
+                let old = |s: &String| cache.get(&cache_key(&self.run_name, target.label, p.name(), s, target.seed)).is_some();
                 if self.stale_settings[k].iter().any(old) {
                     self.stale.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let batch = match (self.augment, own_batch.get()) {
-                (None, _) => &self.batch,
-                (Some(_), Some(b)) => b,
-                (Some(a), None) => {
-                    let drawn = guarded(|| {
-                        let stream = derive_seed(seed, INPUT_STREAM);
-                        let drawn = if a.augmented {
-                            self.batch.augmented_sample(a.n, stream, a.fill)
-                        } else {
-                            self.batch.random_sample(a.n, stream)
-                        };
-                        self.input.prepare(&drawn, self.task, derive_seed(stream, PREP_SEED))
-                    });
-                    match drawn {
-                        Ok(b) => own_batch.get_or_init(|| b),
-                        Err(e) => {
-                            out.scores.push(f64::NAN);
-                            out.seconds.push(0.0);
-                            out.errors.push(format!("{}: drawing the arch's random batch: {e:#}", p.name()));
-                            continue;
-                        }
-                    }
+            // One computation per class in this process, whichever member (or the
+            // representative itself) comes first.
+            let computed = if self.dedup && p.function_only() {
+                let slot = self.shared.lock().unwrap_or_else(|e| e.into_inner()).entry(key.clone()).or_default().clone();
+                let mut here = false;
+                let computed = slot
+                    .get_or_init(|| {
+                        here = true;
+                        self.compute(k, target, &key)
+                    })
+                    .clone();
+                if !here {
+                    self.shared_hits.fetch_add(1, Ordering::Relaxed);
                 }
+                computed
+            } else {
+                self.compute(k, target, &key)
             };
-            let ctx = self.context(c, seed, memo, batch);
-            // Within the memory the machine has (see `memory`): an unmeasured proxy runs alone.
-            let gate_key = &self.gate_keys[k];
-            let permit = crate::memory::MemoryGate::global().acquire(gate_key);
-            let start = Instant::now();
-            let result = guarded(|| p.score(&ctx)).and_then(|r| r);
-            let seconds = start.elapsed().as_secs_f64();
-            crate::memory::MemoryGate::global().release(gate_key, permit);
-            out.seconds.push(seconds);
-            match result {
-                Ok(v) => {
-                    out.scores.push(v);
-                    if let Some(cache) = &self.cache {
-                        let entry = CachedScore {
-                            bench: self.run_name.clone(),
-                            arch: c.label.clone(),
-                            proxy: p.name().to_string(),
-                            settings: settings.clone(),
-                            seed,
-                            score: v.to_string(),
-                            seconds,
-                        };
-                        if let Err(e) = cache.append(&entry) {
-                            out.errors.push(format!("{}: score computed but not cached: {e:#}", p.name()));
-                            let _ = self.write_failed.set(format!("{e:#}"));
-                        }
-                    }
-                }
+            out.seconds.push(computed.seconds);
+            out.errors.extend(computed.note.map(|n| format!("{}: {n}", p.name())));
+            match computed.result {
+                Ok(v) => out.scores.push(v),
                 // Failures are not cached: a rerun tries again.
                 Err(e) => {
+                    let via = if target.representative {
+                        format!(" (scored as its same-function arch {})", target.label)
+                    } else {
+                        String::new()
+                    };
                     out.scores.push(f64::NAN);
-                    out.errors.push(format!("{}: {e:#}", p.name()));
+                    out.errors.push(format!("{}: {e}{via}", p.name()));
                 }
             }
         }
         out
+    }
+
+    /// Runs proxy `k` on `target` and appends its score to the cache under `key`.
+    fn compute(&self, k: usize, target: &Scored, key: &str) -> Computed {
+        let p = &self.proxies[k];
+        let batch = match (self.augment, target.own_batch.get()) {
+            (None, _) => &self.batch,
+            (Some(_), Some(b)) => b,
+            (Some(a), None) => {
+                let drawn = guarded(|| {
+                    let stream = derive_seed(target.seed, INPUT_STREAM);
+                    let drawn = if a.augmented {
+                        self.batch.augmented_sample(a.n, stream, a.fill)
+                    } else {
+                        self.batch.random_sample(a.n, stream)
+                    };
+                    self.input.prepare(&drawn, self.task, derive_seed(stream, PREP_SEED))
+                });
+                match drawn {
+                    Ok(b) => target.own_batch.get_or_init(|| b),
+                    Err(e) => {
+                        let result = Err(format!("drawing the arch's random batch: {e:#}"));
+                        return Computed { result, seconds: 0.0, note: None };
+                    }
+                }
+            }
+        };
+        let ctx = self.context_for(target.builder, target.seed, target.memo, batch);
+        // Within the memory the machine has (see `memory`): an unmeasured proxy runs alone.
+        let gate_key = &self.gate_keys[k];
+        let permit = crate::memory::MemoryGate::global().acquire(gate_key);
+        let start = Instant::now();
+        let result = guarded(|| p.score(&ctx)).and_then(|r| r);
+        let seconds = start.elapsed().as_secs_f64();
+        crate::memory::MemoryGate::global().release(gate_key, permit);
+        let mut note = None;
+        if let (Ok(v), Some(cache)) = (&result, &self.cache) {
+            let entry = CachedScore {
+                bench: self.run_name.clone(),
+                arch: target.label.to_string(),
+                proxy: p.name().to_string(),
+                settings: self.cache_settings[k].clone(),
+                seed: target.seed,
+                score: v.to_string(),
+                seconds,
+            };
+            debug_assert_eq!(entry.key(), key);
+            if let Err(e) = cache.append(&entry) {
+                note = Some(format!("score computed but not cached: {e:#}"));
+                let _ = self.write_failed.set(format!("{e:#}"));
+            }
+        }
+        Computed { result: result.map_err(|e| format!("{e:#}")), seconds, note }
     }
 
     /// The labels of the candidates some applicable proxy has no cached score for.
@@ -661,9 +785,10 @@ impl Engine {
         candidates
             .iter()
             .filter(|c| {
-                let s = arch_seed(seed, &c.label);
-                (0..self.proxies.len())
-                    .any(|k| self.not_applicable[k].is_none() && cache.get(&self.key(k, &c.label, s)).is_none())
+                (0..self.proxies.len()).any(|k| {
+                    let label = self.scored_label(k, c);
+                    self.not_applicable[k].is_none() && cache.get(&self.key(k, label, arch_seed(seed, label))).is_none()
+                })
             })
             .map(|c| c.label.clone())
             .collect()
@@ -680,6 +805,7 @@ impl Engine {
         );
         let pool = rayon::ThreadPoolBuilder::new().num_threads(self.jobs.unwrap_or(0)).build()?;
         let from_cache = AtomicUsize::new(0);
+        let shared_before = self.shared_hits.load(Ordering::Relaxed);
         watch_ctrl_c();
         let skipped = AtomicUsize::new(0);
         let results: Vec<ArchScores> = pool.install(|| {
@@ -690,7 +816,7 @@ impl Engine {
                         skipped.fetch_add(1, Ordering::Relaxed);
                         return ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
                     }
-                    let r = self.score_arch(c, arch_seed(seed, &c.label), &from_cache);
+                    let r = self.score_arch(c, seed, &from_cache);
                     for e in &r.errors {
                         bar.println(format!("warning: arch {}: {e}", c.label));
                     }
@@ -716,15 +842,23 @@ impl Engine {
             }
             bail!("interrupted (Ctrl-C): {done} of {} archs scored; {saved}", candidates.len());
         }
+        let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
+        let total = candidates.len() * applicable;
+        let shared = self.shared_hits.load(Ordering::Relaxed) - shared_before;
+        let shared_text =
+            if shared > 0 { format!(", {shared} from same-function archs scored in this run") } else { String::new() };
         if let Some(cache) = &self.cache {
-            let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
-            let total = candidates.len() * applicable;
             let hits = from_cache.load(Ordering::Relaxed);
             eprintln!(
-                "scores: {hits} of {total} taken from the cache {}, {} computed{}",
+                "scores: {hits} of {total} taken from the cache {}{shared_text}, {} computed{}",
                 cache.path().display(),
-                total - hits,
+                total - hits - shared,
                 self.stale_note()
+            );
+        } else if shared > 0 {
+            eprintln!(
+                "scores: {shared} of {total} taken from same-function archs scored in this run, {} computed",
+                total - shared
             );
         }
         for (p, why) in self.proxies.iter().zip(&self.not_applicable) {
@@ -842,11 +976,12 @@ mod tests {
                 jobs: Some(1),
                 cache: Some(&cache),
                 data: &data,
+                dedup: true,
             };
             let engine = Engine::prepare(setup).unwrap();
             let hits = AtomicUsize::new(0);
             for c in &loaded.candidates {
-                let r = engine.score_arch(c, arch_seed(0, &c.label), &hits);
+                let r = engine.score_arch(c, 0, &hits);
                 assert!(r.errors.is_empty(), "{:?}", r.errors);
             }
             (hits.load(Ordering::Relaxed), engine.stale.load(Ordering::Relaxed), engine.stale_note())

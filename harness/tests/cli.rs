@@ -601,3 +601,89 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--few-shot"));
     std::fs::remove_dir_all(out).unwrap();
 }
+
+/// A field-wise split of one scores.csv line (quoted fields may hold commas).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            _ => field.push(ch),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// Each distinct computation scored once: on a real NB201 sample, a deduplicated run scores
+/// jacov (function-only) on one network per same-function class and nwot (module-dependent)
+/// on every arch's own; its table matches the `--no-dedup` run's — nwot exactly, jacov within
+/// the re-initialisation noise of the archs scored by another member of their class — and a
+/// member's own jacov tracks its representative's.
+#[test]
+fn a_deduplicated_run_matches_the_undeduplicated_one() {
+    let run = |dedup: bool, name: &str| {
+        let out = temp_dir(name);
+        let mut c = swapnas();
+        c.args(["--bench", "nb201", "--task", "cifar10", "--proxies", "jacov,nwot", "--archs", "48", "--seed", "5"])
+            .arg("--data-dir")
+            .arg(data_dir())
+            .arg("--out")
+            .arg(&out);
+        if !dedup {
+            c.arg("--no-dedup");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+        let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("table.json")).unwrap()).unwrap();
+        let csv = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+        std::fs::remove_dir_all(&out).unwrap();
+        (String::from_utf8_lossy(&o.stderr).into_owned(), table, csv)
+    };
+    let (stderr, dedup, dedup_csv) = run(true, "dedup");
+    let (_, plain, plain_csv) = run(false, "no-dedup");
+    let header = dedup["header"].to_string();
+    assert!(header.contains("5044 same-function classes") && header.contains("jacov scored one network per class"), "{header}");
+    let classes: usize = header.split("these 48 archs fall into ").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+    assert!(classes < 48, "{header}");
+    assert!(stderr.contains(&format!("{} from same-function archs scored in this run", 48 - classes)), "{stderr}");
+    let rho = |t: &serde_json::Value, proxy: &str| {
+        t["rows"].as_array().unwrap().iter().find(|r| r["proxy"] == proxy).unwrap()["spearman"].as_f64().unwrap()
+    };
+    assert_eq!(rho(&dedup, "nwot"), rho(&plain, "nwot"));
+    assert!((rho(&dedup, "jacov") - rho(&plain, "jacov")).abs() <= 0.03, "{} vs {}", rho(&dedup, "jacov"), rho(&plain, "jacov"));
+    // Per arch: the deduplicated run's jacov is its class's (one value per class), the
+    // undeduplicated run's its own network's.
+    let rows = |csv: &str| -> Vec<Vec<String>> { csv.lines().skip(1).map(csv_fields).collect() };
+    let columns = csv_fields(dedup_csv.lines().next().unwrap());
+    let col = |name: &str| columns.iter().position(|c| c == name).unwrap();
+    let (rep, jacov, nwot) = (col("same_function_as"), col("jacov"), col("nwot"));
+    let (d, p) = (rows(&dedup_csv), rows(&plain_csv));
+    let mut per_class: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let (mut members, mut own, mut class) = (0, Vec::new(), Vec::new());
+    for (a, b) in d.iter().zip(&p) {
+        assert_eq!((&a[0], &a[nwot]), (&b[0], &b[nwot]));
+        let representative = if a[rep].is_empty() { a[0].as_str() } else { a[rep].as_str() };
+        assert_eq!(*per_class.entry(representative).or_insert(&a[jacov]), a[jacov], "one jacov per class");
+        if !a[rep].is_empty() {
+            members += 1;
+            let (x, y): (f64, f64) = (a[jacov].parse().unwrap(), b[jacov].parse().unwrap());
+            // (A cell computing zero is NaN whichever network scores it.)
+            if x.is_finite() && y.is_finite() {
+                assert_ne!(x, y, "{}: the undeduplicated run scored its own network", a[0]);
+                class.push(x);
+                own.push(y);
+            }
+        } else {
+            assert_eq!(a[jacov], b[jacov], "{}: its own class's representative", a[0]);
+        }
+    }
+    assert!(members >= 10 && own.len() >= 10, "{members} members");
+    let ranks = |v: &[f64]| -> Vec<f64> { (0..v.len()).map(|i| v.iter().filter(|&&x| x < v[i]).count() as f64).collect() };
+    let (rx, ry) = (ranks(&class), ranks(&own));
+    let n = rx.len() as f64;
+    let d2: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - b).powi(2)).sum();
+    let spearman = 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
+    assert!(spearman >= 0.8, "member's own jacov vs its class's: ρ = {spearman}");
+}

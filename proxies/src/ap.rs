@@ -17,6 +17,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::RELU_PATTERNS,
     settings: &[&swap::BATCH, &swap::REPEATS],
     version: 1,
+    function_only: false,
     key: swap::key,
     batch: |s| swap::BATCH.get(s),
     score: |ctx| Ok(swap::measured(ctx)?.ap),

@@ -63,6 +63,7 @@ macro_rules! component {
             needs: crate::Needs::INPUT_GRADIENTS,
             settings: &[],
             version: 1,
+            function_only: true,
             key: crate::az_nas::key,
             batch: |_| 1,
             score: |ctx| Ok(crate::az_nas::components(ctx)?.$field),

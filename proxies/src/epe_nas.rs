@@ -22,6 +22,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs { image_classes: true, ..Needs::INPUT_GRADIENTS },
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: true,
     key: |s| format!("B={} init=pytorch bn=batch", PROXY_BATCH.get(s)),
     batch: |s| PROXY_BATCH.get(s),
     score,

@@ -20,6 +20,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::NOTHING,
     settings: &[],
     version: 1,
+    function_only: false,
     key: |_| "millions, 1 image".to_string(),
     batch: |_| 1,
     score,

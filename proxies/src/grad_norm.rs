@@ -20,6 +20,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::LOSS_GRADIENTS,
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: true,
     key: loss_settings,
     batch: |s| PROXY_BATCH.get(s),
     score,

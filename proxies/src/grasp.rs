@@ -36,6 +36,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::LOSS_GRADIENTS,
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: true,
     key: |s| format!("{} hvp=central-diff,frozen-relu step={STEP:e}·|W|/|g| dtype=f64", loss_settings(s)),
     batch: |s| PROXY_BATCH.get(s),
     score,

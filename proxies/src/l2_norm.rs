@@ -22,6 +22,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::NOTHING,
     settings: &[],
     version: 1,
+    function_only: false,
     key: |_| "init=pytorch".to_string(),
     batch: |_| 1,
     score,

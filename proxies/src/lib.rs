@@ -261,6 +261,16 @@ pub struct ProxyDecl {
     /// prepares) can change a score, so cached scores of the old code are recomputed.
     /// Version 1 adds nothing to the key (caches from before versions existed stay valid).
     pub version: u32,
+    /// Whether its score, as a random variable over the initialisation, depends on nothing but
+    /// the function the network computes at initialisation: an op the output does not reach, or
+    /// whose input is zero, adds exactly nothing to it (such ops' weights get zero gradient and
+    /// zero activation, and the proxy reads only conv/linear weights with their gradients or
+    /// activations, input gradients, or whole-cell outputs). Such a proxy scores one network per
+    /// same-function class (`swapnas_benchmarks::cell_class`; `--no-dedup` scores every arch's
+    /// own). False for proxies that read every module — ReLU patterns (SWAP, NWOT, `ap`),
+    /// per-layer features (MeCo, L-SWAG), BN statistics (Zen), parameter tensors (VKDNW),
+    /// sizes (params, FLOPs, l2_norm) — where a dead op's module changes the score.
+    pub function_only: bool,
     /// The settings that change its scores, in a canonical one-line form; with the version,
     /// part of the score-cache key and of report headers.
     pub key: fn(&ProxySettings) -> String,
@@ -305,6 +315,10 @@ pub trait Proxy: Send + Sync {
     fn not_applicable(&self, task: &Task) -> Option<String> {
         self.needs().unmet(task)
     }
+    /// Whether one network per same-function class serves every member ([`ProxyDecl::function_only`]).
+    fn function_only(&self) -> bool {
+        false
+    }
 }
 
 /// A declared proxy with the settings of one run.
@@ -332,6 +346,10 @@ impl Proxy for Declared {
 
     fn batch_size(&self) -> usize {
         (self.decl.batch)(&self.settings)
+    }
+
+    fn function_only(&self) -> bool {
+        self.decl.function_only
     }
 
     /// Scores with this proxy's own settings (whatever `ctx.settings` holds).

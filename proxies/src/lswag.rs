@@ -44,6 +44,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs { relu_patterns: true, ..Needs::LOSS_GRADIENTS },
     settings: &[&PROXY_BATCH, &LAYERS],
     version: 1,
+    function_only: false,
     key: |s| {
         format!(
             "B={}x{} init=pytorch bn=batch loss={} layers={}-{}%",

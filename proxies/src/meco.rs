@@ -25,6 +25,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::NOTHING,
     settings: &[],
     version: 1,
+    function_only: false,
     key: |_| "B=1 init=pytorch bn=batch modules=all".to_string(),
     batch: |_| 1,
     score,

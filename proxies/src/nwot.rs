@@ -29,6 +29,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::NOTHING,
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: false,
     key: |s| format!("B={} init=pytorch bn=batch", PROXY_BATCH.get(s)),
     batch: |s| PROXY_BATCH.get(s),
     score,

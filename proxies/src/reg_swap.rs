@@ -103,6 +103,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs { size_prior: true, ..Needs::RELU_PATTERNS },
     settings: &[&swap::BATCH, &swap::REPEATS, &MU, &SIGMA],
     version: 1,
+    function_only: false,
     key: |s| {
         let p = prior(s).0;
         format!("{} mu={}M sigma={}M", swap::key(s), p.mu, p.sigma)

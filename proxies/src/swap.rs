@@ -56,6 +56,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::RELU_PATTERNS,
     settings: &[&BATCH, &REPEATS],
     version: 1,
+    function_only: false,
     key,
     batch: |s| BATCH.get(s),
     score: |ctx| Ok(score_and_params(ctx)?.0),

@@ -22,6 +22,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs { gradients: true, ..Needs::NOTHING },
     settings: &[],
     version: 1,
+    function_only: true,
     key: |_| "input=ones[1] init=pytorch,abs bn=off dtype=f64 score=log".to_string(),
     batch: |_| 1,
     score,

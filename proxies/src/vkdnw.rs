@@ -73,6 +73,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     settings: &[],
     // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ).
     version: 2,
+    function_only: false,
     key,
     batch: |_| 1,
     score: |ctx| Ok(shared(ctx)?.single()),

@@ -9,6 +9,7 @@ pub const PROXY: crate::ProxyDecl = crate::ProxyDecl {
     settings: &[],
     // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ).
     version: 2,
+    function_only: false,
     key: crate::vkdnw::key,
     batch: |_| 1,
     score: |ctx| Ok(crate::vkdnw::shared(ctx)?.entropy),

@@ -33,6 +33,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::NOTHING,
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: false,
     key: |s| format!("B={} init=gaussian bn=batch input=gaussian mixup=0.01 repeat=1", PROXY_BATCH.get(s)),
     batch: |_| 1,
     score,

@@ -26,6 +26,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     needs: Needs::LOSS_GRADIENTS,
     settings: &[&PROXY_BATCH],
     version: 1,
+    function_only: true,
     key: |s| format!("B={}x{} init=pytorch bn=batch loss={} grads=cumulative", BATCHES, PROXY_BATCH.get(s), s.loss.name()),
     batch: |s| BATCHES * PROXY_BATCH.get(s),
     score,

@@ -13,7 +13,7 @@
 use clap::Args;
 use crate::outputs::{self, Outputs};
 use crate::cli::{ExecArgs, SampleArgs, SettingArgs, TaskArgs};
-use crate::engine::{self, arch_seed, Engine, Input, InputSpec, ProxyPlan, Setup, Shrink, Target};
+use crate::engine::{self, Engine, Input, InputSpec, ProxyPlan, Setup, Shrink, Target};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -383,6 +383,7 @@ pub fn run(args: &AblateArgs) -> Result<()> {
         jobs: args.exec.jobs,
         cache: Some(&cache_path),
         data: &data,
+        dedup: true,
     };
     let engines = prepare_engines(&grid, setup)?;
     let scoring = Scoring { grid: &grid, engines: &engines, candidates, heavy, seed: args.sample.seed };
@@ -576,7 +577,6 @@ impl Scoring<'_> {
                         return None;
                     }
                     let c = &self.candidates[i];
-                    let seed = arch_seed(self.seed, &c.label);
                     let mut memos: Vec<(InputSpec, Memo)> = Vec::new();
                     let mut out = Vec::new();
                     for (j, (cell, engine)) in self.grid.iter().zip(self.engines).enumerate() {
@@ -597,7 +597,7 @@ impl Scoring<'_> {
                                 memos.len() - 1
                             }
                         };
-                        let r = engine.score_arch_with(c, seed, &from_cache, &memos[k].1);
+                        let r = engine.score_arch_with(c, self.seed, &from_cache, &memos[k].1);
                         if !r.errors.is_empty() && r.scores.iter().all(|v| v.is_nan()) {
                             let first = r.errors[0]
                                 .lines()

@@ -179,6 +179,8 @@ fn bench(args: &BenchArgs, target: Target, plan: &ProxyPlan, data: &DataDir, thr
         jobs: Some(threads),
         cache: None,
         data,
+        // bench times each arch's own network.
+        dedup: false,
     })?;
     let candidates = &loaded.candidates;
     eprintln!("bench: {} archs of {}, {threads} threads", candidates.len(), loaded.name);

@@ -62,6 +62,8 @@ pub struct CheckConfig {
     pub device: String,
     pub jobs: Option<usize>,
     pub cache: bool,
+    /// One network per same-function class for the proxies that allow it (`--no-dedup`).
+    pub dedup: bool,
     pub draws: usize,
 }
 
@@ -81,6 +83,7 @@ impl CheckConfig {
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             cache: !args.cache.no_cache,
+            dedup: !args.cache.no_dedup,
             draws: args.draws,
         })
     }
@@ -125,6 +128,7 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         jobs: config.jobs,
         cache: config.cache.then_some(cache_path.as_path()),
         data,
+        dedup: config.dedup,
     })?;
     let proxies = &engine.proxies;
     let input_text = &engine.input_text;
@@ -150,7 +154,9 @@ pub fn run(args: &CheckArgs) -> Result<()> {
         if config.draws > 1 { format!(" ρ(ours, ours′) over {} draws | ρ(ours, ref) over draws | ρ(ours, val acc) over draws |", config.draws) } else { String::new() },
         if config.draws > 1 { "---:|---:|---:|" } else { "" },
     );
-    let notes: String = notes.iter().map(|(k, v)| format!("- {k}: {v}\n")).collect();
+    let classes = engine.same_function_text(space.function_classes(), &candidates);
+    let classes = classes.map(|text| ("distinct computations".to_string(), text));
+    let notes: String = notes.iter().chain(&classes).map(|(k, v)| format!("- {k}: {v}\n")).collect();
     md = md.replacen("\n\n|", &format!("\n{notes}\n|"), 1);
     for (k, p) in proxies.iter().enumerate() {
         if let Some(why) = &engine.not_applicable[k] {

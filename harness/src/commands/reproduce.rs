@@ -88,6 +88,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             cache: true,
+            dedup: true,
             rule: swapnas_reports::stats::EnsembleRule::LogRank,
             fit_folds: None,
             few_shot: (Vec::new(), 0),

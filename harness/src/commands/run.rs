@@ -84,6 +84,8 @@ pub struct RunConfig {
     pub device: String,
     pub jobs: Option<usize>,
     pub cache: bool,
+    /// One network per same-function class for the proxies that allow it (`--no-dedup`).
+    pub dedup: bool,
     /// How rank ensembles combine ranks.
     pub rule: EnsembleRule,
     /// `--fitted K`: also a fitted combination of the proxies, K-fold out of fold.
@@ -123,6 +125,7 @@ impl RunConfig {
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             cache: !args.cache.no_cache,
+            dedup: !args.cache.no_dedup,
             rule: args.proxies.ensemble.rule(),
             fit_folds: args.fitted.map(|k| k as usize),
             few_shot: (args.few_shot.iter().map(|&k| k as usize).collect(), args.few_shot_seeds as usize),
@@ -137,7 +140,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         for d in swapnas_proxies::REGISTRY {
             let flags: Vec<String> = d.settings.iter().map(|s| s.flag()).collect();
             let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(" ")) };
-            println!("{:<16} {}{flags}", d.name, d.about);
+            let class = if d.function_only { " (one network per same-function class)" } else { "" };
+            println!("{:<16} {}{flags}{class}", d.name, d.about);
         }
         for e in swapnas_proxies::ENSEMBLES {
             println!("{:<16} {} (rank ensemble of {})", e.name, e.about, e.members.join("+"));
@@ -145,7 +149,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         println!();
         for s in swapnas_benchmarks::spaces::registry() {
             let tasks: Vec<&str> = s.tasks().iter().map(|t| t.name).collect();
-            println!("--bench {:<12} {} (tasks: {})", s.name(), s.about(), tasks.join(", "));
+            let classes = s.function_classes().map_or(String::new(), |n| format!("; {n} same-function classes"));
+            println!("--bench {:<12} {} (tasks: {}{classes})", s.name(), s.about(), tasks.join(", "));
         }
         return Ok(());
     }
@@ -205,6 +210,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
         jobs: config.jobs,
         cache: config.cache.then_some(cache_path.as_path()),
         data: &config.data,
+        dedup: config.dedup,
     })?;
     let n = loaded.candidates.len();
     let names: Vec<&str> = engine.proxies.iter().map(|p| p.name()).collect();
@@ -419,15 +425,20 @@ impl Written<'_> {
         // Per-arch scores.
         let names: Vec<&str> = rows.iter().map(|r| r.proxy.as_str()).collect();
         let mut csv = String::new();
-        let _ = writeln!(csv, "arch,{},accuracy,{},errors", loaded.column_names.join(","), names.join(","));
+        // same_function_as: the arch whose network the proxies that depend only on the
+        // computation scored for this one (its same-function class's representative), if not
+        // its own.
+        let _ = writeln!(csv, "arch,{},same_function_as,accuracy,{},errors", loaded.column_names.join(","), names.join(","));
         for (i, (c, r)) in loaded.candidates.iter().zip(results).enumerate() {
             let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
             let extra: Vec<_> = c.columns.iter().map(|v| csv_field(v)).collect();
+            let scored_as = c.same_function.as_ref().filter(|_| engine.uses_representative(c)).map_or("", |r| r.label.as_str());
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{}",
+                "{},{},{},{},{},{}",
                 csv_field(&c.label),
                 extra.join(","),
+                csv_field(scored_as),
                 swapnas_benchmarks::space::source_number(c.accuracy),
                 scores.join(","),
                 csv_field(&r.errors.join("; "))
@@ -447,6 +458,9 @@ impl Written<'_> {
         if let Some(prior) = engine.prior_text() {
             header.push(("size prior".to_string(), prior));
         }
+        if let Some(text) = engine.same_function_text(space.function_classes(), &loaded.candidates) {
+            header.push(("distinct computations".to_string(), text));
+        }
         header.extend(loaded.notes.iter().cloned());
         header.push(("data".to_string(), crate::engine::data_text(&config.data)));
         let failed = results.iter().filter(|r| !r.errors.is_empty()).count();
@@ -460,7 +474,6 @@ impl Written<'_> {
         table.write_all(out_dir, "table")?;
         // Parquet: one row per arch × proxy, and the table.
         let mut parquet_rows = Vec::new();
-        let seeds: Vec<u64> = loaded.candidates.iter().map(|c| crate::engine::arch_seed(config.seed, &c.label)).collect();
         for (k, row) in table.rows.iter().enumerate() {
             for (i, (c, r)) in loaded.candidates.iter().zip(results).enumerate() {
                 let own = k < engine.proxies.len();
@@ -468,7 +481,7 @@ impl Written<'_> {
                     arch: c.label.clone(),
                     proxy: row.proxy.clone(),
                     settings: row.settings.clone(),
-                    seed: own.then_some(seeds[i]),
+                    seed: own.then(|| crate::engine::arch_seed(config.seed, engine.scored_label(k, c))),
                     score: columns[k][i],
                     seconds: own.then(|| r.seconds[k]),
                     accuracy: c.accuracy,

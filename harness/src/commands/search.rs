@@ -21,7 +21,7 @@
 use clap::Args;
 use crate::outputs::{self, Outputs};
 use crate::cli::{CacheArgs, EnsembleArg, ExecArgs, InputArgs, SettingArgs, TaskArgs};
-use crate::engine::{arch_seed, Engine, ProxyPlan, Setup, Target};
+use crate::engine::{Engine, ProxyPlan, Setup, Target};
 use anyhow::{bail, Context, Result};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -296,6 +296,8 @@ pub struct SearchConfig {
     pub input: crate::engine::InputSpec,
     pub out: PathBuf,
     pub cache: Option<PathBuf>,
+    /// One network per same-function class for the proxies that allow it (`--no-dedup`).
+    pub dedup: bool,
     pub data: DataDir,
     pub device: String,
     pub jobs: Option<usize>,
@@ -373,6 +375,7 @@ impl SearchConfig {
             input: crate::spec::input(&args.input)?,
             out,
             cache,
+            dedup: !args.cache.no_dedup,
             data: crate::engine::locate_data(args.exec.data_dir.as_deref())?,
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
@@ -459,7 +462,7 @@ impl SharedScores<'_> {
         // for the one scoring it (each arch is scored, and counted, once).
         let scored = cell.get_or_init(|| {
             let hits = AtomicUsize::new(0);
-            let r = self.engine.score_arch(&candidate, arch_seed(self.seed, label), &hits);
+            let r = self.engine.score_arch(&candidate, self.seed, &hits);
             for e in &r.errors {
                 eprintln!("warning: arch {label}: {e}");
             }
@@ -558,6 +561,7 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         jobs: None,
         cache: config.cache.as_deref(),
         data: &config.data,
+        dedup: config.dedup,
     })?;
     if let Some(why) = engine.not_applicable.iter().flatten().next() {
         bail!("the fitness cannot run on --task {}: {why}", task.name);
@@ -953,6 +957,7 @@ mod tests {
             jobs: Some(1),
             cache: Some(&cache),
             data: &data,
+            dedup: true,
         })
         .unwrap();
         let shared = SharedScores {

@@ -158,6 +158,7 @@ impl SearchSpace for DartsSpace {
                     builder: Box::new(builder(r.arch)),
                     columns: vec![i.to_string()],
                     accuracy: r.accuracy,
+                    same_function: None,
                 }
             })
             .collect();
@@ -186,6 +187,7 @@ impl SearchSpace for DartsSpace {
             builder: Box::new(DartsBuilder { arch, config: DartsConfig::nb301(), num_classes: 10 }),
             columns: Vec::new(),
             accuracy: f64::NAN,
+            same_function: None,
         })
     }
 

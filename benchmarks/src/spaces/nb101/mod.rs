@@ -80,6 +80,7 @@ impl SearchSpace for Nb101Space {
                     builder: Box::new(builder(r.arch)),
                     columns: vec![i.to_string()],
                     accuracy: r.accuracy,
+                    same_function: None,
                 }
             })
             .collect();
@@ -109,6 +110,7 @@ impl SearchSpace for Nb101Space {
             builder: Box::new(Nb101Builder { arch, config: Nb101Config::default(), num_classes: 10 }),
             columns: Vec::new(),
             accuracy: f64::NAN,
+            same_function: None,
         })
     }
 

@@ -6,6 +6,7 @@
 //!   `(1,2),(1,3),(1,4),(2,3),(2,4),(3,4)` with ops
 //!   `[skip_connect, none, nor_conv_3x3, nor_conv_1x1, avg_pool_3x3]`.
 
+use crate::cell_class::{self, CellKey, CellOp};
 use anyhow::{bail, Context, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -96,6 +97,28 @@ impl Nb201Arch {
         format!("|{}|+|{}|+|{}|", node(2), node(3), node(4))
     }
 
+    /// The cell as [`crate::cell_class`] reads it (nodes renumbered from 0).
+    fn cell_ops(&self) -> [CellOp; 6] {
+        self.0.map(|op| match op {
+            Nb201Op::Skip => CellOp::Identity,
+            Nb201Op::None => CellOp::Zero,
+            Nb201Op::Conv3x3 => CellOp::Weighted(3),
+            Nb201Op::Conv1x1 => CellOp::Weighted(1),
+            Nb201Op::AvgPool3x3 => CellOp::Linear,
+        })
+    }
+
+    /// Its same-function class's canonical form ([`crate::cell_class`]).
+    pub fn function_key(&self) -> CellKey {
+        cell_class::canonical_key(&CELL_EDGES, &self.cell_ops())
+    }
+
+    /// The representative of its same-function class: the member with the smallest ordinal.
+    pub fn representative(&self) -> Nb201Arch {
+        let r = representatives()[self.ordinal()] as usize;
+        Self::from_ordinal(r).expect("a representative is an arch of the space")
+    }
+
     fn parse_tuple(s: &str) -> Result<Self> {
         let parts = crate::data::literal::int_sequence(s).context("a tuple must be written (a, b, c, d, e, f)")?;
         if parts.len() != 6 {
@@ -145,6 +168,23 @@ impl Nb201Arch {
     }
 }
 
+/// [`EDGES`] with the cell input numbered 0.
+const CELL_EDGES: [(usize, usize); 6] = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)];
+
+/// Per ordinal, its same-function class's representative (computed once: ≈ 0.1 s).
+fn representatives() -> &'static [u32] {
+    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        cell_class::representatives(NUM_ARCHS, |i| Nb201Arch::from_ordinal(i).expect("in range").function_key())
+    })
+}
+
+/// How many same-function classes the 15,625 archs fall into (5,044; tested against an
+/// independent enumeration).
+pub fn function_classes() -> usize {
+    cell_class::class_count(representatives())
+}
+
 impl FromStr for Nb201Arch {
     type Err = anyhow::Error;
 
@@ -184,6 +224,62 @@ mod tests {
             assert_eq!(Nb201Arch::from_ordinal(i).unwrap().ordinal(), i);
         }
         assert!(Nb201Arch::from_ordinal(NUM_ARCHS).is_none());
+    }
+
+    /// 5,044 same-function classes, and the same partition from the numeric fingerprint, which
+    /// evaluates each cell without the canonical form's expression DAG.
+    #[test]
+    fn same_function_classes_agree_with_an_independent_enumeration() {
+        use std::collections::HashMap;
+        let archs: Vec<Nb201Arch> = (0..NUM_ARCHS).map(|i| Nb201Arch::from_ordinal(i).unwrap()).collect();
+        assert_eq!(function_classes(), 5_044);
+        let by_fingerprint = cell_class::representatives(NUM_ARCHS, |i| {
+            cell_class::numeric_fingerprint(&CELL_EDGES, &archs[i].cell_ops())
+        });
+        assert_eq!(by_fingerprint, representatives());
+        // Every representative is the smallest ordinal of its class and represents itself.
+        for a in &archs {
+            let r = a.representative();
+            assert!(r.ordinal() <= a.ordinal() && r.representative() == r && r.function_key() == a.function_key());
+        }
+        // nas_201_api's `to_unique_str(consider_zero=True)`: 6,466 strings, which keep zero
+        // terms in sums (over-splitting) and write a conv reached twice like two convs
+        // (over-merging): some of its classes hold archs of different classes of ours.
+        let mut unique: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, a) in archs.iter().enumerate() {
+            unique.entry(unique_str(a)).or_default().push(i);
+        }
+        assert_eq!(unique.len(), 6_466);
+        let mixed = unique.values().filter(|v| v.iter().any(|&i| representatives()[i] != representatives()[v[0]])).count();
+        assert!(mixed > 0);
+        // The zero cell's class (every edge `none`) holds exactly the archs whose output is
+        // zero numerically.
+        let zero = archs.iter().filter(|a| a.function_key() == Nb201Arch([Nb201Op::None; 6]).function_key()).count();
+        let zero_numeric =
+            archs.iter().filter(|a| cell_class::numeric_fingerprint(&CELL_EDGES, &a.cell_ops()).iter().all(|((a, b), _)| *a == 0 && *b == 0)).count();
+        assert_eq!(zero, zero_numeric);
+    }
+
+    /// nas_201_api's `Structure.to_unique_str(consider_zero=True)`, as written there.
+    fn unique_str(arch: &Nb201Arch) -> String {
+        let mut nodes = vec!["0".to_string()];
+        for to in 2..=4 {
+            let mut cur: Vec<String> = (1..to)
+                .map(|from| {
+                    let (op, input) = (arch.op(from, to), &nodes[from - 1]);
+                    if op == Nb201Op::None || input == "#" {
+                        "#".to_string()
+                    } else if op == Nb201Op::Skip {
+                        input.clone()
+                    } else {
+                        format!("({input})@{}", op.name())
+                    }
+                })
+                .collect();
+            cur.sort();
+            nodes.push(cur.join("+"));
+        }
+        nodes.pop().unwrap()
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod arch;
 mod net;
 mod table;
 
-pub use arch::{Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
+pub use arch::{function_classes, Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
 pub use net::{Nb201Builder, Nb201Config, Nb201Net};
 pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
 
@@ -14,7 +14,7 @@ use crate::data::data_dir::{sha256_file, DataDir, DataFile};
 use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::SpaceInfo;
+use crate::space::{Representative, SpaceInfo};
 use crate::space::{
     AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
     TargetSource, Task,
@@ -134,6 +134,15 @@ fn largest_builder(task: &Task) -> Nb201Builder {
     Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config: Nb201Config::default(), num_classes: task.head.width() }
 }
 
+/// The network its same-function class is scored by, when that is another arch's.
+fn same_function(arch: Nb201Arch, task: &Task) -> Option<Representative> {
+    let r = arch.representative();
+    (r != arch).then(|| Representative {
+        label: r.to_string(),
+        builder: Box::new(Nb201Builder { arch: r, config: Nb201Config::default(), num_classes: task.head.width() }),
+    })
+}
+
 fn genome_largest(task: &Task) -> usize {
     crate::space::param_count(&largest_builder(task))
 }
@@ -165,6 +174,7 @@ impl SearchSpace for Nb201Space {
                         crate::space::source_number(r.test_accuracy(task)),
                     ],
                     accuracy: if test { r.test_accuracy(task) } else { r.val_accuracy(task) },
+                    same_function: same_function(r.arch, request.task),
                 }
             })
             .collect();
@@ -201,7 +211,12 @@ impl SearchSpace for Nb201Space {
             builder: Box::new(Nb201Builder { arch, config: Nb201Config::default(), num_classes: task.head.width() }),
             columns: Vec::new(),
             accuracy: f64::NAN,
+            same_function: same_function(arch, task),
         })
+    }
+
+    fn function_classes(&self) -> Option<usize> {
+        Some(function_classes())
     }
 
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<PathBuf> {

@@ -11,6 +11,7 @@
 //!   the official `64-1242-basic`: each code one stage of two residual blocks — 1 plain,
 //!   2 channels ×2, 3 stride 2, 4 both.
 
+use crate::cell_class::{self, CellKey, CellOp};
 use anyhow::{bail, ensure, Context, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -55,6 +56,42 @@ impl MicroArch {
         self.0.iter().fold(0, |acc, o| acc * 4 + o.digit() as usize)
     }
 
+    /// The micro cell as [`crate::cell_class`] reads it, in a normal cell (`reducing` false) or a
+    /// cell that changes stride or channels, where a skip from the cell input is a
+    /// FactorizedReduce with weights of its own.
+    fn cell_ops(&self, reducing: bool) -> [CellOp; 6] {
+        std::array::from_fn(|e| match self.0[e] {
+            MicroOp::Zero => CellOp::Zero,
+            MicroOp::Skip if reducing && MICRO_EDGES[e].0 == 0 => CellOp::Weighted(9),
+            MicroOp::Skip => CellOp::Identity,
+            MicroOp::Conv1x1 => CellOp::Weighted(1),
+            MicroOp::Conv3x3 => CellOp::Weighted(3),
+        })
+    }
+
+    /// Its same-function class's canonical form: the network has normal and reducing cells
+    /// (`64-41414`), so both must compute the same function.
+    pub fn function_key(&self) -> (CellKey, CellKey) {
+        let key = |reducing| cell_class::canonical_key(&MICRO_EDGES, &self.cell_ops(reducing));
+        (key(false), key(true))
+    }
+
+    /// The representative of its same-function class: the member with the smallest ordinal.
+    pub fn representative(&self) -> MicroArch {
+        Self::from_ordinal(micro_representatives()[self.ordinal()] as usize)
+    }
+
+    /// The arch with this index into the 4^6 enumeration (first edge most significant).
+    fn from_ordinal(ordinal: usize) -> Self {
+        let mut ops = [MicroOp::Zero; 6];
+        let mut rest = ordinal;
+        for slot in ops.iter_mut().rev() {
+            *slot = MicroOp::ALL[rest % 4];
+            rest /= 4;
+        }
+        Self(ops)
+    }
+
     fn from_digits(digits: &[i64]) -> Result<Self> {
         ensure!(digits.len() == 6, "a micro arch has 6 op digits, found {}", digits.len());
         let mut ops = [MicroOp::Zero; 6];
@@ -64,6 +101,18 @@ impl MicroArch {
         }
         Ok(Self(ops))
     }
+}
+
+/// Per ordinal, its same-function class's representative (computed once).
+fn micro_representatives() -> &'static [u32] {
+    static TABLE: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| cell_class::representatives(NUM_MICRO, |i| MicroArch::from_ordinal(i).function_key()))
+}
+
+/// How many same-function classes the 4,096 micro archs fall into (1,376; tested against an
+/// independent enumeration).
+pub fn micro_function_classes() -> usize {
+    cell_class::class_count(micro_representatives())
 }
 
 impl FromStr for MicroArch {
@@ -169,6 +218,24 @@ mod tests {
         assert!("(4, 0, 0, 0, 0, 0)".parse::<MicroArch>().is_err());
         assert!("64-41414-1_002_10".parse::<MicroArch>().is_err());
         assert!("(1, 0, 0)".parse::<MicroArch>().is_err());
+    }
+
+    /// The classes agree with the numeric fingerprint of both kinds of cell, which evaluates
+    /// each cell without the canonical form's expression DAG.
+    #[test]
+    fn same_function_classes_agree_with_an_independent_enumeration() {
+        let by_fingerprint = cell_class::representatives(NUM_MICRO, |i| {
+            let a = MicroArch::from_ordinal(i);
+            [false, true].map(|r| cell_class::numeric_fingerprint(&MICRO_EDGES, &a.cell_ops(r)))
+        });
+        assert_eq!(by_fingerprint, micro_representatives());
+        for i in 0..NUM_MICRO {
+            let a = MicroArch::from_ordinal(i);
+            assert_eq!(a.ordinal(), i);
+            let r = a.representative();
+            assert!(r.ordinal() <= i && r.representative() == r && r.function_key() == a.function_key());
+        }
+        assert_eq!(micro_function_classes(), 1_376);
     }
 
     #[test]

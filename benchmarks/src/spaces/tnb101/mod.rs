@@ -16,7 +16,7 @@
 mod arch;
 mod net;
 
-pub use arch::{MacroArch, MicroArch, MicroOp, MICRO_EDGES, NUM_MICRO};
+pub use arch::{micro_function_classes, MacroArch, MicroArch, MicroOp, MICRO_EDGES, NUM_MICRO};
 pub use net::{TnbArch, TnbBuilder, TnbConfig, TnbNet, TnbTask, GRID, INPUT_SIDE, TILE};
 
 use crate::data::archive::BenchmarkArchive;
@@ -26,7 +26,7 @@ use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Request, SearchSpace, SpaceInfo, TargetSource, Task,
+    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Representative, Request, SearchSpace, SpaceInfo, TargetSource, Task,
 };
 use anyhow::{bail, Context, Result};
 
@@ -291,6 +291,17 @@ impl TnbSpace {
         Ok((rows, format!("Suite-Zero {}", file.rel_path.rsplit('/').next().unwrap_or(file.rel_path))))
     }
 
+    /// The network a micro arch's same-function class is scored by, when that is another
+    /// arch's (macro archs have no such classes).
+    fn same_function(&self, arch: TnbArch, task: &Task) -> Result<Option<Representative>> {
+        let TnbArch::Micro(m) = arch else { return Ok(None) };
+        let r = TnbArch::Micro(m.representative());
+        if r == arch {
+            return Ok(None);
+        }
+        Ok(Some(Representative { label: r.to_string(), builder: Box::new(self.builder(r, task)?) }))
+    }
+
     fn builder(&self, arch: TnbArch, task: &Task) -> Result<TnbBuilder> {
         let t = TnbTask::from_name(task.name).with_context(|| format!("{} is not a TransNAS-Bench-101 task", task.name))?;
         Ok(TnbBuilder { arch, config: TnbConfig { task: t }, num_classes: task.head.width() })
@@ -404,6 +415,7 @@ impl SearchSpace for TnbSpace {
                     builder: Box::new(self.builder(arch, task)?),
                     columns: vec![official(&arch)],
                     accuracy: value,
+                    same_function: self.same_function(arch, task)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -434,7 +446,17 @@ impl SearchSpace for TnbSpace {
 
     fn reference_candidate(&self, arch: &str, task: &Task) -> Result<Candidate> {
         let arch = self.parse(arch)?;
-        Ok(Candidate { label: arch.to_string(), builder: Box::new(self.builder(arch, task)?), columns: Vec::new(), accuracy: f64::NAN })
+        Ok(Candidate {
+            label: arch.to_string(),
+            builder: Box::new(self.builder(arch, task)?),
+            columns: Vec::new(),
+            accuracy: f64::NAN,
+            same_function: self.same_function(arch, task)?,
+        })
+    }
+
+    fn function_classes(&self) -> Option<usize> {
+        (self.kind == Kind::Micro).then(micro_function_classes)
     }
 
 }
