@@ -152,8 +152,14 @@ impl ScoreCache {
         &self.path
     }
 
+    /// How many scores it holds.
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Whether it holds no score.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     pub fn get(&self, key: &str) -> Option<&CachedScore> {

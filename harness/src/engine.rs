@@ -310,6 +310,29 @@ pub fn load(
     guarded(|| space.load(request, data)).and_then(|r| r).with_context(|| format!("reading --bench {}", space.name()))
 }
 
+/// Exactly `archs` (in any encoding the space parses) out of a table's `candidates`, in the
+/// order given; an arch the space cannot parse, one the table does not hold, or one given
+/// twice is an error naming it.
+pub fn pick(
+    space: &dyn SearchSpace,
+    task: &'static Task,
+    candidates: Vec<Candidate>,
+    archs: &[String],
+) -> Result<Vec<Candidate>> {
+    let mut by_label: std::collections::HashMap<String, Candidate> =
+        candidates.into_iter().map(|c| (c.label.clone(), c)).collect();
+    let mut picked = Vec::with_capacity(archs.len());
+    for arch in archs {
+        let label = guarded(|| space.reference_candidate(arch, task)).and_then(|r| r)?.label;
+        match by_label.remove(&label) {
+            Some(c) => picked.push(c),
+            None if picked.iter().any(|c: &Candidate| c.label == label) => bail!("arch `{arch}` is given twice"),
+            None => bail!("arch `{arch}` ({label}) is not in the --bench {} table for task {}", space.name(), task.name),
+        }
+    }
+    Ok(picked)
+}
+
 /// Runs `f`, turning a panic (a network that cannot be built, a bad arch) into an error with
 /// its message: a bad arch or file ends in a message naming it, never a crash.
 pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
@@ -878,9 +901,29 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Installs the Ctrl-C handler once (a second Ctrl-C exits at once).
+/// Set by an embedder that watches interrupts itself ([`interrupts_handled_by_caller`]).
+static CALLER_INTERRUPTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For embedders (the Python package): never install the Ctrl-C handler — the caller watches
+/// for interrupts itself and calls [`interrupt`] — and clear an earlier interrupt, so that a
+/// new call starts afresh.
+pub fn interrupts_handled_by_caller() {
+    CALLER_INTERRUPTS.store(true, Ordering::SeqCst);
+    INTERRUPTED.store(false, Ordering::SeqCst);
+}
+
+/// Stops scoring as Ctrl-C does: archs in flight finish and are cached, the rest are skipped.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Installs the Ctrl-C handler once (a second Ctrl-C exits at once), unless the caller handles
+/// interrupts.
 pub fn watch_ctrl_c() {
     static ONCE: std::sync::Once = std::sync::Once::new();
+    if CALLER_INTERRUPTS.load(Ordering::SeqCst) {
+        return;
+    }
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             if INTERRUPTED.swap(true, Ordering::SeqCst) {

@@ -1,23 +1,12 @@
 //! `swapnas`: score benchmark architectures with zero-cost proxies and report how well each
 //! proxy ranks them against trained accuracy.
 //!
-//! This file only dispatches ([`commands`]: one file per subcommand, each resolving its flags
-//! into typed specs and running on the one scoring engine, [`engine`]). Module dependencies
-//! flow one way: `main` → `commands` → `spec` → `engine` → `cache`/`device`/`fetch`, with
-//! `cli` (flag groups) read only by `commands` and `spec`, and `outputs` (the one writer of
-//! a command's files) beside them.
-
-mod cache;
-mod cli;
-mod commands;
-mod device;
-mod engine;
-mod fetch;
-mod memory;
-mod outputs;
-mod spec;
+//! This file only dispatches ([`swapnas::commands`]: one file per subcommand, each resolving
+//! its flags into typed specs and running on the one scoring engine, `swapnas::engine`; the
+//! library's root lists the modules and how they depend on each other).
 
 use clap::Parser;
+use swapnas::commands;
 
 fn main() {
     // A full disk or a file-size limit makes a write fail with an error the run reports (and

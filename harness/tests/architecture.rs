@@ -165,6 +165,11 @@ fn crates_depend_one_way() {
     assert!(!benchmarks.contains("swapnas-proxies") && !benchmarks.contains("swapnas-reports"));
     let proxies = deps("proxies");
     assert!(proxies.contains("swapnas-benchmarks") && !proxies.contains("swapnas-reports"));
+    // Only the Python package builds on the harness.
+    for krate in ["benchmarks", "proxies", "reports"] {
+        assert!(!deps(krate).contains("../harness"), "{krate} depends on the harness");
+    }
+    assert!(deps("python").contains("../harness"), "the Python package scores through the harness's engine");
 }
 
 #[test]
@@ -172,7 +177,10 @@ fn the_harness_names_no_space_and_no_proxy() {
     let mut names: Vec<&str> = swapnas_benchmarks::spaces::names();
     names.extend(swapnas_proxies::names());
     let mut found = Vec::new();
-    for (f, code) in sources(&root().join("harness").join("src")) {
+    // The Python package's native module only wires, like the harness.
+    let mut files = sources(&root().join("harness").join("src"));
+    files.extend(sources(&root().join("python").join("src")));
+    for (f, code) in files {
         for name in &names {
             for quoted in [format!("\"{name}\""), format!("\"{name}-"), format!("\"{name},")] {
                 if code.contains(&quoted) {

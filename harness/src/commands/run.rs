@@ -176,16 +176,48 @@ pub fn run(args: &RunArgs) -> Result<()> {
 /// and returns its correlation table.
 pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     let started = Instant::now();
+    let scored = score_task(config, None)?;
+    let ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns } = &scored;
+    if !config.few_shot.0.is_empty() {
+        let report = few_shot_report(config, rows, columns, accuracies, engine.proxies.len());
+        outputs.write("few_shot.md", &report.0)?;
+        outputs.write("few_shot.csv", &report.1)?;
+        println!("{}", report.0);
+    }
+    let written = Written { outputs, loaded, engine, results, accuracies };
+    written.write(config, scored.rows.clone(), columns, started.elapsed().as_secs_f64())
+}
+
+/// A scored task: the candidates, the engine, the run's output directory (its score cache),
+/// the per-arch results, and the table's rows with their score columns (proxies, then
+/// ensembles and the fitted combination).
+pub struct ScoredTask {
+    pub loaded: swapnas_benchmarks::Loaded,
+    pub engine: Engine,
+    pub outputs: Outputs,
+    pub results: Vec<ArchScores>,
+    pub accuracies: Vec<f64>,
+    pub rows: Vec<TableRow>,
+    pub columns: Vec<Vec<f64>>,
+}
+
+/// Loads, scores (through the cache) and ranks one task as `config` says, writing nothing
+/// but score-cache lines (and the shard manifest). `archs`: exactly these archs of the table,
+/// in this order (any encoding the space parses), instead of `--archs`' sample.
+pub fn score_task(config: &RunConfig, archs: Option<&[String]>) -> Result<ScoredTask> {
     let Target { space, task, set } = config.target;
     let request = Request {
         task,
         set,
-        archs: config.archs,
+        archs: if archs.is_some() { Some(0) } else { config.archs },
         seed: config.seed,
         accuracy: config.accuracy,
         largest: config.plan.needs_largest(),
     };
     let mut loaded = crate::engine::load(space, &request, &config.data)?;
+    if let Some(archs) = archs {
+        loaded.candidates = crate::engine::pick(space, task, loaded.candidates, archs)?;
+    }
     let sample_size = loaded.candidates.len();
     if let Some((k, n)) = config.shard {
         loaded.candidates = loaded.candidates.into_iter().enumerate().filter(|(i, _)| i % n == k - 1).map(|(_, c)| c).collect();
@@ -251,17 +283,9 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
             loaded.candidates.len()
         );
     }
-
     let accuracies: Vec<f64> = loaded.candidates.iter().map(|c| c.accuracy).collect();
     let (rows, columns) = derive_columns(&engine, config, &results, &accuracies);
-    if !config.few_shot.0.is_empty() {
-        let report = few_shot_report(config, &rows, &columns, &accuracies, engine.proxies.len());
-        outputs.write("few_shot.md", &report.0)?;
-        outputs.write("few_shot.csv", &report.1)?;
-        println!("{}", report.0);
-    }
-    let written = Written { outputs: &outputs, loaded: &loaded, engine: &engine, results: &results, accuracies: &accuracies };
-    written.write(config, rows, &columns, started.elapsed().as_secs_f64())
+    Ok(ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns })
 }
 
 /// `--few-shot`: per K, the draws' ρ and τ on the unlabelled archs (mean ± sd), the members the
