@@ -9,6 +9,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use serde_json::{json, Value};
 use swapnas::commands::run::{score_task, RunConfig, ScoredTask};
+use swapnas::commands::search::{search_task, SearchConfig};
 use swapnas::commands::Cli;
 
 /// The run the flags `argv` describe (as `swapnas ARGV` would), validated.
@@ -52,15 +53,12 @@ fn numbers(v: &[f64]) -> Value {
     json!(v.iter().map(|&x| if x.is_finite() { json!(x) } else { json!(x.to_string()) }).collect::<Vec<_>>())
 }
 
-/// Scores a task as `swapnas ARGV` would (through its score cache) and returns its columns as
-/// JSON; `archs`: exactly these archs instead of `--archs`' sample. Ctrl-C stops scoring as
-/// in the CLI — archs in flight finish and are cached — and raises KeyboardInterrupt.
-#[pyfunction]
-#[pyo3(signature = (argv, archs=None))]
-fn score(py: Python<'_>, argv: Vec<String>, archs: Option<Vec<String>>) -> PyResult<String> {
-    let config = config(&argv)?;
+/// Runs `work` on its own thread while this one watches for Ctrl-C: on KeyboardInterrupt the
+/// engine stops as the CLI's Ctrl-C stops it (archs in flight finish and are cached) and the
+/// interrupt is raised once the work has wound down.
+fn watched<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> PyResult<T> {
     swapnas::engine::interrupts_handled_by_caller();
-    let worker = std::thread::spawn(move || score_task(&config, archs.as_deref()).map(|s| frame(&s).to_string()));
+    let worker = std::thread::spawn(work);
     let mut interrupted = None;
     while !worker.is_finished() {
         if let Err(e) = py.check_signals() {
@@ -69,15 +67,39 @@ fn score(py: Python<'_>, argv: Vec<String>, archs: Option<Vec<String>>) -> PyRes
         }
         py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
     }
-    let result = worker.join().map_err(|_| PyValueError::new_err("scoring panicked"))?;
+    let result = worker.join().map_err(|_| PyValueError::new_err("swapnas panicked"))?;
     match (result, interrupted) {
         (_, Some(e)) if e.is_instance_of::<PyKeyboardInterrupt>(py) => {
             Err(PyKeyboardInterrupt::new_err("interrupted: the scores finished so far are cached; call again to resume"))
         }
         (_, Some(e)) => Err(e),
-        (Ok(text), None) => Ok(text),
+        (Ok(v), None) => Ok(v),
         (Err(e), None) => Err(PyValueError::new_err(format!("{e:#}"))),
     }
+}
+
+/// Scores a task as `swapnas ARGV` would (through its score cache) and returns its columns as
+/// JSON; `archs`: exactly these archs instead of `--archs`' sample.
+#[pyfunction]
+#[pyo3(signature = (argv, archs=None))]
+fn score(py: Python<'_>, argv: Vec<String>, archs: Option<Vec<String>>) -> PyResult<String> {
+    let config = config(&argv)?;
+    watched(py, move || score_task(&config, archs.as_deref()).map(|s| frame(&s).to_string()))
+}
+
+/// Searches as `swapnas search ARGV` would; returns `{"out": its output directory, "report":
+/// search.md}` as JSON (runs.csv and trace.csv are in the directory).
+#[pyfunction]
+fn search(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
+    let args = std::iter::once("swapnas".to_string()).chain(std::iter::once("search".to_string())).chain(argv);
+    let cli = Cli::try_parse_from(args).map_err(|e| PyValueError::new_err(e.render().to_string()))?;
+    let Some(swapnas::commands::Command::Search(args)) = cli.command else {
+        return Err(PyValueError::new_err("search() takes the search command's flags"));
+    };
+    let config = SearchConfig::resolve(&args).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+    let out = config.out.display().to_string();
+    let report = watched(py, move || search_task(&config))?;
+    Ok(json!({ "out": out, "report": report }).to_string())
 }
 
 /// The correlation statistics of each named score column against `accuracy` (the rows of the
@@ -149,6 +171,7 @@ fn spaces() -> String {
 #[pymodule]
 fn _swapnas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(score, m)?)?;
+    m.add_function(wrap_pyfunction!(search, m)?)?;
     m.add_function(wrap_pyfunction!(correlate, m)?)?;
     m.add_function(wrap_pyfunction!(proxies, m)?)?;
     m.add_function(wrap_pyfunction!(spaces, m)?)?;

@@ -7,6 +7,7 @@ and score cache as the ``swapnas`` command line, and get pandas DataFrames back:
     df = swapnas.score(bench="nb201", task="cifar100", archs=100, proxies=["swap", "reg_swap"])
     swapnas.correlate(df)            # ρ, τ, r per proxy against the accuracy column
     swapnas.proxies(); swapnas.spaces()
+    found = swapnas.search(bench="nb201", fitness="reg_swap", algo="evolution", budget=100, runs=3)
 
 No torch is needed. Ctrl-C stops a call cleanly: the archs in flight finish, every finished
 score stays in the cache, and the next identical call resumes from it.
@@ -14,12 +15,14 @@ score stays in the cache, and the next identical call resumes from it.
 
 import json as _json
 import math as _math
+import os as _os
+from dataclasses import dataclass as _dataclass
 
 import pandas as _pd
 
 from . import _swapnas
 
-__all__ = ["score", "correlate", "proxies", "spaces", "ZeroCost"]
+__all__ = ["score", "search", "correlate", "proxies", "spaces", "ZeroCost", "SearchResult"]
 
 
 def _flag(name):
@@ -92,6 +95,48 @@ def score(bench="nb201", task=None, archs=None, proxies=None, seed=0, out=None, 
         import polars as _pl
         return _pl.from_pandas(df)
     return df
+
+
+@_dataclass
+class SearchResult:
+    """A search's outcome: ``runs`` (one row per run: algorithm, run, found arch, its fitness,
+    parameters, evaluations, distinct archs, seconds, and the found arch's accuracy on every
+    task with its rank in the space), ``trace`` (per run and evaluation, the best-so-far arch,
+    its fitness and accuracies), ``report`` (the CLI's search.md) and ``out`` (the directory
+    with search.json and the plots)."""
+
+    runs: _pd.DataFrame
+    trace: _pd.DataFrame
+    report: str
+    out: str
+
+
+def search(bench="nb201", task=None, fitness="swap", algo=None, budget=None, runs=None, seed=0, out=None,
+           cache=True, jobs=None, data_dir=None, **flags):
+    """Searches a space with a training-free fitness as ``swapnas search`` does (SWAP-NAS's
+    evolution, aging evolution or random search; ``algo``: one name or a list), K seeded runs
+    each; the search never reads accuracies. Other keywords are the search command's flags
+    (``population=``, ``sample=``, ``mutations=``, ``repeats=`` …), validated by its parser."""
+    argv = ["--bench", bench, "--fitness", fitness, "--seed", str(seed)]
+    if task is not None:
+        argv += ["--task", task]
+    if algo is not None:
+        argv += ["--algo", algo if isinstance(algo, str) else ",".join(algo)]
+    for flag, value in (("--budget", budget), ("--runs", runs), ("--out", out), ("--jobs", jobs),
+                        ("--data-dir", data_dir)):
+        if value is not None:
+            argv += [flag, str(value)]
+    if not cache:
+        argv.append("--no-cache")
+    for name, value in flags.items():
+        if value is True:
+            argv.append(_flag(name))
+        elif value is not False and value is not None:
+            argv += [_flag(name), str(value)]
+    done = _json.loads(_swapnas.search(argv))
+    return SearchResult(runs=_pd.read_csv(_os.path.join(done["out"], "runs.csv")),
+                        trace=_pd.read_csv(_os.path.join(done["out"], "trace.csv")),
+                        report=done["report"], out=done["out"])
 
 
 def correlate(df, accuracy="accuracy", proxies=None):

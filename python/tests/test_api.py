@@ -100,3 +100,13 @@ def test_naslib_adapter(tmp_path):
     a = zc.query(arch="(2, 2, 0, 2, 2, 2)")
     assert math.isfinite(a)
     assert zc.query_many(["(2, 2, 0, 2, 2, 2)"]) == [a]
+
+
+def test_search_returns_its_runs(tmp_path):
+    found = swapnas.search(bench="nb201", task="cifar10", fitness="synflow", algo="random", budget=8, runs=2,
+                           data_dir=DATA, out=tmp_path)
+    assert len(found.runs) == 2 and set(found.runs["algo"]) == {"random"}
+    assert found.runs["arch"].notna().all() and "random" in found.report
+    assert len(found.trace) == 16
+    with pytest.raises(ValueError, match="budget|--budget"):
+        swapnas.search(bench="nb201", fitness="synflow", budget=0, data_dir=DATA, out=tmp_path)
