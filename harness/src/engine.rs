@@ -821,7 +821,13 @@ impl Engine {
     /// scores already in the cache are taken from it, new ones are appended as they come.
     /// `seed` is `--seed` (each arch's seed derives from it).
     pub fn score_all(&self, candidates: &[Candidate], seed: u64) -> Result<Vec<ArchScores>> {
-        let bar = ProgressBar::new(candidates.len() as u64);
+        let bar = if CALLER_PROGRESS.load(Ordering::SeqCst) {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(candidates.len() as u64)
+        };
+        PROGRESS.0.store(0, Ordering::SeqCst);
+        PROGRESS.1.store(candidates.len(), Ordering::SeqCst);
         bar.set_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} archs  {per_sec}  elapsed {elapsed}  ETA {eta}")
                 .expect("static template"),
@@ -844,6 +850,7 @@ impl Engine {
                         bar.println(format!("warning: arch {}: {e}", c.label));
                     }
                     bar.inc(1);
+                    PROGRESS.0.fetch_add(1, Ordering::SeqCst);
                     r
                 })
                 .collect()
@@ -910,6 +917,22 @@ static CALLER_INTERRUPTS: std::sync::atomic::AtomicBool = std::sync::atomic::Ato
 pub fn interrupts_handled_by_caller() {
     CALLER_INTERRUPTS.store(true, Ordering::SeqCst);
     INTERRUPTED.store(false, Ordering::SeqCst);
+}
+
+/// The latest [`Engine::score_all`]'s progress: archs done, archs in all.
+static PROGRESS: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize::new(0));
+
+/// Set by an embedder that shows progress itself ([`progress_shown_by_caller`]).
+static CALLER_PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For embedders: the terminal progress bar is hidden; the caller reads [`progress`] instead.
+pub fn progress_shown_by_caller() {
+    CALLER_PROGRESS.store(true, Ordering::SeqCst);
+}
+
+/// The archs the latest scoring has done, and its total.
+pub fn progress() -> (usize, usize) {
+    (PROGRESS.0.load(Ordering::SeqCst), PROGRESS.1.load(Ordering::SeqCst))
 }
 
 /// Stops scoring as Ctrl-C does: archs in flight finish and are cached, the rest are skipped.

@@ -56,14 +56,39 @@ fn numbers(v: &[f64]) -> Value {
 /// Runs `work` on its own thread while this one watches for Ctrl-C: on KeyboardInterrupt the
 /// engine stops as the CLI's Ctrl-C stops it (archs in flight finish and are cached) and the
 /// interrupt is raised once the work has wound down.
-fn watched<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> PyResult<T> {
+/// `progress`, if given, is called with (archs done, archs in all) as scoring advances (the
+/// terminal bar is then hidden).
+fn watched<T: Send + 'static>(
+    py: Python<'_>,
+    progress: Option<Py<PyAny>>,
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> PyResult<T> {
     swapnas::engine::interrupts_handled_by_caller();
+    if progress.is_some() {
+        swapnas::engine::progress_shown_by_caller();
+    }
     let worker = std::thread::spawn(work);
     let mut interrupted = None;
-    while !worker.is_finished() {
+    let mut shown = None;
+    loop {
+        let finished = worker.is_finished();
         if let Err(e) = py.check_signals() {
             swapnas::engine::interrupt();
             interrupted.get_or_insert(e);
+        }
+        if let Some(callback) = &progress {
+            let now = swapnas::engine::progress();
+            if shown != Some(now) {
+                shown = Some(now);
+                // A failing callback stops the work like an interrupt, and is raised.
+                if let Err(e) = callback.call1(py, now) {
+                    swapnas::engine::interrupt();
+                    interrupted.get_or_insert(e);
+                }
+            }
+        }
+        if finished {
+            break;
         }
         py.detach(|| std::thread::sleep(std::time::Duration::from_millis(50)));
     }
@@ -79,12 +104,13 @@ fn watched<T: Send + 'static>(py: Python<'_>, work: impl FnOnce() -> anyhow::Res
 }
 
 /// Scores a task as `swapnas ARGV` would (through its score cache) and returns its columns as
-/// JSON; `archs`: exactly these archs instead of `--archs`' sample.
+/// JSON; `archs`: exactly these archs instead of `--archs`' sample; `progress(done, total)`
+/// is called as archs are scored.
 #[pyfunction]
-#[pyo3(signature = (argv, archs=None))]
-fn score(py: Python<'_>, argv: Vec<String>, archs: Option<Vec<String>>) -> PyResult<String> {
+#[pyo3(signature = (argv, archs=None, progress=None))]
+fn score(py: Python<'_>, argv: Vec<String>, archs: Option<Vec<String>>, progress: Option<Py<PyAny>>) -> PyResult<String> {
     let config = config(&argv)?;
-    watched(py, move || score_task(&config, archs.as_deref()).map(|s| frame(&s).to_string()))
+    watched(py, progress, move || score_task(&config, archs.as_deref()).map(|s| frame(&s).to_string()))
 }
 
 /// Searches as `swapnas search ARGV` would; returns `{"out": its output directory, "report":
@@ -98,7 +124,7 @@ fn search(py: Python<'_>, argv: Vec<String>) -> PyResult<String> {
     };
     let config = SearchConfig::resolve(&args).map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
     let out = config.out.display().to_string();
-    let report = watched(py, move || search_task(&config))?;
+    let report = watched(py, None, move || search_task(&config))?;
     Ok(json!({ "out": out, "report": report }).to_string())
 }
 

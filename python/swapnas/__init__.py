@@ -59,8 +59,34 @@ def _float(v):
     return float(v) if isinstance(v, str) else (_math.nan if v is None else v)
 
 
+def _progress_bar(progress):
+    """A callback (done, total) for the engine: ``progress`` itself if callable, a tqdm bar
+    (notebook-aware, tqdm.auto) if True and tqdm is installed, else None (the terminal bar)."""
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    state = {}
+
+    def update(done, total):
+        bar = state.get("bar")
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = state["bar"] = tqdm(total=total, unit="arch")
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
 def score(bench="nb201", task=None, archs=None, proxies=None, seed=0, out=None, cache=True, dedup=True,
-          jobs=None, data_dir=None, as_polars=False, **settings):
+          jobs=None, data_dir=None, as_polars=False, progress=True, **settings):
     """Scores architectures of a benchmark task; one DataFrame row per arch.
 
     ``archs``: a number (a seeded uniform sample, 0 = all, None = the space's default) or a
@@ -75,7 +101,8 @@ def score(bench="nb201", task=None, archs=None, proxies=None, seed=0, out=None, 
     Columns: ``arch`` (the space's canonical label), the space's own columns (NB201: tuple,
     index, val/test accuracy), ``same_function_as``, ``accuracy`` (the chosen column), one
     column per proxy and ensemble, ``errors``. ``df.attrs`` holds the run name and what the
-    accuracy column is.
+    accuracy column is. ``progress``: True shows a tqdm bar (notebook-aware) when tqdm is
+    installed, else the terminal bar; a callable is called with (archs done, archs in all).
     """
     labels = None
     if archs is not None and not isinstance(archs, int):
@@ -83,7 +110,7 @@ def score(bench="nb201", task=None, archs=None, proxies=None, seed=0, out=None, 
         if not labels:
             raise ValueError("archs is an empty list")
     argv = _argv(bench, task, archs, proxies, seed, out, cache, dedup, jobs, data_dir, settings)
-    frame = _json.loads(_swapnas.score(argv, labels))
+    frame = _json.loads(_swapnas.score(argv, labels, _progress_bar(progress)))
     columns = {}
     numeric = {"accuracy"} | set(frame["columns"][frame["columns"].index("accuracy") + 1:-1])
     for name, values in zip(frame["columns"], frame["data"]):

@@ -110,3 +110,11 @@ def test_search_returns_its_runs(tmp_path):
     assert len(found.trace) == 16
     with pytest.raises(ValueError, match="budget|--budget"):
         swapnas.search(bench="nb201", fitness="synflow", budget=0, data_dir=DATA, out=tmp_path)
+
+
+def test_progress_reaches_the_total(tmp_path):
+    seen = []
+    df = swapnas.score(bench="nb201", task="cifar10", archs=6, proxies="synflow", data_dir=DATA, out=tmp_path,
+                       progress=lambda done, total: seen.append((done, total)))
+    assert len(df) == 6 and seen[-1] == (6, 6)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
