@@ -322,11 +322,15 @@ pub fn pick(
     let mut by_label: std::collections::HashMap<String, Candidate> =
         candidates.into_iter().map(|c| (c.label.clone(), c)).collect();
     let mut picked = Vec::with_capacity(archs.len());
+    let mut seen = std::collections::HashSet::new();
     for arch in archs {
         let label = guarded(|| space.reference_candidate(arch, task)).and_then(|r| r)?.label;
         match by_label.remove(&label) {
-            Some(c) => picked.push(c),
-            None if picked.iter().any(|c: &Candidate| c.label == label) => bail!("arch `{arch}` is given twice"),
+            Some(c) => {
+                seen.insert(label);
+                picked.push(c)
+            }
+            None if seen.contains(&label) => bail!("arch `{arch}` is given twice"),
             None => bail!("arch `{arch}` ({label}) is not in the --bench {} table for task {}", space.name(), task.name),
         }
     }
