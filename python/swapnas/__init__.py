@@ -139,18 +139,20 @@ class SearchResult:
 
 
 def search(bench="nb201", task=None, fitness="swap", algo=None, budget=None, runs=None, seed=0, out=None,
-           cache=True, jobs=None, data_dir=None, **flags):
+           cache=True, cache_file=None, jobs=None, data_dir=None, **flags):
     """Searches a space with a training-free fitness as ``swapnas search`` does (SWAP-NAS's
     evolution, aging evolution or random search; ``algo``: one name or a list), K seeded runs
-    each; the search never reads accuracies. Other keywords are the search command's flags
-    (``population=``, ``sample=``, ``mutations=``, ``repeats=`` …), validated by its parser."""
+    each; the search never reads accuracies. Scores go through the run's score cache
+    (``results/<bench>-<task>/scores.jsonl``, or ``cache_file``), so an interrupted search
+    replays from it. Other keywords are the search command's flags (``population=``,
+    ``sample=``, ``mutations=``, ``repeats=`` …), validated by its parser."""
     argv = ["--bench", bench, "--fitness", fitness, "--seed", str(seed)]
     if task is not None:
         argv += ["--task", task]
     if algo is not None:
         argv += ["--algo", algo if isinstance(algo, str) else ",".join(algo)]
     for flag, value in (("--budget", budget), ("--runs", runs), ("--out", out), ("--jobs", jobs),
-                        ("--data-dir", data_dir)):
+                        ("--data-dir", data_dir), ("--cache", cache_file)):
         if value is not None:
             argv += [flag, str(value)]
     if not cache:

@@ -104,7 +104,7 @@ def test_naslib_adapter(tmp_path):
 
 def test_search_returns_its_runs(tmp_path):
     found = swapnas.search(bench="nb201", task="cifar10", fitness="synflow", algo="random", budget=8, runs=2,
-                           data_dir=DATA, out=tmp_path)
+                           data_dir=DATA, out=tmp_path, cache_file=tmp_path / "scores.jsonl")
     assert len(found.runs) == 2 and set(found.runs["algo"]) == {"random"}
     assert found.runs["arch"].notna().all() and "random" in found.report
     assert len(found.trace) == 16
@@ -118,3 +118,18 @@ def test_progress_reaches_the_total(tmp_path):
                        progress=lambda done, total: seen.append((done, total)))
     assert len(df) == 6 and seen[-1] == (6, 6)
     assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:]))
+
+
+def test_an_interrupted_search_resumes_from_the_cache(tmp_path):
+    kwargs = dict(bench="nb201", task="cifar10", fitness="swap", algo="random", budget=40, runs=1, repeats=4,
+                  data_dir=DATA, out=tmp_path, jobs=1, cache_file=tmp_path / "scores.jsonl")
+    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        swapnas.search(**kwargs)
+    timer.cancel()
+    with open(tmp_path / "scores.jsonl") as f:
+        kept = sum(1 for _ in f)
+    assert 0 < kept < 40
+    found = swapnas.search(**kwargs)
+    assert len(found.runs) == 1 and len(found.trace) == 40

@@ -592,6 +592,7 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
             String::new()
         }
     );
+    crate::engine::watch_ctrl_c();
     let jobs: Vec<(usize, Algo, usize)> =
         config.algos.iter().enumerate().flat_map(|(k, &a)| (0..config.runs).map(move |r| (k, a, r))).collect();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(config.jobs.unwrap_or(0)).build()?;
@@ -603,6 +604,9 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
                 let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(derive_seed(config.seed, 0x5ea7c4 + k as u64), run as u64));
                 let mut seconds: HashMap<String, f64> = HashMap::new();
                 let mut eval = |genes: &[u8]| -> Result<Vec<f64>> {
+                    if crate::engine::interrupted() {
+                        bail!("interrupted (Ctrl-C): every arch scored so far is in the score cache; run the same search again to resume (it replays from the cache)");
+                    }
                     let label = (config.genome.label)(genes);
                     let (scores, s) = shared.get(&label)?;
                     seconds.insert(label, s);
