@@ -79,16 +79,21 @@ def test_listings():
     assert s.loc["nb201", "function_classes"] == 5044 and "cifar100" in s.loc["nb201", "tasks"]
 
 
-def test_an_interrupted_call_resumes_from_the_cache(tmp_path):
-    kwargs = dict(bench="nb201", task="cifar10", archs=40, proxies="swap", repeats=4, data_dir=DATA, out=tmp_path, jobs=1)
-    timer = threading.Timer(4.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+def interrupted(call, kwargs, after, cache):
+    """Sends SIGINT `after` seconds into `call(**kwargs)`, expects KeyboardInterrupt, and
+    returns how many scores the cache kept."""
+    timer = threading.Timer(after, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        swapnas.score(**kwargs)
+        call(**kwargs)
     timer.cancel()
-    with open(tmp_path / "scores.jsonl") as f:
-        kept = sum(1 for _ in f)
-    assert 0 < kept < 40
+    with open(cache) as f:
+        return sum(1 for _ in f)
+
+
+def test_an_interrupted_call_resumes_from_the_cache(tmp_path):
+    kwargs = dict(bench="nb201", task="cifar10", archs=40, proxies="swap", repeats=4, data_dir=DATA, out=tmp_path, jobs=1)
+    assert 0 < interrupted(swapnas.score, kwargs, 4.0, tmp_path / "scores.jsonl") < 40
     df = swapnas.score(**kwargs)
     assert len(df) == 40 and df["swap"].notna().all()
     # Ctrl-C still reaches Python afterwards: the package installed no handler of its own.
@@ -123,13 +128,6 @@ def test_progress_reaches_the_total(tmp_path):
 def test_an_interrupted_search_resumes_from_the_cache(tmp_path):
     kwargs = dict(bench="nb201", task="cifar10", fitness="swap", algo="random", budget=40, runs=1, repeats=4,
                   data_dir=DATA, out=tmp_path, jobs=1, cache_file=tmp_path / "scores.jsonl")
-    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        swapnas.search(**kwargs)
-    timer.cancel()
-    with open(tmp_path / "scores.jsonl") as f:
-        kept = sum(1 for _ in f)
-    assert 0 < kept < 40
+    assert 0 < interrupted(swapnas.search, kwargs, 3.0, tmp_path / "scores.jsonl") < 40
     found = swapnas.search(**kwargs)
     assert len(found.runs) == 1 and len(found.trace) == 40
