@@ -636,9 +636,12 @@ impl Engine {
         }
     }
 
-    /// Whether some applicable proxy scores `c` by its class representative.
-    pub fn uses_representative(&self, c: &Candidate) -> bool {
-        (0..self.proxies.len()).any(|k| self.not_applicable[k].is_none() && self.by_representative(k, c))
+    /// The arch some applicable proxy scored for `c` instead of `c` itself (its class
+    /// representative), if any: what `scores.csv` and the Python frame report as
+    /// `same_function_as`.
+    pub fn scored_as<'c>(&self, c: &'c Candidate) -> Option<&'c str> {
+        let used = (0..self.proxies.len()).any(|k| self.not_applicable[k].is_none() && self.by_representative(k, c));
+        c.same_function.as_ref().filter(|_| used).map(|r| r.label.as_str())
     }
 
     /// The report line on same-function classes, when the space has them and an applicable

@@ -32,11 +32,8 @@ fn frame(scored: &ScoredTask) -> Value {
         names.push(name.to_string());
         data.push(json!(loaded.candidates.iter().map(|c| c.columns.get(i)).collect::<Vec<_>>()));
     }
-    let scored_as = |c: &swapnas_benchmarks::Candidate| {
-        c.same_function.as_ref().filter(|_| engine.uses_representative(c)).map(|r| r.label.clone())
-    };
     names.push("same_function_as".into());
-    data.push(json!(loaded.candidates.iter().map(scored_as).collect::<Vec<_>>()));
+    data.push(json!(loaded.candidates.iter().map(|c| engine.scored_as(c)).collect::<Vec<_>>()));
     names.push("accuracy".into());
     data.push(numbers(accuracies));
     for (row, column) in rows.iter().zip(columns) {

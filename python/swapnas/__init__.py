@@ -29,30 +29,26 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
-def _argv(bench, task, archs, proxies, seed, out, cache, dedup, jobs, data_dir, settings):
-    argv = ["--bench", bench, "--seed", str(seed)]
-    if task is not None:
-        argv += ["--task", task]
-    if isinstance(archs, int):
-        argv += ["--archs", str(archs)]
-    if proxies is not None:
-        argv += ["--proxies", proxies if isinstance(proxies, str) else ",".join(proxies)]
-    if out is not None:
-        argv += ["--out", str(out)]
-    if not cache:
-        argv.append("--no-cache")
-    if not dedup:
-        argv.append("--no-dedup")
-    if jobs is not None:
-        argv += ["--jobs", str(jobs)]
-    if data_dir is not None:
-        argv += ["--data-dir", str(data_dir)]
+def _flags(settings):
+    """Keywords as CLI flags: ``repeats=2`` → ``--repeats 2``, ``x=True`` → ``--x``; False and
+    None are left out."""
+    argv = []
     for name, value in settings.items():
         if value is True:
             argv.append(_flag(name))
         elif value is not False and value is not None:
             argv += [_flag(name), str(value)]
     return argv
+
+
+def _listed(names):
+    return names if names is None or isinstance(names, str) else ",".join(names)
+
+
+def _argv(bench, task, archs, proxies, seed, out, cache, dedup, jobs, data_dir, settings):
+    named = dict(bench=bench, seed=seed, task=task, archs=archs if isinstance(archs, int) else None,
+                 proxies=_listed(proxies), out=out, no_cache=not cache, no_dedup=not dedup, jobs=jobs, data_dir=data_dir)
+    return _flags(dict(named, **settings))
 
 
 def _float(v):
@@ -146,22 +142,9 @@ def search(bench="nb201", task=None, fitness="swap", algo=None, budget=None, run
     (``results/<bench>-<task>/scores.jsonl``, or ``cache_file``), so an interrupted search
     replays from it. Other keywords are the search command's flags (``population=``,
     ``sample=``, ``mutations=``, ``repeats=`` …), validated by its parser."""
-    argv = ["--bench", bench, "--fitness", fitness, "--seed", str(seed)]
-    if task is not None:
-        argv += ["--task", task]
-    if algo is not None:
-        argv += ["--algo", algo if isinstance(algo, str) else ",".join(algo)]
-    for flag, value in (("--budget", budget), ("--runs", runs), ("--out", out), ("--jobs", jobs),
-                        ("--data-dir", data_dir), ("--cache", cache_file)):
-        if value is not None:
-            argv += [flag, str(value)]
-    if not cache:
-        argv.append("--no-cache")
-    for name, value in flags.items():
-        if value is True:
-            argv.append(_flag(name))
-        elif value is not False and value is not None:
-            argv += [_flag(name), str(value)]
+    named = dict(bench=bench, fitness=fitness, seed=seed, task=task, algo=_listed(algo), budget=budget, runs=runs,
+                 out=out, cache=cache_file, no_cache=not cache, jobs=jobs, data_dir=data_dir)
+    argv = _flags(dict(named, **flags))
     done = _json.loads(_swapnas.search(argv))
     return SearchResult(runs=_pd.read_csv(_os.path.join(done["out"], "runs.csv")),
                         trace=_pd.read_csv(_os.path.join(done["out"], "trace.csv")),

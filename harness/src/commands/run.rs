@@ -456,7 +456,7 @@ impl Written<'_> {
         for (i, (c, r)) in loaded.candidates.iter().zip(results).enumerate() {
             let scores: Vec<String> = columns.iter().map(|col| col[i].to_string()).collect();
             let extra: Vec<_> = c.columns.iter().map(|v| csv_field(v)).collect();
-            let scored_as = c.same_function.as_ref().filter(|_| engine.uses_representative(c)).map_or("", |r| r.label.as_str());
+            let scored_as = engine.scored_as(c).unwrap_or("");
             let _ = writeln!(
                 csv,
                 "{},{},{},{},{},{}",

@@ -131,7 +131,12 @@ fn genome_label(genes: &[u8]) -> String {
 
 /// The largest NB201 network: every edge a 3×3 conv.
 fn largest_builder(task: &Task) -> Nb201Builder {
-    Nb201Builder { arch: Nb201Arch([Nb201Op::Conv3x3; 6]), config: Nb201Config::default(), num_classes: task.head.width() }
+    builder(Nb201Arch([Nb201Op::Conv3x3; 6]), task)
+}
+
+/// The benchmark's network (C = 16, N = 5) of `arch` for `task`'s head.
+fn builder(arch: Nb201Arch, task: &Task) -> Nb201Builder {
+    Nb201Builder { arch, config: Nb201Config::default(), num_classes: task.head.width() }
 }
 
 /// The network its same-function class is scored by, when that is another arch's.
@@ -139,7 +144,7 @@ fn same_function(arch: Nb201Arch, task: &Task) -> Option<Representative> {
     let r = arch.representative();
     (r != arch).then(|| Representative {
         label: r.to_string(),
-        builder: Box::new(Nb201Builder { arch: r, config: Nb201Config::default(), num_classes: task.head.width() }),
+        builder: Box::new(builder(r, task)),
     })
 }
 
@@ -157,7 +162,6 @@ impl SearchSpace for Nb201Space {
         let t = std::time::Instant::now();
         let table = Nb201Table::load(data)?;
         eprintln!("nb201 table: {} archs from the {} in {} ms", table.records().len(), table.source(), t.elapsed().as_millis());
-        let config = Nb201Config::default();
         let test = request.accuracy.name == "test";
         let picked = sample_indices(table.records().len(), request.archs.unwrap_or(self.default_archs()), request.seed);
         let candidates = picked
@@ -166,7 +170,7 @@ impl SearchSpace for Nb201Space {
                 let r = &table.records()[i];
                 Candidate {
                     label: r.arch.to_string(),
-                    builder: Box::new(Nb201Builder { arch: r.arch, config, num_classes: request.task.head.width() }),
+                    builder: Box::new(builder(r.arch, request.task)),
                     columns: vec![
                         r.arch.to_tuple_string(),
                         r.nb201_index.to_string(),
@@ -208,7 +212,7 @@ impl SearchSpace for Nb201Space {
         let arch: Nb201Arch = arch.parse()?;
         Ok(Candidate {
             label: arch.to_string(),
-            builder: Box::new(Nb201Builder { arch, config: Nb201Config::default(), num_classes: task.head.width() }),
+            builder: Box::new(builder(arch, task)),
             columns: Vec::new(),
             accuracy: f64::NAN,
             same_function: same_function(arch, task),
