@@ -210,6 +210,29 @@ pub struct Loaded {
     pub notes: Vec<(String, String)>,
 }
 
+/// What briefly training an arch gives, one per arch of the space: the "queries" a search that
+/// spends a training budget (RoBoT, HNAS) reads — a validation accuracy after a short schedule
+/// and the seconds that training took.
+#[derive(Debug, Clone)]
+pub struct QueryTable {
+    /// In words: what was trained, how long, on what (reports quote it).
+    pub about: String,
+    /// By the arch's canonical label (the genome's label).
+    pub entries: std::collections::HashMap<String, Query>,
+    /// The query budget the literature spends on this table (RoBoT and HNAS: 20 on
+    /// NAS-Bench-201, 100 on TransNAS-Bench-101).
+    pub budget: usize,
+}
+
+/// One arch's query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Query {
+    /// The accuracy the schedule reached (the task's metric, larger is better).
+    pub accuracy: f64,
+    /// The seconds the training took, where the benchmark recorded them.
+    pub train_seconds: Option<f64>,
+}
+
 /// A NAS-Bench-Suite-Zero reference file and the run name its scores belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reference {
@@ -227,6 +250,25 @@ pub struct Published {
     pub proxy: &'static str,
     /// Spearman's ρ with accuracy.
     pub rho: f64,
+    pub source: &'static str,
+}
+
+/// A search result a paper published on one of the space's tasks (what `swapnas search` sets
+/// its found archs beside).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PublishedSearch {
+    /// The `--algo` name.
+    pub algo: &'static str,
+    pub task: &'static str,
+    /// The accuracy column the value is in.
+    pub column: &'static str,
+    /// The found archs' mean accuracy, and its sd over runs where published.
+    pub value: f64,
+    pub sd: Option<f64>,
+    /// Queries per run.
+    pub queries: usize,
+    /// Search cost in (GPU) seconds, where published.
+    pub cost_seconds: Option<f64>,
     pub source: &'static str,
 }
 
@@ -249,6 +291,8 @@ pub struct SpaceInfo {
     pub reference: Option<Reference>,
     /// Correlations published for this space's tasks.
     pub published: &'static [Published],
+    /// Search results published on this space's tasks.
+    pub published_searches: &'static [PublishedSearch],
     /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
     pub data_files: &'static [CheckedFile],
     /// The space's archs as genes, if it can be searched (`swapnas search`).
@@ -267,6 +311,7 @@ impl SpaceInfo {
         default_archs: 100,
         reference: None,
         published: &[],
+        published_searches: &[],
         data_files: &[],
         genome: None,
     };
@@ -306,6 +351,10 @@ pub trait SearchSpace: Send + Sync {
     fn published(&self) -> &'static [Published] {
         self.info().published
     }
+    /// Search results published on this space's tasks.
+    fn published_searches(&self) -> &'static [PublishedSearch] {
+        self.info().published_searches
+    }
     /// Files the space reads, with checksums, for `swapnas data fetch` / `verify`.
     fn data_files(&self) -> &'static [CheckedFile] {
         self.info().data_files
@@ -325,10 +374,21 @@ pub trait SearchSpace: Send + Sync {
         let _ = task;
         bail!("{} has no reference scores to check against (arch `{arch}`)", self.name())
     }
+    /// The key under which two labels name the same arch of the space's table (NAS-Bench-101:
+    /// the isomorphism-invariant hash of the pruned cell); the label itself by default.
+    fn arch_key(&self, label: &str) -> String {
+        label.to_string()
+    }
     /// How many same-function classes ([`crate::cell_class`]) the space's archs fall into, if
     /// its candidates name their class representatives.
     fn function_classes(&self) -> Option<usize> {
         None
+    }
+    /// The table of queried accuracies a budgeted search may spend on `task`, or why there is
+    /// none.
+    fn queries(&self, task: &Task, data: &DataDir) -> Result<QueryTable> {
+        let _ = data;
+        bail!("--bench {} declares no table of queried (briefly trained) accuracies for task {}", self.name(), task.name)
     }
     /// Writes the space's table as one HDF5 archive (`swapnas data import`), if it can.
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<std::path::PathBuf> {

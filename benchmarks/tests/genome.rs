@@ -69,3 +69,60 @@ fn darts_genes_are_darts_archs() {
         genome.check(&m).unwrap();
     }
 }
+
+/// NB101's genome: random genes are cells `nasbench` accepts (an input → output path, at most
+/// 9 edges after pruning), each label builds back into itself, and the table's archs are found
+/// by the cell hash: a relabelled copy of a row (two unconnected neighbouring interior vertices
+/// swapped) has the row's key. The sample's 500 rows hold
+/// 292 distinct cells (repeats are rows of other training seeds).
+#[test]
+fn nb101_genes_are_cells_found_by_their_hash() {
+    let space = spaces::find("nb101").unwrap();
+    let genome = space.genome().unwrap();
+    assert_eq!(genome.len(), 26);
+    let task = &space.tasks()[0];
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..200 {
+        let g = genome.random(&mut rng).unwrap();
+        let label = (genome.label)(&g);
+        let arch: swapnas_benchmarks::spaces::nb101::Nb101Arch = label.parse().unwrap();
+        assert!(arch.pruned().matrix.iter().flatten().filter(|&&e| e).count() <= 9);
+        assert_eq!(space.reference_candidate(&label, task).unwrap().label, label);
+        let child = genome.mutate(&g, &mut rng).unwrap();
+        genome.check(&child).unwrap();
+    }
+    let Some(_full) = common::full_data("NB101's Suite-Zero sample") else { return };
+    let labels = table_labels("nb101");
+    let keys: HashSet<String> = labels.iter().map(|l| space.arch_key(l)).collect();
+    assert_eq!((labels.len(), keys.len()), (500, 292));
+    // Swap two neighbouring interior vertices with no edge between them: the same cell,
+    // another encoding (the matrix stays upper-triangular).
+    let mut swapped = 0;
+    for label in &labels {
+        let v: Vec<u8> = label.trim_matches(|c| c == '(' || c == ')').split(", ").map(|x| x.parse().unwrap()).collect();
+        let Some(k) = (1..5).find(|&k| v[k * 7 + k + 1] == 0) else { continue };
+        let perm = |i: usize| {
+            if i == k {
+                k + 1
+            } else if i == k + 1 {
+                k
+            } else {
+                i
+            }
+        };
+        let mut m = [0u8; 49];
+        for i in 0..7 {
+            for j in 0..7 {
+                if v[i * 7 + j] == 1 {
+                    assert!(perm(i) < perm(j));
+                    m[perm(i) * 7 + perm(j)] = 1;
+                }
+            }
+        }
+        let ops: Vec<u8> = (0..7).map(|i| v[49 + perm(i)]).collect();
+        let relabelled = format!("({})", m.iter().chain(&ops).map(|x| x.to_string()).collect::<Vec<_>>().join(", "));
+        assert_eq!(space.arch_key(&relabelled), space.arch_key(label), "{label} vs {relabelled}");
+        swapped += 1;
+    }
+    assert!(swapped > 400, "{swapped}");
+}

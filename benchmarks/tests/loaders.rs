@@ -171,3 +171,31 @@ fn accuracy_labels_name_what_was_read() {
     assert!(label(&embedded, 1).contains("NATS-Bench's test accuracy, embedded subset"), "{}", label(&embedded, 1));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// RoBoT's hp = 12 pickle as the NB201 space's query table: every arch once, the numpy
+/// float64s decoded to the values Python's `pickle.load` gives (the file's first two rows and
+/// its maximum, printed by Python), the same on every task; a truncated file is an error that
+/// names it.
+#[test]
+fn hp12_query_table_reads_robots_pickle() {
+    let Some(data) = common::full("RoBoT's nb2_cf10_hp12_info.p") else { return };
+    let space = swapnas_benchmarks::spaces::find("nb201").unwrap();
+    let t = space.queries(space.task("cifar100").unwrap(), &data).unwrap();
+    assert_eq!((t.entries.len(), t.budget), (NUM_ARCHS, 20));
+    let q = t.entries["|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"];
+    assert_eq!((q.accuracy, q.train_seconds), (63.36399998046875, Some(86.65311598777771)));
+    let q = t.entries["|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"];
+    assert_eq!((q.accuracy, q.train_seconds), (82.83399999389648, Some(130.17848253250122)));
+    assert_eq!(t.entries.values().map(|q| q.accuracy).fold(f64::MIN, f64::max), 84.89199999023438);
+    assert!(t.about.contains("12 epochs"), "{}", t.about);
+
+    let root = std::env::temp_dir().join(format!("swapnas-hp12-{}", std::process::id()));
+    let file = root.join("benchmarks/nb201/nb2_cf10_hp12_info.p");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let bytes = std::fs::read(data.path("benchmarks/nb201/nb2_cf10_hp12_info.p")).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let err =
+        format!("{:#}", space.queries(space.task("cifar10").unwrap(), &swapnas_benchmarks::DataDir::at(&root)).unwrap_err());
+    assert!(err.contains("nb2_cf10_hp12_info.p"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -684,6 +684,19 @@ impl Engine {
     /// The proxies that depend on the computation alone score the candidate's same-function
     /// class representative, once per process (see [`ProxyDecl::function_only`]).
     pub fn score_arch_with(&self, c: &Candidate, seed: u64, from_cache: &AtomicUsize, memo: &Memo) -> ArchScores {
+        self.score_arch_where(c, seed, from_cache, memo, &|_| true)
+    }
+
+    /// [`Engine::score_arch_with`] for the proxies `wanted` picks (by their place in the
+    /// plan); the others are NaN and take no time.
+    pub fn score_arch_where(
+        &self,
+        c: &Candidate,
+        seed: u64,
+        from_cache: &AtomicUsize,
+        memo: &Memo,
+        wanted: &dyn Fn(usize) -> bool,
+    ) -> ArchScores {
         let scored = |label, builder, memo, representative| Scored {
             label,
             builder,
@@ -697,7 +710,7 @@ impl Engine {
         let class = c.same_function.as_ref().map(|r| scored(&r.label, r.builder.as_ref(), &class_memo, true));
         let mut out = ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
         for (k, p) in self.proxies.iter().enumerate() {
-            if self.not_applicable[k].is_some() {
+            if self.not_applicable[k].is_some() || !wanted(k) {
                 out.scores.push(f64::NAN);
                 out.seconds.push(0.0);
                 continue;

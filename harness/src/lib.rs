@@ -13,4 +13,5 @@ pub mod engine;
 pub mod fetch;
 pub mod memory;
 pub mod outputs;
+pub mod searches;
 pub mod spec;

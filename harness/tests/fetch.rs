@@ -7,10 +7,11 @@ use std::path::PathBuf;
 mod common;
 use common::{data_dir, serve};
 
-const NB201: [&str; 3] = [
+const NB201: [&str; 4] = [
     "benchmarks/nb201/suitezero-nasbench201-zen.zip",
     "benchmarks/nb201/nats-tss-test-accuracy-200ep.csv",
     "benchmarks/nb201/zc_nasbench201.json",
+    "benchmarks/nb201/nb2_cf10_hp12_info.p",
 ];
 
 fn fetch(mirror: &str, dest: &PathBuf) -> (bool, String) {
@@ -68,9 +69,11 @@ fn good_truncated_corrupt_and_missing_downloads() {
     assert!(err.contains("nats-tss-test-accuracy-200ep.csv") && err.contains("SHA-256 mismatch"), "{err}");
     assert!(err.contains("zc_nasbench201.json") && err.contains("404"), "{err}");
     assert!(err.contains("put the file") && err.contains("source:"), "{err}");
-    for p in NB201 {
+    for p in &NB201[..3] {
         assert!(!bad.join(p).exists(), "{p} must not be left behind");
     }
+    // The one good file of that fetch (the query table) landed and verified.
+    assert_eq!(std::fs::read(bad.join(NB201[3])).unwrap(), std::fs::read(data_dir().join(NB201[3])).unwrap());
     assert!(no_part_files(&bad));
 
     // Corrupt a fetched file on disk: verify says so and fetch repairs it.

@@ -100,6 +100,99 @@ fn bad_search_flags_are_named() {
     assert!(run(&["--fitness", "nwot", "--target-params", "0.5"]).contains("does not use it"));
     assert!(run(&["--target-params=-1"]).contains("--target-params must be a positive"));
     assert!(run(&["--budget", "0"]).contains("--budget"));
+    assert!(run(&["--algo", "robot", "--queries", "0"]).contains("--queries must be at least 1"));
+    // A space without a table of queried accuracies cannot run RoBoT, and says so first.
+    let no_table = run(&["--bench", "nb101", "--algo", "robot,evolution"]);
+    assert!(no_table.contains("declares no table of queried"), "{no_table}");
+}
+
+/// RoBoT and HNAS on a small pool: each run spends exactly its queries (distinct archs of the
+/// pool), the report counts them and their simulated training seconds beside the proxy
+/// seconds and sets the published rows beside; the found arch is the queried one with the
+/// best queried accuracy, looked up in the table afterwards.
+#[test]
+fn robot_and_hnas_spend_their_queries_and_report_the_cost() {
+    let Some(full) = common::full_data("RoBoT's hp = 12 query table") else { return };
+    let out = temp_dir("budgeted");
+    let o = common::swapnas()
+        .args(["search", "--bench", "nb201", "--task", "cifar100", "--algo", "robot,hnas", "--pool", "12"])
+        .args([
+            "--queries",
+            "5",
+            "--runs",
+            "2",
+            "--seed",
+            "1",
+            "--proxy-batch",
+            "8",
+            "--ntk-batch",
+            "8",
+            "--no-cache",
+            "--jobs",
+            "2",
+        ])
+        .arg("--data-dir")
+        .arg(&full)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for r in results {
+        let run = &r["run"];
+        assert_eq!(run["queries"].as_u64(), Some(5), "{run}");
+        assert_eq!(run["evaluations"].as_u64(), Some(5));
+        let train = run["train_seconds"].as_f64().unwrap();
+        // 5 archs of 32.5–207.6 s each (the table's range).
+        assert!((5.0 * 32.0..=5.0 * 208.0).contains(&train), "{train}");
+        let queried = run["fitness"].as_f64().unwrap();
+        assert!(queried > 10.0 && queried < 85.0, "a 12-epoch CIFAR-10 accuracy: {queried}");
+        assert!(run["scoring_seconds"].as_f64().unwrap() > 0.0);
+        assert!(r["accuracies"]["cifar100 test"]["value"].as_f64().unwrap() > 0.0);
+    }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(md.contains("5 queries per run of NAS-Bench-201 CIFAR-10 validation accuracy after 12 epochs"), "{md}");
+    assert!(md.contains("pool of 12 archs: a uniform sample of the space"), "{md}");
+    assert!(md.contains("*robot published* (RoBoT, ICLR 2024, Table 2)"), "{md}");
+    assert!(md.contains("| 73.51 ± 0.00 |"), "{md}");
+}
+
+/// MTF-PDNS end to end (one generation): an archive per run, judged by HV and IGD+ against the
+/// true front per task, with the Pareto plot.
+#[test]
+fn pdns_reports_its_archive_against_the_true_front() {
+    let out = temp_dir("pdns");
+    let o = common::swapnas()
+        .args(["search", "--bench", "nb201", "--task", "cifar10", "--algo", "pdns", "--generations", "1", "--runs", "2"])
+        .args(["--seed", "2", "--proxy-batch", "8", "--no-cache", "--jobs", "2"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["run"]["evaluations"].as_u64(), Some(40), "20 + 1 generation of 20");
+        assert!(!r["run"]["archive"].as_array().unwrap().is_empty());
+    }
+    let pareto = report["pareto"].as_array().unwrap();
+    assert_eq!(pareto.len(), 3, "one per task");
+    for t in pareto {
+        let best = t["true_front_hv"].as_f64().unwrap();
+        for (hv, igd) in t["hv"].as_array().unwrap().iter().zip(t["igd_plus"].as_array().unwrap()) {
+            let (hv, igd) = (hv.as_f64().unwrap(), igd.as_f64().unwrap());
+            assert!(hv > 0.0 && hv <= best + 1e-12, "HV {hv} beyond the true front's {best}");
+            assert!(igd >= 0.0);
+        }
+    }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(md.contains("## MTF-PDNS: the Pareto archive"), "{md}");
+    assert!(out.join("pareto.png").is_file() && out.join("pareto.svg").is_file());
 }
 
 /// `--cache` pointed at a file that is not a score cache (here a Parquet table a run wrote)
@@ -131,4 +224,32 @@ fn a_cache_flag_on_a_foreign_file_is_refused_and_the_file_kept() {
         assert_eq!(std::fs::read(&table).unwrap(), bytes, "{command:?} modified the file");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// NB101 can be searched: genes → cells, scored, and the found cells looked up in the table by
+/// `nasbench`'s cell hash afterwards (the 500-row sample holds few of the 423k cells: the report
+/// says how many runs found one in it).
+#[test]
+fn nb101_search_runs_end_to_end() {
+    let out = temp_dir("nb101");
+    let o = common::swapnas()
+        .args(["search", "--bench", "nb101", "--fitness", "params", "--algo", "evolution,random", "--budget", "20"])
+        .args(["--runs", "2", "--seed", "0", "--no-cache", "--jobs", "2"])
+        .arg("--data-dir")
+        .arg(data_dir())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    for r in report["results"].as_array().unwrap() {
+        assert_eq!(r["run"]["evaluations"].as_u64(), Some(20));
+        assert_eq!(r["run"]["arch"].as_str().unwrap().split(", ").count(), 56, "the 56-tuple");
+        if let Some(a) = r["accuracies"]["cifar10 val"]["value"].as_f64() {
+            assert!(a > 50.0 && a < 96.0, "{a}");
+        }
+    }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(md.contains("nb101's table samples the space"), "{md}");
 }

@@ -56,6 +56,9 @@ proxies! {
     // State of the art (issue 32).
     vkdnw,
     vkdnw_entropy,
+    // HNAS's NTK (issue 28).
+    ntk,
+    ntk_condnum,
 }
 
 pub mod az_nas;
@@ -103,6 +106,32 @@ pub const LABEL_FREE: Ensemble = Ensemble {
     members: &["vkdnw", "az_expressivity", "az_progressivity", "az_trainability", "flops", "jacov", "meco", "reg_swap"],
     over_applicable: true,
 };
+
+/// The proxies a search from the literature reads, declared beside the proxies (the harness
+/// names no proxy): RoBoT's weighted sum, HNAS's score, MTF-PDNS's objectives.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricSet {
+    /// The search that reads them and where it is published.
+    pub search: &'static str,
+    /// In the order the search reads them; every member is maximised but the last `minimised`.
+    pub members: &'static [&'static str],
+    pub minimised: usize,
+}
+
+/// RoBoT (ICLR 2024; hzf1174/RoBoT): the six training-free metrics its BO weighs.
+pub const ROBOT_METRICS: MetricSet = MetricSet {
+    search: "RoBoT, ICLR 2024",
+    members: &["grad_norm", "snip", "grasp", "fisher", "synflow", "jacov"],
+    minimised: 0,
+};
+
+/// HNAS (NeurIPS 2022; shuyao95/HNAS): the NTK trace norm M, then the condition number (as −κ).
+pub const HNAS_METRICS: MetricSet = MetricSet { search: "HNAS, NeurIPS 2022", members: &["ntk", "ntk_condnum"], minimised: 0 };
+
+/// MTF-PDNS (arXiv 2407.20656; ELO-Lab/PDNS): three maximised proxies, then the cost it
+/// minimises (FLOPs, also the cost axis of its Pareto front).
+pub const PDNS_OBJECTIVES: MetricSet =
+    MetricSet { search: "MTF-PDNS, arXiv 2407.20656", members: &["synflow", "jacov", "snip", "flops"], minimised: 1 };
 
 /// The named ensemble called `name`, if any.
 pub fn ensemble(name: &str) -> Option<&'static Ensemble> {

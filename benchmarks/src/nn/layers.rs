@@ -8,7 +8,7 @@
 use crate::nn::cpu::{self, Buf, Window};
 use crate::nn::grad;
 use crate::nn::init::WeightInit;
-use crate::nn::network::{BnMode, ForwardCtx, Probe};
+use crate::nn::network::{BnMode, ConvGeometry, ForwardCtx, LayerInput, Probe};
 use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
@@ -228,6 +228,20 @@ impl Conv {
 
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let x0 = ctx.taps.first_params.then(|| x.clone());
+        let input = (ctx.taps.layer_outputs && ctx.taps.layer_inputs).then(|| {
+            let [_, _, kh, kw] = self.weight.dims();
+            LayerInput {
+                value: x.clone().detach(),
+                conv: Some(ConvGeometry {
+                    kernel: [kh, kw],
+                    stride: self.stride,
+                    padding: self.padding,
+                    dilation: self.dilation,
+                    groups: self.groups,
+                }),
+                bias: self.bias.is_some(),
+            }
+        });
         let y = match self.native(&x, ctx) {
             Some(win) => {
                 let c_out = self.weight.dims()[0];
@@ -255,7 +269,7 @@ impl Conv {
         ctx.module_output(&y);
         if ctx.taps.layer_outputs {
             let [_, c_in_per_group, kh, kw] = self.weight.dims();
-            let (probe, y) = Probe::attach(y, c_in_per_group * kh * kw);
+            let (probe, y) = Probe::attach_with_input(y, c_in_per_group * kh * kw, input);
             ctx.conv_outputs.push(probe);
             return y;
         }
@@ -454,6 +468,11 @@ impl Linear {
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
         let x_first = (ctx.taps.first_params && r == 1).then(|| x.clone().slice([0..n, 0..1]));
+        let input = (ctx.taps.layer_outputs && ctx.taps.layer_inputs && r == 1).then(|| LayerInput {
+            value: x.clone().detach(),
+            conv: None,
+            bias: true,
+        });
         let y = if r == 1 {
             x.matmul(self.weight.val().transpose())
         } else {
@@ -471,7 +490,7 @@ impl Linear {
             None => y,
         };
         if ctx.taps.layer_outputs {
-            let (probe, y) = Probe::attach(y, d_in);
+            let (probe, y) = Probe::attach_with_input(y, d_in, input);
             ctx.linear_outputs.push(probe);
             return y;
         }

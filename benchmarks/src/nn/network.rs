@@ -62,6 +62,9 @@ pub struct Taps {
     /// backward pass the leaf's gradient is the gradient of the output (burn has no hooks).
     /// Needs an autodiff device.
     pub layer_outputs: bool,
+    /// With `layer_outputs`: each conv's and linear's input too (detached) with the conv's
+    /// geometry, in its probe ([`Probe::input`]): per-sample weight gradients (the NTK).
+    pub layer_inputs: bool,
     /// Each BatchNorm's per-channel batch variance (biased) in execution order, and the
     /// number of values each channel's statistics were taken over (n·h·w).
     pub bn_variance: bool,
@@ -365,6 +368,29 @@ pub struct Probe<const D: usize> {
     /// Weights per output channel of the layer that produced it (`C_in/groups·kh·kw` for a
     /// conv, `in_features` for a linear): fisher spreads each channel's value over them.
     pub fan_in: usize,
+    /// The layer's input (when [`Taps::layer_inputs`]).
+    pub input: Option<LayerInput<D>>,
+}
+
+/// A conv's or linear's input, as [`Probe::input`] keeps it.
+#[derive(Debug, Clone)]
+pub struct LayerInput<const D: usize> {
+    /// The input value (detached).
+    pub value: Tensor<D>,
+    /// A conv's geometry (None for a linear).
+    pub conv: Option<ConvGeometry>,
+    /// Whether the layer adds a bias.
+    pub bias: bool,
+}
+
+/// A conv's window: `[kh, kw]`, stride, padding, dilation, groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub kernel: [usize; 2],
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    pub groups: usize,
 }
 
 impl<const D: usize> Probe<D> {
@@ -373,7 +399,14 @@ impl<const D: usize> Probe<D> {
     pub fn attach(output: Tensor<D>, fan_in: usize) -> (Self, Tensor<D>) {
         let leaf = output.zeros_like().detach().require_grad();
         let next = output.clone().add(leaf.clone());
-        (Self { output, leaf, fan_in }, next)
+        (Self { output, leaf, fan_in, input: None }, next)
+    }
+
+    /// [`Self::attach`], keeping the layer's input.
+    pub fn attach_with_input(output: Tensor<D>, fan_in: usize, input: Option<LayerInput<D>>) -> (Self, Tensor<D>) {
+        let (mut probe, next) = Self::attach(output, fan_in);
+        probe.input = input;
+        (probe, next)
     }
 
     /// d(loss)/d(output), once a backward pass has run.

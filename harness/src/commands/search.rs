@@ -12,16 +12,27 @@
 //!   S members sampled with replacement, the best is mutated (one op), the child joins and the
 //!   oldest member is removed.
 //! * `random` — N uniformly random archs (NASWOT-style baseline).
+//! * `robot`, `hnas` — RoBoT (ICLR 2024) and HNAS (NeurIPS 2022), [`crate::searches`]: they
+//!   rank a scored pool of archs (`--pool`) with their own training-free metrics and spend a
+//!   budget of queried accuracies (`--queries`, the space's table of briefly trained
+//!   accuracies, [`swapnas_benchmarks::space::QueryTable`]) through an explicit oracle; the
+//!   report counts the queries and their simulated training seconds beside proxy seconds.
+//! * `pdns` — MTF-PDNS: multi-objective novelty search over SynFlow, Jacob_cov, SNIP and
+//!   FLOPs, accuracy-blind; its result is a Pareto archive, judged by hypervolume and IGD+
+//!   against the space's true front (read after the search).
 //!
 //! Every algorithm returns the best-fitness arch of all it evaluated. The budget counts
 //! evaluations (a child equal to an arch already evaluated counts, and reuses its score).
-//! The search sees only fitness: it builds networks from genes and never opens the space's
-//! table; accuracies are read afterwards, for the report only.
+//! The search sees only fitness (and, for RoBoT and HNAS, the oracle's queried accuracies): it
+//! builds networks from genes and never opens the space's table; accuracies are read
+//! afterwards, for the report only.
 
 use clap::Args;
 use crate::outputs::{self, Outputs};
 use crate::cli::{CacheArgs, EnsembleArg, ExecArgs, InputArgs, SettingArgs, TaskArgs};
 use crate::engine::{Engine, ProxyPlan, Setup, Target};
+use crate::searches::oracle::Oracle;
+use crate::searches::{pool_genes, Pool};
 use anyhow::{bail, Context, Result};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -32,10 +43,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use swapnas_benchmarks::genome::Genome;
-use swapnas_benchmarks::space::{param_count, Request};
+use swapnas_benchmarks::space::{param_count, QueryTable, Request};
 use swapnas_benchmarks::{DataDir, SearchSpace, Task};
 use swapnas_proxies::derive_seed;
 use swapnas_reports::plot::{lines, LinePanel, Series};
@@ -59,9 +70,31 @@ pub struct SearchArgs {
     pub ensemble: EnsembleArg,
 
     /// Algorithms, comma-separated: evolution (SWAP-NAS's), aging (regularised evolution),
-    /// random, or all.
+    /// random, all (those three), robot (RoBoT), hnas (HNAS), pdns (MTF-PDNS).
     #[arg(long, default_value = "evolution")]
     pub algo: String,
+
+    /// RoBoT / HNAS: queried accuracies per run, T [default: the budget the literature spends
+    /// on the space's query table, 20 on NAS-Bench-201].
+    #[arg(long)]
+    pub queries: Option<usize>,
+
+    /// RoBoT / HNAS: archs of the seeded pool they rank, scored with their metrics (0 = the
+    /// whole space, as the papers do; a CPU scores ~1,000 archs with RoBoT's six metrics in
+    /// about 30 min).
+    #[arg(long, default_value_t = 1000)]
+    pub pool: usize,
+
+    /// RoBoT / HNAS: the pool's metrics — `computed` (swapnas scores a seeded pool of `--pool`
+    /// archs) or `reference` (the space's NAS-Bench-Suite-Zero file: its archs and their
+    /// precomputed scores, as RoBoT's TransNAS-Bench-101 code reads them; a metric the file
+    /// lacks is dropped, and the report says so).
+    #[arg(long, value_enum, default_value_t = PoolScores::Computed)]
+    pub pool_scores: PoolScores,
+
+    /// MTF-PDNS: generations (population 20; the paper's 50).
+    #[arg(long, default_value_t = 50)]
+    pub generations: usize,
 
     /// Fitness evaluations per run.
     #[arg(long, default_value_t = 100)]
@@ -110,6 +143,14 @@ pub struct SearchArgs {
     #[arg(long = "cache")]
     pub cache_file: Option<PathBuf>,
 }
+/// Where the pool of RoBoT and HNAS takes its metrics from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PoolScores {
+    Computed,
+    Reference,
+}
+
 /// A search algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,6 +158,9 @@ pub enum Algo {
     Evolution,
     Aging,
     Random,
+    Robot,
+    Hnas,
+    Pdns,
 }
 
 impl Algo {
@@ -125,6 +169,29 @@ impl Algo {
             Algo::Evolution => "evolution",
             Algo::Aging => "aging",
             Algo::Random => "random",
+            Algo::Robot => "robot",
+            Algo::Hnas => "hnas",
+            Algo::Pdns => "pdns",
+        }
+    }
+
+    /// Whether it searches with `--fitness` (the others bring their own metrics).
+    pub fn uses_fitness(self) -> bool {
+        matches!(self, Algo::Evolution | Algo::Aging | Algo::Random)
+    }
+
+    /// Whether it spends queried accuracies.
+    pub fn queries(self) -> bool {
+        matches!(self, Algo::Robot | Algo::Hnas)
+    }
+
+    /// The proxies it reads, when not `--fitness`.
+    pub fn metrics(self) -> &'static [&'static str] {
+        match self {
+            Algo::Robot => crate::searches::robot::METRICS,
+            Algo::Hnas => crate::searches::hnas::METRICS,
+            Algo::Pdns => crate::searches::pdns::OBJECTIVES,
+            _ => &[],
         }
     }
 }
@@ -204,6 +271,9 @@ pub fn search(
     rng: &mut ChaCha8Rng,
     eval: &mut dyn FnMut(&[u8]) -> Result<Vec<f64>>,
 ) -> Result<Vec<Evaluated>> {
+    if !algo.uses_fitness() {
+        bail!("{} is not a single-fitness search (see crate::searches)", algo.name());
+    }
     let mut h = History { genes: Vec::new(), scores: Vec::new(), rule, eval, budget: params.budget };
     let initial = match algo {
         Algo::Random => params.budget,
@@ -214,7 +284,7 @@ pub fn search(
         h.add(g)?;
     }
     match algo {
-        Algo::Random => {}
+        Algo::Random | Algo::Robot | Algo::Hnas | Algo::Pdns => {}
         Algo::Aging => {
             let mut population: VecDeque<usize> = (0..h.genes.len()).collect();
             while !h.full() {
@@ -287,7 +357,13 @@ pub fn best_so_far(entries: &[Evaluated], rule: EnsembleRule) -> Vec<(usize, f64
 pub struct SearchConfig {
     pub target: Target,
     pub genome: &'static Genome,
+    /// The fitness (`--fitness`) of the single-fitness algorithms.
     pub plan: ProxyPlan,
+    /// Every proxy the algorithms read: the fitness's members (if an algorithm uses it), then
+    /// the metrics of RoBoT, HNAS and PDNS (each once). Each arch is scored with all of them.
+    pub scored: ProxyPlan,
+    /// The fitness members' places in `scored`.
+    pub fitness_members: Vec<usize>,
     pub rule: EnsembleRule,
     pub algos: Vec<Algo>,
     pub params: Params,
@@ -303,6 +379,13 @@ pub struct SearchConfig {
     pub jobs: Option<usize>,
     /// reg-SWAP's μ = σ from `--target-params` (millions).
     pub target_params: Option<f64>,
+    /// RoBoT / HNAS: queries per run (None: the query table's customary budget).
+    pub queries: Option<usize>,
+    /// RoBoT / HNAS: the pool's size (0 = the whole space).
+    pub pool: usize,
+    pub pool_scores: PoolScores,
+    /// MTF-PDNS: generations.
+    pub generations: usize,
 }
 
 impl SearchConfig {
@@ -340,8 +423,9 @@ impl SearchConfig {
         for a in args.algo.split(',').map(str::trim) {
             let list: Vec<Algo> = match a {
                 "all" => vec![Algo::Evolution, Algo::Aging, Algo::Random],
-                _ => vec![<Algo as clap::ValueEnum>::from_str(a, true)
-                    .map_err(|_| anyhow::anyhow!("unknown --algo `{a}`; choose evolution, aging, random or all"))?],
+                _ => vec![<Algo as clap::ValueEnum>::from_str(a, true).map_err(|_| {
+                    anyhow::anyhow!("unknown --algo `{a}`; choose evolution, aging, random, all, robot, hnas or pdns")
+                })?],
             };
             for x in list {
                 if !algos.contains(&x) {
@@ -352,10 +436,40 @@ impl SearchConfig {
         if args.budget == 0 || args.runs == 0 {
             bail!("--budget and --runs must be at least 1");
         }
+        if args.queries == Some(0) {
+            bail!("--queries must be at least 1");
+        }
+        if args.generations == 0 {
+            bail!("--generations must be at least 1");
+        }
+        // Every proxy any chosen algorithm reads, each once.
+        let mut items: Vec<String> = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        if algos.iter().any(|a| a.uses_fitness()) {
+            items.push(args.fitness.trim().to_string());
+            names.extend(members.iter().copied());
+        }
+        for a in &algos {
+            for &m in a.metrics() {
+                if !names.contains(&m) {
+                    names.push(m);
+                    items.push(m.to_string());
+                }
+            }
+        }
+        let scored = ProxyPlan::resolve(&items.join(","), &settings)?;
+        let fitness_members = members
+            .iter()
+            .filter_map(|m| scored.decls.iter().position(|d| d.name == *m))
+            .collect::<Vec<_>>();
         if args.population < 2 || args.sample == 0 || args.mutations == 0 {
             bail!("--population must be at least 2, --sample and --mutations at least 1");
         }
-        let fitness_name = members.join("+");
+        let fitness_name = if algos.iter().any(|a| a.uses_fitness()) {
+            members.join("+")
+        } else {
+            algos.iter().map(|a| a.name()).collect::<Vec<_>>().join("+")
+        };
         let name = space.candidate_run_name(target.task);
         let out = args.exec.out.clone().unwrap_or_else(|| {
             let suffix = args.target_params.map_or(String::new(), |m| format!("-target{m}M"));
@@ -380,7 +494,33 @@ impl SearchConfig {
             device: args.exec.device.clone(),
             jobs: args.exec.jobs,
             target_params: args.target_params,
+            scored,
+            fitness_members,
+            queries: args.queries,
+            pool: args.pool,
+            pool_scores: args.pool_scores,
+            generations: args.generations,
         })
+    }
+
+    /// Where each algorithm's proxies are in the scored plan.
+    fn columns(&self, algo: Algo) -> Vec<usize> {
+        if algo.uses_fitness() {
+            return self.fitness_members.clone();
+        }
+        algo.metrics().iter().filter_map(|m| self.scored.decls.iter().position(|d| d.name == *m)).collect()
+    }
+
+    /// What each algorithm searched with, in words.
+    fn fitness_text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.algos.iter().any(|a| a.uses_fitness()) {
+            parts.push(self.fitness_name());
+        }
+        for a in self.algos.iter().filter(|a| !a.uses_fitness()) {
+            parts.push(format!("{}: {}", a.name(), a.metrics().join("+")));
+        }
+        parts.join("; ")
     }
 
     fn fitness_name(&self) -> String {
@@ -410,30 +550,43 @@ pub struct RunResult {
     pub evaluations: usize,
     pub distinct: usize,
     pub wall_seconds: f64,
-    /// Proxy seconds over the run's distinct archs: what it costs alone on one core, cold cache.
+    /// Proxy seconds over the run's distinct archs (RoBoT / HNAS: over the pool they rank):
+    /// what it costs alone on one core, cold cache.
     pub scoring_seconds: f64,
+    /// RoBoT / HNAS: accuracies queried (distinct archs).
+    pub queries: Option<usize>,
+    /// RoBoT / HNAS: the queried archs' simulated training seconds, where the table records them.
+    pub train_seconds: Option<f64>,
+    /// MTF-PDNS: the final Pareto archive's archs.
+    pub archive: Option<Vec<String>>,
     /// Per evaluation: the best-so-far arch and its fitness.
     #[serde(skip)]
     pub trace: Vec<(String, f64)>,
 }
 
-/// An arch's scores and the proxy seconds they took, computed once.
-type Slot = Arc<OnceLock<(Vec<f64>, f64)>>;
+/// An arch's scores and seconds per proxy of the plan, each computed once (None: not yet).
+type Slot = Arc<Mutex<Vec<Option<(f64, f64)>>>>;
 
 impl RunResult {
     /// The run's columns as text: algorithm, run, arch, fitness, params, evaluations,
-    /// distinct archs, wall seconds, scoring seconds.
-    fn cells(&self) -> [String; 9] {
+    /// distinct archs, wall seconds, scoring seconds, queries, query training seconds (the
+    /// fitness of RoBoT / HNAS is the found arch's queried accuracy).
+    fn cells(&self) -> [String; 11] {
         [
             self.algo.name().to_string(),
             self.run.to_string(),
-            self.arch.clone(),
+            match &self.archive {
+                Some(a) => format!("Pareto archive of {}", a.len()),
+                None => self.arch.clone(),
+            },
             self.fitness.to_string(),
             self.params.to_string(),
             self.evaluations.to_string(),
             self.distinct.to_string(),
             format!("{:.1}", self.wall_seconds),
             format!("{:.1}", self.scoring_seconds),
+            self.queries.map_or(String::new(), |q| q.to_string()),
+            self.train_seconds.map_or(String::new(), |t| format!("{t:.1}")),
         ]
     }
 }
@@ -451,33 +604,136 @@ struct SharedScores<'a> {
 }
 
 impl SharedScores<'_> {
-    /// Scores of `label` and the proxy seconds they took (when computed or cached).
-    fn get(&self, label: &str) -> Result<(Vec<f64>, f64)> {
-        let cell = self.memo.lock().unwrap_or_else(|e| e.into_inner()).entry(label.to_string()).or_default().clone();
-        if let Some(v) = cell.get() {
-            return Ok(v.clone());
-        }
-        let candidate = self.space.reference_candidate(label, self.task)?;
-        // Scored inside the slot's initialiser: runs that reach the same arch at once wait
-        // for the one scoring it (each arch is scored, and counted, once).
-        let scored = cell.get_or_init(|| {
+    /// Scores of `label` by the proxies `columns` (places in the plan) and each one's seconds,
+    /// computed (or read from the cache) once per process: a second caller for the same arch
+    /// waits for the first, then computes only what it still lacks.
+    fn get(&self, label: &str, columns: &[usize]) -> Result<(Vec<f64>, Vec<f64>)> {
+        let n = self.engine.proxies.len();
+        let slot = self.memo.lock().unwrap_or_else(|e| e.into_inner()).entry(label.to_string()).or_insert_with(|| Arc::new(Mutex::new(vec![None; n]))).clone();
+        let mut known = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let missing: Vec<usize> = columns.iter().copied().filter(|&k| known[k].is_none()).collect();
+        if !missing.is_empty() {
+            let candidate = self.space.reference_candidate(label, self.task)?;
             let hits = AtomicUsize::new(0);
-            let r = self.engine.score_arch(&candidate, self.seed, &hits);
+            let r = self.engine.score_arch_where(&candidate, self.seed, &hits, &swapnas_proxies::Memo::new(), &|k| missing.contains(&k));
             for e in &r.errors {
                 eprintln!("warning: arch {label}: {e}");
             }
-            let applicable = self.engine.not_applicable.iter().filter(|n| n.is_none()).count();
+            let applicable = missing.iter().filter(|&&k| self.engine.not_applicable[k].is_none()).count();
             let h = hits.load(Ordering::Relaxed);
             self.from_cache.fetch_add(h, Ordering::Relaxed);
             self.computed.fetch_add(applicable - h, Ordering::Relaxed);
-            (r.scores, r.seconds.iter().sum())
-        });
-        Ok(scored.clone())
+            for &k in &missing {
+                known[k] = Some((r.scores[k], r.seconds[k]));
+            }
+        }
+        Ok(columns.iter().map(|&k| known[k].expect("scored above")).unzip())
     }
+}
+
+/// The pool RoBoT and HNAS rank: its archs with every scored proxy and each one's seconds.
+struct Ranked {
+    labels: Vec<String>,
+    scores: Vec<Vec<f64>>,
+    seconds: Vec<Vec<f64>>,
+    /// Where the scores come from, in words.
+    source: String,
+}
+
+impl Ranked {
+    /// The pool as `algo` sees it: its metrics' columns.
+    fn pool(&self, config: &SearchConfig, algo: Algo) -> Pool {
+        let columns = self.columns(config, algo);
+        Pool {
+            labels: self.labels.clone(),
+            names: columns.iter().map(|&c| config.scored.decls[c].name).collect(),
+            metrics: self.scores.iter().map(|s| columns.iter().map(|&c| s[c]).collect()).collect(),
+        }
+    }
+
+    /// The columns of `algo`'s metrics that have a score somewhere in the pool (a reference
+    /// file may lack a metric: it is dropped).
+    fn columns(&self, config: &SearchConfig, algo: Algo) -> Vec<usize> {
+        config.columns(algo).into_iter().filter(|&c| self.scores.iter().any(|s| s[c].is_finite())).collect()
+    }
+
+    /// `algo`'s metrics the pool has no score of.
+    fn dropped(&self, config: &SearchConfig, algo: Algo) -> Vec<&'static str> {
+        let kept = self.columns(config, algo);
+        config.columns(algo).into_iter().filter(|c| !kept.contains(c)).map(|c| config.scored.decls[c].name).collect()
+    }
+
+    /// Proxy seconds of these columns over the pool.
+    fn seconds(&self, columns: &[usize]) -> f64 {
+        self.seconds.iter().map(|s| columns.iter().map(|&c| s[c]).sum::<f64>()).sum()
+    }
+}
+
+/// Scores the seeded pool (`--pool`) with every proxy of the search, in parallel.
+fn score_pool(config: &SearchConfig, shared: &SharedScores) -> Result<Ranked> {
+    let genes = pool_genes(config.genome, config.pool, config.seed)?;
+    let labels: Vec<String> = genes.iter().map(|g| (config.genome.label)(g)).collect();
+    // The columns of the algorithms that rank the pool.
+    let mut columns: Vec<usize> = config.algos.iter().filter(|a| a.queries()).flat_map(|&a| config.columns(a)).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let names: Vec<&str> = columns.iter().map(|&k| config.scored.decls[k].name).collect();
+    eprintln!("scoring the pool RoBoT / HNAS rank: {} archs (seed {}) with {}", labels.len(), config.seed, names.join(", "));
+    let done = AtomicUsize::new(0);
+    let t = Instant::now();
+    let scored: Vec<Result<(Vec<f64>, Vec<f64>)>> = labels
+        .par_iter()
+        .map(|label| {
+            if crate::engine::interrupted() {
+                bail!("interrupted (Ctrl-C): the pool's scores so far are in the score cache; run the same search again to resume");
+            }
+            let r = shared.get(label, &columns);
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(100) || n == labels.len() {
+                eprintln!("  pool {n}/{} in {:.0} s", labels.len(), t.elapsed().as_secs_f64());
+            }
+            r
+        })
+        .collect();
+    // Back to the plan's places (NaN and 0 s elsewhere).
+    let n = config.scored.decls.len();
+    let spread = |v: Vec<f64>, fill: f64| {
+        let mut out = vec![fill; n];
+        for (&k, x) in columns.iter().zip(v) {
+            out[k] = x;
+        }
+        out
+    };
+    let (scores, seconds) =
+        scored.into_iter().collect::<Result<Vec<_>>>()?.into_iter().map(|(s, t)| (spread(s, f64::NAN), spread(t, 0.0))).unzip();
+    let source = match config.pool {
+        0 => "the whole space, scored by swapnas".to_string(),
+        _ => format!("a uniform sample of the space (seed {}, `--pool`; the papers rank the whole space), scored by swapnas", config.seed),
+    };
+    Ok(Ranked { labels, scores, seconds, source })
+}
+
+/// The pool as the space's NAS-Bench-Suite-Zero reference file has it: its archs for the task
+/// and their precomputed scores (NaN where the file lacks a metric; no seconds counted). Its
+/// accuracies are not read.
+fn reference_pool(config: &SearchConfig) -> Result<Ranked> {
+    let Target { space, task, .. } = config.target;
+    let reference = space.reference().with_context(|| format!("--pool-scores reference: --bench {} has no reference file", space.name()))?;
+    let table = swapnas_benchmarks::data::suite_zero::ZcTable::load(&config.data, &reference.file, task.name)?;
+    let n = config.scored.decls.len();
+    let mut labels = Vec::with_capacity(table.entries.len());
+    let mut scores = Vec::with_capacity(table.entries.len());
+    for e in &table.entries {
+        labels.push(space.reference_candidate(&e.arch, task)?.label);
+        scores.push(config.scored.decls.iter().map(|d| e.scores.get(d.name).copied().unwrap_or(f64::NAN)).collect::<Vec<f64>>());
+    }
+    let source = format!("NAS-Bench-Suite-Zero's precomputed scores ({}), {} archs; their cost is not counted", reference.file.rel_path, labels.len());
+    Ok(Ranked { seconds: vec![vec![0.0; n]; labels.len()], labels, scores, source })
 }
 
 /// What the table says of one arch, per (task, accuracy column).
 struct Column {
+    space: &'static dyn SearchSpace,
     task: &'static Task,
     column: &'static str,
     values: HashMap<String, f64>,
@@ -515,10 +771,18 @@ fn read_tables(space: &'static dyn SearchSpace, data: &DataDir) -> (Vec<Column>,
             let request = Request { task, set: None, archs: Some(0), seed: 0, accuracy: acc, largest: false };
             match crate::engine::load(space, &request, data) {
                 Ok(loaded) => {
-                    let values: HashMap<String, f64> = loaded.candidates.iter().map(|c| (c.label.clone(), c.accuracy)).collect();
+                    // Rows that are one arch under the space's key (NAS-Bench-101's sample repeats
+                    // cells, each row one training repeat) count once, at their mean.
+                    let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+                    for c in &loaded.candidates {
+                        let e = sums.entry(space.arch_key(&c.label)).or_insert((0.0, 0));
+                        e.0 += c.accuracy;
+                        e.1 += 1;
+                    }
+                    let values: HashMap<String, f64> = sums.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect();
                     let mut sorted: Vec<f64> = values.values().copied().filter(|v| v.is_finite()).collect();
                     sorted.sort_by(|a, b| if task.metric.higher_is_better { b.total_cmp(a) } else { a.total_cmp(b) });
-                    columns.push(Column { task, column: acc.name, values, sorted });
+                    columns.push(Column { space, task, column: acc.name, values, sorted });
                 }
                 Err(e) => problems.push(format!("{} {}: {e:#}", task.name, acc.name)),
             }
@@ -549,11 +813,16 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
     let Target { space, task, .. } = config.target;
     let run_name = space.candidate_run_name(task);
     let largest = largest_params(config)?;
+    // The oracle's table first: a search that cannot query fails before it scores anything.
+    let queries = match config.algos.iter().any(|a| a.queries()) {
+        true => Some(space.queries(task, &config.data)?),
+        false => None,
+    };
     Outputs::create(&config.out)?;
     let engine = Engine::prepare(Setup {
         run_name: &run_name,
         task,
-        plan: &config.plan,
+        plan: &config.scored,
         largest_params: largest,
         input: config.input,
         min_images: 1,
@@ -563,8 +832,8 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         data: &config.data,
         dedup: config.dedup,
     })?;
-    if let Some(why) = engine.not_applicable.iter().flatten().next() {
-        bail!("the fitness cannot run on --task {}: {why}", task.name);
+    if let Some((d, why)) = config.scored.decls.iter().zip(&engine.not_applicable).find_map(|(d, n)| n.as_ref().map(|w| (d, w))) {
+        bail!("{} cannot run on --task {}: {why}", d.name, task.name);
     }
     let shared = SharedScores {
         engine: &engine,
@@ -575,7 +844,7 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         from_cache: AtomicUsize::new(0),
         computed: AtomicUsize::new(0),
     };
-    let fitness_name = config.fitness_name();
+    let fitness_name = config.fitness_text();
     eprintln!(
         "swapnas search: {run_name}, fitness {fitness_name}, {} × {} runs, budget {} evaluations, P={} S={} M={}, seed {}{}",
         config.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join("/"),
@@ -593,53 +862,34 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         }
     );
     crate::engine::watch_ctrl_c();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(config.jobs.unwrap_or(0)).build()?;
+    let ranked = match (&queries, config.pool_scores) {
+        (Some(_), PoolScores::Computed) => Some(pool.install(|| score_pool(config, &shared))?),
+        (Some(_), PoolScores::Reference) => Some(reference_pool(config)?),
+        (None, _) => None,
+    };
+    if let Some(r) = &ranked {
+        for &a in config.algos.iter().filter(|a| a.queries()) {
+            let dropped = r.dropped(config, a);
+            if !dropped.is_empty() {
+                eprintln!("{}: the pool has no {} scores: left out", a.name(), dropped.join(", "));
+            }
+        }
+    }
     let jobs: Vec<(usize, Algo, usize)> =
         config.algos.iter().enumerate().flat_map(|(k, &a)| (0..config.runs).map(move |r| (k, a, r))).collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(config.jobs.unwrap_or(0)).build()?;
     let done = AtomicUsize::new(0);
     let results: Vec<Result<RunResult>> = pool.install(|| {
         jobs.par_iter()
             .map(|&(k, algo, run)| {
-                let t = Instant::now();
-                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(derive_seed(config.seed, 0x5ea7c4 + k as u64), run as u64));
-                let mut seconds: HashMap<String, f64> = HashMap::new();
-                let mut eval = |genes: &[u8]| -> Result<Vec<f64>> {
-                    if crate::engine::interrupted() {
-                        bail!("interrupted (Ctrl-C): every arch scored so far is in the score cache; run the same search again to resume (it replays from the cache)");
-                    }
-                    let label = (config.genome.label)(genes);
-                    let (scores, s) = shared.get(&label)?;
-                    seconds.insert(label, s);
-                    Ok(scores)
-                };
-                let entries = search(config.genome, algo, config.params, config.rule, &mut rng, &mut eval)?;
-                let trace: Vec<(String, f64)> = best_so_far(&entries, config.rule)
-                    .into_iter()
-                    .map(|(i, f)| ((config.genome.label)(&entries[i].genes), f))
-                    .collect();
-                let (arch, fitness) = trace.last().cloned().context("no evaluation")?;
-                let candidate = space.reference_candidate(&arch, task)?;
-                let params = crate::engine::guarded(|| param_count(candidate.builder.as_ref()))
-                    .with_context(|| format!("counting the parameters of arch {arch}"))?;
+                let result = run_one(config, &shared, ranked.as_ref(), queries.as_ref(), algo, k, run)?;
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                eprintln!(
-                    "  {n}/{}: {} run {run}: {arch} (fitness {fitness:.4}) in {:.0} s",
-                    jobs.len(),
-                    algo.name(),
-                    t.elapsed().as_secs_f64()
-                );
-                Ok(RunResult {
-                    algo,
-                    run,
-                    arch,
-                    fitness,
-                    params,
-                    evaluations: entries.len(),
-                    distinct: seconds.len(),
-                    wall_seconds: t.elapsed().as_secs_f64(),
-                    scoring_seconds: seconds.values().sum(),
-                    trace,
-                })
+                let found = match &result.archive {
+                    Some(a) => format!("a Pareto archive of {} archs", a.len()),
+                    None => format!("{} (fitness {:.4})", result.arch, result.fitness),
+                };
+                eprintln!("  {n}/{}: {} run {run}: {found} in {:.0} s", jobs.len(), algo.name(), result.wall_seconds);
+                Ok(result)
             })
             .collect()
     });
@@ -649,6 +899,11 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
 
     // Only now the table: accuracies for the report.
     let (columns, problems) = read_tables(space, &config.data);
+    // A true front needs every arch of the space in the table.
+    let pareto = match config.algos.contains(&Algo::Pdns) && config.genome.table_complete {
+        true => Some(pool.install(|| pareto(config, &columns, &results))?),
+        false => None,
+    };
     Report {
         config,
         engine: &engine,
@@ -659,8 +914,181 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
         distinct,
         shared: &shared,
         search_seconds,
+        pareto: pareto.as_deref(),
+        queried: queries.as_ref().map(|q| q.about.as_str()),
+        ranked: ranked.as_ref(),
     }
     .write()
+}
+
+/// One seeded run of one algorithm (`k`: its place in `--algo`): what it found and what it cost.
+fn run_one(
+    config: &SearchConfig,
+    shared: &SharedScores,
+    ranked: Option<&Ranked>,
+    queries: Option<&QueryTable>,
+    algo: Algo,
+    k: usize,
+    run: usize,
+) -> Result<RunResult> {
+    let Target { space, task, .. } = config.target;
+    let t = Instant::now();
+    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(derive_seed(config.seed, 0x5ea7c4 + k as u64), run as u64));
+    let columns = config.columns(algo);
+    let mut seconds: HashMap<String, f64> = HashMap::new();
+    let mut eval = |genes: &[u8]| -> Result<Vec<f64>> {
+        if crate::engine::interrupted() {
+            bail!("interrupted (Ctrl-C): every arch scored so far is in the score cache; run the same search again to resume (it replays from the cache)");
+        }
+        let label = (config.genome.label)(genes);
+        let (scores, s) = shared.get(&label, &columns)?;
+        seconds.insert(label, s.iter().sum());
+        Ok(scores)
+    };
+    let mut result = RunResult {
+        algo,
+        run,
+        arch: String::new(),
+        fitness: f64::NAN,
+        params: 0,
+        evaluations: 0,
+        distinct: 0,
+        wall_seconds: 0.0,
+        scoring_seconds: 0.0,
+        queries: None,
+        train_seconds: None,
+        archive: None,
+        trace: Vec::new(),
+    };
+    match algo {
+        Algo::Robot | Algo::Hnas => {
+            let (ranked, table) = (ranked.context("no pool")?, queries.context("no queries")?);
+            let pool = ranked.pool(config, algo);
+            let mut oracle = Oracle::new(table, config.queries.unwrap_or(table.budget));
+            match algo {
+                Algo::Robot => drop(crate::searches::robot::robot(&pool, &mut oracle, &mut rng)?),
+                _ => drop(crate::searches::hnas::hnas(&pool, &mut oracle, &mut rng)?),
+            }
+            let mut best: Option<(String, f64)> = None;
+            for (label, a) in oracle.asked() {
+                if best.as_ref().is_none_or(|b| *a > b.1) {
+                    best = Some((label.clone(), *a));
+                }
+                result.trace.push(best.clone().expect("set"));
+            }
+            result.evaluations = oracle.asked().len();
+            result.distinct = oracle.asked().len();
+            result.queries = Some(oracle.asked().len());
+            result.train_seconds = oracle.train_seconds();
+            result.scoring_seconds = ranked.seconds(&ranked.columns(config, algo));
+        }
+        Algo::Pdns => {
+            let settings = crate::searches::pdns::Settings { generations: config.generations, ..Default::default() };
+            let mut objectives = |g: &[u8]| eval(g).map(|raw| crate::searches::pdns::minimised(&raw));
+            let (archive, n) = crate::searches::pdns::pdns(config.genome, settings, &mut rng, &mut objectives)?;
+            result.evaluations = n;
+            result.archive = Some(archive.iter().map(|p| (config.genome.label)(&p.genes)).collect());
+        }
+        _ => {
+            let entries = search(config.genome, algo, config.params, config.rule, &mut rng, &mut eval)?;
+            result.trace = best_so_far(&entries, config.rule)
+                .into_iter()
+                .map(|(i, f)| ((config.genome.label)(&entries[i].genes), f))
+                .collect();
+            result.evaluations = entries.len();
+        }
+    }
+    if !algo.queries() {
+        result.distinct = seconds.len();
+        result.scoring_seconds = seconds.values().sum();
+    }
+    if let Some((arch, fitness)) = result.trace.last().cloned() {
+        let candidate = space.reference_candidate(&arch, task)?;
+        result.params = crate::engine::guarded(|| param_count(candidate.builder.as_ref()))
+            .with_context(|| format!("counting the parameters of arch {arch}"))?;
+        (result.arch, result.fitness) = (arch, fitness);
+    }
+    result.wall_seconds = t.elapsed().as_secs_f64();
+    Ok(result)
+}
+
+/// MTF-PDNS's judgement on one task: the true front and each run's archive on the axes (test
+/// error, FLOPs min–max normalised over the space), and the indicators.
+struct ParetoTask {
+    name: String,
+    truth: Vec<[f64; 2]>,
+    /// Per PDNS run: its archive's non-dominated points on these axes.
+    fronts: Vec<Vec<[f64; 2]>>,
+    hv: Vec<f64>,
+    igd_plus: Vec<f64>,
+}
+
+/// HV's reference point, as the reference code sets it.
+const HV_REFERENCE: [f64; 2] = [1.05, 1.05];
+
+/// Reads every arch's FLOPs (the `flops` proxy, the searched task's network) and each task's test error (the `test` column where a task has one, else its first)
+/// after the search, and judges each PDNS run's archive against the true front.
+fn pareto(config: &SearchConfig, columns: &[Column], results: &[RunResult]) -> Result<Vec<ParetoTask>> {
+    let Target { space, task, .. } = config.target;
+    // The cost axis: PDNS's minimised objective (FLOPs).
+    let cost = crate::searches::pdns::OBJECTIVES[crate::searches::pdns::OBJECTIVES.len() - 1];
+    let plan = ProxyPlan::resolve(cost, &swapnas_proxies::ProxySettings::default())?;
+    let run_name = space.candidate_run_name(task);
+    let engine = Engine::prepare(Setup {
+        run_name: &run_name,
+        task,
+        plan: &plan,
+        largest_params: None,
+        input: config.input,
+        min_images: 1,
+        device: &config.device,
+        jobs: None,
+        // FLOPs are cheap (the whole of NB201 in about a minute): not cached, as the search's
+        // engine holds the cache file.
+        cache: None,
+        data: &config.data,
+        dedup: config.dedup,
+    })?;
+    let mut labels: Vec<&String> = columns.iter().flat_map(|c| c.values.keys()).collect();
+    labels.sort();
+    labels.dedup();
+    eprintln!("reading the FLOPs of the {} archs of the table for the true Pareto fronts", labels.len());
+    let flops: Vec<Result<f64>> = labels
+        .par_iter()
+        .map(|l| {
+            let c = space.reference_candidate(l, task)?;
+            let r = engine.score_arch(&c, config.seed, &AtomicUsize::new(0));
+            r.scores.first().copied().filter(|f| f.is_finite()).with_context(|| format!("no FLOPs for arch {l}: {:?}", r.errors))
+        })
+        .collect();
+    let flops: HashMap<&str, f64> = labels.iter().map(|l| l.as_str()).zip(flops.into_iter().collect::<Result<Vec<_>>>()?).collect();
+    let (lo, hi) = flops.values().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &f| (a.min(f), b.max(f)));
+    let norm = |f: f64| if hi > lo { (f - lo) / (hi - lo) } else { 0.0 };
+    let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == Algo::Pdns).collect();
+    let mut out = Vec::new();
+    for t in space.tasks() {
+        let cols: Vec<&Column> = columns.iter().filter(|c| c.task.name == t.name).collect();
+        let Some(col) = cols.iter().find(|c| c.column == "test").or(cols.first()) else { continue };
+        if col.task.metric != swapnas_benchmarks::space::Metric::ACCURACY {
+            continue;
+        }
+        let point = |l: &str| -> Option<[f64; 2]> {
+            let a = *col.values.get(l)?;
+            Some([norm(*flops.get(l)?), 1.0 - a / 100.0])
+        };
+        let all: Vec<[f64; 2]> = col.values.keys().filter_map(|l| point(l)).collect();
+        let truth = crate::searches::pdns::front(&all);
+        let mut task = ParetoTask { name: col.name(), truth, fronts: Vec::new(), hv: Vec::new(), igd_plus: Vec::new() };
+        for r in &runs {
+            let points: Vec<[f64; 2]> = r.archive.iter().flatten().filter_map(|l| point(l)).collect();
+            let front = crate::searches::pdns::front(&points);
+            task.hv.push(crate::searches::pdns::hypervolume(&front, HV_REFERENCE));
+            task.igd_plus.push(crate::searches::pdns::igd_plus(&front, &task.truth));
+            task.fronts.push(front);
+        }
+        out.push(task);
+    }
+    Ok(out)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -675,11 +1103,16 @@ struct Report<'a> {
     distinct: usize,
     shared: &'a SharedScores<'a>,
     search_seconds: f64,
+    pareto: Option<&'a [ParetoTask]>,
+    /// RoBoT / HNAS: what their oracle queried, and their pool's size.
+    queried: Option<&'a str>,
+    ranked: Option<&'a Ranked>,
 }
 
-/// The accuracy of `arch` in column `c` (NaN where the table lacks it).
+/// The accuracy of `arch` in column `c` (NaN where the table lacks it), matched by the
+/// space's arch key (NAS-Bench-101: isomorphic cells are the same arch).
 fn acc(c: &Column, arch: &str) -> f64 {
-    c.values.get(arch).copied().unwrap_or(f64::NAN)
+    c.values.get(&c.space.arch_key(arch)).copied().unwrap_or(f64::NAN)
 }
 
 impl Report<'_> {
@@ -690,6 +1123,7 @@ impl Report<'_> {
         let md = self.markdown();
         outputs.write("search.md", &md)?;
         self.traces(&outputs)?;
+        self.pareto_plot(&outputs)?;
         outputs.write_json("search.json", &self.json())?;
         eprintln!("wrote {} (search.md, runs.csv, trace.csv, search.json, search.png/svg)", outputs.dir().display());
         Ok(md)
@@ -699,7 +1133,7 @@ impl Report<'_> {
     /// every column.
     fn runs_csv(&self) -> String {
         let (results, columns) = (self.results, self.columns);
-        let mut csv = String::from("algo,run,arch,fitness,params,evaluations,distinct,wall_s,scoring_s");
+        let mut csv = String::from("algo,run,arch,fitness,params,evaluations,distinct,wall_s,scoring_s,queries,query_train_s");
         for c in columns {
             let n = c.name().replace(' ', "_");
             let _ = write!(csv, ",{n},{n}_rank,{n}_percentile");
@@ -729,18 +1163,23 @@ impl Report<'_> {
         let Target { space, task, .. } = config.target;
         let mut md = String::new();
         let _ = writeln!(md, "# Search: {} {}, fitness {fitness_name}\n", space.name(), task.name);
-        let _ = writeln!(
-            md,
-            "- budget {} evaluations per run, {} runs per algorithm, seed {}; evolution P={} S={} M={}, aging P={} S={}",
-            config.params.budget,
-            config.runs,
-            config.seed,
-            config.params.population,
-            config.params.sample,
-            config.params.mutations,
-            config.params.population,
-            config.params.sample
-        );
+        if config.algos.iter().any(|a| a.uses_fitness()) {
+            let _ = writeln!(
+                md,
+                "- budget {} evaluations per run (evolution, aging, random), seed {}; evolution P={} S={} M={}, aging P={} S={}",
+                config.params.budget,
+                config.seed,
+                config.params.population,
+                config.params.sample,
+                config.params.mutations,
+                config.params.population,
+                config.params.sample
+            );
+        }
+        let _ = writeln!(md, "- {} runs per algorithm, seed {}", config.runs, config.seed);
+        if config.algos.contains(&Algo::Pdns) {
+            let _ = writeln!(md, "- MTF-PDNS: population 20, {} generations", config.generations);
+        }
         if engine.uses_prior() {
             let rule = if config.target_params.is_some() { "from --target-params" } else { engine.settings.size_prior_rule() };
             let p = engine.settings.size_prior();
@@ -755,7 +1194,26 @@ impl Report<'_> {
             shared.computed.load(Ordering::Relaxed),
             search_seconds
         );
-        let _ = writeln!(md, "- the search read no accuracies; the table below was read after it\n");
+        if let Some(q) = self.queried {
+            let t = results.iter().find_map(|r| r.queries).map_or(String::from("no"), |t| t.to_string());
+            let (n, source) = self.ranked.map_or((0, String::new()), |r| (r.labels.len(), r.source.clone()));
+            let _ = writeln!(
+                md,
+                "- {}: {t} queries per run of {q}; they rank a pool of {n} archs: {source}",
+                config.algos.iter().filter(|a| a.queries()).map(|a| a.name()).collect::<Vec<_>>().join(", "),
+            );
+            for &a in config.algos.iter().filter(|a| a.queries()) {
+                if let Some(r) = self.ranked {
+                    let kept: Vec<&str> = r.columns(config, a).iter().map(|&c| config.scored.decls[c].name).collect();
+                    let dropped = r.dropped(config, a);
+                    let note = if dropped.is_empty() { String::new() } else { format!(" ({} left out: the pool has no such scores)", dropped.join(", ")) };
+                    let _ = writeln!(md, "- {} metrics: {}{note}", a.name(), kept.join(", "));
+                }
+            }
+            let _ = writeln!(md, "- the searches read no accuracies but those queries; the table below was read after them\n");
+        } else {
+            let _ = writeln!(md, "- the search read no accuracies; the table below was read after it\n");
+        }
         for p in problems {
             let _ = writeln!(md, "- no accuracies for {p}");
         }
@@ -768,12 +1226,13 @@ impl Report<'_> {
             );
         }
         self.found_tables(&mut md);
-        let _ = writeln!(md, "\npct: the found arch's percentile in the space (100 = the optimum); ± is the sd over runs.\n");
+        self.pareto_table(&mut md);
+        let _ = writeln!(md, "\nrank: the found arch's rank in the space (1 = the optimum; ties share the best rank); pct: its percentile (100 = the optimum); ± is the sd over runs.\n");
         let _ = writeln!(
             md,
-            "## Runs\n\n| algorithm | run | arch | fitness | params | evaluations | distinct | wall s | scoring s |"
+            "## Runs\n\n| algorithm | run | arch | fitness | params | evaluations | distinct | wall s | scoring s | queries | query train s |"
         );
-        let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for r in results {
             let mut cells = r.cells();
             cells[2] = format!("`{}`", cells[2]);
@@ -786,6 +1245,9 @@ impl Report<'_> {
     /// task and on the space's other tasks.
     fn found_tables(&self, md: &mut String) {
         let (config, results, task) = (self.config, self.results, self.config.target.task);
+        if config.algos.iter().all(|&a| a == Algo::Pdns) {
+            return;
+        }
         let searched: Vec<&Column> = self.columns.iter().filter(|c| c.task.name == task.name).collect();
         let others: Vec<&Column> = self.columns.iter().filter(|c| c.task.name != task.name).collect();
         for (title, cols) in [
@@ -796,47 +1258,134 @@ impl Report<'_> {
                 continue;
             }
             let _ = writeln!(md, "\n## {title}\n");
-            let _ = write!(md, "| algorithm | params (M) | wall s/run | scoring s/run |");
+            let _ = write!(md, "| algorithm | params (M) | wall s/run | scoring s/run | queries | query train s/run | total s/run |");
             for c in cols.iter() {
-                let _ = write!(md, " {} | pct |", c.name());
+                let _ = write!(md, " {} | rank | pct |", c.name());
             }
-            let _ = write!(md, "\n|---|---:|---:|---:|");
+            let _ = write!(md, "\n|---|---:|---:|---:|---:|---:|---:|");
             for _ in cols.iter() {
-                md.push_str("---:|---:|");
+                md.push_str("---:|---:|---:|");
             }
             md.push('\n');
-            for &algo in &config.algos {
+            for &algo in config.algos.iter().filter(|&&a| a != Algo::Pdns) {
                 let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
                 let (pm, ps) = mean_sd(&runs.iter().map(|r| r.params as f64 / 1e6).collect::<Vec<_>>());
                 let (wm, _) = mean_sd(&runs.iter().map(|r| r.wall_seconds).collect::<Vec<_>>());
                 let (sm, _) = mean_sd(&runs.iter().map(|r| r.scoring_seconds).collect::<Vec<_>>());
-                let _ = write!(md, "| {} | {pm:.3} ± {ps:.3} | {wm:.0} | {sm:.0} |", algo.name());
+                let (queries, train, total) = match runs.iter().map(|r| r.queries).collect::<Option<Vec<_>>>() {
+                    Some(q) => {
+                        let q = q.iter().sum::<usize>() as f64 / q.len().max(1) as f64;
+                        match runs.iter().map(|r| r.train_seconds).collect::<Option<Vec<f64>>>() {
+                            Some(t) => {
+                                let t = mean_sd(&t).0;
+                                (format!("{q:.0}"), format!("{t:.0}"), format!("{:.0}", sm + t))
+                            }
+                            None => (format!("{q:.0}"), "not recorded".to_string(), format!("{sm:.0} + training")),
+                        }
+                    }
+                    None => ("0".to_string(), String::new(), format!("{sm:.0}")),
+                };
+                let _ = write!(md, "| {} | {pm:.3} ± {ps:.3} | {wm:.0} | {sm:.0} | {queries} | {train} | {total} |", algo.name());
                 for c in cols.iter() {
                     let accs: Vec<f64> = runs.iter().map(|r| acc(c, &r.arch)).collect();
                     let found = accs.iter().filter(|a| a.is_finite()).count();
                     let pcts: Vec<f64> = accs.iter().filter(|a| a.is_finite()).map(|&a| c.percentile(a)).collect();
                     if found == 0 {
-                        md.push_str(" n/a | n/a |");
+                        md.push_str(" n/a | n/a | n/a |");
                     } else {
                         let (m, s) = mean_sd(&accs);
                         let (pm, _) = mean_sd(&pcts);
+                        let ranks: Vec<f64> = accs.iter().filter(|a| a.is_finite()).map(|&a| c.rank(a) as f64).collect();
+                        let (rm, rs) = mean_sd(&ranks);
                         let missing =
                             if found < runs.len() { format!(" ({found} of {} in table)", runs.len()) } else { String::new() };
-                        let _ = write!(md, " {m:.2} ± {s:.2}{missing} | {pm:.1} |");
+                        let _ = write!(md, " {m:.2} ± {s:.2}{missing} | {rm:.0} ± {rs:.0} | {pm:.1} |");
                     }
                 }
                 md.push('\n');
             }
-            let _ = write!(md, "| *space optimum* | | | |");
-            for c in cols.iter() {
-                let _ = write!(md, " {:.2} | 100 |", c.optimum());
+            for p in config.target.space.published_searches().iter().filter(|p| config.algos.iter().any(|a| a.name() == p.algo)) {
+                if !cols.iter().any(|c| c.task.name == p.task) {
+                    continue;
+                }
+                let cost = p.cost_seconds.map_or(String::new(), |c| format!("{c:.0} (published)"));
+                let _ = write!(md, "| *{} published* ({}) | | | | {} | | {cost} |", p.algo, p.source, p.queries);
+                for c in cols.iter() {
+                    if c.task.name == p.task && c.column == p.column {
+                        let sd = p.sd.map_or(String::new(), |s| format!(" ± {s:.2}"));
+                        let _ = write!(md, " {:.2}{sd} | | |", p.value);
+                    } else {
+                        md.push_str(" | | |");
+                    }
+                }
+                md.push('\n');
             }
-            let _ = write!(md, "\n| *uniformly random arch (space mean)* | | | |");
+            if let Some(r) = self.ranked {
+                let _ = write!(md, "| *best arch of RoBoT's / HNAS's pool ({} archs)* | | | | | | |", r.labels.len());
+                for c in cols.iter() {
+                    let best = r.labels.iter().map(|l| acc(c, l)).filter(|v| v.is_finite()).reduce(|a, b| {
+                        if c.task.metric.higher_is_better == (b > a) {
+                            b
+                        } else {
+                            a
+                        }
+                    });
+                    match best {
+                        Some(b) => {
+                            let _ = write!(md, " {b:.2} | {} | {:.1} |", c.rank(b), c.percentile(b));
+                        }
+                        None => md.push_str(" n/a | | |"),
+                    }
+                }
+                md.push('\n');
+            }
+            let _ = write!(md, "| *space optimum* | | | | | | |");
             for c in cols.iter() {
-                let _ = write!(md, " {:.2} | |", c.mean());
+                let _ = write!(md, " {:.2} | 1 | 100 |", c.optimum());
+            }
+            let _ = write!(md, "\n| *uniformly random arch (space mean)* | | | | | | |");
+            for c in cols.iter() {
+                let _ = write!(md, " {:.2} | | |", c.mean());
             }
             md.push('\n');
         }
+    }
+
+    /// MTF-PDNS: HV and IGD+ per task, mean ± sd over runs, beside the true front's own HV.
+    fn pareto_table(&self, md: &mut String) {
+        let Some(tasks) = self.pareto else { return };
+        let runs = self.results.iter().filter(|r| r.algo == Algo::Pdns).count();
+        let sizes: Vec<f64> = self.results.iter().filter_map(|r| r.archive.as_ref()).map(|a| a.len() as f64).collect();
+        let (sm, ss) = mean_sd(&sizes);
+        let _ = writeln!(
+            md,
+            "\n## MTF-PDNS: the Pareto archive (test error vs FLOPs)\n\n{runs} runs; archive {sm:.1} ± {ss:.1} archs (non-dominated in the search's four objectives); read after the search: each archive's archs as (FLOPs min–max normalised over the space, 1 − test accuracy), their non-dominated set against the space's true front on the same axes; HV's reference point ({}, {}).\n",
+            HV_REFERENCE[0], HV_REFERENCE[1]
+        );
+        let _ = writeln!(md, "| task | HV | IGD+ | true front HV | true front archs |\n|---|---:|---:|---:|---:|");
+        for t in tasks {
+            let (hm, hs) = mean_sd(&t.hv);
+            let (im, is) = mean_sd(&t.igd_plus);
+            let best = crate::searches::pdns::hypervolume(&t.truth, HV_REFERENCE);
+            let _ = writeln!(md, "| {} | {hm:.4} ± {hs:.4} | {im:.4} ± {is:.4} | {best:.4} | {} |", t.name, t.truth.len());
+        }
+    }
+
+    /// pareto.png/svg: the searched task's true front and each PDNS run's archive front.
+    fn pareto_plot(&self, outputs: &Outputs) -> Result<()> {
+        let Some(tasks) = self.pareto else { return Ok(()) };
+        let panels: Vec<LinePanel> = tasks
+            .iter()
+            .map(|t| {
+                let mut series = vec![Series { name: "true front".to_string(), points: t.truth.iter().map(|p| (p[0], p[1])).collect() }];
+                for (k, f) in t.fronts.iter().enumerate() {
+                    series.push(Series { name: format!("run {k}"), points: f.iter().map(|p| (p[0], p[1])).collect() });
+                }
+                LinePanel { title: t.name.clone(), x_label: "FLOPs (normalised)".to_string(), y_label: "test error".to_string(), series }
+            })
+            .collect();
+        let Target { space, task, .. } = self.config.target;
+        lines(&outputs.dir().join("pareto"), &format!("{} {}: MTF-PDNS archives vs the true front", space.name(), task.name), &panels)
     }
 
     /// trace.csv and its plot: mean best-so-far fitness and its accuracy per evaluation, per
@@ -868,7 +1417,7 @@ impl Report<'_> {
         outputs.write("trace.csv", &trace_csv)?;
         let mean_curve = |algo: Algo, value: &dyn Fn(&str, f64) -> f64| -> Vec<(f64, f64)> {
             let runs: Vec<&RunResult> = results.iter().filter(|r| r.algo == algo).collect();
-            (0..config.params.budget)
+            (0..runs.iter().map(|r| r.trace.len()).max().unwrap_or(0))
                 .map(|i| {
                     let v: Vec<f64> = runs.iter().filter_map(|r| r.trace.get(i)).map(|(a, f)| value(a, *f)).collect();
                     ((i + 1) as f64, mean_sd(&v).0)
@@ -882,6 +1431,7 @@ impl Report<'_> {
             series: config
                 .algos
                 .iter()
+                .filter(|a| a.uses_fitness())
                 .map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|_, f| f) })
                 .collect(),
         }];
@@ -893,6 +1443,7 @@ impl Report<'_> {
                 series: config
                     .algos
                     .iter()
+                    .filter(|&&a| a != Algo::Pdns)
                     .map(|&a| Series { name: a.name().to_string(), points: mean_curve(a, &|arch, _| acc(c, arch)) })
                     .collect(),
             });
@@ -929,6 +1480,11 @@ impl Report<'_> {
                 serde_json::json!({"run": r, "accuracies": accs})
             }).collect::<Vec<_>>(),
             "optimum": columns.iter().map(|c| (c.name(), serde_json::json!(c.optimum()))).collect::<serde_json::Map<_, _>>(),
+            "pareto": self.pareto.map(|tasks| tasks.iter().map(|t| serde_json::json!({
+                "task": t.name, "hv": t.hv, "igd_plus": t.igd_plus,
+                "true_front_hv": crate::searches::pdns::hypervolume(&t.truth, HV_REFERENCE),
+                "true_front": t.truth,
+            })).collect::<Vec<_>>()),
             "space_mean": columns.iter().map(|c| (c.name(), serde_json::json!(c.mean()))).collect::<serde_json::Map<_, _>>(),
         })
     }
@@ -975,7 +1531,7 @@ mod tests {
         };
         let label = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
         let scores: Vec<Vec<f64>> = std::thread::scope(|s| {
-            let threads: Vec<_> = (0..6).map(|_| s.spawn(|| shared.get(label).unwrap().0)).collect();
+            let threads: Vec<_> = (0..6).map(|_| s.spawn(|| shared.get(label, &[0]).unwrap().0)).collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
         assert!(scores.windows(2).all(|w| w[0] == w[1]));

@@ -152,6 +152,48 @@ impl Nb101Arch {
 }
 
 impl Nb101Spec {
+    /// `nasbench`'s `graph_util.hash_module` of the pruned cell: the same for isomorphic cells
+    /// (the key of the NAS-Bench-101 table). Labels: −1 input, −2 output, else the op's index
+    /// in `['conv3x3-bn-relu', 'conv1x1-bn-relu', 'maxpool3x3']`; each vertex starts from the
+    /// MD5 of `str((out_degree, in_degree, label))` and is rehashed n times with its sorted in-
+    /// and out-neighbours' hashes; the fingerprint is the MD5 of the sorted list's `str`.
+    pub fn hash(&self) -> String {
+        use md5::{Digest, Md5};
+        let md5 = |text: &str| format!("{:x}", Md5::digest(text.as_bytes()));
+        let n = self.num_vertices();
+        let label = |op: Nb101Op| -> i32 {
+            match op {
+                Nb101Op::Input => -1,
+                Nb101Op::Output => -2,
+                Nb101Op::Conv3x3 => 0,
+                Nb101Op::Conv1x1 => 1,
+                Nb101Op::MaxPool3x3 => 2,
+            }
+        };
+        let edge = |u: usize, v: usize| self.matrix[u][v];
+        let mut hashes: Vec<String> = (0..n)
+            .map(|v| {
+                let out_edges = (0..n).filter(|&w| edge(v, w)).count();
+                let in_edges = (0..n).filter(|&w| edge(w, v)).count();
+                md5(&format!("({out_edges}, {in_edges}, {})", label(self.ops[v])))
+            })
+            .collect();
+        for _ in 0..n {
+            hashes = (0..n)
+                .map(|v| {
+                    let mut ins: Vec<&str> = (0..n).filter(|&w| edge(w, v)).map(|w| hashes[w].as_str()).collect();
+                    let mut outs: Vec<&str> = (0..n).filter(|&w| edge(v, w)).map(|w| hashes[w].as_str()).collect();
+                    ins.sort_unstable();
+                    outs.sort_unstable();
+                    md5(&format!("{}|{}|{}", ins.concat(), outs.concat(), hashes[v]))
+                })
+                .collect();
+        }
+        hashes.sort();
+        let list: Vec<String> = hashes.iter().map(|h| format!("'{h}'")).collect();
+        md5(&format!("[{}]", list.join(", ")))
+    }
+
     pub fn num_vertices(&self) -> usize {
         self.ops.len()
     }
@@ -211,6 +253,29 @@ impl fmt::Display for Nb101Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `graph_util.hash_module` run in Python on two cells (the values it printed); an
+    /// isomorphic relabelling of the interior vertices keeps the hash, another op changes it.
+    #[test]
+    fn hash_is_nasbenchs() {
+        let m = |edges: &[(usize, usize)], ops: [usize; 7]| {
+            let mut matrix = [[false; NUM_VERTICES]; NUM_VERTICES];
+            for &(u, v) in edges {
+                matrix[u][v] = true;
+            }
+            Nb101Arch::new(matrix, ops.map(|c| Nb101Op::ALL[c])).unwrap().pruned()
+        };
+        let a = m(&[(0, 1), (0, 2), (0, 3), (0, 5), (1, 6), (2, 6), (3, 4), (4, 6), (5, 6)], [0, 4, 4, 3, 2, 4, 1]);
+        assert_eq!(a.hash(), "48d7c9958eea77e66797eaac09b5a859");
+        // Vertices 1 and 3 swapped (the chain 3 → 4 becomes 1 → 4).
+        let b = m(&[(0, 1), (0, 2), (0, 3), (0, 5), (3, 6), (2, 6), (1, 4), (4, 6), (5, 6)], [0, 3, 4, 4, 2, 4, 1]);
+        assert_eq!(b.hash(), a.hash());
+        let c = m(&[(0, 1), (0, 2), (0, 3), (0, 5), (1, 6), (2, 6), (3, 4), (4, 6), (5, 6)], [0, 4, 4, 3, 2, 3, 1]);
+        assert_ne!(c.hash(), a.hash());
+        // input → maxpool → output, the unused vertices pruned.
+        let d = m(&[(0, 1), (0, 6), (1, 6)], [0, 2, 4, 4, 4, 4, 1]);
+        assert_eq!(d.hash(), "6f6257bc3b12d87b8736e81cd4b7ed8b");
+    }
 
     /// The first key of zc_nasbench101.json: vertex 5 has no way out and is pruned.
     const FIRST: &str = "(0, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 4, 4, 4, 1)";

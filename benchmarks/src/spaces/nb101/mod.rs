@@ -14,6 +14,7 @@ use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, SpaceInfo, Task};
+use crate::genome::Genome;
 use crate::NetworkBuilder;
 use anyhow::Result;
 
@@ -58,8 +59,47 @@ const INFO: SpaceInfo = SpaceInfo {
     default_archs: 20,
     reference: Some(Reference { file: NB101_ZC_JSON, set: None }),
     data_files: FILES,
+    genome: Some(Genome {
+        choices: &GENE_CHOICES,
+        valid: |g| genome_arch(g).is_ok(),
+        label: |g| genome_arch(g).map(|a| a.to_tuple_string()).unwrap_or_default(),
+        // Suite-Zero's 500 archs sample the 423k (the converted official table has them all).
+        table_complete: false,
+        largest_params: None,
+    }),
     ..SpaceInfo::EMPTY
 };
+
+/// The genome: the 21 entries above the diagonal of the 7×7 adjacency matrix (row-major), then
+/// the 5 interior vertices' ops (conv3×3, conv1×1, max pool); valid as `nasbench` checks a cell
+/// (an input → output path, at most 9 edges after pruning). Different genes may prune to the
+/// same cell: the table matches them by [`Nb101Spec::hash`] ([`SearchSpace::arch_key`]).
+const GENE_CHOICES: [u8; 26] = {
+    let mut c = [2u8; 26];
+    let mut i = 21;
+    while i < 26 {
+        c[i] = 3;
+        i += 1;
+    }
+    c
+};
+
+fn genome_arch(genes: &[u8]) -> Result<Nb101Arch> {
+    let mut matrix = [[false; NUM_VERTICES]; NUM_VERTICES];
+    let mut k = 0;
+    for (u, row) in matrix.iter_mut().enumerate() {
+        for cell in row.iter_mut().skip(u + 1) {
+            *cell = genes[k] == 1;
+            k += 1;
+        }
+    }
+    let mut ops = [Nb101Op::Input; NUM_VERTICES];
+    ops[NUM_VERTICES - 1] = Nb101Op::Output;
+    for (v, &g) in genes[21..].iter().enumerate() {
+        ops[v + 1] = [Nb101Op::Conv3x3, Nb101Op::Conv1x1, Nb101Op::MaxPool3x3][g as usize];
+    }
+    Nb101Arch::new(matrix, ops)
+}
 
 impl SearchSpace for Nb101Space {
     fn info(&self) -> &SpaceInfo {
@@ -114,4 +154,7 @@ impl SearchSpace for Nb101Space {
         })
     }
 
+    fn arch_key(&self, label: &str) -> String {
+        label.parse::<Nb101Arch>().map_or_else(|_| label.to_string(), |a| a.pruned().hash())
+    }
 }

@@ -4,6 +4,7 @@
 
 mod arch;
 mod net;
+mod queries;
 mod table;
 
 pub use arch::{function_classes, Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
@@ -16,7 +17,7 @@ use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{Representative, SpaceInfo};
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
+    AccuracyColumn, Candidate, CheckedFile, PublishedSearch, QueryTable, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
     TargetSource, Task,
 };
 use anyhow::Result;
@@ -33,6 +34,11 @@ pub const NB201_NATS_CSV: DataFile = DataFile {
 pub const NB201_ZC_JSON: DataFile = DataFile {
     rel_path: "benchmarks/nb201/zc_nasbench201.json",
     source: "https://github.com/automl/NASLib/raw/6639fd1579010457885c641553c55b0c153045aa/naslib/data/zc_nasbench201.json",
+};
+
+pub const NB201_HP12_PICKLE: DataFile = DataFile {
+    rel_path: "benchmarks/nb201/nb2_cf10_hp12_info.p",
+    source: "https://github.com/hzf1174/RoBoT/raw/ead6c2f4e9f6db932ca3929d43cee19df8d30ce7/data/nb2_cf10_hp12_info.p",
 };
 
 const ACCURACIES: &[AccuracyColumn] = &[
@@ -85,6 +91,12 @@ const FILES: &[CheckedFile] = &[
         bytes: 1_963_032,
         or: None,
     },
+    CheckedFile {
+        file: NB201_HP12_PICKLE,
+        sha256: "1217bae8967cc2539bb7a09a2ebe47b8ca19e1813d959bc0b2ad6472e6a67497",
+        bytes: 2_292_213,
+        or: None,
+    },
 ];
 
 /// The NAS-Bench-201 search space.
@@ -109,6 +121,14 @@ const INFO: SpaceInfo = SpaceInfo {
                 source: "SWAP-NAS (ICLR 2024), abstract: the second-best proxy",
             },
         ],
+    published_searches: &[
+        robot("cifar10", 94.36),
+        robot("cifar100", 73.51),
+        robot("ImageNet16-120", 46.34),
+        hnas("cifar10", 94.04, 0.21),
+        hnas("cifar100", 71.75, 1.04),
+        hnas("ImageNet16-120", 45.91, 0.88),
+    ],
     data_files: FILES,
     genome: Some(Genome {
         choices: &[5; 6],
@@ -119,6 +139,34 @@ const INFO: SpaceInfo = SpaceInfo {
     }),
     ..SpaceInfo::EMPTY
 };
+
+/// RoBoT's NB201 row (ICLR 2024, Table 2: 10 runs, T = 20, 3,051 GPU-s on a 1080Ti).
+const fn robot(task: &'static str, value: f64) -> PublishedSearch {
+    PublishedSearch {
+        algo: "robot",
+        task,
+        column: "test",
+        value,
+        sd: Some(0.0),
+        queries: 20,
+        cost_seconds: Some(3051.0),
+        source: "RoBoT, ICLR 2024, Table 2",
+    }
+}
+
+/// HNAS's NB201 row (NeurIPS 2022; T = 20 queries of the 12-epoch accuracy).
+const fn hnas(task: &'static str, value: f64, sd: f64) -> PublishedSearch {
+    PublishedSearch {
+        algo: "hnas",
+        task,
+        column: "test",
+        value,
+        sd: Some(sd),
+        queries: 20,
+        cost_seconds: None,
+        source: "HNAS, NeurIPS 2022",
+    }
+}
 
 /// Genes: the 6 edges' op indices into [`Nb201Op::ALL`] (NASLib's tuple).
 fn genome_arch(genes: &[u8]) -> Nb201Arch {
@@ -221,6 +269,16 @@ impl SearchSpace for Nb201Space {
 
     fn function_classes(&self) -> Option<usize> {
         Some(function_classes())
+    }
+
+    /// RoBoT's and HNAS's query on every task: CIFAR-10's 12-epoch validation accuracy (their
+    /// code queries it for CIFAR-100 and ImageNet16-120 too; the found arch is then reported on
+    /// the searched task).
+    fn queries(&self, task: &Task, data: &DataDir) -> Result<QueryTable> {
+        let _ = task;
+        let mut table = queries::read_hp12(&data.require(&NB201_HP12_PICKLE)?)?;
+        table.about.push_str(", on every task as RoBoT's and HNAS's code query it");
+        Ok(table)
     }
 
     fn import(&self, data: &DataDir, out: Option<&Path>) -> Result<PathBuf> {

@@ -459,6 +459,22 @@ impl SearchSpace for TnbSpace {
         (self.kind == Kind::Micro).then(micro_function_classes)
     }
 
+    /// RoBoT's query on TransNAS-Bench-101: the task's own table value (what it searches by
+    /// and reports, `test_accs = val_accs` in its code), no training seconds recorded; its
+    /// budget there is 100.
+    fn queries(&self, task: &Task, data: &DataDir) -> Result<crate::space::QueryTable> {
+        let (rows, source) = self.table(task, data)?;
+        let entries = rows
+            .into_iter()
+            .map(|(arch, value)| (arch.to_string(), crate::space::Query { accuracy: value, train_seconds: None }))
+            .collect();
+        Ok(crate::space::QueryTable {
+            about: format!("{} {} final validation {} ({source}; training seconds not recorded)", self.name(), task.name, task.metric.name),
+            entries,
+            budget: 100,
+        })
+    }
+
 }
 
 /// The official string of an arch.
