@@ -5,6 +5,7 @@
 //! does [`ImageSet::load_first`].
 
 use crate::data::data_dir::{DataDir, DataFile};
+use crate::text::TextFormat;
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, Int, TensorData};
@@ -71,6 +72,10 @@ pub struct ImageSet {
     /// The set used instead when this one is not in the data directory (a stand-in for a set
     /// that is not redistributable); [`ImageSet::resolve`] picks.
     pub fallback: Option<&'static ImageSet>,
+    /// A text set: its files are a corpus, each record a sequence of `side` WordPiece ids
+    /// ([`crate::text`]), the batch `[n, 1, 1, side]` token ids (as floats, exact below 2²⁴),
+    /// every label 0. `None` for images.
+    pub text: Option<TextFormat>,
 }
 
 /// A published archive holding an image set's files (the CIFAR tarballs): fetched, checked
@@ -125,6 +130,7 @@ impl ImageSet {
             folder: "cifar-10-batches-bin",
         }),
         fallback: None,
+        text: None,
     };
 
     /// CIFAR-100 binary: coarse byte, fine byte, 3,072 pixel bytes per image, `train.bin`.
@@ -156,6 +162,7 @@ impl ImageSet {
             folder: "cifar-100-binary",
         }),
         fallback: None,
+        text: None,
     };
 
     /// The ImageNet16-120 stand-in: 1 label byte + 768 pixel bytes (16×16) per image.
@@ -179,6 +186,7 @@ impl ImageSet {
         ),
         archive: None,
         fallback: None,
+        text: None,
     };
 
     /// The real ImageNet16-120 (Chrabaszcz et al. 2017, downsampled ImageNet at 16×16; the
@@ -208,6 +216,7 @@ impl ImageSet {
         source: ("images/ImageNet16-120/", IMAGENET16_SOURCE),
         archive: None,
         fallback: Some(&ImageSet::IMAGENET16_STANDIN),
+        text: None,
     };
 
     /// The set to load from `dir`: this one, or its fallback when this one's first training
@@ -242,10 +251,13 @@ impl Split {
 /// A batch of normalised images and their labels, on the host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImageBatch {
-    /// `[n, 3, side, side]`, row-major.
+    /// `[n, 3, side, side]`, row-major; with `tokens`, `[n, 1, 1, side]` token ids.
     pub pixels: Vec<f32>,
     pub labels: Vec<i64>,
     pub side: usize,
+    /// Sequences of token ids (a text set's), not images: only whole records are drawn
+    /// from them, never resized, cropped or flipped.
+    pub tokens: bool,
 }
 
 impl ImageBatch {
@@ -262,6 +274,24 @@ impl ImageBatch {
         self.first_tensors(self.len(), device, dtype).0
     }
 
+    /// Values per record: `3·side²` for an image, `side` for a token sequence.
+    pub fn record_len(&self) -> usize {
+        if self.tokens {
+            self.side
+        } else {
+            3 * self.side * self.side
+        }
+    }
+
+    /// The shape of `n` records as a tensor.
+    fn shape(&self, n: usize) -> [usize; 4] {
+        if self.tokens {
+            [n, 1, 1, self.side]
+        } else {
+            [n, 3, self.side, self.side]
+        }
+    }
+
     /// The labels as an int tensor on `device`.
     pub fn label_tensor(&self, device: &Device) -> Tensor<1, Int> {
         Tensor::from_data(TensorData::new(self.labels.clone(), [self.len()]), device)
@@ -271,9 +301,8 @@ impl ImageBatch {
     /// once from the batch.
     pub fn first_tensors(&self, n: usize, device: &Device, dtype: DType) -> (Tensor<4>, Tensor<1, Int>) {
         let n = n.min(self.len());
-        let per = 3 * self.side * self.side;
-        let images =
-            Tensor::from_data(TensorData::new(self.pixels[..n * per].to_vec(), [n, 3, self.side, self.side]), (device, dtype));
+        let per = self.record_len();
+        let images = Tensor::from_data(TensorData::new(self.pixels[..n * per].to_vec(), self.shape(n)), (device, dtype));
         let labels = Tensor::from_data(TensorData::new(self.labels[..n].to_vec(), [n]), device);
         (images, labels)
     }
@@ -291,7 +320,8 @@ impl ImageBatch {
         order.shuffle(&mut rng);
         let side = self.side;
         let plane = side * side;
-        let mut out = ImageBatch { pixels: Vec::with_capacity(n.min(self.len()) * 3 * plane), labels: Vec::new(), side };
+        let mut out =
+            ImageBatch { pixels: Vec::with_capacity(n.min(self.len()) * 3 * plane), labels: Vec::new(), side, tokens: false };
         for &i in order.iter().take(n) {
             let (dy, dx) = (rng.random_range(0..=2 * AUGMENT_PAD), rng.random_range(0..=2 * AUGMENT_PAD));
             let flip = rng.random_bool(0.5);
@@ -319,8 +349,13 @@ impl ImageBatch {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut rng);
-        let per = 3 * self.side * self.side;
-        let mut out = ImageBatch { pixels: Vec::with_capacity(n.min(self.len()) * per), labels: Vec::new(), side: self.side };
+        let per = self.record_len();
+        let mut out = ImageBatch {
+            pixels: Vec::with_capacity(n.min(self.len()) * per),
+            labels: Vec::new(),
+            side: self.side,
+            tokens: self.tokens,
+        };
         for &i in order.iter().take(n) {
             out.pixels.extend_from_slice(&self.pixels[i * per..(i + 1) * per]);
             out.labels.push(self.labels[i]);
@@ -372,7 +407,7 @@ impl ImageBatch {
                 }
             }
         }
-        ImageBatch { pixels, labels: self.labels.clone(), side }
+        ImageBatch { pixels, labels: self.labels.clone(), side, tokens: false }
     }
 
     /// A `side × side` crop of every image at a random offset drawn per image with `seed`
@@ -392,7 +427,7 @@ impl ImageBatch {
                 }
             }
         }
-        ImageBatch { pixels, labels: self.labels.clone(), side }
+        ImageBatch { pixels, labels: self.labels.clone(), side, tokens: false }
     }
 
     /// The central `side × side` of every image.
@@ -406,7 +441,7 @@ impl ImageBatch {
                 pixels.extend_from_slice(&channel[(y + off) * src + off..(y + off) * src + off + side]);
             }
         }
-        ImageBatch { pixels, labels: self.labels.clone(), side }
+        ImageBatch { pixels, labels: self.labels.clone(), side, tokens: false }
     }
 
     /// The jigsaw puzzle of every image, as `MakeJigsawPuzzle` builds it: a `grid × grid` of
@@ -427,7 +462,8 @@ impl ImageBatch {
             .collect();
         let (src, plane, cell) = (self.side, self.side * self.side, self.side / grid);
         let side = grid * tile;
-        let mut out = ImageBatch { pixels: Vec::with_capacity(self.len() * 3 * side * side), labels: Vec::new(), side };
+        let mut out =
+            ImageBatch { pixels: Vec::with_capacity(self.len() * 3 * side * side), labels: Vec::new(), side, tokens: false };
         for image in self.pixels.chunks_exact(3 * plane) {
             let label = rng.random_range(0..table.len());
             let order = &table[label];
@@ -491,7 +527,7 @@ impl ImageSet {
         if files.is_empty() {
             bail!("{} has no {} split here: use the training images (`--input-split train`)", self.name(), split.name());
         }
-        let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side() };
+        let mut batch = ImageBatch { pixels: Vec::new(), labels: Vec::new(), side: self.side(), tokens: self.text.is_some() };
         for (k, file) in files.iter().enumerate() {
             if batch.len() >= cap {
                 break;
@@ -540,8 +576,18 @@ impl ImageSet {
         self.header.0 + 3 * self.side * self.side
     }
 
-    /// Decodes up to `max` records of this set's binary layout.
+    /// Decodes up to `max` records of this set's binary layout (a text set: of its corpus).
     pub fn decode(self, bytes: &[u8], max: usize) -> Result<ImageBatch> {
+        if self.text.is_some() {
+            let text = std::str::from_utf8(bytes).context("the corpus is not UTF-8 text")?;
+            let seqs = crate::text::sequences(text, self.side, max)?;
+            if seqs.is_empty() {
+                bail!("the corpus holds fewer than {} WordPiece tokens: not one sequence", self.side - 2);
+            }
+            let labels = vec![0; seqs.len()];
+            let pixels = seqs.into_iter().flatten().map(|id| id as f32).collect();
+            return Ok(ImageBatch { pixels, labels, side: self.side, tokens: true });
+        }
         let side = self.side();
         let plane = side * side;
         let (header, label_at) = self.header;
@@ -568,7 +614,7 @@ impl ImageSet {
                 pixels.extend(px.iter().map(|&p| (p as f32 / 255.0 - mean[c]) / std[c]));
             }
         }
-        Ok(ImageBatch { pixels, labels, side })
+        Ok(ImageBatch { pixels, labels, side, tokens: false })
     }
 }
 
@@ -618,7 +664,7 @@ mod tests {
         let (side, n) = (6usize, 5usize);
         let plane = side * side;
         let pixels: Vec<f32> = (0..n * 3 * plane).map(|i| i as f32).collect();
-        let batch = ImageBatch { pixels, labels: (0..n as i64).collect(), side };
+        let batch = ImageBatch { pixels, labels: (0..n as i64).collect(), side, tokens: false };
         let crop = batch.random_crop(3, 9);
         assert_eq!((crop.side, crop.len()), (3, n));
         assert_eq!(crop, batch.random_crop(3, 9));
@@ -658,7 +704,7 @@ mod tests {
         let plane = side * side;
         // Pixel value = a unique id (image, channel, y, x) > 0; fill is −1.
         let pixels: Vec<f32> = (0..n * 3 * plane).map(|i| (i + 1) as f32).collect();
-        let pool = ImageBatch { pixels, labels: (0..n as i64).map(|l| l * 10).collect(), side };
+        let pool = ImageBatch { pixels, labels: (0..n as i64).map(|l| l * 10).collect(), side, tokens: false };
         let fill = [-1.0, -2.0, -3.0];
         let a = pool.augmented_sample(4, 7, fill);
         assert_eq!(a, pool.augmented_sample(4, 7, fill));
@@ -700,7 +746,7 @@ mod tests {
     fn resize_and_jigsaw_move_pixels_where_they_should() {
         // One 4×4 image, channel c holding 100·c + 4·y + x.
         let pixels: Vec<f32> = (0..3).flat_map(|c| (0..16).map(move |i| (100 * c + i) as f32)).collect();
-        let batch = ImageBatch { pixels, labels: vec![7], side: 4 };
+        let batch = ImageBatch { pixels, labels: vec![7], side: 4, tokens: false };
         // Halving averages 2×2 blocks (half-pixel centres fall between the pixels).
         let half = batch.resized(2);
         assert_eq!(half.side, 2);

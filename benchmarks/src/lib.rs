@@ -7,6 +7,7 @@
 //! * [`nn`]: the [`Network`] interface, activation taps, layers and weight initialisation.
 //! * [`data`]: the data directory, HDF5 archives, Suite-Zero reference files, literal parser.
 //! * [`images`]: CIFAR-10/100 and ImageNet16 readers with the reference normalisation.
+//! * [`text`]: BERT's uncased WordPiece tokenizer; corpora as fixed-length token sequences.
 //! * [`sample`]: seeded architecture samples.
 //! * [`genome`]: archs as genes, for search (random arch, mutation, crossover).
 //! * [`cell_class`]: same-function classes of cell archs (each distinct computation scored once).
@@ -19,6 +20,7 @@ pub mod nn;
 pub mod sample;
 pub mod space;
 pub mod spaces;
+pub mod text;
 
 pub use data::data_dir::DataDir;
 pub use images::{Archive, ImageBatch, ImageSet, Split};

@@ -254,6 +254,19 @@ const SHRINK_STREAM: u64 = 0x5c0;
 /// up to 10,000); and how the table header describes them.
 pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Result<(ImageBatch, Option<Augment>, String)> {
     let images = task.images.resolve(data);
+    if let Some(text) = images.text {
+        let what = format!("task {} feeds token sequences ({})", task.name, text.about);
+        if input.size.is_some() {
+            bail!("--input-size crops or resizes images; {what}: leave it out");
+        }
+        if input.kind == Input::RandomAugmented {
+            bail!("--input random-augmented crops and flips images; {what}: use --input first or random");
+        }
+    }
+    // What one record is called in the header.
+    let records = if images.text.is_some() { "sequences" } else { "images" };
+    // A text set has one corpus, whatever the split is called.
+    let split_word = if images.text.is_some() { String::new() } else { format!("{} ", input.split.name()) };
     let mut prep = match task.input {
         InputPrep::AsIs => String::new(),
         InputPrep::Resize(side) => format!(", resized to {side}×{side}"),
@@ -276,7 +289,7 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
         Input::First => {
             let batch = images.load_first_of(data, input.split, n)?;
             let batch = input.prepare(&batch, task, PREP_SEED);
-            Ok((batch, None, format!("first {n} {split} images of {}{prep}", images.name())))
+            Ok((batch, None, format!("first {n} {split_word}{records} of {}{prep}", images.name())))
         }
         Input::Random | Input::RandomAugmented => {
             let augmented = input.kind == Input::RandomAugmented;
@@ -291,7 +304,7 @@ pub fn load_input(input: InputSpec, task: &Task, data: &DataDir, n: usize) -> Re
             }
             let how = if augmented { ", random crop from 4-px black padding + horizontal flip" } else { "" };
             let text = format!(
-                "per arch {n} of the {} {split} images of {} here, drawn with the arch's seed{how}{prep}",
+                "per arch {n} of the {} {split_word}{records} of {} here, drawn with the arch's seed{how}{prep}",
                 pool.len(),
                 images.name()
             );

@@ -17,7 +17,7 @@ use swapnas_benchmarks::{BnMode, Taps};
 pub const PROXY: ProxyDecl = ProxyDecl {
     name: "flops",
     about: "multiply-adds of one image in millions (tensorwatch count, as Suite-Zero)",
-    needs: Needs::NOTHING,
+    needs: Needs { token_inputs: true, ..Needs::NOTHING },
     settings: &[],
     version: 1,
     function_only: false,

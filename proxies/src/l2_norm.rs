@@ -19,7 +19,7 @@ use burn::tensor::DType;
 pub const PROXY: ProxyDecl = ProxyDecl {
     name: "l2_norm",
     about: "Σ‖W‖ of conv/linear weights at default init (Abdelfattah et al. 2021)",
-    needs: Needs::NOTHING,
+    needs: Needs { token_inputs: true, ..Needs::NOTHING },
     settings: &[],
     version: 1,
     function_only: false,

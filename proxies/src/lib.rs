@@ -231,6 +231,10 @@ pub struct Needs {
     /// It uses the size prior ([`ProxySettings::size_prior`]), whose default is the space's
     /// size rule (the largest network), which the run then has to compute.
     pub size_prior: bool,
+    /// It is defined where the task's inputs are token ids (a transformer's text): it feeds
+    /// the task's own inputs and reads activations or parameters only — no input gradient,
+    /// no images of its own (noise, ones), no image-class labels.
+    pub token_inputs: bool,
 }
 
 impl Needs {
@@ -242,9 +246,11 @@ impl Needs {
         class_logits: false,
         relu_patterns: false,
         size_prior: false,
+        token_inputs: false,
     };
-    /// ReLU activation patterns of a forward pass.
-    pub const RELU_PATTERNS: Needs = Needs { relu_patterns: true, ..Needs::NOTHING };
+    /// Activation patterns of a forward pass on the task's inputs (the nonlinearities SWAP
+    /// hooks: ReLU, and GELU in transformers); defined on token inputs too.
+    pub const RELU_PATTERNS: Needs = Needs { relu_patterns: true, token_inputs: true, ..Needs::NOTHING };
     /// Gradients of the output with respect to the input.
     pub const INPUT_GRADIENTS: Needs = Needs { gradients: true, ..Needs::NOTHING };
     /// Gradients of the task's loss with respect to the weights.
@@ -252,6 +258,12 @@ impl Needs {
 
     /// Why a proxy with these needs cannot run on `task`, or `None` if it can.
     pub fn unmet(&self, task: &Task) -> Option<String> {
+        if !self.token_inputs && task.images.text.is_some() {
+            return Some(format!(
+                "is defined on images (it differentiates or synthesises its input, or reads image classes); task {} feeds token ids",
+                task.name
+            ));
+        }
         if self.image_classes && !task.has_image_classes() {
             return Some(format!(
                 "needs one class label per image; task {} has a {:?} head with {} loss on {:?} targets",

@@ -26,7 +26,7 @@ use swapnas_benchmarks::{BnMode, Taps};
 pub const PROXY: ProxyDecl = ProxyDecl {
     name: "nwot",
     about: "NASWOT: log|det K| of ReLU-code agreements on a real batch (Mellor et al. 2021)",
-    needs: Needs::NOTHING,
+    needs: Needs { token_inputs: true, ..Needs::NOTHING },
     settings: &[&PROXY_BATCH],
     version: 1,
     function_only: false,

@@ -13,7 +13,7 @@ use burn::tensor::DType;
 pub const PROXY: ProxyDecl = ProxyDecl {
     name: "params",
     about: "parameters in millions (tensorwatch count, as Suite-Zero)",
-    needs: Needs::NOTHING,
+    needs: Needs { token_inputs: true, ..Needs::NOTHING },
     settings: &[],
     version: 1,
     function_only: false,

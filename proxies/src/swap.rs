@@ -157,7 +157,7 @@ pub fn measured(ctx: &ProxyContext) -> Result<Measured> {
     let mut done: Vec<Repeat> = ctx.memo.get(&key).unwrap_or_default();
     if done.len() < repeats {
         let (images, _) = ctx.batch.first_tensors(batch, ctx.device, DType::F32);
-        let strategy = Strategy::for_device(ctx.device);
+        let strategy = if ctx.builder.stackable() { Strategy::for_device(ctx.device) } else { Strategy::OneByOne };
         done.extend(run_repeats(ctx.builder, ctx.seed, done.len()..repeats, &images, ctx.settings.kernels, strategy)?);
         ctx.memo.insert(&key, done.clone());
     }

@@ -222,7 +222,7 @@ fn fisher_by_hand_on_a_two_layer_net() {
     let (n, side, classes) = (5, 2, 3);
     let pixels: Vec<f32> = WeightInit::new(InitScheme::Gaussian, 21).weight(n * 3 * side * side, 1);
     let labels: Vec<i64> = vec![0, 1, 2, 1, 0];
-    let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side };
+    let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side, tokens: false };
     let device = Device::flex();
     let memo = Memo::new();
     let ctx = ProxyContext {
@@ -405,7 +405,7 @@ fn grasp_matches_the_closed_form_hessian_of_a_linear_softmax() {
     let device = Device::flex().autodiff();
     let pixels: Vec<f32> = WeightInit::new(InitScheme::Gaussian, 11).weight(n * 3 * side * side, 1);
     let labels: Vec<i64> = (0..n as i64).map(|i| i % classes as i64).collect();
-    let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side };
+    let batch = ImageBatch { pixels: pixels.clone(), labels: labels.clone(), side, tokens: false };
     let net = Tiny::new(false, classes, DType::F64, 12, &device);
     let w = weights_on_host(&net)[0].clone(); // [classes, 3]
     let bias = host(net.linear.bias.val());
@@ -460,7 +460,7 @@ fn grasp_matches_the_closed_form_hessian_of_a_linear_softmax() {
 #[test]
 fn bad_input_is_an_error() {
     let device = Device::flex();
-    let few = ImageBatch { pixels: vec![0.0; 2 * 3 * 4 * 4], labels: vec![0, 1], side: 4 };
+    let few = ImageBatch { pixels: vec![0.0; 2 * 3 * 4 * 4], labels: vec![0, 1], side: 4, tokens: false };
     let memo = Memo::new();
     let b = builder("(2, 3, 2, 0, 4, 2)");
     let ctx = ProxyContext {

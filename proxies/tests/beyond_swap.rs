@@ -142,7 +142,7 @@ fn az_nas_scores_a_network_of_every_space() {
         }
 
         let s = settings();
-        let batch = ImageBatch { pixels: vec![0.0; 3 * side * side], labels: vec![0], side };
+        let batch = ImageBatch { pixels: vec![0.0; 3 * side * side], labels: vec![0], side, tokens: false };
         let memo = Memo::new();
         let ctx = ProxyContext {
             builder: b.as_ref(),

@@ -22,7 +22,7 @@ fn task(space: &str, name: &str) -> &'static Task {
 /// repository; the comparison is of two kernels on the same input).
 fn noise_batch(n: usize, side: usize) -> ImageBatch {
     let pixels = swapnas_benchmarks::WeightInit::new(swapnas_benchmarks::InitScheme::Gaussian, 5).weight(n * 3 * side * side, 1);
-    ImageBatch { pixels, labels: (0..n as i64).map(|i| i % 10).collect(), side }
+    ImageBatch { pixels, labels: (0..n as i64).map(|i| i % 10).collect(), side, tokens: false }
 }
 
 /// (label, network, task, images): NB201 at its full size on real CIFAR-10 images; NB101,

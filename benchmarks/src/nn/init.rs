@@ -79,7 +79,9 @@ impl WeightInit {
         self.draw(numel, |rng, n| (0..n).map(|_| StandardNormal.sample(rng)).collect())
     }
 
-    fn normal(&mut self, numel: usize, std: f64) -> Vec<f32> {
+    /// N(0, std²) whatever the scheme: for a network whose reference fixes its own
+    /// initialisation and no proxy re-initialises it (ELECTRA's N(0, 0.02²)).
+    pub fn normal(&mut self, numel: usize, std: f64) -> Vec<f32> {
         self.draw(numel, |rng, n| (0..n).map(|_| (std * Distribution::<f64>::sample(&StandardNormal, rng)) as f32).collect())
     }
 

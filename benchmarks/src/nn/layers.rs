@@ -109,6 +109,24 @@ impl LayerBuilder<'_> {
         BatchNorm { gamma: self.param(vec![1.0; c], [c]), beta: self.param(vec![0.0; c], [c]) }
     }
 
+    /// A parameter drawn from N(0, std²) whatever the scheme ([`WeightInit::normal`]).
+    pub fn normal<const D: usize>(&mut self, shape: [usize; D], std: f64) -> Param<Tensor<D>> {
+        assert_eq!(self.stack(), 1, "a network with its own initialisation is not stacked");
+        let values = self.init.normal(shape.iter().product(), std);
+        self.param(values, shape)
+    }
+
+    /// A parameter of one value (LayerNorm's γ = 1 and β = 0, zero biases).
+    pub fn constant<const D: usize>(&self, shape: [usize; D], value: f32) -> Param<Tensor<D>> {
+        self.param(vec![value; shape.iter().product()], shape)
+    }
+
+    /// `nn.Linear` with weights N(0, std²) and zero bias whatever the scheme (a transformer's
+    /// `_init_weights`).
+    pub fn linear_normal(&mut self, d_in: usize, d_out: usize, std: f64) -> Linear {
+        Linear { weight: self.normal([d_out, d_in], std), bias: self.constant([d_out], 0.0), stack: 1 }
+    }
+
     pub fn linear(&mut self, d_in: usize, d_out: usize) -> Linear {
         let r = self.stack();
         let weight = self.init.weight(d_in * d_out, d_in);

@@ -259,6 +259,26 @@ impl ForwardCtx {
         y
     }
 
+    /// Applies a GELU (exact, erf-based: PyTorch's `nn.GELU()`, HF's `gelu`) where a
+    /// transformer's feed-forward block has one. SWAP's transformer reference hooks GELU
+    /// outputs as it hooks ReLUs, so the ReLU taps record it too (its sign is the sign of its
+    /// input: GELU(x) > 0 exactly when x > 0); FLOPs count one per element, as for a ReLU.
+    pub fn gelu(&mut self, x: Tensor<4>) -> Tensor<4> {
+        if self.taps.flops {
+            self.flops += x.shape().num_elements() as f64;
+        }
+        let y = burn::tensor::activation::gelu(x);
+        if self.taps.relu_codes {
+            let stack = self.stack;
+            self.device_codes.get_or_insert_with(|| DeviceCodes::new(stack)).push(&y);
+        }
+        if self.taps.relu {
+            self.relu.push(y.clone());
+        }
+        self.module_output(&y);
+        y
+    }
+
     /// Records `y` as a module's output, if module outputs are recorded.
     /// A block's input: with `taps.blocks`, cut from the graph into a recorded leaf that
     /// requires grad; otherwise `x` unchanged.
@@ -543,6 +563,11 @@ pub trait NetworkBuilder: Sync {
     fn num_classes(&self) -> usize;
     /// The architecture, for messages ("scoring arch … failed").
     fn arch_label(&self) -> String;
+    /// Whether R of its networks can run side by side as one ([`crate::WeightInit::stacked`],
+    /// inputs repeated along channels): true for the convolutional spaces.
+    fn stackable(&self) -> bool {
+        true
+    }
 }
 
 /// A float parameter as [`Network::map_params`] shows it to its callback.
@@ -667,6 +692,8 @@ pub trait ModuleNetwork: burn::module::Module + Send + std::fmt::Debug + Sized +
 pub trait SpaceNetwork: ModuleNetwork {
     type Arch: Clone + Send + Sync + std::fmt::Display + std::fmt::Debug;
     type Config: Copy + Send + Sync + std::fmt::Debug;
+    /// See [`NetworkBuilder::stackable`].
+    const STACKABLE: bool = true;
 
     fn build_for(
         arch: &Self::Arch,
@@ -735,5 +762,9 @@ impl<N: SpaceNetwork> NetworkBuilder for SpaceBuilder<N> {
 
     fn arch_label(&self) -> String {
         self.arch.to_string()
+    }
+
+    fn stackable(&self) -> bool {
+        N::STACKABLE
     }
 }

@@ -72,6 +72,7 @@ const fn standin(mean: f32, std: f32) -> ImageSet {
             "a 224×224 stand-in of 64 ImageNet photos (1 index byte + R,G,B planes per image); Taskonomy itself is not used",
         ),
         archive: None,
+        text: None,
     }
 }
 
