@@ -34,6 +34,14 @@ fn search(data: &Path, out: &Path, only_dir: bool) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap()
 }
 
+/// Runs `swapnas search ARGS --data-dir DATA --out OUT`, which must succeed, and returns its
+/// search.json.
+fn search_json(data: &Path, out: &Path, args: &[&str]) -> serde_json::Value {
+    let o = common::swapnas().arg("search").args(args).arg("--data-dir").arg(data).arg("--out").arg(out).output().unwrap();
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap()
+}
+
 fn found(report: &serde_json::Value) -> Vec<(String, String)> {
     report["results"]
         .as_array()
@@ -114,31 +122,10 @@ fn bad_search_flags_are_named() {
 fn robot_and_hnas_spend_their_queries_and_report_the_cost() {
     let Some(full) = common::full_data("RoBoT's hp = 12 query table") else { return };
     let out = temp_dir("budgeted");
-    let o = common::swapnas()
-        .args(["search", "--bench", "nb201", "--task", "cifar100", "--algo", "robot,hnas", "--pool", "12"])
-        .args([
-            "--queries",
-            "5",
-            "--runs",
-            "2",
-            "--seed",
-            "1",
-            "--proxy-batch",
-            "8",
-            "--ntk-batch",
-            "8",
-            "--no-cache",
-            "--jobs",
-            "2",
-        ])
-        .arg("--data-dir")
-        .arg(&full)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    let args =
+        ["--bench", "nb201", "--task", "cifar100", "--algo", "robot,hnas", "--pool", "12", "--queries", "5", "--runs", "2"];
+    let settings = ["--seed", "1", "--proxy-batch", "8", "--ntk-batch", "8", "--no-cache", "--jobs", "2"];
+    let report = search_json(&full, &out, &[&args[..], &settings[..]].concat());
     let results = report["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     for r in results {
@@ -165,17 +152,12 @@ fn robot_and_hnas_spend_their_queries_and_report_the_cost() {
 #[test]
 fn pdns_reports_its_archive_against_the_true_front() {
     let out = temp_dir("pdns");
-    let o = common::swapnas()
-        .args(["search", "--bench", "nb201", "--task", "cifar10", "--algo", "pdns", "--generations", "1", "--runs", "2"])
-        .args(["--seed", "2", "--proxy-batch", "8", "--no-cache", "--jobs", "2"])
-        .arg("--data-dir")
-        .arg(data_dir())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    let args = ["--bench", "nb201", "--task", "cifar10", "--algo", "pdns", "--generations", "1", "--runs", "2"];
+    let report = search_json(
+        &data_dir(),
+        &out,
+        &[&args[..], &["--seed", "2", "--proxy-batch", "8", "--no-cache", "--jobs", "2"]].concat(),
+    );
     for r in report["results"].as_array().unwrap() {
         assert_eq!(r["run"]["evaluations"].as_u64(), Some(40), "20 + 1 generation of 20");
         assert!(!r["run"]["archive"].as_array().unwrap().is_empty());
@@ -232,17 +214,8 @@ fn a_cache_flag_on_a_foreign_file_is_refused_and_the_file_kept() {
 #[test]
 fn nb101_search_runs_end_to_end() {
     let out = temp_dir("nb101");
-    let o = common::swapnas()
-        .args(["search", "--bench", "nb101", "--fitness", "params", "--algo", "evolution,random", "--budget", "20"])
-        .args(["--runs", "2", "--seed", "0", "--no-cache", "--jobs", "2"])
-        .arg("--data-dir")
-        .arg(data_dir())
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("search.json")).unwrap()).unwrap();
+    let args = ["--bench", "nb101", "--fitness", "params", "--algo", "evolution,random", "--budget", "20", "--runs", "2"];
+    let report = search_json(&data_dir(), &out, &[&args[..], &["--seed", "0", "--no-cache", "--jobs", "2"]].concat());
     for r in report["results"].as_array().unwrap() {
         assert_eq!(r["run"]["evaluations"].as_u64(), Some(20));
         assert_eq!(r["run"]["arch"].as_str().unwrap().split(", ").count(), 56, "the 56-tuple");
