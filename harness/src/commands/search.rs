@@ -846,13 +846,17 @@ pub fn search_task(config: &SearchConfig) -> Result<String> {
     };
     let fitness_name = config.fitness_text();
     eprintln!(
-        "swapnas search: {run_name}, fitness {fitness_name}, {} × {} runs, budget {} evaluations, P={} S={} M={}, seed {}{}",
+        "swapnas search: {run_name}, fitness {fitness_name}, {} × {} runs{}, seed {}{}",
         config.algos.iter().map(|a| a.name()).collect::<Vec<_>>().join("/"),
         config.runs,
-        config.params.budget,
-        config.params.population,
-        config.params.sample,
-        config.params.mutations,
+        // Budget and P/S/M are the fitness searches' (evolution, aging, random) alone.
+        match config.algos.iter().any(|a| a.uses_fitness()) {
+            true => format!(
+                ", budget {} evaluations, P={} S={} M={}",
+                config.params.budget, config.params.population, config.params.sample, config.params.mutations
+            ),
+            false => String::new(),
+        },
         config.seed,
         if engine.uses_prior() {
             let p = engine.settings.size_prior();
