@@ -578,9 +578,9 @@ impl ImageSet {
 
     /// Decodes up to `max` records of this set's binary layout (a text set: of its corpus).
     pub fn decode(self, bytes: &[u8], max: usize) -> Result<ImageBatch> {
-        if self.text.is_some() {
+        if let Some(format) = &self.text {
             let text = std::str::from_utf8(bytes).context("the corpus is not UTF-8 text")?;
-            let seqs = crate::text::sequences(text, self.side, max)?;
+            let seqs = crate::text::sequences(text, format, self.side, max)?;
             if seqs.is_empty() {
                 bail!("the corpus holds fewer than {} WordPiece tokens: not one sequence", self.side - 2);
             }

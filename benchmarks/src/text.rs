@@ -33,6 +33,9 @@ const VOCAB_GZ: &[u8] = include_bytes!("../embedded/bert-uncased-vocab.txt.gz");
 pub struct TextFormat {
     /// How the corpus is read, in words (reports quote it).
     pub about: &'static str,
+    /// The word the corpus writes for one its authors replaced (WikiText's and PTB's
+    /// `<unk>`), read as BERT's `[UNK]`; `None` where the text has no such marker.
+    pub unknown_word: Option<&'static str>,
 }
 
 /// BERT's uncased WordPiece tokenizer over an embedded vocabulary.
@@ -209,13 +212,16 @@ fn basic_tokens(text: &str) -> Vec<String> {
 
 /// A corpus as `[CLS] w₁ … w_{T−2} [SEP]` sequences: the text's WordPiece ids, cut into
 /// consecutive windows of `seq_len − 2` (the tail that does not fill one is dropped), up to
-/// `max` sequences. WikiText's `<unk>` (a word its authors replaced) is BERT's `[UNK]`.
-pub fn sequences(text: &str, seq_len: usize, max: usize) -> Result<Vec<Vec<u32>>> {
+/// `max` sequences; `format`'s unknown-word marker is BERT's `[UNK]`.
+pub fn sequences(text: &str, format: &TextFormat, seq_len: usize, max: usize) -> Result<Vec<Vec<u32>>> {
     if seq_len < 3 {
         bail!("a sequence of {seq_len} tokens has no room between [CLS] and [SEP]");
     }
     let wp = WordPiece::bert_uncased()?;
-    let ids = wp.encode(&text.replace("<unk>", "[UNK]"));
+    let ids = match format.unknown_word {
+        Some(marker) => wp.encode(&text.replace(marker, "[UNK]")),
+        None => wp.encode(text),
+    };
     let body = seq_len - 2;
     Ok(ids
         .chunks_exact(body)

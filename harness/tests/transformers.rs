@@ -2,7 +2,8 @@
 //! the FFNs' GELU patterns, proxies defined on images only are "n/a" with the reason, and
 //! image-only input flags are refused with a message.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 mod common;
 
@@ -12,31 +13,25 @@ fn swapnas() -> Command {
     c
 }
 
+/// `swapnas --bench flexibert ARGS --no-cache --data-dir DATA --out OUT`.
+fn flexibert(data: &Path, out: &Path, args: &[&str]) -> Output {
+    swapnas()
+        .args(["--bench", "flexibert", "--no-cache"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn flexibert_scores_token_sequences_and_names_what_is_not_defined_there() {
     let Some(data) = common::full_data("the FlexiBERT benchmark and WikiText-2") else { return };
     let out = std::env::temp_dir().join(format!("swapnas-flexibert-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let o = swapnas()
-        .args([
-            "--bench",
-            "flexibert",
-            "--archs",
-            "4",
-            "--proxies",
-            "swap,params,jacov",
-            "--batch",
-            "8",
-            "--repeats",
-            "1",
-            "--no-cache",
-        ])
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = flexibert(&data, &out, &["--archs", "4", "--proxies", "swap,params,jacov", "--batch", "8", "--repeats", "1"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
     assert!(stdout.contains("sequences of WikiText-2 test text (STAND-IN"), "{stdout}");
@@ -54,15 +49,7 @@ fn flexibert_scores_token_sequences_and_names_what_is_not_defined_there() {
         (vec!["--input-size", "8"], "--input-size crops or resizes images; task glue feeds token sequences"),
         (vec!["--input", "random-augmented"], "--input random-augmented crops and flips images; task glue feeds token sequences"),
     ] {
-        let o = swapnas()
-            .args(["--bench", "flexibert", "--archs", "1", "--proxies", "params", "--no-cache"])
-            .args(&flags)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = flexibert(&data, &out, &[&["--archs", "1", "--proxies", "params"][..], &flags[..]].concat());
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success() && stderr.contains(message), "{flags:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");

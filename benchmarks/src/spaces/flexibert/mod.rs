@@ -61,6 +61,7 @@ pub const WIKITEXT2: ImageSet = ImageSet {
     fallback: None,
     text: Some(TextFormat {
         about: "WikiText-2 test text (stand-in for OpenWebText), BERT-uncased WordPiece, consecutive [CLS] … [SEP] sequences of 128 tokens",
+        unknown_word: Some("<unk>"),
     }),
 };
 
