@@ -560,7 +560,15 @@ impl ImageSet {
     pub fn load_first_of(self, dir: &DataDir, split: Split, n: usize) -> Result<ImageBatch> {
         let batch = self.load_split(dir, split, n)?;
         if batch.len() < n {
-            bail!("{} has only {} {} images here, {n} were asked for", self.name(), batch.len(), split.name());
+            match self.text {
+                Some(_) => bail!(
+                    "{} gives only {} sequences, {n} were asked for: ask for at most {}",
+                    self.name(),
+                    batch.len(),
+                    batch.len()
+                ),
+                None => bail!("{} has only {} {} images here, {n} were asked for", self.name(), batch.len(), split.name()),
+            }
         }
         Ok(batch)
     }

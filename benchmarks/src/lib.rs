@@ -27,7 +27,7 @@ pub use images::{Archive, ImageBatch, ImageSet, Split};
 pub use nn::cpu::Kernels;
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
-    BnMode, BuildOptions, ConvGeometry, ForwardCtx, LayerInput, ModuleNetwork, Network, NetworkBuilder, Output, ParamMapFn,
-    ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind, WeightTensor,
+    BnMode, BuildOptions, CellActivation, ConvGeometry, ForwardCtx, LayerInput, ModuleNetwork, Network, NetworkBuilder, Output,
+    ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind, WeightTensor,
 };
 pub use space::{Candidate, Head, Loaded, Loss, SearchSpace, Task};

@@ -115,6 +115,10 @@ pub struct Task {
     pub targets: TargetSource,
     /// The columns `--accuracy` chooses from; the first is the default.
     pub accuracies: &'static [AccuracyColumn],
+    /// Whether its networks are recurrent: unrolled over the sequence, each recurrent layer
+    /// records the state every step receives ([`crate::ForwardCtx::recurrent_state`]), which
+    /// proxies of hidden states read (`Needs::recurrent_states`).
+    pub recurrent: bool,
     /// Its scores' version: bump it whenever a change to this task's preparation, targets,
     /// loss or head can change a proxy's score, so cached scores of the old code are
     /// recomputed (version 1 adds nothing to the key). The shared preparation code has its own,

@@ -1,5 +1,7 @@
-//! Text the transformer spaces' proxies are fed: a real corpus cut into fixed-length
-//! sequences of WordPiece ids, as BERT's uncased tokenizer (ELECTRA's) makes them.
+//! Text the language spaces' proxies are fed: a real corpus cut into fixed-length sequences,
+//! either of WordPiece ids, as BERT's uncased tokenizer (ELECTRA's) makes them (the
+//! transformers), or of word ids as a word-level language model reads its corpus (the RNNs,
+//! [`Tokens::WordStreams`]).
 //!
 //! [`WordPiece`] is BERT's `BasicTokenizer` + `WordpieceTokenizer` (google-research/bert
 //! `tokenization.py`, which HF's `BertTokenizer` and `tokenizers`' `BertPreTokenizer` /
@@ -27,15 +29,31 @@ use unicode_normalization::UnicodeNormalization;
 
 const VOCAB_GZ: &[u8] = include_bytes!("../embedded/bert-uncased-vocab.txt.gz");
 
-/// How a text set becomes sequences (its `side` is the sequence length, `[CLS]` and `[SEP]`
-/// included): [`sequences`] of BERT-uncased WordPiece ids.
+/// How a text set becomes sequences (its `side` is the sequence length): [`sequences`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextFormat {
     /// How the corpus is read, in words (reports quote it).
     pub about: &'static str,
     /// The word the corpus writes for one its authors replaced (WikiText's and PTB's
-    /// `<unk>`), read as BERT's `[UNK]`; `None` where the text has no such marker.
+    /// `<unk>`), read as BERT's `[UNK]`; `None` where the text has no such marker (or where
+    /// it is a word like any other, [`Tokens::WordStreams`]).
     pub unknown_word: Option<&'static str>,
+    pub tokens: Tokens,
+}
+
+/// The token ids a text set's sequences are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// BERT-uncased WordPiece ids, `[CLS] … [SEP]` sequences of consecutive text.
+    WordPiece,
+    /// Word ids as the PyTorch word-language-model example (and AWD-LSTM, NAS-Bench-NLP)
+    /// reads a corpus: each line's whitespace-separated words then `<eos>`, each word's id its
+    /// first occurrence's rank in the corpus; the stream `batchify`-ed into `streams` columns
+    /// (column b the b-th contiguous chunk, the tail that does not fill a row dropped) and
+    /// sequence b the first `side` words of column b — `get_batch(source, 0)` with
+    /// `bptt = side`, one sequence per column. So a set has `streams` sequences, the
+    /// reference's evaluation batch.
+    WordStreams { streams: usize },
 }
 
 /// BERT's uncased WordPiece tokenizer over an embedded vocabulary.
@@ -210,10 +228,46 @@ fn basic_tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// A corpus as up to `max` sequences of `seq_len` token ids, as `format` says.
+pub fn sequences(text: &str, format: &TextFormat, seq_len: usize, max: usize) -> Result<Vec<Vec<u32>>> {
+    match format.tokens {
+        Tokens::WordPiece => word_piece_sequences(text, format, seq_len, max),
+        Tokens::WordStreams { streams } => Ok(word_streams(text, streams, seq_len)?.into_iter().take(max).collect()),
+    }
+}
+
+/// The corpus's words as a word-level language model reads them: each line's whitespace-split
+/// words then `<eos>` (`data.py`'s `Corpus.tokenize`), as ids in order of first occurrence.
+pub fn word_ids(text: &str) -> Vec<u32> {
+    let mut vocab: HashMap<&str, u32> = HashMap::new();
+    let mut ids = Vec::new();
+    for line in text.split_inclusive('\n') {
+        for word in line.split_whitespace().chain(std::iter::once("<eos>")) {
+            let next = vocab.len() as u32;
+            ids.push(*vocab.entry(word).or_insert(next));
+        }
+    }
+    ids
+}
+
+/// [`Tokens::WordStreams`]: `batchify(ids, streams)`, then the first `seq_len` rows; sequence b
+/// is column b.
+pub fn word_streams(text: &str, streams: usize, seq_len: usize) -> Result<Vec<Vec<u32>>> {
+    let ids = word_ids(text);
+    let rows = ids.len() / streams.max(1);
+    if streams == 0 || rows < seq_len {
+        bail!(
+            "the corpus's {} words give {streams} streams of {rows} words, fewer than the {seq_len} a sequence takes",
+            ids.len()
+        );
+    }
+    Ok((0..streams).map(|b| ids[b * rows..b * rows + seq_len].to_vec()).collect())
+}
+
 /// A corpus as `[CLS] w₁ … w_{T−2} [SEP]` sequences: the text's WordPiece ids, cut into
 /// consecutive windows of `seq_len − 2` (the tail that does not fill one is dropped), up to
 /// `max` sequences; `format`'s unknown-word marker is BERT's `[UNK]`.
-pub fn sequences(text: &str, format: &TextFormat, seq_len: usize, max: usize) -> Result<Vec<Vec<u32>>> {
+fn word_piece_sequences(text: &str, format: &TextFormat, seq_len: usize, max: usize) -> Result<Vec<Vec<u32>>> {
     if seq_len < 3 {
         bail!("a sequence of {seq_len} tokens has no room between [CLS] and [SEP]");
     }
@@ -244,6 +298,21 @@ mod tests {
     fn basic_tokens_split_punctuation_lower_case_and_strip_accents() {
         assert_eq!(basic_tokens("Héllo, World! [UNK] don't"), ["hello", ",", "world", "!", "[UNK]", "don", "'", "t"]);
         assert_eq!(basic_tokens("a\u{2013}b\t\u{00a0}c"), ["a", "\u{2013}", "b", "c"]);
+    }
+
+    /// `Corpus.tokenize` then `batchify(test, 2)` and `get_batch(source, 0)` with bptt 3, by
+    /// hand: words a b <eos> | b c <eos> | <eos> (an empty line) | a <eos> → ids 0 1 2 1 3 2 2
+    /// 0 2 (9 words), 2 streams of 4 (the ninth dropped): [0 1 2 1] and [3 2 2 0].
+    #[test]
+    fn word_streams_are_batchified_columns() {
+        let text = "a b\n b  c \n\na";
+        assert_eq!(word_ids(text), [0, 1, 2, 1, 3, 2, 2, 0, 2]);
+        assert_eq!(word_streams(text, 2, 3).unwrap(), [vec![0, 1, 2], vec![3, 2, 2]]);
+        assert_eq!(word_streams(text, 2, 4).unwrap(), [vec![0, 1, 2, 1], vec![3, 2, 2, 0]]);
+        let err = word_streams(text, 2, 5).unwrap_err().to_string();
+        assert!(err.contains("9 words") && err.contains("2 streams of 4"), "{err}");
+        let format = TextFormat { about: "", unknown_word: None, tokens: Tokens::WordStreams { streams: 2 } };
+        assert_eq!(sequences(text, &format, 3, 1).unwrap(), [vec![0, 1, 2]]);
     }
 
     #[test]

@@ -959,8 +959,12 @@ static PROGRESS: (AtomicUsize, AtomicUsize) = (AtomicUsize::new(0), AtomicUsize:
 static CALLER_PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// For embedders: the terminal progress bar is hidden; the caller reads [`progress`] instead.
+/// Called as a call starts, it also clears the previous call's progress, so that the caller
+/// never reads an earlier call's count before this call's scoring resets it.
 pub fn progress_shown_by_caller() {
     CALLER_PROGRESS.store(true, Ordering::SeqCst);
+    PROGRESS.0.store(0, Ordering::SeqCst);
+    PROGRESS.1.store(0, Ordering::SeqCst);
 }
 
 /// The archs the latest scoring has done, and its total.

@@ -1,6 +1,7 @@
-//! A transformer space end to end: FlexiBERT archs scored on token sequences — SWAP counts
+//! The language spaces end to end: FlexiBERT archs scored on token sequences — SWAP counts
 //! the FFNs' GELU patterns, proxies defined on images only are "n/a" with the reason, and
-//! image-only input flags are refused with a message.
+//! image-only input flags are refused with a message; NAS-Bench-NLP's recurrent cells scored
+//! on word streams with hidden covariance, which is "n/a" where networks are not recurrent.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -15,15 +16,12 @@ fn swapnas() -> Command {
 
 /// `swapnas --bench flexibert ARGS --no-cache --data-dir DATA --out OUT`.
 fn flexibert(data: &Path, out: &Path, args: &[&str]) -> Output {
-    swapnas()
-        .args(["--bench", "flexibert", "--no-cache"])
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
+    bench("flexibert", data, out, args)
+}
+
+/// `swapnas --bench BENCH ARGS --no-cache --data-dir DATA --out OUT`.
+fn bench(name: &str, data: &Path, out: &Path, args: &[&str]) -> Output {
+    swapnas().args(["--bench", name, "--no-cache"]).args(args).arg("--data-dir").arg(data).arg("--out").arg(out).output().unwrap()
 }
 
 #[test]
@@ -54,5 +52,72 @@ fn flexibert_scores_token_sequences_and_names_what_is_not_defined_there() {
         assert!(!o.status.success() && stderr.contains(message), "{flags:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+/// The fields of a CSV line (a field in double quotes may hold commas; no escaped quotes).
+fn fields(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            _ => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
+
+/// A column of `scores.csv` as numbers (NAS-Bench-NLP's labels hold commas, quoted).
+fn score_column(out: &Path, proxy: &str) -> Vec<f64> {
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let header = fields(scores.lines().next().unwrap());
+    let col = header.iter().position(|h| h == proxy).unwrap_or_else(|| panic!("no {proxy} column: {header:?}"));
+    scores.lines().skip(1).map(|row| fields(row)[col].parse().unwrap()).collect()
+}
+
+#[test]
+fn nasbench_nlp_scores_word_streams_with_hidden_covariance() {
+    let Some(data) = common::full_data("the NAS-Bench-NLP logs and WikiText-2") else { return };
+    let out = std::env::temp_dir().join(format!("swapnas-nbnlp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let args = [
+        "--archs",
+        "3",
+        "--proxies",
+        "hidden_cov,swap,params,snip",
+        "--batch",
+        "8",
+        "--repeats",
+        "1",
+        "--hidden-cov-batch",
+        "10",
+    ];
+    let o = bench("nasbench-nlp", &data, &out, &args);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("sequences of WikiText-2 test split") && stdout.contains("10 (hidden_cov)"), "{stdout}");
+    assert!(stdout.contains("word ids are first-occurrence ranks in the test split"), "{stdout}");
+    assert!(stdout.contains("| snip | n/a |") && stdout.contains("task wikitext2 feeds token ids"), "{stdout}");
+    // Layer 1 has 600 units: −Σ[ln(λ+k) + 1/(λ+k)] over 600 eigenvalues summing to 600 is at
+    // most −600·(ln(1+k) + 1/(1+k)) ≈ −600 (all λ = 1); NaN only for a constant unit.
+    for s in score_column(&out, "hidden_cov") {
+        assert!(s.is_nan() || s < -599.9, "hidden_cov {s}");
+    }
+    // The parameter counts are the logs' (15–28 million).
+    assert!(score_column(&out, "params").iter().all(|p| (15.0..28.2).contains(p)));
+    // SWAP: 8 samples give at most 2^8 distinct sign vectors.
+    assert!(score_column(&out, "swap").iter().all(|s| (1.0..=256.0).contains(s)));
+    // More sequences than the 50 streams: a message, no panic.
+    let o = bench("nasbench-nlp", &data, &out, &["--archs", "1", "--proxies", "swap", "--batch", "64"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && stderr.contains("gives only 50 sequences, 64 were asked for"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // hidden_cov where networks are not recurrent: n/a with the reason.
+    let o = bench("nb201", &data, &out, &["--archs", "2", "--proxies", "hidden_cov,params"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("| hidden_cov | n/a |") && stdout.contains("task cifar10's networks are not recurrent"), "{stdout}");
     std::fs::remove_dir_all(out).unwrap();
 }

@@ -59,6 +59,8 @@ proxies! {
     // HNAS's NTK (issue 28).
     ntk,
     ntk_condnum,
+    // Recurrent networks (issue 29).
+    hidden_cov,
 }
 
 pub mod az_nas;
@@ -235,6 +237,9 @@ pub struct Needs {
     /// the task's own inputs and reads activations or parameters only — no input gradient,
     /// no images of its own (noise, ones), no image-class labels.
     pub token_inputs: bool,
+    /// It reads the hidden states a recurrent network's layers receive step by step
+    /// (`Taps::hidden_states`): defined where the task's networks are recurrent.
+    pub recurrent_states: bool,
 }
 
 impl Needs {
@@ -247,6 +252,7 @@ impl Needs {
         relu_patterns: false,
         size_prior: false,
         token_inputs: false,
+        recurrent_states: false,
     };
     /// Activation patterns of a forward pass on the task's inputs (the nonlinearities SWAP
     /// hooks: ReLU, and GELU in transformers); defined on token inputs too.
@@ -263,6 +269,9 @@ impl Needs {
                 "is defined on images (it differentiates or synthesises its input, or reads image classes); task {} feeds token ids",
                 task.name
             ));
+        }
+        if self.recurrent_states && !task.recurrent {
+            return Some(format!("reads a recurrent network's hidden states; task {}'s networks are not recurrent", task.name));
         }
         if self.image_classes && !task.has_image_classes() {
             return Some(format!(
@@ -425,6 +434,7 @@ mod tests {
             loss,
             targets,
             accuracies: VAL,
+            recurrent: false,
             version: 1,
         }
     }

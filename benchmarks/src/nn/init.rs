@@ -103,7 +103,9 @@ impl WeightInit {
         }
     }
 
-    fn uniform(&mut self, numel: usize, bound: f32) -> Vec<f32> {
+    /// U(−bound, bound) whatever the scheme: for a network whose reference fixes its own
+    /// initialisation and no proxy re-initialises it (NAS-Bench-NLP's cells and embedding).
+    pub fn uniform(&mut self, numel: usize, bound: f32) -> Vec<f32> {
         self.draw(numel, |rng, n| (0..n).map(|_| rng.random_range(-bound..bound)).collect())
     }
 }

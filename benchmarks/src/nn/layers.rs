@@ -116,6 +116,13 @@ impl LayerBuilder<'_> {
         self.param(values, shape)
     }
 
+    /// A parameter drawn from U(−bound, bound) whatever the scheme ([`WeightInit::uniform`]).
+    pub fn uniform<const D: usize>(&mut self, shape: [usize; D], bound: f32) -> Param<Tensor<D>> {
+        assert_eq!(self.stack(), 1, "a network with its own initialisation is not stacked");
+        let values = self.init.uniform(shape.iter().product(), bound);
+        self.param(values, shape)
+    }
+
     /// A parameter of one value (LayerNorm's γ = 1 and β = 0, zero biases).
     pub fn constant<const D: usize>(&self, shape: [usize; D], value: f32) -> Param<Tensor<D>> {
         self.param(vec![value; shape.iter().product()], shape)

@@ -8,6 +8,9 @@
 //! # The recording API
 //! A network records only through [`ForwardCtx`]'s methods, each a no-op unless its tap is on:
 //! * [`ForwardCtx::relu`] applies every `nn.ReLU` (ReLU outputs, their sign codes, FLOPs);
+//!   [`ForwardCtx::gelu`] a transformer's GELU and [`ForwardCtx::cell_activation`] a recurrent
+//!   cell's tanh, sigmoid or leaky ReLU, recorded by the same taps;
+//! * [`ForwardCtx::recurrent_state`] the state each step of a recurrent layer receives;
 //! * [`ForwardCtx::leaky_relu_output`], [`ForwardCtx::pre_gap_features`] (the features
 //!   before global pooling, or the dense decoder's input);
 //! * [`ForwardCtx::block_input`] / [`ForwardCtx::block_output`] around each cell or block,
@@ -88,6 +91,18 @@ pub struct Taps {
     /// (per sample where samples do not interact: BN not on batch statistics). Needs an
     /// autodiff device; not for stacked passes.
     pub first_params: bool,
+    /// Per recurrent layer, the hidden state (`h_prev_0`, the layer's output path) each step
+    /// receives: the zero initial state, then each step's output but the last.
+    pub hidden_states: bool,
+}
+
+/// A recurrent cell's nonlinearity ([`ForwardCtx::cell_activation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellActivation {
+    Tanh,
+    Sigmoid,
+    /// `nn.LeakyReLU()`: slope 0.01 below zero.
+    LeakyRelu,
 }
 
 /// A parameter's first-scalar probe ([`Taps::first_params`]).
@@ -131,6 +146,9 @@ pub struct ForwardCtx {
     pub block_inputs: Vec<Tensor<4>>,
     /// First-scalar probes of the parameters (when `taps.first_params`), in execution order.
     pub first_params: Vec<FirstParamProbe>,
+    /// Per recurrent layer, in layer order, the `[B, H]` state each step received (when
+    /// `taps.hidden_states`).
+    pub hidden_states: Vec<Vec<Tensor<2>>>,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
     /// Whose kernels run the layers where both can: the native CPU kernels (default; used
@@ -172,6 +190,7 @@ impl ForwardCtx {
             block_outputs: Vec::new(),
             block_inputs: Vec::new(),
             first_params: Vec::new(),
+            hidden_states: Vec::new(),
             relu_replay: None,
             kernels: Kernels::Native,
             stack: 1,
@@ -268,15 +287,52 @@ impl ForwardCtx {
             self.flops += x.shape().num_elements() as f64;
         }
         let y = burn::tensor::activation::gelu(x);
+        self.pattern_output(&y);
+        y
+    }
+
+    /// Applies a recurrent cell's activation node to `x` (`[B, H]`, one step). swapnas reads
+    /// a cell's activations as SWAP reads a ReLU network's: every activation node's output, at
+    /// every step, is recorded by the ReLU taps (its sign code: tanh and leaky ReLU are
+    /// positive exactly where their input is; a sigmoid is positive everywhere, so it adds at
+    /// most the all-active pattern). FLOPs: one per element.
+    pub fn cell_activation(&mut self, activation: CellActivation, x: Tensor<2>) -> Tensor<2> {
+        if self.taps.flops {
+            self.flops += x.shape().num_elements() as f64;
+        }
+        let y = match activation {
+            CellActivation::Tanh => burn::tensor::activation::tanh(x),
+            CellActivation::Sigmoid => burn::tensor::activation::sigmoid(x),
+            CellActivation::LeakyRelu => burn::tensor::activation::leaky_relu(x, 0.01),
+        };
+        let [b, h] = y.dims();
+        self.pattern_output(&y.clone().reshape([b, h, 1, 1]));
+        y
+    }
+
+    /// Records an activation other than a native ReLU for the pattern taps (SWAP's codes,
+    /// NWOT's outputs) and as a module output.
+    fn pattern_output(&mut self, y: &Tensor<4>) {
         if self.taps.relu_codes {
             let stack = self.stack;
-            self.device_codes.get_or_insert_with(|| DeviceCodes::new(stack)).push(&y);
+            self.device_codes.get_or_insert_with(|| DeviceCodes::new(stack)).push(y);
         }
         if self.taps.relu {
             self.relu.push(y.clone());
         }
-        self.module_output(&y);
-        y
+        self.module_output(y);
+    }
+
+    /// The state `h` (`[B, H]`) step t of recurrent layer `layer` receives (recorded with
+    /// `taps.hidden_states`); layers are numbered from 0 in execution order, steps recorded in
+    /// order.
+    pub fn recurrent_state(&mut self, layer: usize, h: &Tensor<2>) {
+        if self.taps.hidden_states {
+            if self.hidden_states.len() <= layer {
+                self.hidden_states.resize_with(layer + 1, Vec::new);
+            }
+            self.hidden_states[layer].push(h.clone());
+        }
     }
 
     /// Records `y` as a module's output, if module outputs are recorded.

@@ -23,6 +23,7 @@ spaces! {
     nb101 [SPACE],
     tnb101 [MICRO, MACRO],
     flexibert [SPACE],
+    nbnlp [SPACE],
 }
 
 /// The `--bench` a run scores when none is given (the first registered space).

@@ -40,6 +40,7 @@ const TASKS: &[Task] = &[Task {
     loss: Loss::CrossEntropy,
     targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "CIFAR-10 validation accuracy of the chosen table" }],
+    recurrent: false,
     version: 1,
 }];
 

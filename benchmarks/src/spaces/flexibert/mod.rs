@@ -30,7 +30,7 @@ use crate::images::ImageSet;
 use crate::nn::network::SpaceBuilder;
 use crate::sample::sample_indices;
 use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Request, SearchSpace, SpaceInfo, TargetSource, Task};
-use crate::text::TextFormat;
+use crate::text::{TextFormat, Tokens};
 use anyhow::{Context, Result};
 
 pub const FLEXIBERT_JSON: DataFile = DataFile {
@@ -62,6 +62,7 @@ pub const WIKITEXT2: ImageSet = ImageSet {
     text: Some(TextFormat {
         about: "WikiText-2 test text (stand-in for OpenWebText), BERT-uncased WordPiece, consecutive [CLS] … [SEP] sequences of 128 tokens",
         unknown_word: Some("<unk>"),
+        tokens: Tokens::WordPiece,
     }),
 };
 
@@ -91,6 +92,7 @@ const TASKS: &[Task] = &[Task {
     loss: Loss::Mse,
     targets: TargetSource::Synthetic,
     accuracies: COLUMNS,
+    recurrent: false,
     version: 1,
 }];
 

@@ -33,6 +33,7 @@ const TASKS: &[Task] = &[Task {
     loss: Loss::CrossEntropy,
     targets: TargetSource::ImageLabels,
     accuracies: &[AccuracyColumn { name: "val", about: "108-epoch CIFAR-10 validation accuracy" }],
+    recurrent: false,
     version: 1,
 }];
 

@@ -57,6 +57,7 @@ const fn task(name: &'static str, aliases: &'static [&'static str], images: Imag
         loss: Loss::CrossEntropy,
         targets: TargetSource::ImageLabels,
         accuracies: ACCURACIES,
+        recurrent: false,
         version: 1,
     }
 }

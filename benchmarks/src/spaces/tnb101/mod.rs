@@ -109,6 +109,7 @@ const fn task(
         loss,
         targets,
         accuracies,
+        recurrent: false,
         version: VERSION,
     }
 }
