@@ -101,6 +101,31 @@ const IMAGENET16_SOURCE: &str = "the official ImageNet16 pickles (train_data_bat
 const CIFAR10_SOURCE: &str = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz (unpack cifar-10-batches-bin/)";
 
 impl ImageSet {
+    /// A text set: a corpus read as `format` says into sequences of `side` tokens (no image
+    /// fields: no header, labels, normalisation, archive or fallback).
+    pub const fn corpus(
+        name: &'static str,
+        side: usize,
+        files: &'static [DataFile],
+        source: (&'static str, &'static str),
+        format: TextFormat,
+    ) -> ImageSet {
+        ImageSet {
+            name,
+            side,
+            header: (0, 0),
+            max_label: 0,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+            files,
+            test_files: &[],
+            source,
+            archive: None,
+            fallback: None,
+            text: Some(format),
+        }
+    }
+
     /// CIFAR-10 binary: 1 label byte + 3,072 pixel bytes per image, `data_batch_1..5.bin`.
     pub const CIFAR10: ImageSet = ImageSet {
         name: "CIFAR-10",

@@ -13,6 +13,7 @@
 //! * [`cell_class`]: same-function classes of cell archs (each distinct computation scored once).
 
 pub mod cell_class;
+pub mod corpora;
 pub mod data;
 pub mod genome;
 pub mod images;

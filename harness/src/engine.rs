@@ -160,6 +160,7 @@ impl ProxyPlan {
 
 /// Scores of one architecture, one per proxy (NaN where it failed or does not apply), and
 /// the failures.
+#[derive(Debug, Clone)]
 pub struct ArchScores {
     pub scores: Vec<f64>,
     pub seconds: Vec<f64>,
@@ -870,24 +871,39 @@ impl Engine {
         let shared_before = self.shared_hits.load(Ordering::Relaxed);
         watch_ctrl_c();
         let skipped = AtomicUsize::new(0);
-        let results: Vec<ArchScores> = pool.install(|| {
-            candidates
+        // A label that repeats among the candidates (one cell trained several times: NB101's
+        // Suite-Zero rows, NAS-Bench-NLP's repeated runs) is one network with one seed: it is
+        // scored once and its scores are given to every row of it.
+        let mut first_row: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let owner: Vec<usize> =
+            candidates.iter().enumerate().map(|(i, c)| *first_row.entry(c.label.as_str()).or_insert(i)).collect();
+        let mut rows_of = vec![0usize; candidates.len()];
+        for &o in &owner {
+            rows_of[o] += 1;
+        }
+        let distinct: Vec<usize> = (0..candidates.len()).filter(|&i| owner[i] == i).collect();
+        let scored: Vec<ArchScores> = pool.install(|| {
+            distinct
                 .par_iter()
-                .map(|c| {
+                .map(|&i| {
+                    let c = &candidates[i];
                     if INTERRUPTED.load(Ordering::SeqCst) || self.write_failed.get().is_some() {
-                        skipped.fetch_add(1, Ordering::Relaxed);
+                        skipped.fetch_add(rows_of[i], Ordering::Relaxed);
                         return ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
                     }
                     let r = self.score_arch(c, seed, &from_cache);
                     for e in &r.errors {
                         bar.println(format!("warning: arch {}: {e}", c.label));
                     }
-                    bar.inc(1);
-                    PROGRESS.0.fetch_add(1, Ordering::SeqCst);
+                    bar.inc(rows_of[i] as u64);
+                    PROGRESS.0.fetch_add(rows_of[i], Ordering::SeqCst);
                     r
                 })
                 .collect()
         });
+        let place: std::collections::HashMap<usize, usize> = distinct.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        let results: Vec<ArchScores> = owner.iter().map(|o| scored[place[o]].clone()).collect();
+        let repeated_rows = candidates.len() - distinct.len();
         bar.finish_and_clear();
         let skipped = skipped.load(Ordering::Relaxed);
         if skipped > 0 {
@@ -907,9 +923,12 @@ impl Engine {
         }
         let applicable = self.not_applicable.iter().filter(|n| n.is_none()).count();
         let total = candidates.len() * applicable;
-        let shared = self.shared_hits.load(Ordering::Relaxed) - shared_before;
-        let shared_text =
-            if shared > 0 { format!(", {shared} from same-function archs scored in this run") } else { String::new() };
+        let shared = self.shared_hits.load(Ordering::Relaxed) - shared_before + repeated_rows * applicable;
+        let source = match repeated_rows {
+            0 => "same-function archs scored in this run".to_string(),
+            r => format!("same-function archs or repeated rows of one arch ({r} rows) scored in this run"),
+        };
+        let shared_text = if shared > 0 { format!(", {shared} from {source}") } else { String::new() };
         if let Some(cache) = &self.cache {
             let hits = from_cache.load(Ordering::Relaxed);
             eprintln!(
@@ -919,10 +938,7 @@ impl Engine {
                 self.stale_note()
             );
         } else if shared > 0 {
-            eprintln!(
-                "scores: {shared} of {total} taken from same-function archs scored in this run, {} computed",
-                total - shared
-            );
+            eprintln!("scores: {shared} of {total} taken from {source}, {} computed", total - shared);
         }
         for (p, why) in self.proxies.iter().zip(&self.not_applicable) {
             if let Some(why) = why {

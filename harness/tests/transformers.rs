@@ -109,6 +109,22 @@ fn nasbench_nlp_scores_word_streams_with_hidden_covariance() {
     assert!(score_column(&out, "params").iter().all(|p| (15.0..28.2).contains(p)));
     // SWAP: 8 samples give at most 2^8 distinct sign vectors.
     assert!(score_column(&out, "swap").iter().all(|s| (1.0..=256.0).contains(s)));
+    // A cell trained twice is two rows with one label: scored once, both rows get its score.
+    let o = bench("nasbench-nlp", &data, &out, &["--archs", "60", "--proxies", "params"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && stderr.contains("repeated rows of one arch (2 rows) scored in this run, 58 computed"),
+        "{stderr}"
+    );
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let mut by_label: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for row in scores.lines().skip(1) {
+        let f = fields(row);
+        by_label.entry(f[0].clone()).or_default().push(f[5].clone());
+    }
+    let repeated: Vec<&Vec<String>> = by_label.values().filter(|v| v.len() > 1).collect();
+    assert_eq!(repeated.len(), 2);
+    assert!(repeated.iter().all(|v| v.iter().all(|p| p == &v[0])), "{repeated:?}");
     // More sequences than the 50 streams: a message, no panic.
     let o = bench("nasbench-nlp", &data, &out, &["--archs", "1", "--proxies", "swap", "--batch", "64"]);
     let stderr = String::from_utf8_lossy(&o.stderr);

@@ -30,6 +30,7 @@ use crate::images::ImageSet;
 use crate::nn::network::SpaceBuilder;
 use crate::sample::sample_indices;
 use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Request, SearchSpace, SpaceInfo, TargetSource, Task};
+use crate::corpora::{WIKITEXT2_SOURCE, WIKITEXT2_TEST};
 use crate::text::{TextFormat, Tokens};
 use anyhow::{Context, Result};
 
@@ -38,33 +39,22 @@ pub const FLEXIBERT_JSON: DataFile = DataFile {
     source: "https://raw.githubusercontent.com/aaronserianni/training-free-nas/2d76e01b9586cad7340e8268dadba3056efd070b/data/BERT_benchmark.json",
 };
 
-const WIKITEXT2_TEST: DataFile = DataFile {
-    rel_path: "text/wiki2.test.txt",
-    source: "https://raw.githubusercontent.com/zivaharoni/gradual-learning-rnn/2323a3b55f0a746e8f46a80200d616bfadce5742/data/wiki2.test.txt",
-};
 
 /// Tokens per sequence fed to the networks.
 pub const SEQ_LEN: usize = 128;
 
 /// The text the proxies are fed: WikiText-2's test split as 128-token WordPiece sequences.
-pub const WIKITEXT2: ImageSet = ImageSet {
-    name: "WikiText-2 test text (STAND-IN for the references' first 128 OpenWebText documents)",
-    side: SEQ_LEN,
-    header: (0, 0),
-    max_label: 0,
-    mean: [0.0; 3],
-    std: [1.0; 3],
-    files: &[WIKITEXT2_TEST],
-    test_files: &[],
-    source: ("text/wiki2.test.txt", "WikiText-2's test split (Merity et al. 2016, CC-BY-SA 3.0), as distributed in zivaharoni/gradual-learning-rnn"),
-    archive: None,
-    fallback: None,
-    text: Some(TextFormat {
+pub const WIKITEXT2: ImageSet = ImageSet::corpus(
+    "WikiText-2 test text (STAND-IN for the references' first 128 OpenWebText documents)",
+    SEQ_LEN,
+    &[WIKITEXT2_TEST.file],
+    WIKITEXT2_SOURCE,
+    TextFormat {
         about: "WikiText-2 test text (stand-in for OpenWebText), BERT-uncased WordPiece, consecutive [CLS] … [SEP] sequences of 128 tokens",
         unknown_word: Some("<unk>"),
         tokens: Tokens::WordPiece,
-    }),
-};
+    },
+);
 
 /// The GLUE average (the default), then each GLUE task as the file names it: one table, one
 /// set of scores (the networks and inputs do not depend on the column), `--accuracy` picks.
@@ -103,12 +93,7 @@ const FILES: &[CheckedFile] = &[
         bytes: 453_164,
         or: None,
     },
-    CheckedFile {
-        file: WIKITEXT2_TEST,
-        sha256: "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
-        bytes: 1_256_449,
-        or: None,
-    },
+    WIKITEXT2_TEST,
 ];
 
 /// The FlexiBERT space.

@@ -38,6 +38,7 @@ use crate::sample::sample_indices;
 use crate::space::{
     AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Published, Request, SearchSpace, SpaceInfo, TargetSource, Task,
 };
+use crate::corpora::{WIKITEXT2_SOURCE, WIKITEXT2_TEST};
 use crate::text::{TextFormat, Tokens};
 use anyhow::{Context, Result};
 use std::io::Read;
@@ -47,10 +48,6 @@ pub const NLP_LOGS_ZIP: DataFile = DataFile {
     source: "https://raw.githubusercontent.com/fmsnew/nas-bench-nlp-release/a6d90a3b19e3966b1d009c0970b3761aa46707d1/train_logs_wikitext-2/logs.zip",
 };
 
-const WIKITEXT2_TEST: DataFile = DataFile {
-    rel_path: "text/wiki2.test.txt",
-    source: "https://raw.githubusercontent.com/zivaharoni/gradual-learning-rnn/2323a3b55f0a746e8f46a80200d616bfadce5742/data/wiki2.test.txt",
-};
 
 /// Steps per sequence (the logs' `bptt`).
 pub const STEPS: usize = 70;
@@ -58,24 +55,17 @@ pub const STEPS: usize = 70;
 pub const STREAMS: usize = 50;
 
 /// The text the proxies are fed: WikiText-2's test split as 50 streams of 70 word ids.
-pub const WIKITEXT2_WORDS: ImageSet = ImageSet {
-    name: "WikiText-2 test split (word ids in first-occurrence order; the reference's train-split dictionary is not here)",
-    side: STEPS,
-    header: (0, 0),
-    max_label: 0,
-    mean: [0.0; 3],
-    std: [1.0; 3],
-    files: &[WIKITEXT2_TEST],
-    test_files: &[],
-    source: ("text/wiki2.test.txt", "WikiText-2's test split (Merity et al. 2016, CC-BY-SA 3.0), as distributed in zivaharoni/gradual-learning-rnn"),
-    archive: None,
-    fallback: None,
-    text: Some(TextFormat {
+pub const WIKITEXT2_WORDS: ImageSet = ImageSet::corpus(
+    "WikiText-2 test split (word ids in first-occurrence order; the reference's train-split dictionary is not here)",
+    STEPS,
+    &[WIKITEXT2_TEST.file],
+    WIKITEXT2_SOURCE,
+    TextFormat {
         about: "WikiText-2 test split, words and <eos> per line, batchified into 50 streams, the first 70 words of each",
         unknown_word: None,
         tokens: Tokens::WordStreams { streams: STREAMS },
-    }),
-};
+    },
+);
 
 const COLUMNS: &[AccuracyColumn] = &[
     AccuracyColumn { name: "val", about: "−(final validation loss), nats per word, after 50 epochs on WikiText-2" },
@@ -105,12 +95,7 @@ const FILES: &[CheckedFile] = &[
         bytes: 879_000,
         or: None,
     },
-    CheckedFile {
-        file: WIKITEXT2_TEST,
-        sha256: "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
-        bytes: 1_256_449,
-        or: None,
-    },
+    WIKITEXT2_TEST,
 ];
 
 /// The model's sizes (the logs' `emsize`, `nhid`, `nlayers`, and WikiText-2's vocabulary).
