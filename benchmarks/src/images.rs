@@ -72,9 +72,10 @@ pub struct ImageSet {
     /// The set used instead when this one is not in the data directory (a stand-in for a set
     /// that is not redistributable); [`ImageSet::resolve`] picks.
     pub fallback: Option<&'static ImageSet>,
-    /// A text set: its files are a corpus, each record a sequence of `side` WordPiece ids
-    /// ([`crate::text`]), the batch `[n, 1, 1, side]` token ids (as floats, exact below 2²⁴),
-    /// every label 0. `None` for images.
+    /// A text set: its files are a corpus, each record a sequence of `side` token ids as
+    /// its format says ([`crate::text::Tokens`]: WordPiece or word ids), the batch
+    /// `[n, 1, 1, side]` token ids (as floats, exact below 2²⁴), every label 0. `None` for
+    /// images.
     pub text: Option<TextFormat>,
 }
 
@@ -614,9 +615,6 @@ impl ImageSet {
         if let Some(format) = &self.text {
             let text = std::str::from_utf8(bytes).context("the corpus is not UTF-8 text")?;
             let seqs = crate::text::sequences(text, format, self.side, max)?;
-            if seqs.is_empty() {
-                bail!("the corpus holds fewer than {} WordPiece tokens: not one sequence", self.side - 2);
-            }
             let labels = vec![0; seqs.len()];
             let pixels = seqs.into_iter().flatten().map(|id| id as f32).collect();
             return Ok(ImageBatch { pixels, labels, side: self.side, tokens: true });

@@ -277,6 +277,9 @@ fn word_piece_sequences(text: &str, format: &TextFormat, seq_len: usize, max: us
         None => wp.encode(text),
     };
     let body = seq_len - 2;
+    if ids.len() < body {
+        bail!("the corpus holds {} WordPiece tokens, fewer than the {body} of one sequence", ids.len());
+    }
     Ok(ids
         .chunks_exact(body)
         .take(max)

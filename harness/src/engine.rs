@@ -874,35 +874,43 @@ impl Engine {
         // A label that repeats among the candidates (one cell trained several times: NB101's
         // Suite-Zero rows, NAS-Bench-NLP's repeated runs) is one network with one seed: it is
         // scored once and its scores are given to every row of it.
-        let mut first_row: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let owner: Vec<usize> =
-            candidates.iter().enumerate().map(|(i, c)| *first_row.entry(c.label.as_str()).or_insert(i)).collect();
-        let mut rows_of = vec![0usize; candidates.len()];
-        for &o in &owner {
-            rows_of[o] += 1;
-        }
-        let distinct: Vec<usize> = (0..candidates.len()).filter(|&i| owner[i] == i).collect();
+        let mut slot_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        // Per label, in order of first appearance: its first row, and how many rows it has.
+        let (mut distinct, mut rows_of) = (Vec::new(), Vec::new());
+        let slot: Vec<usize> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let k = *slot_of.entry(c.label.as_str()).or_insert_with(|| {
+                    distinct.push(i);
+                    rows_of.push(0);
+                    distinct.len() - 1
+                });
+                rows_of[k] += 1;
+                k
+            })
+            .collect();
         let scored: Vec<ArchScores> = pool.install(|| {
             distinct
                 .par_iter()
-                .map(|&i| {
+                .zip(&rows_of)
+                .map(|(&i, &rows)| {
                     let c = &candidates[i];
                     if INTERRUPTED.load(Ordering::SeqCst) || self.write_failed.get().is_some() {
-                        skipped.fetch_add(rows_of[i], Ordering::Relaxed);
+                        skipped.fetch_add(rows, Ordering::Relaxed);
                         return ArchScores { scores: Vec::new(), seconds: Vec::new(), errors: Vec::new() };
                     }
                     let r = self.score_arch(c, seed, &from_cache);
                     for e in &r.errors {
                         bar.println(format!("warning: arch {}: {e}", c.label));
                     }
-                    bar.inc(rows_of[i] as u64);
-                    PROGRESS.0.fetch_add(rows_of[i], Ordering::SeqCst);
+                    bar.inc(rows as u64);
+                    PROGRESS.0.fetch_add(rows, Ordering::SeqCst);
                     r
                 })
                 .collect()
         });
-        let place: std::collections::HashMap<usize, usize> = distinct.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-        let results: Vec<ArchScores> = owner.iter().map(|o| scored[place[o]].clone()).collect();
+        let results: Vec<ArchScores> = slot.iter().map(|&k| scored[k].clone()).collect();
         let repeated_rows = candidates.len() - distinct.len();
         bar.finish_and_clear();
         let skipped = skipped.load(Ordering::Relaxed);

@@ -36,12 +36,8 @@ fn flexibert_scores_token_sequences_and_names_what_is_not_defined_there() {
     assert!(stdout.contains("STAND-IN text: 128-token WordPiece sequences"), "{stdout}");
     assert!(stdout.contains("| jacov | n/a |") && stdout.contains("task glue feeds token ids"), "{stdout}");
     // SWAP: 8 samples give at most 2^8 distinct sign vectors, and the GELUs show many.
-    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
-    let header: Vec<&str> = scores.lines().next().unwrap().split(',').collect();
-    let col = header.iter().position(|h| *h == "swap").unwrap();
-    for row in scores.lines().skip(1) {
-        let swap: f64 = row.split(',').nth(col).unwrap().parse().unwrap();
-        assert!(swap > 100.0 && swap <= 256.0, "{row}");
+    for swap in score_column(&out, "swap") {
+        assert!(swap > 100.0 && swap <= 256.0, "{swap}");
     }
     for (flags, message) in [
         (vec!["--input-size", "8"], "--input-size crops or resizes images; task glue feeds token sequences"),
@@ -55,26 +51,19 @@ fn flexibert_scores_token_sequences_and_names_what_is_not_defined_there() {
     std::fs::remove_dir_all(out).unwrap();
 }
 
-/// The fields of a CSV line (a field in double quotes may hold commas; no escaped quotes).
-fn fields(line: &str) -> Vec<String> {
-    let mut out = vec![String::new()];
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(String::new()),
-            _ => out.last_mut().unwrap().push(c),
-        }
-    }
-    out
+/// A run's `scores.csv`: its header and rows (NAS-Bench-NLP's labels hold commas, quoted).
+fn scores_csv(out: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(out.join("scores.csv")).unwrap();
+    let header = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
+    (header, rows)
 }
 
-/// A column of `scores.csv` as numbers (NAS-Bench-NLP's labels hold commas, quoted).
+/// A column of `scores.csv` as numbers.
 fn score_column(out: &Path, proxy: &str) -> Vec<f64> {
-    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
-    let header = fields(scores.lines().next().unwrap());
+    let (header, rows) = scores_csv(out);
     let col = header.iter().position(|h| h == proxy).unwrap_or_else(|| panic!("no {proxy} column: {header:?}"));
-    scores.lines().skip(1).map(|row| fields(row)[col].parse().unwrap()).collect()
+    rows.iter().map(|row| row[col].parse().unwrap()).collect()
 }
 
 #[test]
@@ -116,11 +105,11 @@ fn nasbench_nlp_scores_word_streams_with_hidden_covariance() {
         o.status.success() && stderr.contains("repeated rows of one arch (2 rows) scored in this run, 58 computed"),
         "{stderr}"
     );
-    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let (header, rows) = scores_csv(&out);
+    let params = header.iter().position(|h| h == "params").unwrap();
     let mut by_label: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    for row in scores.lines().skip(1) {
-        let f = fields(row);
-        by_label.entry(f[0].clone()).or_default().push(f[5].clone());
+    for row in rows {
+        by_label.entry(row[0].clone()).or_default().push(row[params].clone());
     }
     let repeated: Vec<&Vec<String>> = by_label.values().filter(|v| v.len() > 1).collect();
     assert_eq!(repeated.len(), 2);

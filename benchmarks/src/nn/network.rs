@@ -283,9 +283,7 @@ impl ForwardCtx {
     /// outputs as it hooks ReLUs, so the ReLU taps record it too (its sign is the sign of its
     /// input: GELU(x) > 0 exactly when x > 0); FLOPs count one per element, as for a ReLU.
     pub fn gelu(&mut self, x: Tensor<4>) -> Tensor<4> {
-        if self.taps.flops {
-            self.flops += x.shape().num_elements() as f64;
-        }
+        self.add_flops(x.shape().num_elements() as f64);
         let y = burn::tensor::activation::gelu(x);
         self.pattern_output(&y);
         y
@@ -297,9 +295,7 @@ impl ForwardCtx {
     /// positive exactly where their input is; a sigmoid is positive everywhere, so it adds at
     /// most the all-active pattern). FLOPs: one per element.
     pub fn cell_activation(&mut self, activation: CellActivation, x: Tensor<2>) -> Tensor<2> {
-        if self.taps.flops {
-            self.flops += x.shape().num_elements() as f64;
-        }
+        self.add_flops(x.shape().num_elements() as f64);
         let y = match activation {
             CellActivation::Tanh => burn::tensor::activation::tanh(x),
             CellActivation::Sigmoid => burn::tensor::activation::sigmoid(x),
@@ -335,7 +331,6 @@ impl ForwardCtx {
         }
     }
 
-    /// Records `y` as a module's output, if module outputs are recorded.
     /// A block's input: with `taps.blocks`, cut from the graph into a recorded leaf that
     /// requires grad; otherwise `x` unchanged.
     pub fn block_input(&mut self, x: Tensor<4>) -> Tensor<4> {
@@ -421,6 +416,7 @@ impl ForwardCtx {
         }
     }
 
+    /// Records `y` as a module's output, if module outputs are recorded.
     pub fn module_output(&mut self, y: &Tensor<4>) {
         if self.taps.module_outputs {
             self.module_outputs.push(y.clone());

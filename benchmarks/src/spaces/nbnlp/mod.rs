@@ -227,28 +227,26 @@ impl SearchSpace for NlpSpace {
         let logs: Vec<Log> = all.into_iter().filter(Log::finished).collect();
         let test = request.accuracy.name == "test";
         let picked = sample_indices(logs.len(), request.archs.unwrap_or(self.default_archs()), request.seed);
-        let recipe = |l: &Log| Recipe::from_json(&l.recepie).with_context(|| format!("recipe {} of the log archive", l.recepie_id));
+        let recipes = logs
+            .iter()
+            .map(|l| Recipe::from_json(&l.recepie).with_context(|| format!("recipe {} of the log archive", l.recepie_id)))
+            .collect::<Result<Vec<_>>>()?;
         let candidates = picked
             .iter()
             .map(|&i| {
                 let log = &logs[i];
-                let r = recipe(log)?;
                 let loss = if test { log.test_losses.last() } else { log.val_losses.last() };
-                Ok(Candidate {
-                    label: r.to_string(),
-                    builder: Box::new(builder(r)),
+                Candidate {
+                    label: recipes[i].to_string(),
+                    builder: Box::new(builder(recipes[i].clone())),
                     columns: vec![log.recepie_id.to_string(), log.experiment_id.to_string()],
                     accuracy: -loss.copied().unwrap_or(f64::NAN),
                     same_function: None,
-                })
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         let config = NlpConfig::default();
-        let largest_params = request
-            .largest
-            .then(|| logs.iter().map(|l| recipe(l).map(|r| config.param_count(&r))).collect::<Result<Vec<_>>>())
-            .transpose()?
-            .map(|p| p.into_iter().max().unwrap_or(0));
+        let largest_params = request.largest.then(|| recipes.iter().map(|r| config.param_count(r)).max().unwrap_or(0));
         Ok(Loaded {
             name: "nasbench-nlp-wikitext2".to_string(),
             candidates,
