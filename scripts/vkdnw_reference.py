@@ -12,11 +12,25 @@ entropy) as a tuple; swapnas' `vkdnw` score is count + entropy / (1 + ln 9), whi
 It seeds once per draw, as the reference driver does, and scores the archs in the run's order.
 It prints Spearman(swapnas, reference) of the entropy and of VKDNW_single, both
 implementations' ρ with the run's accuracy, whether every tensor count matches, and with
---draws 2 the reference's own draw-to-draw agreement (the proxy's noise).
+--draws 2 or more the reference's own draw-to-draw agreement (the proxy's noise).
+
+The scores.csv of `swapnas check --draws K` works too (Suite-Zero's arch tuples, accuracy in
+`val_accuracy`, our draws in `vkdnw_entropy`, `vkdnw_entropy_draw1`, …): then the entropy's
+agreements are averaged over every pair — ours with ours, the reference with itself, ours with
+the reference — so the three can be compared on the same archs. VKDNW_single needs `vkdnw`.
+
+`--formula ARCH …` instead scores each NB201 arch string on weights and an input that are a
+formula, not a random draw (the `formula_*` functions below, which
+`proxies/tests/vkdnw_reference.rs` restates): the same network in both implementations, so
+their entropies must agree up to float rounding. It prints the reference's entropy in float64
+and float32 and the tensor count per arch.
 
 Usage:
+    python3 scripts/vkdnw_reference.py --formula '|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|'
     swapnas --bench nb201 --task cifar10 --archs 30 --proxies vkdnw,vkdnw_entropy --out results/vk
     python3 scripts/vkdnw_reference.py results/vk/scores.csv --task cifar10 [--limit 30] [--draws 2]
+    swapnas check --bench nb201 --proxies vkdnw_entropy --archs 100 --draws 3 --out results/vkc
+    python3 scripts/vkdnw_reference.py results/vkc/scores.csv --task cifar10 --draws 3
 """
 import argparse
 import csv
@@ -31,6 +45,7 @@ from torch.func import functional_call, jacrev, vmap
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swap_reference import TinyNetwork  # noqa: E402  (the NB201 network, plain PyTorch)
 from az_nas_reference import init_kaiming_fanin, spearman  # noqa: E402  (the same init, ρ)
+from space_rho import official  # noqa: E402  (Suite-Zero's tuple as the official string)
 
 TENSORS = 128
 
@@ -82,10 +97,54 @@ def vkdnw(net, x):
         lambdas = torch.svd(fisher).S
     except RuntimeError:
         lambdas = torch.zeros(2)
-    quantiles = torch.quantile(lambdas, torch.arange(0.1, 1.0, 0.1))
+    quantiles = torch.quantile(lambdas, torch.arange(0.1, 1.0, 0.1).to(lambdas.dtype))
     t = quantiles / (torch.linalg.norm(quantiles, ord=1).item() + 1e-10)
     entropy = float(-(t * torch.log(t + 1e-10)).sum())
     return entropy, len(list(net.named_parameters()))
+
+
+MASK = (1 << 64) - 1
+FORMULA_BATCH = 16
+FORMULA_INPUT_STREAM = 1_000_000
+
+
+def formula_uniform(stream, i):
+    """splitmix64 of (stream << 32) ^ i, as a float in [0, 1) from its top 53 bits."""
+    z = (((stream << 32) ^ i) + 0x9E3779B97F4A7C15) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    z ^= z >> 31
+    return (z >> 11) / float(1 << 53)
+
+
+def formula_param(k, shape):
+    """Parameter k (named_parameters() order): conv / linear weights uniform with the kaiming
+    fan-in standard deviation, 1-D parameters (BN γ and β, biases) 1 ± 0.1."""
+    n = int(np.prod(shape))
+    u = np.array([formula_uniform(k, i) for i in range(n)])
+    if len(shape) >= 2:
+        fan_in = int(np.prod(shape[1:]))
+        v = math.sqrt(2.0 / fan_in) * math.sqrt(3.0) * (2.0 * u - 1.0)
+    else:
+        v = 1.0 + 0.2 * (u - 0.5)
+    return torch.tensor(v.astype(np.float32)).reshape(shape)
+
+
+def formula_input(res):
+    n = FORMULA_BATCH * 3 * res * res
+    u = np.array([formula_uniform(FORMULA_INPUT_STREAM, i) for i in range(n)])
+    return torch.tensor((math.sqrt(3.0) * (2.0 * u - 1.0)).astype(np.float32)).reshape(FORMULA_BATCH, 3, res, res)
+
+
+def formula_scores(arch, classes, res):
+    net = TinyNetwork(arch, classes)
+    with torch.no_grad():
+        for k, (_, prm) in enumerate(net.named_parameters()):
+            prm.copy_(formula_param(k, tuple(prm.shape)))
+    x = formula_input(res)
+    e32, count = vkdnw(net, x)
+    e64, _ = vkdnw(net.double(), x.double())
+    return e64, e32, count
 
 
 def single(count, entropy):
@@ -94,30 +153,40 @@ def single(count, entropy):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("scores_csv", help="scores.csv of a swapnas nb201 run with --proxies vkdnw,vkdnw_entropy")
-    p.add_argument("--task", required=True, choices=["cifar10", "cifar100", "ImageNet16-120"])
+    p.add_argument("scores_csv", nargs="?", help="scores.csv of a swapnas nb201 run with --proxies vkdnw,vkdnw_entropy")
+    p.add_argument("--task", default="cifar10", choices=["cifar10", "cifar100", "ImageNet16-120"])
+    p.add_argument("--formula", nargs="+", metavar="ARCH", help="score these NB201 arch strings on the formula weights and input")
     p.add_argument("--limit", type=int, default=0, help="only the first N archs")
     p.add_argument("--draws", type=int, default=1, help="reference draws (seeds 1, 2, …)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--csv", help="also write arch, ours and the reference's entropy and count per arch here")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[args.task]
+    res = 16 if args.task == "ImageNet16-120" else 32
+    if args.formula:
+        for arch in args.formula:
+            e64, e32, count = formula_scores(arch, classes, res)
+            print(f"{arch}: entropy float64 {e64!r}, float32 {e32!r}, tensors {count}")
+        return
+    if not args.scores_csv:
+        p.error("give a scores.csv, or --formula ARCH …")
     rows = list(csv.DictReader(open(args.scores_csv)))
     if args.limit:
         rows = rows[: args.limit]
-    classes = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}[args.task]
-    res = 16 if args.task == "ImageNet16-120" else 32
-    acc = [float(r["accuracy"]) for r in rows]
-    ours_entropy = [float(r["vkdnw_entropy"]) for r in rows]
-    ours_single = [float(r["vkdnw"]) for r in rows]
-    ours_count = [math.floor(v) for v in ours_single]
+    acc_key = "accuracy" if "accuracy" in rows[0] else "val_accuracy"
+    acc = [float(r[acc_key]) for r in rows]
+    ours_draws = [[float(r[k]) for r in rows] for k in rows[0] if k == "vkdnw_entropy" or k.startswith("vkdnw_entropy_draw")]
+    ours_entropy = ours_draws[0]
+    has_single = "vkdnw" in rows[0]
+    ours_single = [float(r["vkdnw"]) for r in rows] if has_single else None
     draws = []
     for d in range(args.draws):
         torch.manual_seed(d + 1)
         np.random.seed(d + 1)
         entropies, counts = [], []
         for i, r in enumerate(rows):
-            net = TinyNetwork(r["arch"], classes)
+            net = TinyNetwork(official(r["arch"]), classes)
             init_kaiming_fanin(net)
             x = torch.randn([64, 3, res, res])
             e, c = vkdnw(net, x)
@@ -129,22 +198,34 @@ def main():
     ref_entropy, ref_count = draws[0]
     ref_single = [single(c, e) for c, e in zip(ref_count, ref_entropy)]
     print(f"{args.task}: {len(rows)} archs, PyTorch {torch.__version__}, reference seeded once per draw")
-    print(f"tensor counts equal on {sum(a == b for a, b in zip(ours_count, ref_count))} of {len(rows)} archs")
     print(f"{'score':<15} {'rho(ours,ref)':>14} {'rho(ours,acc)':>14} {'rho(ref,acc)':>13}")
     print(f"{'vkdnw_entropy':<15} {spearman(ours_entropy, ref_entropy):>14.3f} {spearman(ours_entropy, acc):>14.3f} {spearman(ref_entropy, acc):>13.3f}")
-    print(f"{'vkdnw':<15} {spearman(ours_single, ref_single):>14.3f} {spearman(ours_single, acc):>14.3f} {spearman(ref_single, acc):>13.3f}")
+    if has_single:
+        ours_count = [math.floor(v) for v in ours_single]
+        print(f"tensor counts equal on {sum(a == b for a, b in zip(ours_count, ref_count))} of {len(rows)} archs")
+        print(f"{'vkdnw':<15} {spearman(ours_single, ref_single):>14.3f} {spearman(ours_single, acc):>14.3f} {spearman(ref_single, acc):>13.3f}")
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["arch", "ours_entropy", "reference_entropy", "ours_count", "reference_count"])
-            for r, oe, re_, oc, rc in zip(rows, ours_entropy, ref_entropy, ours_count, ref_count):
-                w.writerow([r["arch"], oe, re_, oc, rc])
-    if len(draws) > 1:
+            w.writerow(["arch", "ours_entropy", "reference_entropy", "reference_count"])
+            for r, oe, re_, rc in zip(rows, ours_entropy, ref_entropy, ref_count):
+                w.writerow([r["arch"], oe, re_, rc])
+    if len(draws) > 1 and has_single:
         other_entropy, other_count = draws[1]
         other_single = [single(c, e) for c, e in zip(other_count, other_entropy)]
-        print(f"reference draw 1 vs draw 2: vkdnw_entropy {spearman(ref_entropy, other_entropy):.3f}, "
-              f"vkdnw {spearman(ref_single, other_single):.3f}")
+        print(f"reference draw 1 vs draw 2: vkdnw {spearman(ref_single, other_single):.3f}")
+    refs = [e for e, _ in draws]
 
+    def mean_sd(pairs):
+        v = [spearman(a, b) for a, b in pairs]
+        return f"{np.mean(v):.3f} ± {np.std(v):.3f} ({len(v)} pairs)" if v else "—"
+
+    within = lambda xs: [(xs[i], xs[j]) for i in range(len(xs)) for j in range(i + 1, len(xs))]  # noqa: E731
+    print(f"vkdnw_entropy, {len(ours_draws)} draws of ours and {len(refs)} of the reference, mean ± sd of Spearman:")
+    print(f"  ours vs ours:           {mean_sd(within(ours_draws))}")
+    print(f"  reference vs reference: {mean_sd(within(refs))}")
+    print(f"  ours vs reference:      {mean_sd([(a, b) for a in ours_draws for b in refs])}")
+    print(f"  with {acc_key}: ours {mean_sd([(a, acc) for a in ours_draws])}, reference {mean_sd([(b, acc) for b in refs])}")
 
 if __name__ == "__main__":
     main()
