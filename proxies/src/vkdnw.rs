@@ -32,9 +32,10 @@
 //!
 //! Computed: reverse mode, one backward pass per class but the last (whose Jacobian row L
 //! multiplies by 0; the batch repeated for several classes at once where it is small), the
-//! per-sample derivatives read from each
-//! parameter's first-scalar probe ([`swapnas_benchmarks::Taps::first_params`]; a parameter a
-//! pass uses several times, as the jigsaw network's shared encoder, sums its probes).
+//! per-sample derivatives read from each parameter's first-scalar probe
+//! ([`swapnas_benchmarks::Taps::first_params`]; a parameter a pass uses several times, as the
+//! jigsaw network's shared encoder, sums its probes). [`of_network`] is the pass on a given
+//! network and input; `compute` only draws the weights and the noise for it.
 //! Deviations: the noise and the weights derive from each arch's seed (the reference seeds
 //! once per run); the spectrum and entropy are computed in float64 from float32 passes (the
 //! reference's exact value: `tests/vkdnw_reference.rs` agrees with its float64 run to 5·10⁻⁴ on
@@ -115,9 +116,9 @@ pub fn shared(ctx: &ProxyContext) -> Result<Vkdnw> {
 
 fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
     let device = ctx.device.clone().autodiff();
+    let classes = ctx.builder.num_classes();
     let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
     // Only the probes' gradients are read: the weights need none.
-    let classes = ctx.builder.num_classes();
     let net = ctx.builder.build(&mut init, &BuildOptions::new(classes), &device).weights_untracked();
     let side = ctx.batch.side;
     let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
@@ -126,7 +127,7 @@ fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
 }
 
 /// The VKDNW pass of a given network (built for the context's arch, weights untracked, on
-/// the autodiff device) on a given batch `x`: [`compute`] with the weights and the input
+/// the autodiff device) on a given batch `x`: `compute` with the weights and the input
 /// chosen by the caller (a test holds it against the reference on the same weights).
 pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
     let device = x.device();
