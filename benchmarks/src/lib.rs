@@ -28,7 +28,8 @@ pub use images::{Archive, ImageBatch, ImageSet, Split};
 pub use nn::cpu::Kernels;
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
-    BnMode, BuildOptions, CellActivation, ConvGeometry, ForwardCtx, LayerInput, ModuleNetwork, Network, NetworkBuilder, Output,
-    ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind, WeightTensor,
+    BnMode, BuildOptions, CellActivation, ClassifierTap, ConvGeometry, ForwardCtx, LayerInput, ModuleNetwork, Network,
+    NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind,
+    WeightTensor,
 };
 pub use space::{Candidate, Head, Loaded, Loss, SearchSpace, Task};

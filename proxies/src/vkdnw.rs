@@ -31,10 +31,12 @@
 //!   and jacov ([`ENSEMBLE`]).
 //!
 //! Computed: reverse mode, one backward pass per class but the last (whose Jacobian row L
-//! multiplies by 0; the batch repeated for several classes at once where it is small), the
-//! per-sample derivatives read from each parameter's first-scalar probe
-//! ([`swapnas_benchmarks::Taps::first_params`]; a parameter a pass uses several times, as the
-//! jigsaw network's shared encoder, sums its probes). [`of_network`] is the pass on a given
+//! multiplies by 0) — or, where the network's head is a linear layer on D < C − 1 features
+//! (NB201 on CIFAR-100 / ImageNet16-120: D = 64), one per feature and J_b = W·G_b (exact;
+//! [`of_network_per_class`] is the per-class check) — the batch repeated for several seeds at
+//! once where it is small, the per-sample derivatives read from each parameter's first-scalar
+//! probe ([`swapnas_benchmarks::Taps::first_params`]; a parameter a pass uses several times, as
+//! the jigsaw network's shared encoder, sums its probes). [`of_network`] is the pass on a given
 //! network and input; `compute` only draws the weights and the noise for it.
 //! Deviations: the noise and the weights derive from each arch's seed (the reference seeds
 //! once per run); the spectrum and entropy are computed in float64 from float32 passes (the
@@ -48,11 +50,11 @@
 
 use crate::measure::{gaussian, symmetric_eigenvalues, to_host};
 use crate::{derive_seed, Ensemble, Needs, ProxyContext, ProxyDecl};
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Network, Output, Taps, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ClassifierTap, InitScheme, Network, Output, Taps, WeightInit};
 
 /// Noise images per pass (the reference driver's batch size).
 pub const BATCH: usize = 64;
@@ -99,6 +101,8 @@ pub struct Vkdnw {
     pub entropy: f64,
     /// The network's parameter tensors (`len(named_parameters())`).
     pub tensors: usize,
+    /// Backward passes the Jacobians took (each back-propagating several seeds at once).
+    pub backward_passes: usize,
 }
 
 impl Vkdnw {
@@ -130,6 +134,88 @@ fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
 /// the autodiff device) on a given batch `x`: `compute` with the weights and the input
 /// chosen by the caller (a test holds it against the reference on the same weights).
 pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
+    passes(ctx, net, x, true)
+}
+
+/// [`of_network`] with one backward pass per class but the last even where the head's
+/// features are fewer (the check of the feature passes: equal up to rounding).
+pub fn of_network_per_class(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
+    passes(ctx, net, x, false)
+}
+
+/// Where the backward passes start.
+enum Seeds {
+    /// Each class's logit but the last: row c of each J_b directly. L's last column is 0
+    /// (q_C = 0, so d_C = 0 and d_C / q_C counts 0), so J_b's last row is never read.
+    Classes,
+    /// The head's D input features, where D < C − 1 (NB201 on CIFAR-100 and ImageNet16-120:
+    /// 64 passes instead of 99 and 119): the logits are f·Wᵀ + b, so J_b = W·G_b with G_b
+    /// (D × P) the features' Jacobian, and the head's own first scalars have the closed
+    /// form ∂logit_c/∂W₀₀ = δ_c0·f_b0, ∂logit_c/∂b₀ = δ_c0.
+    Features {
+        /// W, `[C, D]` row-major.
+        weight: Vec<f64>,
+        width: usize,
+        weight_id: burn::module::ParamId,
+        bias_id: burn::module::ParamId,
+        /// f_b0 per sample.
+        first_feature: Vec<f64>,
+    },
+}
+
+impl Seeds {
+    /// Features where the pass recorded a head with fewer than C − 1 inputs (and `allowed`).
+    fn choose(tap: Option<&ClassifierTap>, classes: usize, batch: usize, allowed: bool) -> Result<Self> {
+        let Some(tap) = tap.filter(|_| allowed) else { return Ok(Seeds::Classes) };
+        let [rows, width] = tap.weight.dims();
+        if rows != classes || width + 1 >= classes {
+            return Ok(Seeds::Classes);
+        }
+        Ok(Seeds::Features {
+            weight: to_host(tap.weight.clone())?,
+            width,
+            weight_id: tap.weight_id,
+            bias_id: tap.bias_id,
+            first_feature: to_host(tap.features.clone().detach().slice([0..batch, 0..1]))?,
+        })
+    }
+
+    /// Backward passes needed, and the width of the output they start from.
+    fn count(&self, classes: usize) -> (usize, usize) {
+        match self {
+            Seeds::Classes => (classes.saturating_sub(1).max(1), classes),
+            Seeds::Features { width, .. } => (*width, *width),
+        }
+    }
+
+    /// The per-sample Jacobians of the logits, `jac[(b·C + c)·P + k]`, from the passes' rows
+    /// `rows[(b·width + i)·P + k]`.
+    fn jacobian(self, rows: Vec<f64>, chosen: &[burn::module::ParamId], classes: usize, batch: usize) -> Vec<f64> {
+        let Seeds::Features { weight, width, weight_id, bias_id, first_feature } = self else { return rows };
+        let p = chosen.len();
+        let w = DMatrix::from_row_slice(classes, width, &weight);
+        let mut jac = vec![0.0f64; batch * classes * p];
+        for b in 0..batch {
+            let g_b = DMatrix::from_row_slice(width, p, &rows[b * width * p..(b + 1) * width * p]);
+            let j_b = &w * g_b;
+            for c in 0..classes {
+                for (k, id) in chosen.iter().enumerate() {
+                    let head = if c == 0 { 1.0 } else { 0.0 };
+                    jac[(b * classes + c) * p + k] = if *id == weight_id {
+                        head * first_feature[b]
+                    } else if *id == bias_id {
+                        head
+                    } else {
+                        j_b[(c, k)]
+                    };
+                }
+            }
+        }
+        jac
+    }
+}
+
+fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed: bool) -> Result<Vkdnw> {
     let device = x.device();
     let classes = ctx.builder.num_classes();
     let ids = net.parameter_ids();
@@ -137,36 +223,51 @@ pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result
     let chosen = &ids[..tensors.min(TENSORS)];
     let p = chosen.len();
     let [batch, _, side, _] = x.dims();
+    let per_pass = (PASS_PIXELS / (batch * side * side)).max(1);
 
-    // jac[(b·C + c)·P + k] = ∂ logit_{b,c} / ∂θ_k. The last class's row is never read: L's
-    // last column is 0 (q_C = 0, so d_C = 0 and d_C / q_C counts 0), so C − 1 passes suffice
-    // and that row stays 0.
-    let mut jac = vec![0.0f64; batch * classes * p];
-    let mut logits_host: Option<Vec<f64>> = None;
-    let needed = classes.saturating_sub(1).max(1);
-    let group = (PASS_PIXELS / (batch * side * side)).clamp(1, needed);
+    // The first pass chooses the seeds (it records the head); each later pass back-propagates
+    // `g` seeds at once, copy j of the batch (rows j·B … j·B + B − 1) seed `first + j`.
+    let mut seeds: Option<Seeds> = None;
+    let mut rows = Vec::new();
+    let mut logits_host = Vec::new();
     let mut first = 0;
-    while first < needed {
-        let g = group.min(needed - first);
-        // Copy j of the batch (rows j·B … j·B + B − 1) back-propagates class first + j.
+    let mut backward_passes = 0;
+    loop {
+        let (count, _) = seeds.as_ref().unwrap_or(&Seeds::Classes).count(classes);
+        if first >= count {
+            break;
+        }
+        let g = per_pass.min(count - first);
         let xs = if g == 1 { x.clone() } else { x.clone().repeat_dim(0, g) };
-        let mut fwd = ctx.forward_ctx(BnMode::Initial, Taps { first_params: true, ..Taps::default() });
+        let taps = Taps { first_params: true, classifier: !matches!(seeds, Some(Seeds::Classes)), ..Taps::default() };
+        let mut fwd = ctx.forward_ctx(BnMode::Initial, taps);
         let logits = match net.forward(xs, &mut fwd) {
             Output::Flat(l) => l,
             Output::Dense(_) => bail!("VKDNW needs class logits; the {} network's output is dense", ctx.builder.arch_label()),
         };
         ensure!(logits.dims() == [g * batch, classes], "logits {:?}, expected [{}, {classes}]", logits.dims(), g * batch);
-        if logits_host.is_none() {
-            logits_host = Some(to_host(logits.clone().detach().slice([0..batch, 0..classes]))?);
+        if seeds.is_none() {
+            logits_host = to_host(logits.clone().detach().slice([0..batch, 0..classes]))?;
+            seeds = Some(Seeds::choose(fwd.classifier.as_ref(), classes, batch, features_allowed)?);
         }
-        let mut select = vec![0.0f32; g * batch * classes];
-        for j in 0..g {
+        let chosen_seeds = seeds.as_ref().unwrap_or(&Seeds::Classes);
+        let (count, width) = chosen_seeds.count(classes);
+        rows.resize(batch * width * p, 0.0);
+        let used = g.min(count - first); // copies past `used` (a first pass wider than D) seed nothing
+        let output = match chosen_seeds {
+            Seeds::Classes => logits,
+            Seeds::Features { .. } => fwd.classifier.take().map(|tap| tap.features).context("the head was not recorded")?,
+        };
+        ensure!(output.dims() == [g * batch, width], "seeded output {:?}, expected [{}, {width}]", output.dims(), g * batch);
+        let mut select = vec![0.0f32; g * batch * width];
+        for j in 0..used {
             for b in 0..batch {
-                select[(j * batch + b) * classes + first + j] = 1.0;
+                select[(j * batch + b) * width + first + j] = 1.0;
             }
         }
-        let select: Tensor<2> = Tensor::from_data(TensorData::new(select, [g * batch, classes]), (&device, DType::F32));
-        let grads = logits.mul(select).sum().backward();
+        let select: Tensor<2> = Tensor::from_data(TensorData::new(select, [g * batch, width]), (&device, DType::F32));
+        let grads = output.mul(select).sum().backward();
+        backward_passes += 1;
         for (k, id) in chosen.iter().enumerate() {
             let mut per_row = vec![0.0f64; g * batch];
             for probe in fwd.first_params.iter().filter(|probe| probe.id == *id) {
@@ -176,15 +277,16 @@ pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result
                     }
                 }
             }
-            for j in 0..g {
+            for j in 0..used {
                 for b in 0..batch {
-                    jac[(b * classes + first + j) * p + k] = per_row[j * batch + b];
+                    rows[(b * width + first + j) * p + k] = per_row[j * batch + b];
                 }
             }
         }
-        first += g;
+        first += used;
     }
-    let logits = logits_host.unwrap_or_default();
+    let jac = seeds.unwrap_or(Seeds::Classes).jacobian(rows, chosen, classes, batch);
+    let logits = logits_host;
 
     // A = the stacked L_b J_b (B·C × P); F = AᵀA / B.
     let mut a = DMatrix::<f64>::zeros(batch * classes, p);
@@ -194,7 +296,7 @@ pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result
         factor.apply(j_b, p, |c, k, v| a[(b * classes + c, k)] = v);
     }
     let fisher = a.tr_mul(&a) / batch as f64;
-    Ok(Vkdnw { entropy: decile_entropy(&fisher)?, tensors })
+    Ok(Vkdnw { entropy: decile_entropy(&fisher)?, tensors, backward_passes })
 }
 
 /// The reference's `cholesky_covariance` of one sample's logits: L = (lower part of

@@ -91,3 +91,42 @@ fn vkdnw_equals_the_reference_on_the_same_weights() {
         assert!((entropy - reference).abs() < 1e-3, "{arch}: entropy {entropy}, the reference's {reference}");
     }
 }
+
+/// Where the head is a linear layer on fewer features than classes − 1 (NB201 on CIFAR-100 and
+/// ImageNet16-120: 64 features), VKDNW back-propagates from the features and multiplies by the
+/// head's weight: the same Jacobians as one pass per class, so the same entropy up to rounding,
+/// in fewer passes. The 66-tensor arch takes the head's own parameters too (their closed form).
+#[test]
+fn vkdnw_feature_passes_equal_one_pass_per_class() {
+    let cases = [
+        ("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|skip_connect~2|", 100, 32, 8),
+        ("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|", 100, 32, 8),
+        ("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|", 120, 16, 32),
+    ];
+    for (i, (arch, classes, side, images)) in cases.into_iter().enumerate() {
+        let mut b = builder(arch);
+        b.num_classes = classes;
+        let batch = ImageSet::CIFAR10.load_first(&data_dir(), 1).unwrap();
+        let memo = Memo::new();
+        let flex = Device::flex();
+        let s = settings();
+        let ctx = ProxyContext { builder: &b, batch: &batch, device: &flex, seed: 0, memo: &memo, settings: &s, task: task() };
+        let device = flex.clone().autodiff();
+        let init = || WeightInit::new(InitScheme::KaimingNormalFanIn, 7 + i as u64);
+        let net = b.build(&mut init(), &BuildOptions::new(classes), &device).weights_untracked();
+        let n = images * 3 * side * side;
+        let x: Vec<f32> =
+            (0..n as u64).map(|j| (3f64.sqrt() * (2.0 * uniform(INPUT_STREAM + i as u64, j) - 1.0)) as f32).collect();
+        let x: Tensor<4> = Tensor::from_data(TensorData::new(x, [images, 3, side, side]), (&device, DType::F32));
+        let by_features = vkdnw::of_network(&ctx, net.as_ref(), x.clone()).unwrap();
+        let per_class = vkdnw::of_network_per_class(&ctx, net.as_ref(), x).unwrap();
+        eprintln!("{arch} ({classes} classes): features {by_features:?}, per class {per_class:?}");
+        assert_eq!(by_features.tensors, per_class.tensors);
+        // Seeds per pass: the batch is repeated up to 4·64·32² pixels' worth (32 seeds here).
+        let per_pass = 4 * 64 * 32 * 32 / (images * side * side);
+        assert_eq!(by_features.backward_passes, 64usize.div_ceil(per_pass), "{arch}: the feature passes were not taken");
+        assert_eq!(per_class.backward_passes, (classes - 1).div_ceil(per_pass));
+        let rel = (by_features.entropy - per_class.entropy).abs() / per_class.entropy.abs().max(1e-3);
+        assert!(rel < 1e-4, "{arch}: entropy {} by features, {} per class", by_features.entropy, per_class.entropy);
+    }
+}

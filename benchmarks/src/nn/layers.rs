@@ -662,10 +662,13 @@ pub fn cell_dag(x: Tensor<4>, edges: &[(usize, usize)], mut edge: impl FnMut(usi
 }
 
 /// The classification head: the pre-GAP features tapped if asked for, global average
-/// pooling, the linear layer.
+/// pooling, the linear layer (it and its input tapped if asked for).
 pub fn pool_and_classify(features: Tensor<4>, classifier: &Linear, ctx: &mut ForwardCtx) -> Tensor<2> {
     ctx.pre_gap_features(&features);
     let pooled = global_avg_pool(features, ctx);
+    if classifier.stack == 1 {
+        ctx.classifier_input(&pooled, classifier.weight.val(), classifier.weight.id, classifier.bias.id);
+    }
     classifier.forward(pooled, ctx)
 }
 

@@ -12,7 +12,8 @@
 //!   cell's tanh, sigmoid or leaky ReLU, recorded by the same taps;
 //! * [`ForwardCtx::recurrent_state`] the state each step of a recurrent layer receives;
 //! * [`ForwardCtx::leaky_relu_output`], [`ForwardCtx::pre_gap_features`] (the features
-//!   before global pooling, or the dense decoder's input);
+//!   before global pooling, or the dense decoder's input), [`ForwardCtx::classifier_input`]
+//!   (the classification head's linear layer and its input);
 //! * [`ForwardCtx::block_input`] / [`ForwardCtx::block_output`] around each cell or block,
 //!   [`ForwardCtx::module_output`] for containers whose output a PyTorch hook would see;
 //! * the shared layers (`nn::layers`: conv, linear, BN, pooling) record their own outputs,
@@ -94,6 +95,10 @@ pub struct Taps {
     /// Per recurrent layer, the hidden state (`h_prev_0`, the layer's output path) each step
     /// receives: the zero initial state, then each step's output but the last.
     pub hidden_states: bool,
+    /// The classification head's linear layer with its input ([`ClassifierTap`]): the logits
+    /// are `features · Wᵀ + b`, so a proxy can back-propagate from the D features instead of
+    /// the C logits. Not for stacked passes.
+    pub classifier: bool,
 }
 
 /// A recurrent cell's nonlinearity ([`ForwardCtx::cell_activation`]).
@@ -112,6 +117,20 @@ pub struct FirstParamProbe {
     pub id: burn::module::ParamId,
     /// The zero leaf, one entry per sample.
     pub leaf: Tensor<1>,
+}
+
+/// The classification head's linear layer and what it reads ([`Taps::classifier`]): the
+/// pass's logits are exactly `features · weightᵀ + bias` (plus the zero first-scalar probes).
+#[derive(Debug, Clone)]
+pub struct ClassifierTap {
+    /// The layer's input `[B, D]`, in the graph (a backward pass may start from it).
+    pub features: Tensor<2>,
+    /// The layer's weight `[C, D]` (PyTorch's layout), detached.
+    pub weight: Tensor<2>,
+    /// The weight's and the bias's parameters (their first scalars' derivatives do not pass
+    /// through `features`).
+    pub weight_id: burn::module::ParamId,
+    pub bias_id: burn::module::ParamId,
 }
 
 /// State threaded through one forward pass.
@@ -149,6 +168,8 @@ pub struct ForwardCtx {
     /// Per recurrent layer, in layer order, the `[B, H]` state each step received (when
     /// `taps.hidden_states`).
     pub hidden_states: Vec<Vec<Tensor<2>>>,
+    /// The classification head (when `taps.classifier` and the network ends in one).
+    pub classifier: Option<ClassifierTap>,
     /// ReLU gates to replay instead of computing them (see [`ReluReplay`]); `None` normally.
     pub relu_replay: Option<ReluReplay>,
     /// Whose kernels run the layers where both can: the native CPU kernels (default; used
@@ -191,6 +212,7 @@ impl ForwardCtx {
             block_inputs: Vec::new(),
             first_params: Vec::new(),
             hidden_states: Vec::new(),
+            classifier: None,
             relu_replay: None,
             kernels: Kernels::Native,
             stack: 1,
@@ -413,6 +435,21 @@ impl ForwardCtx {
     pub fn pre_gap_features(&mut self, x: &Tensor<4>) {
         if self.taps.pre_gap {
             self.pre_gap = Some(x.clone());
+        }
+    }
+
+    /// The classification head's linear layer (weight `[C, D]` and its parameters) and its
+    /// input `features` `[B, D]`, recorded with `taps.classifier` in an unstacked pass; the last
+    /// call wins.
+    pub fn classifier_input(
+        &mut self,
+        features: &Tensor<2>,
+        weight: Tensor<2>,
+        weight_id: burn::module::ParamId,
+        bias_id: burn::module::ParamId,
+    ) {
+        if self.taps.classifier && self.stack == 1 {
+            self.classifier = Some(ClassifierTap { features: features.clone(), weight: weight.detach(), weight_id, bias_id });
         }
     }
 
