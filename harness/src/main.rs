@@ -15,6 +15,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
+    swapnas::memory::keep_freed_memory();
     let cli = commands::Cli::parse();
     if let Err(err) = commands::dispatch(&cli) {
         eprintln!("error: {err:#}");

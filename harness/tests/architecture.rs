@@ -259,6 +259,7 @@ fn networks_record_through_the_recording_api() {
         "block_outputs",
         "block_inputs",
         "device_codes",
+        "classifier",
     ];
     let mut found = Vec::new();
     for (f, code) in sources(&root().join("benchmarks").join("src").join("spaces")) {
