@@ -11,6 +11,7 @@
 
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
+use swapnas_benchmarks::spaces::nb201::Nb201Builder;
 use swapnas_benchmarks::{BuildOptions, ImageSet, InitScheme, NetworkBuilder, ParamSlot, WeightInit};
 use swapnas_proxies::{vkdnw, Memo, ProxyContext};
 
@@ -45,29 +46,41 @@ fn param(k: u64, dims: &[usize]) -> Vec<f32> {
         .collect()
 }
 
-fn entropy_on_formula(arch: &str) -> (f64, usize) {
-    let b = builder(arch);
+/// Runs `f` on a VKDNW context for NB201 arch `arch` with `classes` classes, with the
+/// builder and the autodiff device.
+fn in_context<R>(arch: &str, classes: usize, f: impl FnOnce(&ProxyContext, &Nb201Builder, &Device) -> R) -> R {
+    let mut b = builder(arch);
+    b.num_classes = classes;
     let batch = ImageSet::CIFAR10.load_first(&data_dir(), 1).unwrap();
     let memo = Memo::new();
     let flex = Device::flex();
     let s = settings();
     let ctx = ProxyContext { builder: &b, batch: &batch, device: &flex, seed: 0, memo: &memo, settings: &s, task: task() };
-    let device = flex.clone().autodiff();
-    let net = b.build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 0), &BuildOptions::new(10), &device);
-    let mut k = 0u64;
-    let net = net
-        .map_params(&mut |slot: &ParamSlot, value: Tensor<1>| {
-            let v = param(k, &slot.dims);
-            k += 1;
-            Tensor::from_data(TensorData::new(v, [value.dims()[0]]), (&value.device(), DType::F32))
-        })
-        .unwrap()
-        .weights_untracked();
-    let n = BATCH * 3 * 32 * 32;
-    let x: Vec<f32> = (0..n as u64).map(|i| (3f64.sqrt() * (2.0 * uniform(INPUT_STREAM, i) - 1.0)) as f32).collect();
-    let x: Tensor<4> = Tensor::from_data(TensorData::new(x, [BATCH, 3, 32, 32]), (&device, DType::F32));
-    let v = vkdnw::of_network(&ctx, net.as_ref(), x).unwrap();
-    (v.entropy, v.tensors)
+    f(&ctx, &b, &flex.clone().autodiff())
+}
+
+/// `images` input images at `side`², uniform with variance 1, from formula stream `stream`.
+fn formula_input(stream: u64, images: usize, side: usize, device: &Device) -> Tensor<4> {
+    let n = images * 3 * side * side;
+    let x: Vec<f32> = (0..n as u64).map(|i| (3f64.sqrt() * (2.0 * uniform(stream, i) - 1.0)) as f32).collect();
+    Tensor::from_data(TensorData::new(x, [images, 3, side, side]), (device, DType::F32))
+}
+
+fn entropy_on_formula(arch: &str) -> (f64, usize) {
+    in_context(arch, 10, |ctx, b, device| {
+        let net = b.build(&mut WeightInit::new(InitScheme::KaimingNormalFanIn, 0), &BuildOptions::new(10), device);
+        let mut k = 0u64;
+        let net = net
+            .map_params(&mut |slot: &ParamSlot, value: Tensor<1>| {
+                let v = param(k, &slot.dims);
+                k += 1;
+                Tensor::from_data(TensorData::new(v, [value.dims()[0]]), (&value.device(), DType::F32))
+            })
+            .unwrap()
+            .weights_untracked();
+        let v = vkdnw::of_network(ctx, net.as_ref(), formula_input(INPUT_STREAM, BATCH, 32, device)).unwrap();
+        (v.entropy, v.tensors)
+    })
 }
 
 /// Three archs: 156 parameter tensors (the first 128 taken, the head left out), 66 (all taken;
@@ -104,22 +117,12 @@ fn vkdnw_feature_passes_equal_one_pass_per_class() {
         ("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|", 120, 16, 32),
     ];
     for (i, (arch, classes, side, images)) in cases.into_iter().enumerate() {
-        let mut b = builder(arch);
-        b.num_classes = classes;
-        let batch = ImageSet::CIFAR10.load_first(&data_dir(), 1).unwrap();
-        let memo = Memo::new();
-        let flex = Device::flex();
-        let s = settings();
-        let ctx = ProxyContext { builder: &b, batch: &batch, device: &flex, seed: 0, memo: &memo, settings: &s, task: task() };
-        let device = flex.clone().autodiff();
-        let init = || WeightInit::new(InitScheme::KaimingNormalFanIn, 7 + i as u64);
-        let net = b.build(&mut init(), &BuildOptions::new(classes), &device).weights_untracked();
-        let n = images * 3 * side * side;
-        let x: Vec<f32> =
-            (0..n as u64).map(|j| (3f64.sqrt() * (2.0 * uniform(INPUT_STREAM + i as u64, j) - 1.0)) as f32).collect();
-        let x: Tensor<4> = Tensor::from_data(TensorData::new(x, [images, 3, side, side]), (&device, DType::F32));
-        let by_features = vkdnw::of_network(&ctx, net.as_ref(), x.clone()).unwrap();
-        let per_class = vkdnw::of_network_per_class(&ctx, net.as_ref(), x).unwrap();
+        let (by_features, per_class) = in_context(arch, classes, |ctx, b, device| {
+            let init = || WeightInit::new(InitScheme::KaimingNormalFanIn, 7 + i as u64);
+            let net = b.build(&mut init(), &BuildOptions::new(classes), device).weights_untracked();
+            let x = formula_input(INPUT_STREAM + 1 + i as u64, images, side, device);
+            (vkdnw::of_network(ctx, net.as_ref(), x.clone()).unwrap(), vkdnw::of_network_per_class(ctx, net.as_ref(), x).unwrap())
+        });
         eprintln!("{arch} ({classes} classes): features {by_features:?}, per class {per_class:?}");
         assert_eq!(by_features.tensors, per_class.tensors);
         // Seeds per pass: the batch is repeated up to 4·64·32² pixels' worth (32 seeds here).
