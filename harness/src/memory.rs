@@ -56,7 +56,8 @@ fn available() -> Option<u64> {
 /// 10.8–14.1, NB301 VKDNW 35 s instead of 46, TNB101 jacov + AZ-NAS 39 s instead of 41–43,
 /// NB201 CIFAR-100 VKDNW 3% faster. The memory gate gives the retained memory back before it
 /// measures a proxy ([`MemoryGate::acquire`]), so footprints stay what the proxy itself
-/// needs. The binary calls this at start; the Python package leaves its interpreter's
+/// needs, and whenever the process's RSS passes the gate's budget after an evaluation
+/// ([`MemoryGate::release`]). The binary calls this at start; the Python package leaves its interpreter's
 /// allocator alone.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -164,9 +165,7 @@ impl MemoryGate {
 
     /// Ends an evaluation (whatever its outcome); a measuring one records its footprint.
     pub fn release(&self, key: &str, permit: Permit) {
-        if self.budget.is_none() {
-            return;
-        }
+        let Some(budget) = self.budget else { return };
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(start) = permit.measuring_from {
             let used = (self.meter.peak)().unwrap_or(start).saturating_sub(start);
@@ -177,6 +176,11 @@ impl MemoryGate {
         s.reserved = s.reserved.saturating_sub(permit.reserved);
         s.running = s.running.saturating_sub(1);
         drop(s);
+        // Freed memory the allocator keeps is reused, but fragments can make the heap grow past
+        // what is live: past the budget it goes back to the system.
+        if (self.meter.rss)().is_some_and(|rss| rss > budget) {
+            return_freed_memory();
+        }
         self.changed.notify_all();
     }
 
