@@ -180,7 +180,7 @@ impl Seeds {
         })
     }
 
-    /// Backward passes needed, and the width of the output they start from.
+    /// Seeds to back-propagate (several per pass), and the width of the output they seed.
     fn count(&self, classes: usize) -> (usize, usize) {
         match self {
             Seeds::Classes => (classes.saturating_sub(1).max(1), classes),
