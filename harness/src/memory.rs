@@ -48,17 +48,14 @@ fn available() -> Option<u64> {
 /// Makes freed memory stay in the process for reuse (glibc on Linux; elsewhere nothing).
 ///
 /// A gradient pass allocates and frees tensors of tens to hundreds of MiB; glibc serves each
-/// such block with a fresh `mmap`, so the kernel zeroes every page again on first touch:
-/// `perf` put 11% of VKDNW's time in `clear_page_erms`, and the system time of one NB101
-/// VKDNW arch was as large as its user time. Here every block comes from one heap (no `mmap`,
-/// one arena) and freed memory is kept for reuse rather than trimmed.
-/// Measured on one idle core (README, Speed): NB101 VKDNW 8.2 s per arch instead of
-/// 10.8–14.1, NB301 VKDNW 35 s instead of 46, TNB101 jacov + AZ-NAS 39 s instead of 41–43,
-/// NB201 CIFAR-100 VKDNW 3% faster. The memory gate gives the retained memory back before it
-/// measures a proxy ([`MemoryGate::acquire`]), so footprints stay what the proxy itself
-/// needs, and whenever the process's RSS passes the gate's budget after an evaluation
-/// ([`MemoryGate::release`]). The binary calls this at start; the Python package leaves its interpreter's
-/// allocator alone.
+/// such block with a fresh `mmap`, so the kernel zeroes every page again on first touch
+/// (`perf`: 11% of VKDNW's time in `clear_page_erms`; on NB101 as much system as user time).
+/// Here every block comes from one heap (no `mmap`, one arena) and freed memory is kept for
+/// reuse rather than trimmed (measured in README, Speed, "Freed memory kept"). The memory gate
+/// gives it back before it measures a proxy ([`MemoryGate::acquire`]), so footprints stay the
+/// proxy's own, and whenever the RSS passes its budget after an evaluation
+/// ([`MemoryGate::release`]). The binary calls this at start; the Python package leaves its
+/// interpreter's allocator alone.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     unsafe {

@@ -199,8 +199,8 @@ impl Seeds {
             let g_b = DMatrix::from_row_slice(width, p, &rows[b * width * p..(b + 1) * width * p]);
             let j_b = &w * g_b;
             for c in 0..classes {
+                let head = if c == 0 { 1.0 } else { 0.0 };
                 for (k, id) in chosen.iter().enumerate() {
-                    let head = if c == 0 { 1.0 } else { 0.0 };
                     jac[(b * classes + c) * p + k] = if *id == weight_id {
                         head * first_feature[b]
                     } else if *id == bias_id {
@@ -286,12 +286,11 @@ fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed:
         first += used;
     }
     let jac = seeds.unwrap_or(Seeds::Classes).jacobian(rows, chosen, classes, batch);
-    let logits = logits_host;
 
     // A = the stacked L_b J_b (B·C × P); F = AᵀA / B.
     let mut a = DMatrix::<f64>::zeros(batch * classes, p);
     for b in 0..batch {
-        let factor = CovarianceFactor::new(&logits[b * classes..(b + 1) * classes]);
+        let factor = CovarianceFactor::new(&logits_host[b * classes..(b + 1) * classes]);
         let j_b = &jac[b * classes * p..(b + 1) * classes * p];
         factor.apply(j_b, p, |c, k, v| a[(b * classes + c, k)] = v);
     }

@@ -666,9 +666,7 @@ pub fn cell_dag(x: Tensor<4>, edges: &[(usize, usize)], mut edge: impl FnMut(usi
 pub fn pool_and_classify(features: Tensor<4>, classifier: &Linear, ctx: &mut ForwardCtx) -> Tensor<2> {
     ctx.pre_gap_features(&features);
     let pooled = global_avg_pool(features, ctx);
-    if classifier.stack == 1 {
-        ctx.classifier_input(&pooled, classifier.weight.val(), classifier.weight.id, classifier.bias.id);
-    }
+    ctx.classifier_input(&pooled, classifier.weight.val(), classifier.weight.id, classifier.bias.id);
     classifier.forward(pooled, ctx)
 }
 
