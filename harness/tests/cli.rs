@@ -573,9 +573,10 @@ fn data_commands_default_to_the_runs_data_directory() {
     let _ = std::fs::remove_dir_all(home);
 }
 
-/// `--few-shot K,…`: per K a row of ρ and τ on the unlabelled archs (mean ± sd over the draws)
-/// beside the run's ensembles on the same archs, in few_shot.md / .csv; a K that leaves nothing
-/// to predict says so; a K below 3 is a usage error naming the flag.
+/// `--few-shot K,…`: per K and learner (greedy, GP) a row of ρ and τ on the unlabelled archs
+/// (mean ± sd over the draws) beside the run's ensembles on the same archs, in few_shot.md /
+/// .csv; a K that leaves nothing to predict says so; a K below 3 or an unknown learner is a
+/// usage error naming the flag.
 #[test]
 fn few_shot_reports_rho_on_the_unlabelled_archs() {
     let out = temp_dir("few-shot");
@@ -591,14 +592,26 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("few_shot.md")).unwrap();
     assert!(md.contains("30 archs") && md.contains("3 draws") && md.contains("params+synflow ρ, same archs"), "{md}");
-    assert!(md.contains("| 10 | 0.") || md.contains("| 10 | -0."), "{md}");
-    assert!(md.contains("| 30 | — (needs 3 ≤ K < 30)"), "{md}");
+    for learner in ["greedy", "gp"] {
+        assert!(md.contains(&format!("| 10 | {learner} | 0.")) || md.contains(&format!("| 10 | {learner} | -0.")), "{md}");
+        assert!(md.contains(&format!("| 30 | {learner} | — (needs 3 ≤ K < 30)")), "{md}");
+    }
+    assert!(md.contains("all members; median ℓ"), "the GP rows give their fits: {md}");
     let csv = std::fs::read_to_string(out.join("few_shot.csv")).unwrap();
-    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
-    assert_eq!(&row[..3], ["10", "3", "20"], "{csv}");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "one row per learner for K = 10: {csv}");
+    assert_eq!(&rows[0][..4], ["10", "greedy", "3", "20"], "{csv}");
+    assert_eq!(&rows[1][..4], ["10", "gp", "3", "20"], "{csv}");
     let o = swapnas().args(["--bench", "nb201", "--few-shot", "2"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--few-shot"));
+    let o = swapnas().args(["--bench", "nb201", "--few-shot", "10", "--few-shot-learners", "gp,forest"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--few-shot-learners") && err.contains("`forest` is not a few-shot learner") && err.contains("greedy, gp"),
+        "{err}"
+    );
     std::fs::remove_dir_all(out).unwrap();
 }
 

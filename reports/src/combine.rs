@@ -192,13 +192,53 @@ pub fn fit_out_of_fold(members: &[Vec<f64>], accuracy: &[f64], k: usize, seed: u
     Fitted { scores, folds, k, seed }
 }
 
+/// What learns from the labelled archs in few-shot prediction. Both read the same features: each
+/// member's scores as normalised ranks among the labelled archs, an unlabelled arch placed where
+/// its score falls among theirs; the target is the labelled archs' accuracy rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Learner {
+    /// Greedy member choice and least-squares weights, as a fold of [`fit_out_of_fold`].
+    Greedy,
+    /// A Gaussian process on every member ([`crate::gp`]).
+    Gp,
+}
+
+impl Learner {
+    pub const ALL: [Learner; 2] = [Learner::Greedy, Learner::Gp];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::Greedy => "greedy",
+            Learner::Gp => "gp",
+        }
+    }
+
+    pub fn about(self) -> &'static str {
+        match self {
+            Learner::Greedy => "greedy member choice, least-squares weights",
+            Learner::Gp => "Gaussian process (constant × RBF + white noise, marginal likelihood) on every member",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == text.trim())
+    }
+}
+
+/// A few-shot draw's fit, by learner.
+#[derive(Debug, Clone, Serialize)]
+pub enum LearnerFit {
+    Greedy(FoldFit),
+    Gp(crate::gp::GpFit),
+}
+
 /// One few-shot draw: `k` labelled archs, the fit on them, and ρ on every other arch.
 #[derive(Debug, Clone, Serialize)]
 pub struct FewShotDraw {
     pub seed: u64,
     /// The labelled archs (indices).
     pub labelled: Vec<usize>,
-    pub fit: FoldFit,
+    pub fit: LearnerFit,
     /// Spearman ρ of the fitted scores with accuracy over the unlabelled archs only.
     pub rho: f64,
     /// Kendall τ-b over the same archs.
@@ -206,9 +246,10 @@ pub struct FewShotDraw {
 }
 
 /// Few-shot prediction with `k` labels: for each seed, `k` archs drawn at random are
-/// labelled, the combination is fitted on them alone (as a fold's fit above) and scores every
-/// other arch, whose accuracies enter nothing but the ρ reported for that draw.
-pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64]) -> Vec<FewShotDraw> {
+/// labelled, `learner` is fitted on them alone and scores every other arch, whose accuracies
+/// enter nothing but the ρ reported for that draw. The draws depend on the seeds only, so every
+/// learner sees the same labelled archs.
+pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64], learner: Learner) -> Vec<FewShotDraw> {
     let n = accuracy.len();
     let mut draws = Vec::new();
     if k < 3 || k >= n {
@@ -220,14 +261,42 @@ pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64])
         let (labelled, rest) = order.split_at(k);
         let mut labelled = labelled.to_vec();
         labelled.sort_unstable();
-        let fit = fit(members, accuracy, &labelled);
-        let scores = score_held_out(members, &fit, &labelled, rest);
+        let (fit, scores) = match learner {
+            Learner::Greedy => {
+                let fit = fit(members, accuracy, &labelled);
+                let scores = score_held_out(members, &fit, &labelled, rest);
+                (LearnerFit::Greedy(fit), scores)
+            }
+            Learner::Gp => {
+                let (x, x_rest) = rank_features(members, &labelled, rest);
+                let target = normalised_ranks(&labelled.iter().map(|&i| accuracy[i]).collect::<Vec<_>>());
+                let (fit, scores) = crate::gp::fit_predict(&x, &target, &x_rest);
+                (LearnerFit::Gp(fit), scores)
+            }
+        };
         let truth: Vec<f64> = rest.iter().map(|&i| accuracy[i]).collect();
         let rho = spearman_rho(&scores, &truth);
         let tau = crate::stats::kendall_tau(&scores, &truth);
         draws.push(FewShotDraw { seed, labelled, fit, rho, tau });
     }
     draws
+}
+
+/// Feature vectors (one per arch, one entry per member) of the `train` archs — each member's
+/// normalised ranks among them — and of the `rest`, placed among the train archs' scores.
+fn rank_features(members: &[Vec<f64>], train: &[usize], rest: &[usize]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let mut x = vec![Vec::with_capacity(members.len()); train.len()];
+    let mut x_rest = vec![Vec::with_capacity(members.len()); rest.len()];
+    for m in members {
+        let reference: Vec<f64> = train.iter().map(|&i| m[i]).collect();
+        for (row, r) in x.iter_mut().zip(normalised_ranks(&reference)) {
+            row.push(r);
+        }
+        for (row, &i) in x_rest.iter_mut().zip(rest) {
+            row.push(empirical_cdf(&reference, m[i]));
+        }
+    }
+    (x, x_rest)
 }
 
 /// Mean and sample standard deviation of a statistic over draws (NaN sd for one draw).
@@ -243,9 +312,10 @@ mod tests {
     use super::*;
     use rand::Rng;
 
-    /// Few-shot: informative members give a high ρ on the unlabelled rest from 30 labels; a
-    /// shuffled accuracy (no relation to any member) gives ρ ≈ 0 there, though each fit finds
-    /// some training ρ; a labelled arch is never among those the ρ is taken on.
+    /// Few-shot, with each learner: informative members give a high ρ on the unlabelled rest
+    /// from 30 labels; a shuffled accuracy (no relation to any member) gives ρ ≈ 0 there, though
+    /// each greedy fit finds some training ρ; a labelled arch is never among those the ρ is taken
+    /// on, and every learner labels the same archs for a seed.
     #[test]
     fn few_shot_learns_from_k_labels_and_leaks_nothing() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
@@ -254,19 +324,29 @@ mod tests {
         let b = c_noise(&mut rng, n);
         let acc: Vec<f64> = (0..n).map(|i| a[i] + 0.5 * b[i] + 0.05 * rng.random::<f64>()).collect();
         let members = [a.clone(), b, c_noise(&mut rng, n)];
-        let draws = few_shot(&members, &acc, 30, &[1, 2, 3, 4, 5]);
-        assert_eq!(draws.len(), 5);
-        let (rho, _) = mean_sd(&draws.iter().map(|d| d.rho).collect::<Vec<_>>());
-        assert!(rho > spearman_rho(&a, &acc) + 0.05 && rho > 0.9, "few-shot ρ {rho}");
-        assert!(draws.iter().all(|d| d.labelled.len() == 30 && d.labelled.windows(2).all(|w| w[0] < w[1])));
         let mut shuffled = acc.clone();
         shuffled.shuffle(&mut rng);
-        let draws = few_shot(&members, &shuffled, 30, &(1..=20).collect::<Vec<_>>());
-        let rhos: Vec<f64> = draws.iter().map(|d| d.rho).collect();
-        let (mean, _) = mean_sd(&rhos);
-        assert!(mean.abs() < 0.05, "shuffled target: mean ρ {mean} over {rhos:?}");
-        assert!(draws.iter().all(|d| d.fit.train_rho > 0.0), "each fit finds some training ρ");
-        assert!(few_shot(&members, &acc, 400, &[1]).is_empty(), "k = n leaves nothing to predict");
+        let mut labelled = Vec::new();
+        for learner in Learner::ALL {
+            let draws = few_shot(&members, &acc, 30, &[1, 2, 3, 4, 5], learner);
+            assert_eq!(draws.len(), 5);
+            let (rho, _) = mean_sd(&draws.iter().map(|d| d.rho).collect::<Vec<_>>());
+            assert!(rho > spearman_rho(&a, &acc) + 0.05 && rho > 0.9, "{learner:?}: few-shot ρ {rho}");
+            assert!(draws.iter().all(|d| d.labelled.len() == 30 && d.labelled.windows(2).all(|w| w[0] < w[1])));
+            labelled.push(draws.iter().map(|d| d.labelled.clone()).collect::<Vec<_>>());
+            let draws = few_shot(&members, &shuffled, 30, &(1..=20).collect::<Vec<_>>(), learner);
+            let rhos: Vec<f64> = draws.iter().map(|d| d.rho).filter(|r| r.is_finite()).collect();
+            let (mean, _) = mean_sd(&rhos);
+            assert!(rhos.len() >= 15 && mean.abs() < 0.05, "{learner:?}, shuffled target: mean ρ {mean} over {rhos:?}");
+            if learner == Learner::Greedy {
+                assert!(
+                    draws.iter().all(|d| matches!(&d.fit, LearnerFit::Greedy(f) if f.train_rho > 0.0)),
+                    "each fit finds some training ρ"
+                );
+            }
+            assert!(few_shot(&members, &acc, 400, &[1], learner).is_empty(), "k = n leaves nothing to predict");
+        }
+        assert_eq!(labelled[0], labelled[1], "the draws depend on the seeds only");
     }
 
     fn c_noise(rng: &mut impl Rng, n: usize) -> Vec<f64> {

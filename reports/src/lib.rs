@@ -2,6 +2,7 @@
 //! no benchmarks.
 
 pub mod combine;
+pub mod gp;
 pub mod parquet;
 pub mod plot;
 pub mod stats;

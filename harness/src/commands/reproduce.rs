@@ -91,7 +91,7 @@ pub fn run(args: &ReproduceArgs) -> Result<()> {
             dedup: true,
             rule: swapnas_reports::stats::EnsembleRule::LogRank,
             fit_folds: None,
-            few_shot: (Vec::new(), 0),
+            few_shot: Default::default(),
             shard: None,
             cache_only: false,
         };

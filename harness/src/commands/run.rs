@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 use swapnas_benchmarks::space::{AccuracyColumn, Request};
 use swapnas_benchmarks::DataDir;
-use swapnas_reports::combine::fit_out_of_fold;
+use swapnas_reports::combine::{fit_out_of_fold, Learner, LearnerFit};
 use swapnas_reports::parquet::{write_scores, write_table, ScoreRow};
 use swapnas_reports::plot::{bar_chart, scatter, Bar, ScatterPanel};
 use swapnas_reports::stats::{rank_ensemble, EnsembleRule};
@@ -58,6 +58,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub few_shot_seeds: u64,
 
+    /// The learners --few-shot fits, each on the same labelled archs: `greedy` (greedy member
+    /// choice, least-squares weights, as --fitted) and `gp` (a Gaussian process on every member;
+    /// constant × RBF + white noise, hyperparameters by marginal likelihood).
+    #[arg(long, value_name = "L,…", value_delimiter = ',', default_value = "greedy,gp", value_parser = parse_learner)]
+    pub few_shot_learners: Vec<Learner>,
+
     /// Score only shard I of N of the arch sample (archs I, I+N, I+2N, … of the same sample
     /// as without --shard; 1-based), into its own cache [default out:
     /// results/<run>/shard-I-of-N]; `swapnas merge` joins the shards.
@@ -90,13 +96,28 @@ pub struct RunConfig {
     pub rule: EnsembleRule,
     /// `--fitted K`: also a fitted combination of the proxies, K-fold out of fold.
     pub fit_folds: Option<usize>,
-    /// `--few-shot K,…` with `--few-shot-seeds N`: labels per draw, and draws.
-    pub few_shot: (Vec<usize>, usize),
+    /// `--few-shot K,…` with `--few-shot-seeds N` and `--few-shot-learners`.
+    pub few_shot: FewShot,
     /// `--shard I/N`: score only archs I, I+N, … (1-based) of the sample.
     pub shard: Option<(usize, usize)>,
     /// Take every score from the cache and compute none (`merge`): a missing score is an error
     /// naming the archs.
     pub cache_only: bool,
+}
+
+/// Few-shot prediction's plan: labels per draw (none: no few-shot report), draws, learners.
+#[derive(Clone, Debug, Default)]
+pub struct FewShot {
+    pub ks: Vec<usize>,
+    pub draws: usize,
+    pub learners: Vec<Learner>,
+}
+
+fn parse_learner(text: &str) -> Result<Learner, String> {
+    Learner::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Learner::ALL.iter().map(|l| l.name()).collect();
+        format!("`{text}` is not a few-shot learner; the learners are {}", names.join(", "))
+    })
 }
 
 /// `--shard I/N` → (I, N), 1 ≤ I ≤ N.
@@ -128,7 +149,11 @@ impl RunConfig {
             dedup: !args.cache.no_dedup,
             rule: args.proxies.ensemble.rule(),
             fit_folds: args.fitted.map(|k| k as usize),
-            few_shot: (args.few_shot.iter().map(|&k| k as usize).collect(), args.few_shot_seeds as usize),
+            few_shot: FewShot {
+                ks: args.few_shot.iter().map(|&k| k as usize).collect(),
+                draws: args.few_shot_seeds as usize,
+                learners: args.few_shot_learners.clone(),
+            },
             shard: args.shard.as_deref().map(parse_shard).transpose()?,
             cache_only: false,
         })
@@ -178,7 +203,7 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     let started = Instant::now();
     let scored = score_task(config, None)?;
     let ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns } = &scored;
-    if !config.few_shot.0.is_empty() {
+    if !config.few_shot.ks.is_empty() {
         let report = few_shot_report(config, rows, columns, accuracies, engine.proxies.len());
         outputs.write("few_shot.md", &report.0)?;
         outputs.write("few_shot.csv", &report.1)?;
@@ -288,8 +313,8 @@ pub fn score_task(config: &RunConfig, archs: Option<&[String]>) -> Result<Scored
     Ok(ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns })
 }
 
-/// `--few-shot`: per K, the draws' ρ and τ on the unlabelled archs (mean ± sd), the members the
-/// fits chose, and each label-free ensemble of the run on the same archs. Markdown and CSV.
+/// `--few-shot`: per K and learner, the draws' ρ and τ on the unlabelled archs (mean ± sd), what
+/// the fits chose, and each label-free ensemble of the run on the same archs. Markdown and CSV.
 fn few_shot_report(
     config: &RunConfig,
     rows: &[TableRow],
@@ -299,57 +324,94 @@ fn few_shot_report(
 ) -> (String, String) {
     use swapnas_reports::combine::{few_shot, mean_sd};
     use swapnas_reports::stats::spearman_rho;
-    let (ks, draws) = (&config.few_shot.0, config.few_shot.1);
+    let plan = &config.few_shot;
     let usable: Vec<usize> = (0..single).filter(|&m| rows[m].not_applicable.is_none()).collect();
     let members: Vec<Vec<f64>> = usable.iter().map(|&m| columns[m].clone()).collect();
     let ensembles: Vec<usize> =
         (single..rows.len()).filter(|&m| rows[m].not_applicable.is_none() && rows[m].proxy != "fitted").collect();
-    let seeds: Vec<u64> = (0..draws as u64).map(|i| config.seed + i).collect();
+    let seeds: Vec<u64> = (0..plan.draws as u64).map(|i| config.seed + i).collect();
     let n = accuracies.len();
+    let learners: Vec<String> = plan.learners.iter().map(|l| format!("`{}` ({})", l.name(), l.about())).collect();
     let mut md = format!(
-        "## Few-shot prediction ({n} archs; each draw labels K archs at random and is scored on the other n − K only; {draws} draws, seeds {}…)\n\n\
-         Candidates: {}. ρ/τ: mean ± sd over draws.\n\n| K | ρ | τ | chosen (draws) |",
+        "## Few-shot prediction ({n} archs; each draw labels K archs at random and is scored on the other n − K only; {} draws, seeds {}…)\n\n\
+         Candidates: {}. Learners, each on the same labelled archs: {}. ρ/τ: mean ± sd over draws.\n\n| K | learner | ρ | τ | fit (draws) |",
+        plan.draws,
         config.seed,
-        usable.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", ")
+        usable.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", "),
+        learners.join("; ")
     );
-    let mut csv = String::from("k,draws,unlabelled,rho_mean,rho_sd,tau_mean,tau_sd");
+    let mut csv = String::from("k,learner,draws,unlabelled,rho_mean,rho_sd,tau_mean,tau_sd");
     for &e in &ensembles {
         md.push_str(&format!(" {} ρ, same archs |", rows[e].proxy));
         csv.push_str(&format!(",{}_rho_mean,{}_rho_sd", rows[e].proxy, rows[e].proxy));
     }
-    md.push_str(&format!("\n|---:|---:|---:|---|{}\n", "---:|".repeat(ensembles.len())));
+    md.push_str(&format!("\n|---:|---|---:|---:|---|{}\n", "---:|".repeat(ensembles.len())));
     csv.push('\n');
-    for &k in ks {
-        let found = few_shot(&members, accuracies, k, &seeds);
-        if found.is_empty() {
-            md.push_str(&format!("| {k} | — (needs 3 ≤ K < {n}) | | |{}\n", " |".repeat(ensembles.len())));
-            continue;
+    for &k in &plan.ks {
+        for &learner in &plan.learners {
+            let found = few_shot(&members, accuracies, k, &seeds, learner);
+            if found.is_empty() {
+                md.push_str(&format!(
+                    "| {k} | {} | — (needs 3 ≤ K < {n}) | | |{}\n",
+                    learner.name(),
+                    " |".repeat(ensembles.len())
+                ));
+                continue;
+            }
+            let (rho, rho_sd) = mean_sd(&found.iter().map(|d| d.rho).collect::<Vec<_>>());
+            let (tau, tau_sd) = mean_sd(&found.iter().map(|d| d.tau).collect::<Vec<_>>());
+            md.push_str(&format!(
+                "| {k} | {} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |",
+                learner.name(),
+                fits_text(found.iter().map(|d| &d.fit), &usable, rows)
+            ));
+            csv.push_str(&format!("{k},{},{},{},{rho},{rho_sd},{tau},{tau_sd}", learner.name(), found.len(), n - k));
+            for &e in &ensembles {
+                let on_rest: Vec<f64> = found
+                    .iter()
+                    .map(|d| {
+                        let rest: Vec<usize> = (0..n).filter(|i| d.labelled.binary_search(i).is_err()).collect();
+                        spearman_rho(
+                            &rest.iter().map(|&i| columns[e][i]).collect::<Vec<_>>(),
+                            &rest.iter().map(|&i| accuracies[i]).collect::<Vec<_>>(),
+                        )
+                    })
+                    .collect();
+                let (m, sd) = mean_sd(&on_rest);
+                md.push_str(&format!(" {m:.3} ± {sd:.3} |"));
+                csv.push_str(&format!(",{m},{sd}"));
+            }
+            md.push('\n');
+            csv.push('\n');
         }
-        let (rho, rho_sd) = mean_sd(&found.iter().map(|d| d.rho).collect::<Vec<_>>());
-        let (tau, tau_sd) = mean_sd(&found.iter().map(|d| d.tau).collect::<Vec<_>>());
-        let chosen = swapnas_reports::combine::chosen_counts(found.iter().map(|d| &d.fit));
-        let chosen_text: Vec<String> = chosen.iter().map(|&(m, c)| format!("{} {c}", rows[usable[m]].proxy)).collect();
-        md.push_str(&format!("| {k} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |", chosen_text.join(", ")));
-        csv.push_str(&format!("{k},{},{},{rho},{rho_sd},{tau},{tau_sd}", found.len(), n - k));
-        for &e in &ensembles {
-            let on_rest: Vec<f64> = found
-                .iter()
-                .map(|d| {
-                    let rest: Vec<usize> = (0..n).filter(|i| d.labelled.binary_search(i).is_err()).collect();
-                    spearman_rho(
-                        &rest.iter().map(|&i| columns[e][i]).collect::<Vec<_>>(),
-                        &rest.iter().map(|&i| accuracies[i]).collect::<Vec<_>>(),
-                    )
-                })
-                .collect();
-            let (m, sd) = mean_sd(&on_rest);
-            md.push_str(&format!(" {m:.3} ± {sd:.3} |"));
-            csv.push_str(&format!(",{m},{sd}"));
-        }
-        md.push('\n');
-        csv.push('\n');
     }
     (md, csv)
+}
+
+/// The greedy fits' chosen members (with how many draws chose each), or the GP fits'
+/// median length scale and noise ratio.
+fn fits_text<'a>(fits: impl Iterator<Item = &'a LearnerFit>, usable: &[usize], rows: &[TableRow]) -> String {
+    let (mut greedy, mut gp) = (Vec::new(), Vec::new());
+    for f in fits {
+        match f {
+            LearnerFit::Greedy(f) => greedy.push(f),
+            LearnerFit::Gp(f) => gp.push(*f),
+        }
+    }
+    let mut parts: Vec<String> =
+        swapnas_reports::combine::chosen_counts(greedy).iter().map(|&(m, c)| format!("{} {c}", rows[usable[m]].proxy)).collect();
+    if !gp.is_empty() {
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        parts.push(format!(
+            "all members; median ℓ {:.3}, noise/signal {:.3}",
+            median(gp.iter().map(|f| f.length_scale).collect()),
+            median(gp.iter().map(|f| f.noise_ratio).collect())
+        ));
+    }
+    parts.join(", ")
 }
 
 /// Every proxy's scores with their correlation rows, then the derived columns: rank ensembles
