@@ -18,8 +18,7 @@
 //! first two seed-0 archs, one repeat each: at their 24th of 24 and 19th of 44 ReLU layers, the
 //! same on class_object and autoencoder); of the first 12 seed-0 class_object archs (one
 //! repeat) 6 micro and 9 macro score exactly 65,536 and tie, and reg-SWAP ranks them by its size
-//! prior alone. The reference has the same ceiling. `--batch 32` (up to
-//! 128) lifts it.
+//! prior alone. The reference has the same ceiling. `--batch 32` (up to 128) lifts it.
 //!
 //! Counting is done without sorting a float matrix: on the device each neuron's B signs are
 //! packed into integers (a matmul of the 0/1 matrix with powers of two, exact in f32 for
