@@ -68,6 +68,17 @@ fn normalised_ranks(values: &[f64]) -> Vec<f64> {
     average_ranks(&rank_last_nonfinite(values)).into_iter().map(|r| r / n).collect()
 }
 
+/// A member's normalised ranks among the `train` archs (the fit's feature on them).
+fn train_ranks(member: &[f64], train: &[usize]) -> Vec<f64> {
+    normalised_ranks(&train.iter().map(|&i| member[i]).collect::<Vec<_>>())
+}
+
+/// The `rest` archs' places among the `train` archs' scores of a member ([`empirical_cdf`]).
+fn placed(member: &[f64], train: &[usize], rest: &[usize]) -> Vec<f64> {
+    let reference: Vec<f64> = train.iter().map(|&i| member[i]).collect();
+    rest.iter().map(|&i| empirical_cdf(&reference, member[i])).collect()
+}
+
 /// Where `v` falls among the training archs' scores of a member, on the scale of
 /// [`normalised_ranks`] (its rank among them, ties halved, / n; non-finite lowest). Uses the
 /// training archs' scores, never their accuracies.
@@ -122,9 +133,8 @@ fn combine(features: &[&Vec<f64>], weights: &[f64]) -> Vec<f64> {
 
 /// Fits on `train` (indices), returns the fold's fit.
 fn fit(members: &[Vec<f64>], accuracy: &[f64], train: &[usize]) -> FoldFit {
-    let ranks: Vec<Vec<f64>> =
-        members.iter().map(|m| normalised_ranks(&train.iter().map(|&i| m[i]).collect::<Vec<_>>())).collect();
-    let target = normalised_ranks(&train.iter().map(|&i| accuracy[i]).collect::<Vec<_>>());
+    let ranks: Vec<Vec<f64>> = members.iter().map(|m| train_ranks(m, train)).collect();
+    let target = train_ranks(accuracy, train);
     let mut chosen: Vec<usize> = Vec::new();
     let mut weights: Vec<f64> = Vec::new();
     let mut best_rho = f64::NEG_INFINITY;
@@ -155,14 +165,7 @@ fn fit(members: &[Vec<f64>], accuracy: &[f64], train: &[usize]) -> FoldFit {
 /// The fit's scores of the archs `held_out`, each member's score placed among the `train`
 /// archs' scores of it (no held-out accuracy enters).
 fn score_held_out(members: &[Vec<f64>], fit: &FoldFit, train: &[usize], held_out: &[usize]) -> Vec<f64> {
-    let ranks: Vec<Vec<f64>> = fit
-        .members
-        .iter()
-        .map(|&m| {
-            let reference: Vec<f64> = train.iter().map(|&i| members[m][i]).collect();
-            held_out.iter().map(|&i| empirical_cdf(&reference, members[m][i])).collect()
-        })
-        .collect();
+    let ranks: Vec<Vec<f64>> = fit.members.iter().map(|&m| placed(&members[m], train, held_out)).collect();
     combine(&ranks.iter().collect::<Vec<_>>(), &fit.weights)
 }
 
@@ -269,8 +272,7 @@ pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64],
             }
             Learner::Gp => {
                 let (x, x_rest) = rank_features(members, &labelled, rest);
-                let target = normalised_ranks(&labelled.iter().map(|&i| accuracy[i]).collect::<Vec<_>>());
-                let (fit, scores) = crate::gp::fit_predict(&x, &target, &x_rest);
+                let (fit, scores) = crate::gp::fit_predict(&x, &train_ranks(accuracy, &labelled), &x_rest);
                 (LearnerFit::Gp(fit), scores)
             }
         };
@@ -285,18 +287,12 @@ pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64],
 /// Feature vectors (one per arch, one entry per member) of the `train` archs — each member's
 /// normalised ranks among them — and of the `rest`, placed among the train archs' scores.
 fn rank_features(members: &[Vec<f64>], train: &[usize], rest: &[usize]) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let mut x = vec![Vec::with_capacity(members.len()); train.len()];
-    let mut x_rest = vec![Vec::with_capacity(members.len()); rest.len()];
-    for m in members {
-        let reference: Vec<f64> = train.iter().map(|&i| m[i]).collect();
-        for (row, r) in x.iter_mut().zip(normalised_ranks(&reference)) {
-            row.push(r);
-        }
-        for (row, &i) in x_rest.iter_mut().zip(rest) {
-            row.push(empirical_cdf(&reference, m[i]));
-        }
-    }
-    (x, x_rest)
+    let rows =
+        |columns: Vec<Vec<f64>>, n: usize| -> Vec<Vec<f64>> { (0..n).map(|i| columns.iter().map(|c| c[i]).collect()).collect() };
+    (
+        rows(members.iter().map(|m| train_ranks(m, train)).collect(), train.len()),
+        rows(members.iter().map(|m| placed(m, train, rest)).collect(), rest.len()),
+    )
 }
 
 /// Mean and sample standard deviation of a statistic over draws (NaN sd for one draw).

@@ -80,19 +80,25 @@ impl Spectrum {
     }
 }
 
-/// The best (ℓ, g, log-likelihood) over a grid of ℓ and g.
-fn search(distances: &DMatrix<f64>, y: &DVector<f64>, ls: &[f64], gs: &[f64]) -> (f64, f64, f64) {
-    let mut best = (ls[0], gs[0], f64::NEG_INFINITY);
+/// The best point of a grid of ℓ and g (the first of equals): (ℓ, g, log-likelihood) and R_ℓ's
+/// spectrum there.
+fn search(distances: &DMatrix<f64>, y: &DVector<f64>, ls: &[f64], gs: &[f64]) -> (f64, f64, f64, Spectrum) {
+    let mut best: Option<(f64, f64, f64, Spectrum)> = None;
+    let mut best_ll = f64::NEG_INFINITY;
     for &l in ls {
         let spectrum = Spectrum::new(distances, l, y);
+        let mut top = None;
         for &g in gs {
             let ll = spectrum.profiled_log_likelihood(g);
-            if ll > best.2 {
-                best = (l, g, ll);
+            if ll > best_ll {
+                (top, best_ll) = (Some(g), ll);
             }
         }
+        if let Some(g) = top {
+            best = Some((l, g, best_ll, spectrum));
+        }
     }
-    best
+    best.unwrap_or_else(|| (ls[0], gs[0], f64::NEG_INFINITY, Spectrum::new(distances, ls[0], y)))
 }
 
 /// Fits the GP to `(x_train, y)` (one feature vector per point) and returns its fit and its
@@ -111,13 +117,13 @@ pub fn fit_predict(x_train: &[Vec<f64>], y: &[f64], x_test: &[Vec<f64>]) -> (GpF
     let coarse =
         search(&distances, &y, &log_grid(LENGTH_SCALE.0, LENGTH_SCALE.1, 33), &log_grid(NOISE_RATIO.0, NOISE_RATIO.1, 61));
     let around = |v: f64, step: f64, (lo, hi): (f64, f64)| log_grid((v / step).max(lo), (v * step).min(hi), 17);
-    let (l, g, log_likelihood) = search(
+    let (l, g, log_likelihood, spectrum) = search(
         &distances,
         &y,
         &around(coarse.0, 10f64.powf(1.0 / 8.0), LENGTH_SCALE),
         &around(coarse.1, 10f64.powf(0.1), NOISE_RATIO),
     );
-    let alpha = Spectrum::new(&distances, l, &y).solve(g);
+    let alpha = spectrum.solve(g);
     let cross = squared_distances(x_test, x_train).map(|d| (-d / (2.0 * l * l)).exp());
     let predictions = (cross * alpha).iter().map(|v| v * sd + mean).collect();
     (GpFit { length_scale: l, noise_ratio: g, log_likelihood }, predictions)

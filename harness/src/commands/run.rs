@@ -348,6 +348,9 @@ fn few_shot_report(
     md.push_str(&format!("\n|---:|---|---:|---:|---|{}\n", "---:|".repeat(ensembles.len())));
     csv.push('\n');
     for &k in &plan.ks {
+        // Every learner labels the same archs for a seed, so the ensembles' ρ on the unlabelled
+        // rest is taken once per K.
+        let mut on_rest: Option<Vec<(f64, f64)>> = None;
         for &learner in &plan.learners {
             let found = few_shot(&members, accuracies, k, &seeds, learner);
             if found.is_empty() {
@@ -366,18 +369,25 @@ fn few_shot_report(
                 fits_text(found.iter().map(|d| &d.fit), &usable, rows)
             ));
             csv.push_str(&format!("{k},{},{},{},{rho},{rho_sd},{tau},{tau_sd}", learner.name(), found.len(), n - k));
-            for &e in &ensembles {
-                let on_rest: Vec<f64> = found
+            let ensembles_on_rest = on_rest.get_or_insert_with(|| {
+                ensembles
                     .iter()
-                    .map(|d| {
-                        let rest: Vec<usize> = (0..n).filter(|i| d.labelled.binary_search(i).is_err()).collect();
-                        spearman_rho(
-                            &rest.iter().map(|&i| columns[e][i]).collect::<Vec<_>>(),
-                            &rest.iter().map(|&i| accuracies[i]).collect::<Vec<_>>(),
-                        )
+                    .map(|&e| {
+                        let rhos: Vec<f64> = found
+                            .iter()
+                            .map(|d| {
+                                let rest: Vec<usize> = (0..n).filter(|i| d.labelled.binary_search(i).is_err()).collect();
+                                spearman_rho(
+                                    &rest.iter().map(|&i| columns[e][i]).collect::<Vec<_>>(),
+                                    &rest.iter().map(|&i| accuracies[i]).collect::<Vec<_>>(),
+                                )
+                            })
+                            .collect();
+                        mean_sd(&rhos)
                     })
-                    .collect();
-                let (m, sd) = mean_sd(&on_rest);
+                    .collect()
+            });
+            for &(m, sd) in ensembles_on_rest.iter() {
                 md.push_str(&format!(" {m:.3} ± {sd:.3} |"));
                 csv.push_str(&format!(",{m},{sd}"));
             }
