@@ -129,3 +129,64 @@ fn first_param_probes_are_per_sample() {
         assert!((all[1] - one[0]).abs() <= 1e-4 * all[1].abs().max(1e-3), "{} alone vs {} in the batch", one[0], all[1]);
     }
 }
+
+/// Per probe, each copy's per-sample derivatives, from a pass over `copies` copies of `x` with
+/// copy j's logits weighted by `w_j` (as VKDNW seeds one class per copy), its forward
+/// computed once per copy (`ForwardCtx::replicas`) or for every copy.
+fn per_copy_probes(net: &dyn Network, x: &Tensor<4>, copies: usize, replicas: usize) -> Vec<(ParamId, Vec<f32>)> {
+    let mut fwd = ForwardCtx::new(BnMode::Initial, Taps { first_params: true, ..Taps::default() });
+    fwd.replicas = replicas;
+    let y = flat(net.forward(x.clone().repeat_dim(0, copies), &mut fwd));
+    let [n, c] = y.dims();
+    let b = n / copies;
+    let w: Vec<f32> = (0..n * c).map(|i| (((i / (b * c)) * c + i % c) as f32 * 0.61).sin()).collect();
+    let w: Tensor<2> = Tensor::from_data(burn::tensor::TensorData::new(w, [n, c]), &y.device());
+    let grads = y.mul(w).sum().backward();
+    fwd.first_params
+        .iter()
+        .map(|probe| (probe.id, probe.leaf.grad(&grads).map_or(vec![0.0; n], |g| g.into_data().try_to_vec::<f32>().unwrap())))
+        .collect()
+}
+
+/// VKDNW's replicated batches: computing each layer's forward once and repeating it for the
+/// other copies (conv, pooling, ReLU and eval-mode BN on the native kernels, the probes'
+/// terms of the first copy) gives every copy exactly the derivatives a pass computing every
+/// copy gives — on untracked weights (VKDNW's networks), where eval-mode BN is native too.
+#[test]
+fn a_forward_computed_once_per_copy_changes_no_derivative() {
+    let device = burn::tensor::Device::flex().autodiff();
+    let nb201: Nb201Arch =
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|".parse().unwrap();
+    let nb201 =
+        Nb201Net::new(&nb201, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), &device);
+    let darts: DartsArch =
+        "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
+         ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
+         reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
+         ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+            .parse()
+            .unwrap();
+    let config = DartsConfig { channels: 4, layers: 3, stem_multiplier: Some(3), affine_ops: true, pool_bn: false };
+    let darts = DartsNet::new(&darts, config, &BuildOptions::new(10), &mut init(), &device);
+    let jigsaw = TnbArch::Macro("64-1342-basic".parse().unwrap());
+    let jigsaw = TnbNet::new(&jigsaw, TnbConfig { task: TnbTask::Jigsaw }, &BuildOptions::new(20), &mut init(), &device);
+    let nets: [(&str, Box<dyn Network>, usize); 3] = [
+        ("nb201", nb201.weights_untracked(), 16),
+        ("darts", darts.weights_untracked(), 16),
+        ("tnb101 macro jigsaw", jigsaw.weights_untracked(), 96),
+    ];
+    for (label, net, side) in nets {
+        let x: Tensor<4> = Tensor::random([2, 3, side, side], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let every = per_copy_probes(net.as_ref(), &x, 3, 1);
+        let once = per_copy_probes(net.as_ref(), &x, 3, 3);
+        assert_eq!(every.len(), once.len(), "{label}: probes");
+        assert!(!every.is_empty(), "{label}: no probe");
+        for ((id, a), (id1, b)) in every.iter().zip(&once) {
+            assert_eq!(id, id1, "{label}: probe order");
+            assert_eq!(a, b, "{label}: a probe's derivatives differ");
+        }
+        // The copies are seeded differently, so their derivatives differ (the test can fail).
+        let (_, first) = &every[0];
+        assert!(first[0..2] != first[2..4], "{label}: copies 0 and 1 gave the same derivatives");
+    }
+}

@@ -241,6 +241,8 @@ fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed:
         let xs = if g == 1 { x.clone() } else { x.clone().repeat_dim(0, g) };
         let taps = Taps { first_params: true, classifier: !matches!(seeds, Some(Seeds::Classes)), ..Taps::default() };
         let mut fwd = ctx.forward_ctx(BnMode::Initial, taps);
+        // Eval-mode BN keeps the copies apart: each layer's forward is computed once.
+        fwd.replicas = g;
         let logits = match net.forward(xs, &mut fwd) {
             Output::Flat(l) => l,
             Output::Dense(_) => bail!("VKDNW needs class logits; the {} network's output is dense", ctx.builder.arch_label()),

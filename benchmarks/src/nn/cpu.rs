@@ -257,6 +257,27 @@ pub fn conv2d_slice<T: Real>(
     Some(Buf { data: out, dims: [n, c_out, oh, ow] })
 }
 
+/// A depthwise convolution (`groups` = channels, one k × k filter per channel): `x` is
+/// `[n, c, h, w]`, `weight` `[c, 1, k, k]` (row-major), no bias. Per image and channel, the
+/// channel's im2col rows (k² × plane) weighted by its k² taps. `None` if the window does not fit.
+pub fn depthwise_conv2d_slice<T: Real>(x: &[T], dims: [usize; 4], weight: &[T], win: Window) -> Option<Buf<T>> {
+    let [n, c, h, w] = dims;
+    let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let kk = win.kernel * win.kernel;
+    debug_assert_eq!(weight.len(), c * kk);
+    let plane = oh * ow;
+    let mut out = vec![T::ZERO; n * c * plane];
+    let mut col = vec![T::ZERO; kk * plane];
+    for (p, dst) in out.chunks_exact_mut(plane).enumerate() {
+        let ch = p % c;
+        im2col(&x[p * h * w..(p + 1) * h * w], [1, h, w], win, [oh, ow], &mut col);
+        for (tap, row) in weight[ch * kk..(ch + 1) * kk].iter().zip(col.chunks_exact(plane)) {
+            dst.iter_mut().zip(row).for_each(|(d, &v)| *d += *tap * v);
+        }
+    }
+    Some(Buf { data: out, dims: [n, c, oh, ow] })
+}
+
 /// `col[(c·k + i)·k + j, oy·ow + ox] = x[c, oy·s + i·d − p, ox·s + j·d − p]` (0 outside).
 pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], col: &mut [T]) {
     let plane = oh * ow;
@@ -576,6 +597,26 @@ mod tests {
 
     fn conv_and_pool_equal_burn_on(dims: [usize; 4]) {
         let x = pseudo(dims.iter().product(), 7);
+        // Depthwise (groups = channels: DARTS' separable and dilated convs).
+        for (kernel, stride, padding, dilation) in
+            [(3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 2, 1), (5, 2, 2, 1), (3, 1, 2, 2), (5, 1, 4, 2)]
+        {
+            let win = Window { kernel, stride, padding, dilation };
+            let wt = pseudo(3 * kernel * kernel, 13);
+            let what = format!("depthwise k{kernel} s{stride} p{padding} d{dilation} on {dims:?}");
+            let Some(native) = depthwise_conv2d_slice(&x, dims, &wt, win) else {
+                assert!(win.out_side(dims[2]).is_none() || win.out_side(dims[3]).is_none(), "{what}");
+                continue;
+            };
+            let reference = burn_conv2d(
+                tensor(x.clone(), dims),
+                Tensor::from_data(TensorData::new(wt, [3, 1, kernel, kernel]), (&Device::flex(), DType::F32)),
+                None,
+                ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], 3),
+            );
+            assert_eq!(native.dims, reference.dims(), "{what}");
+            close(&native.data, &values(reference), &what);
+        }
         for (kernel, stride, padding, dilation) in [
             (1, 1, 0, 1),
             (1, 2, 0, 1),

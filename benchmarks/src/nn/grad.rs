@@ -14,13 +14,23 @@
 //!   spatially flipped kernel for stride 1, `dX = Wᵀ · dY` directly for a plain 1×1 conv, and
 //!   otherwise `dcol = Wᵀ · dY` followed by col2im (the adjoint of im2col, a scatter-add) —
 //!   GEMMs on the same layout as the forward;
+//! - [`depthwise_conv2d`] (DARTS' separable and dilated convs): forward per channel from its
+//!   im2col rows, backward dW from the same rows and dX by col2im;
 //! - [`batch_norm`] with batch statistics: forward as [`cpu::batch_norm`], backward in one
 //!   pass per channel from x̂ and 1/std kept by the forward (the formula is on the function);
 //! - [`avg_pool`]: forward as [`cpu::avg_pool`]; backward spreads each output's gradient,
 //!   divided by its divisor, over its window (for the size-keeping stride-1 pools, whole-plane
 //!   shifted sums: the window is symmetric, so the pool's adjoint is the same plane sum);
 //! - [`first_param_probe`]: VKDNW's per-sample probe of a parameter's first scalar, the
-//!   identity forward and one dot product per sample backward.
+//!   identity forward and one dot product per sample backward;
+//! - [`relu`] and [`initial_batch_norm`] (eval-mode BN on fresh statistics, VKDNW's): the same
+//!   float operations as burn's, as single operations.
+//!
+//! A pass whose batch is r copies of its first images (VKDNW back-propagates several seeds
+//! through copies of one batch; [`ForwardCtx::replicas`](crate::ForwardCtx)) computes the
+//! forward of conv, pooling, ReLU and eval-mode BN on the first copy only and repeats it
+//! ([`per_copy`]; the same values, since these layers keep images apart); the backward runs on
+//! every copy's own gradient.
 //!
 //! They run where a layer sees an f32 or f64 tensor (GraSP and SynFlow run in float64) on the
 //! autodiff flex device and the pass allows the native kernels ([`Kernels::native_grad_for`]);
@@ -125,10 +135,26 @@ fn primitive<T: Native, const D: usize>(data: Vec<T>, dims: [usize; D]) -> FlexT
     }
 }
 
+/// `f` of the NCHW values `x`, computed on the first copy where `x` is `replicas` copies of its
+/// first n / `replicas` images and `f` keeps images apart (a conv, a pool, ReLU, eval-mode BN):
+/// each copy's output is then the first's, so it is repeated rather than recomputed (exactly the
+/// same values). VKDNW's passes back-propagate several seeds through copies of one batch, whose
+/// forward would otherwise be computed once per copy.
+fn per_copy<T: Real>(x: &[T], dims: [usize; 4], replicas: usize, f: impl FnOnce(&[T], [usize; 4]) -> Buf<T>) -> Buf<T> {
+    let [n, c, h, w] = dims;
+    if replicas <= 1 || !n.is_multiple_of(replicas) {
+        return f(x, dims);
+    }
+    let first = n / replicas;
+    let y = f(&x[..first * c * h * w], [first, c, h, w]);
+    let [_, oc, oh, ow] = y.dims;
+    Buf { data: y.data.repeat(replicas), dims: [n, oc, oh, ow] }
+}
+
 /// A one-group convolution without bias, `x` `[n, c_in, h, w]` and `weight`
 /// `[c_out, c_in, k, k]` on the autodiff flex device, differentiable in both; `None` where
 /// the tensors are elsewhere or the window does not fit (the caller then runs burn's conv).
-pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<Tensor<4>> {
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
     let [_, c_in, h, w] = x.dims();
     let [_, c_in_w, kh, kw] = weight.dims();
     if c_in != c_in_w || kh != win.kernel || kw != win.kernel || win.out_side(h).is_none() || win.out_side(w).is_none() {
@@ -137,10 +163,10 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<Tensor<4>>
     if x.dtype() != weight.dtype() {
         return None;
     }
-    by_dtype!(x.dtype(), conv2d_as(x, weight, win))
+    by_dtype!(x.dtype(), conv2d_as(x, weight, win, replicas))
 }
 
-fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<Tensor<4>> {
+fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
     let c_out = weight.dims()[0];
     let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
 
@@ -173,10 +199,14 @@ fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<
     }
 
     let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
-        match cpu::conv2d_slice::<T>(&slice_of(x), dims4(x), &slice_of(weight), c_out, None, win) {
-            Some(y) => primitive(y.data, y.dims),
-            None => unreachable!("the window was checked to fit"),
-        }
+        let weight = slice_of(weight);
+        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| {
+            match cpu::conv2d_slice::<T>(x, dims, &weight, c_out, None, win) {
+                Some(y) => y,
+                None => unreachable!("the window was checked to fit"),
+            }
+        });
+        primitive(y.data, y.dims)
     };
     let out = match NativeConv::<T>(PhantomData).prepare::<NoCheckpointing>([x.node(), weight.node()]).compute_bound().stateful()
     {
@@ -188,6 +218,112 @@ fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window) -> Option<
         OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive(), weight.primitive())),
     };
     Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// A depthwise convolution without bias (`groups` = channels), `x` `[n, c, h, w]` and `weight`
+/// `[c, 1, k, k]` on the autodiff flex device, differentiable in both; forward as
+/// [`cpu::depthwise_conv2d_slice`] (once per copy where `x` is `replicas` copies), backward per
+/// image and channel from the channel's im2col rows: dW[c, t] += ⟨dY_c, col_c[t]⟩ and dX_c the
+/// col2im of the rows w[c, t]·dY_c. `None` where the tensors are elsewhere or the window does
+/// not fit (the caller then runs burn's conv).
+pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
+    let [_, c, h, w] = x.dims();
+    let [c_out, one, kh, kw] = weight.dims();
+    if c_out != c || one != 1 || kh != win.kernel || kw != win.kernel || win.out_side(h).is_none() || win.out_side(w).is_none() {
+        return None;
+    }
+    if x.dtype() != weight.dtype() {
+        return None;
+    }
+    by_dtype!(x.dtype(), depthwise_conv2d_as(x, weight, win, replicas))
+}
+
+fn depthwise_conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
+    let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
+
+    #[derive(Debug)]
+    struct NativeDepthwise<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 2> for NativeDepthwise<T> {
+        type State = (FlexTensor, FlexTensor, Window);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x, node_w] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            let (x, weight, win) = ops.state;
+            let dims = dims4(&x);
+            let (dx, dw) = depthwise_conv2d_backward::<T>(
+                (&slice_of(&x), dims),
+                &slice_of(&weight),
+                win,
+                (&slice_of(&dy), dims4(&dy)),
+                node_x.is_some(),
+                node_w.is_some(),
+            );
+            if let (Some(node), Some(dx)) = (node_x, dx) {
+                grads.register::<Flex>(node.id, primitive(dx, dims));
+            }
+            if let (Some(node), Some(dw)) = (node_w, dw) {
+                grads.register::<Flex>(node.id, primitive(dw, [dims[1], 1, win.kernel, win.kernel]));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
+        let weight = slice_of(weight);
+        let y =
+            per_copy(&slice_of(x), dims4(x), replicas, |x, dims| match cpu::depthwise_conv2d_slice::<T>(x, dims, &weight, win) {
+                Some(y) => y,
+                None => unreachable!("the window was checked to fit"),
+            });
+        primitive(y.data, y.dims)
+    };
+    let out = match NativeDepthwise::<T>(PhantomData)
+        .prepare::<NoCheckpointing>([x.node(), weight.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+            let y = forward(&xp, &wp);
+            prep.finish((xp, wp, win), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive(), weight.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// The gradients of a bias-free depthwise convolution for the output gradient `dy`: the
+/// input's (if `want_x`) and the weight's (if `want_w`), row-major.
+pub fn depthwise_conv2d_backward<T: Real>(
+    (x, [n, c, h, w]): (&[T], [usize; 4]),
+    weight: &[T],
+    win: Window,
+    (dy, [_, _, oh, ow]): (&[T], [usize; 4]),
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let plane = oh * ow;
+    let kk = win.kernel * win.kernel;
+    let mut dx = want_x.then(|| vec![T::ZERO; x.len()]);
+    let mut dw = want_w.then(|| vec![T::ZERO; c * kk]);
+    let mut col = vec![T::ZERO; kk * plane];
+    for p in 0..n * c {
+        let ch = p % c;
+        let grad = &dy[p * plane..(p + 1) * plane];
+        if let Some(dw) = dw.as_mut() {
+            cpu::im2col(&x[p * h * w..(p + 1) * h * w], [1, h, w], win, [oh, ow], &mut col);
+            for (d, row) in dw[ch * kk..(ch + 1) * kk].iter_mut().zip(col.chunks_exact(plane)) {
+                *d += dot(grad, row);
+            }
+        }
+        if let Some(dx) = dx.as_mut() {
+            for (&tap, row) in weight[ch * kk..(ch + 1) * kk].iter().zip(col.chunks_exact_mut(plane)) {
+                row.iter_mut().zip(grad).for_each(|(r, &g)| *r = tap * g);
+            }
+            col2im(&col, [1, h, w], win, [oh, ow], &mut dx[p * h * w..(p + 1) * h * w]);
+        }
+    }
+    (dx, dw)
 }
 
 /// The gradients of a bias-free one-group convolution for the output gradient `dy`: the
@@ -298,14 +434,14 @@ fn col2im<T: Real>(col: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [
 
 /// `nn.AvgPool2d` (floor mode, `count_include_pad` either way) of `x` on the autodiff flex
 /// device, differentiable; `None` where the tensor is elsewhere or the window does not fit.
-pub fn avg_pool(x: Tensor<4>, win: Window, count_include_pad: bool) -> Option<Tensor<4>> {
+pub fn avg_pool(x: Tensor<4>, win: Window, count_include_pad: bool, replicas: usize) -> Option<Tensor<4>> {
     let [_, _, h, w] = x.dims();
     win.out_side(h)?;
     win.out_side(w)?;
-    by_dtype!(x.dtype(), avg_pool_as(x, win, count_include_pad))
+    by_dtype!(x.dtype(), avg_pool_as(x, win, count_include_pad, replicas))
 }
 
-fn avg_pool_as<T: Native>(x: Tensor<4>, win: Window, count_include_pad: bool) -> Option<Tensor<4>> {
+fn avg_pool_as<T: Native>(x: Tensor<4>, win: Window, count_include_pad: bool, replicas: usize) -> Option<Tensor<4>> {
     let x = autodiff_primitive(x)?;
 
     #[derive(Debug)]
@@ -324,10 +460,13 @@ fn avg_pool_as<T: Native>(x: Tensor<4>, win: Window, count_include_pad: bool) ->
     }
 
     let forward = |x: &FlexTensor| -> FlexTensor {
-        match cpu::avg_pool_slice::<T>(&slice_of(x), dims4(x), win, count_include_pad) {
-            Some(y) => primitive(y.data, y.dims),
-            None => unreachable!("the window was checked to fit"),
-        }
+        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| {
+            match cpu::avg_pool_slice::<T>(x, dims, win, count_include_pad) {
+                Some(y) => y,
+                None => unreachable!("the window was checked to fit"),
+            }
+        });
+        primitive(y.data, y.dims)
     };
     let dims = x.primitive().shape().dims::<4>();
     let out = match NativePool::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
@@ -460,6 +599,125 @@ fn batch_norm_as<T: Native>(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>
     Some((Tensor::from_primitive::<Ad>(out), variances.into_iter().map(T::as_f64).collect()))
 }
 
+/// ReLU of `x` on the autodiff flex device as one operation, forward computed once per copy
+/// where `x` is `replicas` copies of its first images ([`per_copy`]); `None` elsewhere. The same
+/// values as burn's `relu` both ways (a NaN propagates; the gradient is kept where the output is
+/// positive or NaN).
+pub fn relu(x: Tensor<4>, replicas: usize) -> Option<Tensor<4>> {
+    by_dtype!(x.dtype(), relu_as(x, replicas))
+}
+
+fn relu_as<T: Native>(x: Tensor<4>, replicas: usize) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
+
+    #[derive(Debug)]
+    struct NativeRelu<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 1> for NativeRelu<T> {
+        /// The output.
+        type State = FlexTensor;
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x] = ops.parents;
+            let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
+            if let Some(node) = node_x {
+                let y = slice_of::<T>(&ops.state);
+                // Kept where y > 0 or y is NaN (`y <= 0` is false for NaN).
+                dy.data.iter_mut().zip(y.iter()).for_each(|(g, &y)| *g = if y <= T::ZERO { T::ZERO } else { *g });
+                grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor| -> FlexTensor {
+        // A NaN propagates (`v <= 0` is false for NaN).
+        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| Buf {
+            data: x.iter().map(|&v| if v <= T::ZERO { T::ZERO } else { v }).collect(),
+            dims,
+        });
+        primitive(y.data, y.dims)
+    };
+    let out = match NativeRelu::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let y = forward(x.primitive());
+            prep.finish(y.clone(), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
+/// Eval-mode BN on a fresh network's running statistics, `(x / divisor) · γ_c + β_c` per
+/// channel with γ and β constants (`[c]`, untracked), as one operation on the autodiff flex
+/// device: forward once per copy where `x` is `replicas` copies ([`per_copy`]), backward
+/// `(dy · γ_c) · (1 / divisor)` (the reciprocal in f32, as burn's). The same float operations in the same order as burn's
+/// `x.div_scalar(divisor).mul(γ).add(β)` and its backward, so the same values. `None` elsewhere.
+pub fn initial_batch_norm(x: Tensor<4>, gamma: &[f32], beta: &[f32], divisor: f64, replicas: usize) -> Option<Tensor<4>> {
+    let c = x.dims()[1];
+    if gamma.len() != c || beta.len() != c {
+        return None;
+    }
+    let (gamma, beta): (Vec<f64>, Vec<f64>) =
+        (gamma.iter().map(|&v| v.into()).collect(), beta.iter().map(|&v| v.into()).collect());
+    by_dtype!(x.dtype(), initial_batch_norm_as(x, &gamma, &beta, divisor, replicas))
+}
+
+fn initial_batch_norm_as<T: Native>(
+    x: Tensor<4>,
+    gamma: &[f64],
+    beta: &[f64],
+    divisor: f64,
+    replicas: usize,
+) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
+    let gamma: Vec<T> = gamma.iter().map(|&v| T::of_f64(v)).collect();
+    let beta: Vec<T> = beta.iter().map(|&v| T::of_f64(v)).collect();
+    let divisor = T::of_f64(divisor);
+
+    #[derive(Debug)]
+    struct NativeInitialBn<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 1> for NativeInitialBn<T> {
+        /// γ and the divisor.
+        type State = (Vec<T>, T);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x] = ops.parents;
+            let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
+            if let Some(node) = node_x {
+                let (gamma, divisor) = ops.state;
+                // burn's div_scalar back-propagates as a product with 1 / divisor in f32.
+                let inverse = T::of_f64(f64::from(1.0f32 / divisor.as_f64() as f32));
+                let [_, c, h, w] = dy.dims;
+                for (p, plane) in dy.data.chunks_exact_mut(h * w).enumerate() {
+                    let g = gamma[p % c];
+                    plane.iter_mut().for_each(|v| *v = (*v * g) * inverse);
+                }
+                grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor| -> FlexTensor {
+        let y = per_copy(&slice_of::<T>(x), dims4(x), replicas, |x: &[T], dims| {
+            let [_, c, h, w] = dims;
+            let mut data = x.to_vec();
+            for (p, plane) in data.chunks_exact_mut(h * w).enumerate() {
+                let (g, b) = (gamma[p % c], beta[p % c]);
+                plane.iter_mut().for_each(|v| *v = *v / divisor * g + b);
+            }
+            Buf { data, dims }
+        });
+        primitive(y.data, y.dims)
+    };
+    let out = match NativeInitialBn::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let y = forward(x.primitive());
+            prep.finish((gamma.clone(), divisor), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
 /// `Σ a·b` in eight lanes.
 fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     let mut lanes = [T::ZERO; 8];
@@ -477,12 +735,20 @@ fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 /// zero leaf `s` ∈ ℝ^B, i.e. `y` itself forward (s = 0; no copy), and backward dy to `y`
 /// unchanged and ds_b = Σ dy[b, 0, …] · term[b, 0, …] to `s`. burn's ops build the same sum as
 /// `y + cat(term, zeros) · s`, a full-size concatenation, product and sum per parameter
-/// tensor and their backward (most of VKDNW's time). `term` (`[B, 1, …]`) enters as a constant:
-/// its gradient is dy · s = 0 either way. `None` where the tensors are not on the autodiff flex
+/// tensor and their backward (most of VKDNW's time). `term` (`[B, 1, …]`, or the first copy's
+/// `[B / r, 1, …]` where the batch is r copies of its first B / r samples) enters as a
+/// constant: its gradient is dy · s = 0 either way. `None` where the tensors are not on the autodiff flex
 /// device or not f32 / f64.
 pub fn first_param_probe<const D: usize>(y: Tensor<D>, term: Tensor<D>, leaf: Tensor<1>) -> Option<Tensor<D>> {
     let dims = y.dims();
-    if D < 2 || term.dims()[0] != dims[0] || term.dims()[1] != 1 || term.dims()[2..] != dims[2..] || leaf.dims() != [dims[0]] {
+    let rows = term.dims()[0];
+    if D < 2
+        || rows == 0
+        || !dims[0].is_multiple_of(rows)
+        || term.dims()[1] != 1
+        || term.dims()[2..] != dims[2..]
+        || leaf.dims() != [dims[0]]
+    {
         return None;
     }
     if term.dtype() != y.dtype() || leaf.dtype() != y.dtype() {
@@ -514,10 +780,12 @@ fn first_param_probe_as<T: Native, const D: usize>(y: Tensor<D>, term: Tensor<D>
                 let (batch, channels) = (shape[0], shape[1]);
                 let rest: usize = shape.iter().skip(2).product();
                 let (dy_values, term_values) = (slice_of::<T>(&dy), slice_of::<T>(&term));
+                // A term of fewer rows is the first copy's (the batch is copies of it).
+                let rows = term_values.len() / rest.max(1);
                 let ds: Vec<T> = (0..batch)
                     .map(|b| {
                         let g = &dy_values[b * channels * rest..][..rest];
-                        dot(g, &term_values[b * rest..][..rest])
+                        dot(g, &term_values[(b % rows) * rest..][..rest])
                     })
                     .collect();
                 grads.register::<Flex>(node.id, primitive(ds, [batch]));
@@ -579,7 +847,7 @@ mod tests {
             let weight =
                 Tensor::<4>::random([c_out, c_in, kernel, kernel], Distribution::Normal(0.0, 1.0), &device).require_grad();
             let win = Window { kernel, stride, padding, dilation };
-            let ours = conv2d(x.clone(), weight.clone(), win).expect("on the autodiff flex device");
+            let ours = conv2d(x.clone(), weight.clone(), win, 1).expect("on the autodiff flex device");
             let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], 1);
             let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
             let what = format!("conv k={kernel} s={stride} p={padding} d={dilation}");
@@ -590,6 +858,43 @@ mod tests {
             close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
             close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
         }
+    }
+
+    /// The depthwise conv (DARTS' separable and dilated convs) against burn's grouped conv:
+    /// forward, dX and dW, for the geometries DARTS uses (3×3 and 5×5, strides 1 and 2,
+    /// dilation 2) and a replicated batch computed once per copy.
+    #[test]
+    fn native_depthwise_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        // (n, c, side, kernel, stride, padding, dilation, replicas)
+        for (n, c, side, kernel, stride, padding, dilation, replicas) in [
+            (2, 3, 8, 3, 1, 1, 1, 1),
+            (2, 4, 9, 3, 2, 1, 1, 1),
+            (2, 3, 8, 5, 1, 2, 1, 1),
+            (3, 2, 10, 5, 2, 2, 1, 1),
+            (2, 3, 8, 3, 1, 2, 2, 1),
+            (2, 3, 9, 5, 2, 4, 2, 1),
+            (4, 3, 8, 3, 1, 1, 1, 2),
+        ] {
+            let first = Tensor::<4>::random([n / replicas, c, side, side], Distribution::Normal(0.0, 1.0), &device);
+            let x = first.repeat_dim(0, replicas).detach().require_grad();
+            let weight = Tensor::<4>::random([c, 1, kernel, kernel], Distribution::Normal(0.0, 1.0), &device).require_grad();
+            let win = Window { kernel, stride, padding, dilation };
+            let ours = depthwise_conv2d(x.clone(), weight.clone(), win, replicas).expect("on the autodiff flex device");
+            let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], c);
+            let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
+            let what = format!("depthwise k={kernel} s={stride} p={padding} d={dilation} r={replicas}");
+            assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
+            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
+            let g_ours = ours.powi_scalar(2).sum().backward();
+            let g_theirs = theirs.powi_scalar(2).sum().backward();
+            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
+            close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
+        }
+        // Not depthwise (two inputs per filter): not ours.
+        let x = Tensor::<4>::random([1, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<4>::random([4, 2, 3, 3], Distribution::Normal(0.0, 1.0), &device);
+        assert!(depthwise_conv2d(x, w, Window { kernel: 3, stride: 1, padding: 1, dilation: 1 }, 1).is_none());
     }
 
     /// The float64 path (GraSP's, SynFlow's): conv, pool and BN agree with burn's f64 ops to
@@ -603,7 +908,7 @@ mod tests {
         let x = f64s([2, 3, 7, 7]);
         let weight = f64s([4, 3, 3, 3]);
         let win = Window { kernel: 3, stride: 2, padding: 1, dilation: 1 };
-        let ours = conv2d(x.clone(), weight.clone(), win).expect("f64 on the autodiff flex device");
+        let ours = conv2d(x.clone(), weight.clone(), win, 1).expect("f64 on the autodiff flex device");
         let options = ConvOptions::new([2; 2], [1; 2], [1; 2], 1);
         let theirs = burn_conv2d(x.clone(), weight.clone(), None, options.clone());
         assert_eq!(ours.dtype(), DType::F64);
@@ -611,7 +916,7 @@ mod tests {
         let pooled = |t: Tensor<4>, native: bool| {
             let win = Window { kernel: 3, stride: 1, padding: 1, dilation: 1 };
             if native {
-                avg_pool(t, win, false).expect("f64")
+                avg_pool(t, win, false, 1).expect("f64")
             } else {
                 avg_pool2d(
                     t,
@@ -633,7 +938,7 @@ mod tests {
         };
         let convolved = |native: bool| {
             if native {
-                conv2d(x.clone(), weight.clone(), win).expect("f64")
+                conv2d(x.clone(), weight.clone(), win, 1).expect("f64")
             } else {
                 burn_conv2d(x.clone(), weight.clone(), None, options.clone())
             }
@@ -673,7 +978,7 @@ mod tests {
         ] {
             let x = Tensor::<4>::random([2, 3, side, side], Distribution::Normal(0.0, 1.0), &device).require_grad();
             let win = Window { kernel, stride, padding, dilation: 1 };
-            let ours = avg_pool(x.clone(), win, include).expect("on the autodiff flex device");
+            let ours = avg_pool(x.clone(), win, include, 1).expect("on the autodiff flex device");
             let options = burn::tensor::ops::AvgPoolOptions::new([kernel; 2])
                 .with_stride([stride; 2])
                 .with_padding([padding; 2])

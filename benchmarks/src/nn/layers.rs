@@ -205,23 +205,45 @@ impl Conv {
         })
     }
 
+    /// The window of a depthwise conv (one filter per channel: groups = channels, square kernel).
+    fn depthwise_window(&self) -> Option<Window> {
+        let [c_out, per_group, kh, kw] = self.weight.dims();
+        (self.groups > 1 && self.groups == c_out && per_group == 1 && kh == kw).then_some(Window {
+            kernel: kh,
+            stride: self.stride,
+            padding: self.padding,
+            dilation: self.dilation,
+        })
+    }
+
+    /// `y` plus the bias, if any (burn's ops).
+    fn add_bias(&self, y: Tensor<4>) -> Tensor<4> {
+        match &self.bias {
+            Some(bias) => {
+                let c_out = bias.dims()[0];
+                y.add(bias.val().reshape([1, c_out, 1, 1]))
+            }
+            None => y,
+        }
+    }
+
     /// The native kernel's window, where it runs this conv (one group, a native pass).
     fn native(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Window> {
         self.window().filter(|_| ctx.kernels.native_for(x))
     }
 
     /// On the autodiff flex device (a gradient pass), the native forward and backward
-    /// ([`grad::conv2d`], bias added by burn's ops); burn's conv elsewhere.
+    /// ([`grad::conv2d`], [`grad::depthwise_conv2d`]; bias added by burn's ops); burn's conv
+    /// elsewhere.
     fn native_grad_conv(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
-        if let Some(win) = self.window().filter(|_| ctx.kernels.native_grad_for(&x)) {
-            if let Some(y) = grad::conv2d(x.clone(), self.weight.val(), win) {
-                return match &self.bias {
-                    Some(bias) => {
-                        let c_out = bias.dims()[0];
-                        y.add(bias.val().reshape([1, c_out, 1, 1]))
-                    }
-                    None => y,
-                };
+        if ctx.kernels.native_grad_for(&x) {
+            let y = match (self.window(), self.depthwise_window()) {
+                (Some(win), _) => grad::conv2d(x.clone(), self.weight.val(), win, ctx.replicas),
+                (None, Some(win)) => grad::depthwise_conv2d(x.clone(), self.weight.val(), win, ctx.replicas),
+                (None, None) => None,
+            };
+            if let Some(y) = y {
+                return self.add_bias(y);
             }
         }
         self.burn_conv(x)
@@ -238,15 +260,16 @@ impl Conv {
     fn first_params(&self, x: Option<Tensor<4>>, y: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let Some(x) = x else { return y };
         let [_, _, kh, kw] = self.weight.dims();
+        let x = ctx.first_copy(x);
         let y = ctx.first_param(self.weight.id, y, || {
             let (x0, tap) = first_tap(x, kh, kw);
             conv2d(x0, tap, None, ConvOptions::new([self.stride; 2], [self.padding; 2], [self.dilation; 2], 1))
         });
         match &self.bias {
-            Some(bias) => ctx.first_param(bias.id, y.clone(), || {
-                let [b, _, h, w] = y.dims();
-                Tensor::ones([b, 1, h, w], &y.device())
-            }),
+            Some(bias) => {
+                let [b, _, h, w] = ctx.first_copy(y.clone()).dims();
+                ctx.first_param(bias.id, y.clone(), || Tensor::ones([b, 1, h, w], &y.device()))
+            }
             None => y,
         }
     }
@@ -267,8 +290,9 @@ impl Conv {
                 bias: self.bias.is_some(),
             }
         });
-        let y = match self.native(&x, ctx) {
-            Some(win) => {
+        let depthwise = self.depthwise_window().filter(|_| ctx.kernels.native_for(&x));
+        let y = match (self.native(&x, ctx), depthwise) {
+            (Some(win), _) => {
                 let c_out = self.weight.dims()[0];
                 let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
                 let x = Buf::take(x);
@@ -278,7 +302,14 @@ impl Conv {
                     None => self.burn_conv(x.into_tensor()),
                 }
             }
-            None => self.native_grad_conv(x, ctx),
+            (None, Some(win)) => {
+                let x = Buf::<f32>::take(x);
+                match cpu::depthwise_conv2d_slice(&x.data, x.dims, &cpu::values(self.weight.val()), win) {
+                    Some(y) => self.add_bias(y.into_tensor()),
+                    None => self.burn_conv(x.into_tensor()),
+                }
+            }
+            (None, None) => self.native_grad_conv(x, ctx),
         };
         if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
@@ -404,23 +435,47 @@ impl BatchNorm {
                 }
             },
             BnMode::Initial => {
-                let normalised = initial_normalise(x);
-                let gamma = self.gamma.val().reshape([1, c, 1, 1]);
-                let beta = self.beta.val().reshape([1, c, 1, 1]);
-                let y = normalised.clone().mul(gamma).add(beta);
-                // γ₀ scales channel 0 of the normalised input, β₀ adds 1 to it.
-                let y = ctx.first_param(self.gamma.id, y, || {
-                    let [b, _, h, w] = normalised.dims();
-                    normalised.slice([0..b, 0..1, 0..h, 0..w])
+                let native = self.native_initial(&x, ctx);
+                // γ₀ scales channel 0 of the normalised input (the first copy's suffices).
+                let x0 = ctx.taps.first_params.then(|| {
+                    let [b, _, h, w] = x.dims();
+                    ctx.first_copy(x.clone().slice([0..b, 0..1, 0..h, 0..w]))
                 });
-                ctx.first_param(self.beta.id, y.clone(), || {
-                    let [b, _, h, w] = y.dims();
-                    Tensor::ones([b, 1, h, w], &y.device())
-                })
+                let y = match native {
+                    Some(y) => y,
+                    None => {
+                        let gamma = self.gamma.val().reshape([1, c, 1, 1]);
+                        let beta = self.beta.val().reshape([1, c, 1, 1]);
+                        initial_normalise(x).mul(gamma).add(beta)
+                    }
+                };
+                match x0 {
+                    Some(x0) => {
+                        // β₀ adds 1 to channel 0.
+                        let [b, _, h, w] = x0.dims();
+                        let y = ctx.first_param(self.gamma.id, y, || initial_normalise(x0.detach()));
+                        ctx.first_param(self.beta.id, y.clone(), || Tensor::ones([b, 1, h, w], &y.device()))
+                    }
+                    None => y,
+                }
             }
         };
         ctx.module_output(&y);
         y
+    }
+}
+
+impl BatchNorm {
+    /// Eval-mode BN on fresh statistics as one native operation ([`grad::initial_batch_norm`])
+    /// where the pass allows it and γ, β need no gradient (VKDNW's untracked weights); `None`
+    /// otherwise (burn's ops then compute the same values).
+    fn native_initial(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Tensor<4>> {
+        let (gamma, beta) = (self.gamma.val(), self.beta.val());
+        if !ctx.kernels.native_grad_for(x) || gamma.is_require_grad() || beta.is_require_grad() {
+            return None;
+        }
+        let (gamma, beta) = (cpu::values(gamma), cpu::values(beta));
+        grad::initial_batch_norm(x.clone(), &gamma, &beta, (1.0 + BatchNorm::EPS).sqrt(), ctx.replicas)
     }
 }
 
@@ -492,7 +547,7 @@ impl Linear {
         let d_out = rows / r;
         // tensorwatch counts the multiplies only, not the bias adds.
         ctx.add_flops((n * d_in * d_out) as f64);
-        let x_first = (ctx.taps.first_params && r == 1).then(|| x.clone().slice([0..n, 0..1]));
+        let x_first = (ctx.taps.first_params && r == 1).then(|| ctx.first_copy(x.clone().slice([0..n, 0..1])));
         let input = (ctx.taps.layer_outputs && ctx.taps.layer_inputs && r == 1).then(|| LayerInput {
             value: x.clone().detach(),
             conv: None,
@@ -509,8 +564,9 @@ impl Linear {
         // W[0, 0] carries input feature 0 to output 0; the bias's first entry adds 1 to it.
         let y = match x_first {
             Some(x0) => {
+                let rows = x0.dims()[0];
                 let y = ctx.first_param(self.weight.id, y, || x0);
-                ctx.first_param(self.bias.id, y, || Tensor::ones([n, 1], &self.bias.val().device()))
+                ctx.first_param(self.bias.id, y, || Tensor::ones([rows, 1], &self.bias.val().device()))
             }
             None => y,
         };
@@ -549,7 +605,7 @@ pub fn avg_pool(
             None => burn_pool(x.into_tensor()),
         }
     } else if ctx.kernels.native_grad_for(&x) {
-        grad::avg_pool(x.clone(), win, count_include_pad).unwrap_or_else(|| burn_pool(x))
+        grad::avg_pool(x.clone(), win, count_include_pad, ctx.replicas).unwrap_or_else(|| burn_pool(x))
     } else {
         burn_pool(x)
     };
@@ -699,6 +755,11 @@ impl PlainBatchNorm {
                 Some(y) => y,
                 None => batch_normalise(x, ctx),
             },
+            BnMode::Initial if ctx.kernels.native_grad_for(&x) => {
+                let (ones, zeros) = (vec![1.0; self.channels], vec![0.0; self.channels]);
+                grad::initial_batch_norm(x.clone(), &ones, &zeros, (1.0 + BatchNorm::EPS).sqrt(), ctx.replicas)
+                    .unwrap_or_else(|| initial_normalise(x))
+            }
             BnMode::Initial => initial_normalise(x),
         };
         ctx.module_output(&y);

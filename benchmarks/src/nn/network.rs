@@ -180,6 +180,12 @@ pub struct ForwardCtx {
     /// ReLU sign codes gathered on the device, per stacked network (`taps.relu_codes` where
     /// the native kernels do not pack them; created at the first such ReLU).
     pub device_codes: Option<DeviceCodes>,
+    /// The batch is this many copies of its first n / `replicas` samples, and samples do not
+    /// interact (BN not on batch statistics): the native gradient kernels then compute conv,
+    /// pooling, ReLU and BN forward on the first copy and repeat it, and the first-scalar
+    /// probes' terms are the first copy's (the same values; VKDNW back-propagates one seed
+    /// per copy). 1 normally; the caller that sets it guarantees both conditions.
+    pub replicas: usize,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -217,6 +223,7 @@ impl ForwardCtx {
             kernels: Kernels::Native,
             stack: 1,
             device_codes: None,
+            replicas: 1,
         }
     }
 
@@ -270,7 +277,11 @@ impl ForwardCtx {
         let native = self.relu_replay.is_none() && self.kernels.native_for(&x);
         // Signs packed on the host as the native ReLU runs (one network), else on the device.
         let host_codes = self.taps.relu_codes && native && self.stack == 1;
+        let native_grad = self.relu_replay.is_none() && self.kernels.native_grad_for(&x);
         let y = match self.relu_replay.as_mut() {
+            None if native_grad => {
+                crate::nn::grad::relu(x.clone(), self.replicas).unwrap_or_else(|| burn::tensor::activation::relu(x))
+            }
             None if native => {
                 let mut buf = Buf::take(x);
                 if host_codes {
@@ -379,7 +390,8 @@ impl ForwardCtx {
     /// With `taps.first_params`: `y` plus s_b · `term` in channel 0, for a fresh zero leaf s ∈ ℝ^B
     /// recorded as parameter `id`'s probe; `term` (`[B, 1, …]`, or `[B, 1]`) is each sample's
     /// derivative of channel 0 of `y` with respect to the parameter's first scalar (which feeds
-    /// output channel 0 only). Otherwise `y` unchanged; `term` is built only when needed.
+    /// output channel 0 only); with [`ForwardCtx::replicas`] r > 1 it may be the first copy's
+    /// (`[B / r, 1, …]`, [`ForwardCtx::first_copy`]). Otherwise `y` unchanged; `term` is built only when needed.
     pub fn first_param<const D: usize>(
         &mut self,
         id: burn::module::ParamId,
@@ -391,13 +403,18 @@ impl ForwardCtx {
         }
         let dims = y.dims();
         let device = y.device();
-        let term = term();
+        let mut term = term();
         if self.kernels.native_grad_for(&y) {
             let leaf: Tensor<1> = Tensor::zeros([dims[0]], (&device, y.dtype())).require_grad();
             if let Some(probed) = crate::nn::grad::first_param_probe(y.clone(), term.clone(), leaf.clone()) {
                 self.first_params.push(FirstParamProbe { id, leaf });
                 return probed;
             }
+        }
+        // A term of the first copy's samples ([`ForwardCtx::replicas`]) is repeated for burn's ops.
+        let rows = term.dims()[0];
+        if rows != dims[0] && rows > 0 && dims[0].is_multiple_of(rows) {
+            term = term.repeat_dim(0, dims[0] / rows);
         }
         let full = if dims[1] > 1 {
             let mut rest = dims;
@@ -412,6 +429,16 @@ impl ForwardCtx {
         let y = y.add(full.mul(leaf.clone().reshape(shape)));
         self.first_params.push(FirstParamProbe { id, leaf });
         y
+    }
+
+    /// The first copy's samples of `x` where the batch is [`ForwardCtx::replicas`] copies (what
+    /// a first-scalar probe's term needs), else `x`.
+    pub fn first_copy<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let n = x.dims()[0];
+        if self.replicas <= 1 || !n.is_multiple_of(self.replicas) {
+            return x;
+        }
+        x.narrow(0, 0, n / self.replicas)
     }
 
     /// The stem's or a block's output (recorded with `taps.blocks`).
