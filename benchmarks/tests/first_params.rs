@@ -81,6 +81,19 @@ fn check<N: ModuleNetwork + Network>(label: &str, net: &N, side: usize) {
     assert!(zero < grads.len() / 4, "{label}: {zero} of {} parameters never reached", grads.len());
 }
 
+/// A small DARTS network with every op kind (separable, dilated, pools, skip, none).
+fn darts_net(device: &burn::tensor::Device) -> DartsNet {
+    let darts: DartsArch =
+        "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
+         ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
+         reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
+         ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
+            .parse()
+            .unwrap();
+    let config = DartsConfig { channels: 4, layers: 3, stem_multiplier: Some(3), affine_ops: true, pool_bn: false };
+    DartsNet::new(&darts, config, &BuildOptions::new(10), &mut init(), device)
+}
+
 fn init() -> WeightInit {
     WeightInit::new(InitScheme::KaimingNormalFanIn, 5)
 }
@@ -94,16 +107,7 @@ fn first_param_probes_equal_burns_gradients_on_every_space() {
         Nb201Net::new(&nb201, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), &device);
     check("nb201", &net, 16);
 
-    let darts: DartsArch =
-        "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
-         ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
-         reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
-         ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-            .parse()
-            .unwrap();
-    let config = DartsConfig { channels: 4, layers: 3, stem_multiplier: Some(3), affine_ops: true, pool_bn: false };
-    let net = DartsNet::new(&darts, config, &BuildOptions::new(10), &mut init(), &device);
-    check("darts", &net, 16);
+    check("darts", &darts_net(&device), 16);
 
     let jigsaw = TnbArch::Macro("64-1342-basic".parse().unwrap());
     let net = TnbNet::new(&jigsaw, TnbConfig { task: TnbTask::Jigsaw }, &BuildOptions::new(20), &mut init(), &device);
@@ -159,15 +163,7 @@ fn a_forward_computed_once_per_copy_changes_no_derivative() {
         "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|".parse().unwrap();
     let nb201 =
         Nb201Net::new(&nb201, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), &device);
-    let darts: DartsArch =
-        "Genotype(normal=[('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('max_pool_3x3', 0), ('skip_connect', 2), \
-         ('avg_pool_3x3', 1), ('none', 3), ('sep_conv_5x5', 4), ('dil_conv_3x3', 0)], normal_concat=[2, 3, 4, 5], \
-         reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('none', 1), ('sep_conv_5x5', 2), \
-         ('dil_conv_3x3', 3), ('skip_connect', 2), ('sep_conv_3x3', 1)], reduce_concat=[2, 3, 4, 5])"
-            .parse()
-            .unwrap();
-    let config = DartsConfig { channels: 4, layers: 3, stem_multiplier: Some(3), affine_ops: true, pool_bn: false };
-    let darts = DartsNet::new(&darts, config, &BuildOptions::new(10), &mut init(), &device);
+    let darts = darts_net(&device);
     let jigsaw = TnbArch::Macro("64-1342-basic".parse().unwrap());
     let jigsaw = TnbNet::new(&jigsaw, TnbConfig { task: TnbTask::Jigsaw }, &BuildOptions::new(20), &mut init(), &device);
     let nets: [(&str, Box<dyn Network>, usize); 3] = [

@@ -849,15 +849,20 @@ mod tests {
             let win = Window { kernel, stride, padding, dilation };
             let ours = conv2d(x.clone(), weight.clone(), win, 1).expect("on the autodiff flex device");
             let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], 1);
-            let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
-            let what = format!("conv k={kernel} s={stride} p={padding} d={dilation}");
-            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
-            // A non-uniform output gradient: the loss Σ y², so dY = 2y.
-            let g_ours = ours.powi_scalar(2).sum().backward();
-            let g_theirs = theirs.powi_scalar(2).sum().backward();
-            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
-            close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
+            same_conv(&format!("conv k={kernel} s={stride} p={padding} d={dilation}"), &x, &weight, ours, options);
         }
+    }
+
+    /// `ours` (a conv of `x` with `weight`) against burn's conv with `options`: forward, dX, dW.
+    fn same_conv(what: &str, x: &Tensor<4>, weight: &Tensor<4>, ours: Tensor<4>, options: ConvOptions<2>) {
+        let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
+        assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
+        close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
+        // A non-uniform output gradient: the loss Σ y², so dY = 2y.
+        let g_ours = ours.powi_scalar(2).sum().backward();
+        let g_theirs = theirs.powi_scalar(2).sum().backward();
+        close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
+        close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
     }
 
     /// The depthwise conv (DARTS' separable and dilated convs) against burn's grouped conv:
@@ -882,14 +887,13 @@ mod tests {
             let win = Window { kernel, stride, padding, dilation };
             let ours = depthwise_conv2d(x.clone(), weight.clone(), win, replicas).expect("on the autodiff flex device");
             let options = ConvOptions::new([stride; 2], [padding; 2], [dilation; 2], c);
-            let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
-            let what = format!("depthwise k={kernel} s={stride} p={padding} d={dilation} r={replicas}");
-            assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
-            close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
-            let g_ours = ours.powi_scalar(2).sum().backward();
-            let g_theirs = theirs.powi_scalar(2).sum().backward();
-            close(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{what} dX"));
-            close(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), &format!("{what} dW"));
+            same_conv(
+                &format!("depthwise k={kernel} s={stride} p={padding} d={dilation} r={replicas}"),
+                &x,
+                &weight,
+                ours,
+                options,
+            );
         }
         // Not depthwise (two inputs per filter): not ours.
         let x = Tensor::<4>::random([1, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
