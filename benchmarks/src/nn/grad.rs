@@ -104,8 +104,15 @@ macro_rules! by_dtype {
     };
 }
 
-/// An owned NCHW buffer of a flex primitive (no copy unless shared).
+/// An owned NCHW buffer of a flex primitive: its own buffer where the tensor alone holds it (no
+/// copy), else one copy of its values (burn's `into_data` copies a shared buffer twice, the
+/// second time to re-align it: `perf` put 6% of a TransNAS-Bench-101 gradient pass there).
 fn buf<T: Native>(t: FlexTensor) -> Buf<T> {
+    if !t.is_unique() {
+        if let Some(values) = T::slice(&t) {
+            return Buf { data: values.to_vec(), dims: dims4(&t) };
+        }
+    }
     Buf::take(Tensor::<4>::from_primitive::<Flex>(t))
 }
 
