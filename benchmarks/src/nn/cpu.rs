@@ -278,6 +278,43 @@ pub fn depthwise_conv2d_slice<T: Real>(x: &[T], dims: [usize; 4], weight: &[T], 
     Some(Buf { data: out, dims: [n, c, oh, ow] })
 }
 
+/// `nn.MaxPool2d` (floor mode) of the NCHW values `x`, and for each output the index within its
+/// input plane of the value it took: padding never wins, the first maximum in row-major window
+/// order wins a tie, and a NaN wins (the last one), as burn's and PyTorch's max pooling choose
+/// — so a backward pass routes each gradient to the same input. `None` if the window does not
+/// fit.
+pub fn max_pool_slice<T: Real>(x: &[T], dims: [usize; 4], win: Window) -> Option<(Buf<T>, Vec<u32>)> {
+    let [n, c, h, w] = dims;
+    let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let plane = oh * ow;
+    let mut out = vec![T::ZERO; n * c * plane];
+    let mut index = vec![0u32; n * c * plane];
+    for (p, (dst, at)) in out.chunks_exact_mut(plane).zip(index.chunks_exact_mut(plane)).enumerate() {
+        let src = &x[p * h * w..(p + 1) * h * w];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best: Option<(T, usize)> = None;
+                for iy in (0..win.kernel).filter_map(|i| win.source(oy, i, h)) {
+                    for ix in (0..win.kernel).filter_map(|j| win.source(ox, j, w)) {
+                        let v = src[iy * w + ix];
+                        #[allow(clippy::eq_op)] // v != v: NaN
+                        let wins = best.is_none_or(|(m, _)| v > m || v != v);
+                        if wins {
+                            best = Some((v, iy * w + ix));
+                        }
+                    }
+                }
+                // A window always holds an input (`out_side` keeps it inside the padded input
+                // and padding ≤ the kernel's reach).
+                let (v, i) = best?;
+                dst[oy * ow + ox] = v;
+                at[oy * ow + ox] = i as u32;
+            }
+        }
+    }
+    Some((Buf { data: out, dims: [n, c, oh, ow] }, index))
+}
+
 /// `col[(c·k + i)·k + j, oy·ow + ox] = x[c, oy·s + i·d − p, ox·s + j·d − p]` (0 outside).
 pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], col: &mut [T]) {
     let plane = oh * ow;
@@ -568,8 +605,8 @@ pub fn relu(x: &mut Buf) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d};
-    use burn::tensor::ops::{AvgPoolOptions, ConvOptions};
+    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d, max_pool2d};
+    use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 
     fn pseudo(n: usize, salt: u32) -> Vec<f32> {
         (0..n as u32).map(|i| (((i.wrapping_mul(2654435761) ^ salt) % 2001) as f32 / 1000.0) - 1.0).collect()
@@ -597,6 +634,20 @@ mod tests {
 
     fn conv_and_pool_equal_burn_on(dims: [usize; 4]) {
         let x = pseudo(dims.iter().product(), 7);
+        // Max pooling (NB101, DARTS), ties included: a third of the values are the window's max.
+        let tied: Vec<f32> = x.iter().map(|v| v.max(0.3)).collect();
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (2, 2, 0)] {
+            let win = Window { kernel, stride, padding, dilation: 1 };
+            let what = format!("max pool k{kernel} s{stride} p{padding} on {dims:?}");
+            let Some((native, _)) = max_pool_slice(&tied, dims, win) else {
+                assert!(win.out_side(dims[2]).is_none() || win.out_side(dims[3]).is_none(), "{what}");
+                continue;
+            };
+            let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
+            let reference = max_pool2d(tensor(tied.clone(), dims), options);
+            assert_eq!(native.dims, reference.dims(), "{what}");
+            close(&native.data, &values(reference), &what);
+        }
         // Depthwise (groups = channels: DARTS' separable and dilated convs).
         for (kernel, stride, padding, dilation) in
             [(3, 1, 1, 1), (3, 2, 1, 1), (5, 1, 2, 1), (5, 2, 2, 1), (3, 1, 2, 2), (5, 1, 4, 2)]

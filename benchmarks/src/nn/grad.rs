@@ -23,6 +23,8 @@
 //!   shifted sums: the window is symmetric, so the pool's adjoint is the same plane sum);
 //! - [`first_param_probe`]: VKDNW's per-sample probe of a parameter's first scalar, the
 //!   identity forward and one dot product per sample backward;
+//! - [`max_pool`]: forward as [`cpu::max_pool_slice`] (burn's choice of maximum), backward
+//!   each output's gradient to the input it took;
 //! - [`relu`] and [`initial_batch_norm`] (eval-mode BN on fresh statistics, VKDNW's): the same
 //!   float operations as burn's, as single operations.
 //!
@@ -486,6 +488,65 @@ fn avg_pool_as<T: Native>(x: Tensor<4>, win: Window, count_include_pad: bool, re
     Some(Tensor::from_primitive::<Ad>(out))
 }
 
+/// `nn.MaxPool2d` of `x` on the autodiff flex device, differentiable ([`cpu::max_pool_slice`]:
+/// burn's and PyTorch's choice of maximum, so each gradient reaches the same input); forward
+/// once per copy where `x` is `replicas` copies. `None` elsewhere or where the window does not
+/// fit.
+pub fn max_pool(x: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
+    let [_, _, h, w] = x.dims();
+    win.out_side(h)?;
+    win.out_side(w)?;
+    by_dtype!(x.dtype(), max_pool_as(x, win, replicas))
+}
+
+fn max_pool_as<T: Native>(x: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
+
+    #[derive(Debug)]
+    struct NativeMaxPool<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 1> for NativeMaxPool<T> {
+        /// The input's shape and each output's index in its input plane.
+        type State = ([usize; 4], std::sync::Arc<Vec<u32>>);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x] = ops.parents;
+            let dy = grads.consume::<Flex>(&ops.node);
+            if let Some(node) = node_x {
+                let (dims, index) = ops.state;
+                let [_, _, h, w] = dims;
+                let dy = slice_of::<T>(&dy);
+                let mut dx = vec![T::ZERO; dims.iter().product()];
+                let plane = dy.len() / (dims[0] * dims[1]).max(1);
+                // The index holds the first copy's planes where the batch is copies of it.
+                let planes = index.len() / plane.max(1);
+                for (p, (dst, g)) in dx.chunks_exact_mut(h * w).zip(dy.chunks_exact(plane)).enumerate() {
+                    let at = &index[(p % planes) * plane..][..plane];
+                    for (&i, &g) in at.iter().zip(g) {
+                        dst[i as usize] += g;
+                    }
+                }
+                grads.register::<Flex>(node.id, primitive(dx, dims));
+            }
+        }
+    }
+
+    let dims = x.primitive().shape().dims::<4>();
+    let mut index = Vec::new();
+    let y = per_copy(&slice_of::<T>(x.primitive()), dims, replicas, |x, d| match cpu::max_pool_slice::<T>(x, d, win) {
+        Some((y, at)) => {
+            index = at;
+            y
+        }
+        None => unreachable!("the window was checked to fit"),
+    });
+    let y = primitive(y.data, y.dims);
+    let out = match NativeMaxPool::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish((dims, std::sync::Arc::new(index)), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
 /// The input gradient of [`cpu::avg_pool`] for output gradient `dy`: each output's gradient,
 /// times 1 / its divisor, added to every input of its window.
 pub fn avg_pool_backward<T: Real>(dy: &Buf<T>, dims: [usize; 4], win: Window, count_include_pad: bool) -> Vec<T> {
@@ -816,8 +877,8 @@ fn first_param_probe_as<T: Native, const D: usize>(y: Tensor<D>, term: Tensor<D>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d};
-    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::module::{avg_pool2d, conv2d as burn_conv2d, max_pool2d};
+    use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
     use burn::tensor::Distribution;
 
     /// Max |a − b| within `tolerance` × the largest |b| (at least 1e-3).
@@ -973,6 +1034,32 @@ mod tests {
         let g_theirs = normed(pooled(theirs, false), false).powi_scalar(3).sum().backward();
         close_within(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), 1e-10, "f64 dX");
         close_within(values(weight.grad(&g_ours).unwrap()), values(weight.grad(&g_theirs).unwrap()), 1e-10, "f64 dW");
+    }
+
+    /// Max pooling against burn's, forward and dX, for NB101's and DARTS' geometries (3×3,
+    /// strides 1 and 2, padding 1) on inputs with ties (a ReLU's zeros, where the choice of
+    /// maximum decides which input gets the gradient), and a replicated batch.
+    #[test]
+    fn native_max_pool_gradients_equal_burns() {
+        let device = Device::flex().autodiff();
+        for (n, c, side, kernel, stride, padding, replicas) in
+            [(2, 3, 8, 3, 1, 1, 1), (2, 3, 9, 3, 2, 1, 1), (3, 2, 7, 2, 2, 0, 1), (4, 3, 8, 3, 2, 1, 2)]
+        {
+            let first = Tensor::<4>::random([n / replicas, c, side, side], Distribution::Normal(0.0, 1.0), &device);
+            // Half the values 0, many windows all 0: ties everywhere.
+            let x = burn::tensor::activation::relu(first).repeat_dim(0, replicas).detach().require_grad();
+            let win = Window { kernel, stride, padding, dilation: 1 };
+            let ours = max_pool(x.clone(), win, replicas).expect("on the autodiff flex device");
+            let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
+            let theirs = max_pool2d(x.clone(), options);
+            let what = format!("max pool k={kernel} s={stride} p={padding} r={replicas}");
+            assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
+            assert_eq!(values(ours.clone()), values(theirs.clone()), "{what}: forward");
+            // dY = 2y + 1: every output sends a gradient, even a 0.
+            let g_ours = ours.clone().powi_scalar(2).add(ours).sum().backward();
+            let g_theirs = theirs.clone().powi_scalar(2).add(theirs).sum().backward();
+            assert_eq!(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), "{what}: dX");
+        }
     }
 
     #[test]

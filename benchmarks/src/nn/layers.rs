@@ -771,7 +771,19 @@ impl PlainBatchNorm {
 /// -inf). FLOPs as tensorwatch counts them: kernel² per output element.
 pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx: &mut ForwardCtx) -> Tensor<4> {
     let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
-    let y = max_pool2d(x, options);
+    let win = Window { kernel, stride, padding, dilation: 1 };
+    let y = if ctx.kernels.native_for(&x) {
+        let x = Buf::<f32>::take(x);
+        match cpu::max_pool_slice(&x.data, x.dims, win) {
+            Some((y, _)) => y.into_tensor(),
+            // The window does not fit: let burn's pool say so.
+            None => max_pool2d(x.into_tensor(), options),
+        }
+    } else if ctx.kernels.native_grad_for(&x) {
+        grad::max_pool(x.clone(), win, ctx.replicas).unwrap_or_else(|| max_pool2d(x, options))
+    } else {
+        max_pool2d(x, options)
+    };
     if ctx.taps.flops {
         let [n, c, h, w] = y.dims();
         ctx.add_flops((n * c * h * w * kernel * kernel) as f64);
