@@ -349,9 +349,6 @@ pub fn conv2d_backward<T: Real>(
     let plane = oh * ow;
     let k = c_in * win.kernel * win.kernel;
     let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
-    let mut dx = want_x.then(|| vec![T::ZERO; x.len()]);
-    let mut dw = want_w.then(|| vec![T::ZERO; c_out * k]);
-    let mut col = if direct || !want_w { Vec::new() } else { vec![T::ZERO; k * plane] };
     // A stride-1 conv's input gradient is itself a convolution: of dY with the kernel
     // transposed in its channels and flipped in space, padding d·(k − 1) − p. One GEMM of depth
     // c_out·k² per image, instead of a k-deep one writing a c_in·k²-row dcol for col2im.
@@ -367,6 +364,10 @@ pub fn conv2d_backward<T: Real>(
             return (dx, dw);
         }
     }
+    // Allocated (and zeroed) only on this path: the one above makes its own.
+    let mut dx = want_x.then(|| vec![T::ZERO; x.len()]);
+    let mut dw = want_w.then(|| vec![T::ZERO; c_out * k]);
+    let mut col = if direct || !want_w { Vec::new() } else { vec![T::ZERO; k * plane] };
     let mut dcol = if direct || !want_x { Vec::new() } else { vec![T::ZERO; k * plane] };
     for b in 0..n {
         let image = &x[b * c_in * h * w..(b + 1) * c_in * h * w];
