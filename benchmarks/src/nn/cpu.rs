@@ -278,6 +278,48 @@ pub fn depthwise_conv2d_slice<T: Real>(x: &[T], dims: [usize; 4], weight: &[T], 
     Some(Buf { data: out, dims: [n, c, oh, ow] })
 }
 
+/// [`max_pool_slice`]'s values alone (a forward pass that keeps no gradient, SWAP's): the
+/// window's maximum taken along rows, then along columns, each a branch-free pass (a NaN
+/// wins either way). The same values; where a window holds both zeros, which zero's sign is
+/// kept may differ, which no later operation tells apart.
+pub fn max_pool_values<T: Real>(x: &[T], dims: [usize; 4], win: Window) -> Option<Buf<T>> {
+    let [n, c, h, w] = dims;
+    let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let (rows, cols) = (pool_ranges(win, oh, h)?, pool_ranges(win, ow, w)?);
+    #[allow(clippy::eq_op)] // v != v: NaN
+    let pick = |m: T, v: T| if v > m || v != v { v } else { m };
+    let plane = oh * ow;
+    let mut out = vec![T::ZERO; n * c * plane];
+    let mut across = vec![T::ZERO; h * ow];
+    for (p, dst) in out.chunks_exact_mut(plane).enumerate() {
+        let src = &x[p * h * w..(p + 1) * h * w];
+        for (line, maxima) in src.chunks_exact(w).zip(across.chunks_exact_mut(ow)) {
+            for (m, &(x0, x1)) in maxima.iter_mut().zip(&cols) {
+                *m = line[x0 + 1..x1].iter().fold(line[x0], |m, &v| pick(m, v));
+            }
+        }
+        for (row, &(y0, y1)) in dst.chunks_exact_mut(ow).zip(&rows) {
+            row.copy_from_slice(&across[y0 * ow..(y0 + 1) * ow]);
+            for iy in y0 + 1..y1 {
+                row.iter_mut().zip(&across[iy * ow..(iy + 1) * ow]).for_each(|(m, &v)| *m = pick(*m, v));
+            }
+        }
+    }
+    Some(Buf { data: out, dims: [n, c, oh, ow] })
+}
+
+/// Each pooling output's window as an input range (dilation 1, `nn.MaxPool2d`'s); `None` if
+/// a window would hold no input.
+fn pool_ranges(win: Window, outs: usize, side: usize) -> Option<Vec<(usize, usize)>> {
+    (0..outs)
+        .map(|o| {
+            let start = (o * win.stride) as isize - win.padding as isize;
+            let (lo, hi) = (start.max(0) as usize, ((start + win.kernel as isize).max(0) as usize).min(side));
+            (lo < hi && win.dilation == 1).then_some((lo, hi))
+        })
+        .collect()
+}
+
 /// `nn.MaxPool2d` (floor mode) of the NCHW values `x`, and for each output the index within its
 /// input plane of the value it took: padding never wins, the first maximum in row-major window
 /// order wins a tie, and a NaN wins (the last one), as burn's and PyTorch's max pooling choose
@@ -286,29 +328,25 @@ pub fn depthwise_conv2d_slice<T: Real>(x: &[T], dims: [usize; 4], weight: &[T], 
 pub fn max_pool_slice<T: Real>(x: &[T], dims: [usize; 4], win: Window) -> Option<(Buf<T>, Vec<u32>)> {
     let [n, c, h, w] = dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
+    let (rows, cols) = (pool_ranges(win, oh, h)?, pool_ranges(win, ow, w)?);
     let plane = oh * ow;
     let mut out = vec![T::ZERO; n * c * plane];
     let mut index = vec![0u32; n * c * plane];
     for (p, (dst, at)) in out.chunks_exact_mut(plane).zip(index.chunks_exact_mut(plane)).enumerate() {
         let src = &x[p * h * w..(p + 1) * h * w];
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let mut best: Option<(T, usize)> = None;
-                for iy in (0..win.kernel).filter_map(|i| win.source(oy, i, h)) {
-                    for ix in (0..win.kernel).filter_map(|j| win.source(ox, j, w)) {
-                        let v = src[iy * w + ix];
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
+                let (mut best, mut best_at) = (src[y0 * w + x0], y0 * w + x0);
+                for iy in y0..y1 {
+                    for (ix, &v) in src[iy * w + x0..iy * w + x1].iter().enumerate() {
                         #[allow(clippy::eq_op)] // v != v: NaN
-                        let wins = best.is_none_or(|(m, _)| v > m || v != v);
-                        if wins {
-                            best = Some((v, iy * w + ix));
+                        if v > best || v != v {
+                            (best, best_at) = (v, iy * w + x0 + ix);
                         }
                     }
                 }
-                // A window always holds an input (`out_side` keeps it inside the padded input
-                // and padding ≤ the kernel's reach).
-                let (v, i) = best?;
-                dst[oy * ow + ox] = v;
-                at[oy * ow + ox] = i as u32;
+                dst[oy * ow + ox] = best;
+                at[oy * ow + ox] = best_at as u32;
             }
         }
     }
@@ -643,6 +681,9 @@ mod tests {
                 assert!(win.out_side(dims[2]).is_none() || win.out_side(dims[3]).is_none(), "{what}");
                 continue;
             };
+            let values_only = max_pool_values(&tied, dims, win).expect("the same windows");
+            assert_eq!(values_only.dims, native.dims, "{what}: values only");
+            assert_eq!(values_only.data, native.data, "{what}: values only");
             let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
             let reference = max_pool2d(tensor(tied.clone(), dims), options);
             assert_eq!(native.dims, reference.dims(), "{what}");

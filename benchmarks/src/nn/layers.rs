@@ -774,8 +774,8 @@ pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx:
     let win = Window { kernel, stride, padding, dilation: 1 };
     let y = if ctx.kernels.native_for(&x) {
         let x = Buf::<f32>::take(x);
-        match cpu::max_pool_slice(&x.data, x.dims, win) {
-            Some((y, _)) => y.into_tensor(),
+        match cpu::max_pool_values(&x.data, x.dims, win) {
+            Some(y) => y.into_tensor(),
             // The window does not fit: let burn's pool say so.
             None => max_pool2d(x.into_tensor(), options),
         }
