@@ -329,24 +329,40 @@ pub fn max_pool_slice<T: Real>(x: &[T], dims: [usize; 4], win: Window) -> Option
     let [n, c, h, w] = dims;
     let (oh, ow) = (win.out_side(h)?, win.out_side(w)?);
     let (rows, cols) = (pool_ranges(win, oh, h)?, pool_ranges(win, ow, w)?);
+    // Along rows, then along columns, each keeping the first maximum (a later NaN replaces
+    // anything): the first maximum of a window in row-major order is the first among its
+    // rows' first maxima, and its last NaN the last row's last — the direct scan's choice.
+    #[allow(clippy::eq_op)] // v != v: NaN
+    let wins = |m: T, v: T| v > m || v != v;
     let plane = oh * ow;
     let mut out = vec![T::ZERO; n * c * plane];
     let mut index = vec![0u32; n * c * plane];
+    let (mut across, mut across_at) = (vec![T::ZERO; h * ow], vec![0u32; h * ow]);
     for (p, (dst, at)) in out.chunks_exact_mut(plane).zip(index.chunks_exact_mut(plane)).enumerate() {
         let src = &x[p * h * w..(p + 1) * h * w];
-        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+        for (iy, line) in src.chunks_exact(w).enumerate() {
             for (ox, &(x0, x1)) in cols.iter().enumerate() {
-                let (mut best, mut best_at) = (src[y0 * w + x0], y0 * w + x0);
-                for iy in y0..y1 {
-                    for (ix, &v) in src[iy * w + x0..iy * w + x1].iter().enumerate() {
-                        #[allow(clippy::eq_op)] // v != v: NaN
-                        if v > best || v != v {
-                            (best, best_at) = (v, iy * w + x0 + ix);
-                        }
+                let (mut m, mut i) = (line[x0], x0);
+                for (ix, &v) in line.iter().enumerate().take(x1).skip(x0 + 1) {
+                    if wins(m, v) {
+                        (m, i) = (v, ix);
                     }
                 }
-                dst[oy * ow + ox] = best;
-                at[oy * ow + ox] = best_at as u32;
+                across[iy * ow + ox] = m;
+                across_at[iy * ow + ox] = (iy * w + i) as u32;
+            }
+        }
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for ox in 0..ow {
+                let (mut m, mut i) = (across[y0 * ow + ox], across_at[y0 * ow + ox]);
+                for iy in y0 + 1..y1 {
+                    let v = across[iy * ow + ox];
+                    if wins(m, v) {
+                        (m, i) = (v, across_at[iy * ow + ox]);
+                    }
+                }
+                dst[oy * ow + ox] = m;
+                at[oy * ow + ox] = i;
             }
         }
     }
@@ -658,6 +674,37 @@ mod tests {
         assert_eq!(a.len(), b.len(), "{what}: lengths");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}]: native {x} vs burn {y}");
+        }
+    }
+
+    /// Max pooling's choice of input against the direct row-major scan burn and PyTorch make
+    /// (first maximum wins a tie, the last NaN wins), on values full of ties and NaNs.
+    #[test]
+    fn max_pool_chooses_as_the_direct_scan() {
+        let dims = [1, 2, 7, 6];
+        let x: Vec<f32> =
+            pseudo(84, 3).into_iter().enumerate().map(|(i, v)| if i % 11 == 5 { f32::NAN } else { (v * 2.0).round() }).collect();
+        for (kernel, stride, padding) in [(3, 1, 1), (3, 2, 1), (2, 2, 0), (3, 3, 0)] {
+            let win = Window { kernel, stride, padding, dilation: 1 };
+            let (y, at) = max_pool_slice(&x, dims, win).expect("fits");
+            let [_, _, oh, ow] = y.dims;
+            for p in 0..2 {
+                for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+                    let mut best: Option<(f32, usize)> = None;
+                    for iy in (0..kernel).filter_map(|i| win.source(oy, i, 7)) {
+                        for ix in (0..kernel).filter_map(|j| win.source(ox, j, 6)) {
+                            let v = x[p * 42 + iy * 6 + ix];
+                            if best.is_none_or(|(m, _)| v > m || v.is_nan()) {
+                                best = Some((v, iy * 6 + ix));
+                            }
+                        }
+                    }
+                    let (v, i) = best.expect("a window holds an input");
+                    let o = p * oh * ow + oy * ow + ox;
+                    assert_eq!(at[o] as usize, i, "k{kernel} s{stride} p{padding}: output ({p}, {oy}, {ox})");
+                    assert!(y.data[o] == v || (v.is_nan() && y.data[o].is_nan()), "value at ({p}, {oy}, {ox})");
+                }
+            }
         }
     }
 
