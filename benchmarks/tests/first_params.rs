@@ -81,6 +81,13 @@ fn check<N: ModuleNetwork + Network>(label: &str, net: &N, side: usize) {
     assert!(zero < grads.len() / 4, "{label}: {zero} of {} parameters never reached", grads.len());
 }
 
+/// A small NB201 network (10 classes) with every op kind.
+fn nb201_net(device: &burn::tensor::Device) -> Nb201Net {
+    let arch: Nb201Arch =
+        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|".parse().unwrap();
+    Nb201Net::new(&arch, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), device)
+}
+
 /// A small DARTS network with every op kind (separable, dilated, pools, skip, none).
 fn darts_net(device: &burn::tensor::Device) -> DartsNet {
     let darts: DartsArch =
@@ -101,11 +108,7 @@ fn init() -> WeightInit {
 #[test]
 fn first_param_probes_equal_burns_gradients_on_every_space() {
     let device = burn::tensor::Device::flex().autodiff();
-    let nb201: Nb201Arch =
-        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|".parse().unwrap();
-    let net =
-        Nb201Net::new(&nb201, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), &device);
-    check("nb201", &net, 16);
+    check("nb201", &nb201_net(&device), 16);
 
     check("darts", &darts_net(&device), 16);
 
@@ -159,10 +162,7 @@ fn per_copy_probes(net: &dyn Network, x: &Tensor<4>, copies: usize, replicas: us
 #[test]
 fn a_forward_computed_once_per_copy_changes_no_derivative() {
     let device = burn::tensor::Device::flex().autodiff();
-    let nb201: Nb201Arch =
-        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|".parse().unwrap();
-    let nb201 =
-        Nb201Net::new(&nb201, Nb201Config { channels: 4, cells_per_stage: 1 }, &BuildOptions::new(10), &mut init(), &device);
+    let nb201 = nb201_net(&device);
     let darts = darts_net(&device);
     let jigsaw = TnbArch::Macro("64-1342-basic".parse().unwrap());
     let jigsaw = TnbNet::new(&jigsaw, TnbConfig { task: TnbTask::Jigsaw }, &BuildOptions::new(20), &mut init(), &device);

@@ -172,48 +172,81 @@ pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> 
     if x.dtype() != weight.dtype() {
         return None;
     }
-    by_dtype!(x.dtype(), conv2d_as(x, weight, win, replicas))
+    by_dtype!(x.dtype(), conv_as(x, weight, win, replicas, ConvKind::OneGroup))
 }
 
-fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
+/// Which convolution a native conv operation ([`conv_as`]) computes.
+#[derive(Debug, Clone, Copy)]
+enum ConvKind {
+    /// One group: [`cpu::conv2d_slice`], [`conv2d_backward`].
+    OneGroup,
+    /// One filter per channel: [`cpu::depthwise_conv2d_slice`], [`depthwise_conv2d_backward`].
+    Depthwise,
+}
+
+impl ConvKind {
+    fn forward<T: Real>(self, x: &[T], dims: [usize; 4], weight: &[T], c_out: usize, win: Window) -> Option<Buf<T>> {
+        match self {
+            ConvKind::OneGroup => cpu::conv2d_slice(x, dims, weight, c_out, None, win),
+            ConvKind::Depthwise => cpu::depthwise_conv2d_slice(x, dims, weight, win),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn backward<T: Real>(
+        self,
+        x: (&[T], [usize; 4]),
+        weight: &[T],
+        c_out: usize,
+        win: Window,
+        dy: (&[T], [usize; 4]),
+        (want_x, want_w): (bool, bool),
+    ) -> (Option<Vec<T>>, Option<Vec<T>>) {
+        match self {
+            ConvKind::OneGroup => conv2d_backward(x, weight, c_out, win, dy, want_x, want_w),
+            ConvKind::Depthwise => depthwise_conv2d_backward(x, weight, win, dy, want_x, want_w),
+        }
+    }
+}
+
+/// A bias-free convolution of `kind` as one autodiff operation on the native kernels, forward
+/// once per copy where `x` is `replicas` copies; the caller checked the shapes and the window.
+fn conv_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize, kind: ConvKind) -> Option<Tensor<4>> {
     let c_out = weight.dims()[0];
     let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
 
     #[derive(Debug)]
     struct NativeConv<T>(PhantomData<T>);
     impl<T: Native> Backward<Flex, 2> for NativeConv<T> {
-        type State = (FlexTensor, FlexTensor, Window);
+        type State = (FlexTensor, FlexTensor, Window, ConvKind);
 
         fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
             let [node_x, node_w] = ops.parents;
             let dy = grads.consume::<Flex>(&ops.node);
-            let (x, weight, win) = ops.state;
-            let (dims, [c_out, ..]) = (dims4(&x), dims4(&weight));
-            let (dx, dw) = conv2d_backward::<T>(
+            let (x, weight, win, kind) = ops.state;
+            let (dims, weight_dims) = (dims4(&x), dims4(&weight));
+            let (dx, dw) = kind.backward::<T>(
                 (&slice_of(&x), dims),
                 &slice_of(&weight),
-                c_out,
+                weight_dims[0],
                 win,
                 (&slice_of(&dy), dims4(&dy)),
-                node_x.is_some(),
-                node_w.is_some(),
+                (node_x.is_some(), node_w.is_some()),
             );
             if let (Some(node), Some(dx)) = (node_x, dx) {
                 grads.register::<Flex>(node.id, primitive(dx, dims));
             }
             if let (Some(node), Some(dw)) = (node_w, dw) {
-                grads.register::<Flex>(node.id, primitive(dw, [c_out, dims[1], win.kernel, win.kernel]));
+                grads.register::<Flex>(node.id, primitive(dw, weight_dims));
             }
         }
     }
 
     let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
         let weight = slice_of(weight);
-        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| {
-            match cpu::conv2d_slice::<T>(x, dims, &weight, c_out, None, win) {
-                Some(y) => y,
-                None => unreachable!("the window was checked to fit"),
-            }
+        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| match kind.forward::<T>(x, dims, &weight, c_out, win) {
+            Some(y) => y,
+            None => unreachable!("the window was checked to fit"),
         });
         primitive(y.data, y.dims)
     };
@@ -222,7 +255,7 @@ fn conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: 
         OpsKind::Tracked(prep) => {
             let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
             let y = forward(&xp, &wp);
-            prep.finish((xp, wp, win), y)
+            prep.finish((xp, wp, win, kind), y)
         }
         OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive(), weight.primitive())),
     };
@@ -244,61 +277,7 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: 
     if x.dtype() != weight.dtype() {
         return None;
     }
-    by_dtype!(x.dtype(), depthwise_conv2d_as(x, weight, win, replicas))
-}
-
-fn depthwise_conv2d_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize) -> Option<Tensor<4>> {
-    let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
-
-    #[derive(Debug)]
-    struct NativeDepthwise<T>(PhantomData<T>);
-    impl<T: Native> Backward<Flex, 2> for NativeDepthwise<T> {
-        type State = (FlexTensor, FlexTensor, Window);
-
-        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let [node_x, node_w] = ops.parents;
-            let dy = grads.consume::<Flex>(&ops.node);
-            let (x, weight, win) = ops.state;
-            let dims = dims4(&x);
-            let (dx, dw) = depthwise_conv2d_backward::<T>(
-                (&slice_of(&x), dims),
-                &slice_of(&weight),
-                win,
-                (&slice_of(&dy), dims4(&dy)),
-                node_x.is_some(),
-                node_w.is_some(),
-            );
-            if let (Some(node), Some(dx)) = (node_x, dx) {
-                grads.register::<Flex>(node.id, primitive(dx, dims));
-            }
-            if let (Some(node), Some(dw)) = (node_w, dw) {
-                grads.register::<Flex>(node.id, primitive(dw, [dims[1], 1, win.kernel, win.kernel]));
-            }
-        }
-    }
-
-    let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
-        let weight = slice_of(weight);
-        let y =
-            per_copy(&slice_of(x), dims4(x), replicas, |x, dims| match cpu::depthwise_conv2d_slice::<T>(x, dims, &weight, win) {
-                Some(y) => y,
-                None => unreachable!("the window was checked to fit"),
-            });
-        primitive(y.data, y.dims)
-    };
-    let out = match NativeDepthwise::<T>(PhantomData)
-        .prepare::<NoCheckpointing>([x.node(), weight.node()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => {
-            let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-            let y = forward(&xp, &wp);
-            prep.finish((xp, wp, win), y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive(), weight.primitive())),
-    };
-    Some(Tensor::from_primitive::<Ad>(out))
+    by_dtype!(x.dtype(), conv_as(x, weight, win, replicas, ConvKind::Depthwise))
 }
 
 /// The gradients of a bias-free depthwise convolution for the output gradient `dy`: the

@@ -267,7 +267,8 @@ impl Conv {
         });
         match &self.bias {
             Some(bias) => {
-                let [b, _, h, w] = ctx.first_copy(y.clone()).dims();
+                let [n, _, h, w] = y.dims();
+                let b = ctx.first_copy_rows(n);
                 ctx.first_param(bias.id, y.clone(), || Tensor::ones([b, 1, h, w], &y.device()))
             }
             None => y,
@@ -463,20 +464,25 @@ impl BatchNorm {
         ctx.module_output(&y);
         y
     }
-}
 
-impl BatchNorm {
-    /// Eval-mode BN on fresh statistics as one native operation ([`grad::initial_batch_norm`])
-    /// where the pass allows it and γ, β need no gradient (VKDNW's untracked weights); `None`
-    /// otherwise (burn's ops then compute the same values).
+    /// [`native_initial_batch_norm`] where γ and β need no gradient (VKDNW's untracked weights).
     fn native_initial(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Tensor<4>> {
         let (gamma, beta) = (self.gamma.val(), self.beta.val());
-        if !ctx.kernels.native_grad_for(x) || gamma.is_require_grad() || beta.is_require_grad() {
+        if gamma.is_require_grad() || beta.is_require_grad() {
             return None;
         }
-        let (gamma, beta) = (cpu::values(gamma), cpu::values(beta));
-        grad::initial_batch_norm(x.clone(), &gamma, &beta, (1.0 + BatchNorm::EPS).sqrt(), ctx.replicas)
+        native_initial_batch_norm(x, (&cpu::values(gamma), &cpu::values(beta)), ctx)
     }
+}
+
+/// Eval-mode BN on fresh statistics, γ and β constants, as one native operation
+/// ([`grad::initial_batch_norm`]) where the pass allows it; `None` otherwise (burn's ops then
+/// compute the same values).
+fn native_initial_batch_norm(x: &Tensor<4>, (gamma, beta): (&[f32], &[f32]), ctx: &ForwardCtx) -> Option<Tensor<4>> {
+    if !ctx.kernels.native_grad_for(x) {
+        return None;
+    }
+    grad::initial_batch_norm(x.clone(), gamma, beta, (1.0 + BatchNorm::EPS).sqrt(), ctx.replicas)
 }
 
 /// `x / √(1 + eps)`: eval-mode BN with a fresh network's running statistics (mean 0,
@@ -755,12 +761,10 @@ impl PlainBatchNorm {
                 Some(y) => y,
                 None => batch_normalise(x, ctx),
             },
-            BnMode::Initial if ctx.kernels.native_grad_for(&x) => {
+            BnMode::Initial => {
                 let (ones, zeros) = (vec![1.0; self.channels], vec![0.0; self.channels]);
-                grad::initial_batch_norm(x.clone(), &ones, &zeros, (1.0 + BatchNorm::EPS).sqrt(), ctx.replicas)
-                    .unwrap_or_else(|| initial_normalise(x))
+                native_initial_batch_norm(&x, (&ones, &zeros), ctx).unwrap_or_else(|| initial_normalise(x))
             }
-            BnMode::Initial => initial_normalise(x),
         };
         ctx.module_output(&y);
         y

@@ -435,10 +435,19 @@ impl ForwardCtx {
     /// a first-scalar probe's term needs), else `x`.
     pub fn first_copy<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let n = x.dims()[0];
-        if self.replicas <= 1 || !n.is_multiple_of(self.replicas) {
+        let rows = self.first_copy_rows(n);
+        if rows == n {
             return x;
         }
-        x.narrow(0, 0, n / self.replicas)
+        x.narrow(0, 0, rows)
+    }
+
+    /// The first copy's rows of a batch of `n` (`n` itself where the batch is not copies).
+    pub fn first_copy_rows(&self, n: usize) -> usize {
+        if self.replicas <= 1 || !n.is_multiple_of(self.replicas) {
+            return n;
+        }
+        n / self.replicas
     }
 
     /// The stem's or a block's output (recorded with `taps.blocks`).
