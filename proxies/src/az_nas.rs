@@ -36,7 +36,8 @@
 //! gradient takes the predecessor path only, where an intact graph would sum both — tried
 //! both ways on 30 seeded NB301 archs, trainability's ρ 0.141 vs 0.065, noise either way);
 //! TransNAS-Bench-101 — the encoder's stem, then
-//! each of its cells (micro) or residual blocks (macro); the task decoders are not blocks, and
+//! each of its cells (micro) or residual blocks (macro); the task decoders are not blocks (so
+//! the pass leaves a dense decoder out: [`swapnas_benchmarks::ForwardCtx::may_skip_decoder`]), and
 //! the jigsaw network records its first tile's pass through the shared encoder (the nine noise
 //! tiles are alike). A network that records no blocks cannot be scored.
 
@@ -117,6 +118,8 @@ fn compute(ctx: &ProxyContext) -> Result<Components> {
     let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
     let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
     let mut fwd = ctx.forward_ctx(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
+    // Only the blocks are read: a network may leave out a dense decoder, which holds none.
+    fwd.output_unused = true;
     let _ = net.forward(x, &mut fwd);
     let features = fwd.block_outputs;
     let inputs = fwd.block_inputs;

@@ -237,6 +237,7 @@ fn stacked_repeats(
     let t = Instant::now();
     let mut fwd = ForwardCtx::stacked(BnMode::Batch, Taps { relu_codes: true, ..Taps::default() }, stack);
     fwd.kernels = kernels;
+    fwd.output_unused = true;
     let _ = net.forward(images.clone().repeat_dim(1, stack), &mut fwd);
     let Some(codes) = fwd.device_codes.take() else {
         bail!("the network applied no ReLU to a 4-D tensor: SWAP has nothing to count");
@@ -261,6 +262,7 @@ pub fn relu_patterns(net: &dyn Network, images: Tensor<4>) -> Vec<Tensor<4>> {
 pub fn relu_patterns_with(net: &dyn Network, images: Tensor<4>, kernels: Kernels) -> Vec<Tensor<4>> {
     let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
     fwd.kernels = kernels;
+    fwd.output_unused = true;
     let _ = net.forward(images, &mut fwd);
     fwd.relu
 }
@@ -271,6 +273,7 @@ pub fn relu_patterns_with(net: &dyn Network, images: Tensor<4>, kernels: Kernels
 pub fn relu_codes(net: &dyn Network, images: Tensor<4>, kernels: Kernels) -> Result<SignCodes> {
     let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { relu_codes: true, ..Taps::default() });
     fwd.kernels = kernels;
+    fwd.output_unused = true;
     let _ = net.forward(images, &mut fwd);
     let mut codes = std::mem::take(&mut fwd.relu_codes);
     // Outputs the native kernels did not pack (another device); the set of patterns does not

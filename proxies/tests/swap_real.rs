@@ -249,7 +249,9 @@ fn stacked_repeats_equal_one_at_a_time() {
 
 /// Stacking holds in every space's layers: channel concatenation (DARTS cells, NB101 cells,
 /// FactorizedReduce, TNB101's jigsaw tiles), NB101's channel truncation, depthwise and
-/// dilated convs, linear heads, transposed-conv decoders. Two repeats stacked against each alone, real CIFAR-10 images.
+/// dilated convs, linear heads (TransNAS-Bench-101's dense decoders apply no ReLU, so SWAP's
+/// pass leaves them out: `swap_pass_leaves_out_relu_free_decoders`). Two repeats stacked
+/// against each alone, real CIFAR-10 images.
 #[test]
 fn stacked_repeats_hold_in_every_space() {
     use rand::SeedableRng;
@@ -275,5 +277,57 @@ fn stacked_repeats_hold_in_every_space() {
             assert_eq!(stacked.params, alone.params, "{space} {arch}: one network's parameters");
             counts_agree(stacked.counts, alone.counts, &format!("{space} {arch} repeat {r}, stacked vs alone"));
         }
+    }
+}
+
+/// SWAP's pattern pass ends before a TransNAS-Bench-101 dense decoder, which applies no
+/// `nn.ReLU` (the reference hooks `isinstance(m, nn.ReLU)`; LeakyReLU is not one): the same ReLU
+/// outputs, bitwise, as the whole network's pass, and fewer FLOPs (the decoder did not run).
+/// So does AZ-NAS' block pass (the decoder is no block): the same block outputs.
+#[test]
+fn swap_pass_leaves_out_relu_free_decoders() {
+    use rand::SeedableRng;
+    let device = Device::flex();
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 4).unwrap();
+    let images = batch.images(&device, burn::tensor::DType::F32);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    for (space, task) in [("tnb101-micro", "autoencoder"), ("tnb101-macro", "segmentsemantic"), ("tnb101-micro", "normal")] {
+        let space_ref = swapnas_benchmarks::spaces::find(space).unwrap();
+        let genome = space_ref.genome().unwrap();
+        let arch = (genome.label)(&genome.random(&mut rng).unwrap());
+        let candidate = space_ref.reference_candidate(&arch, space_ref.task(task).unwrap()).unwrap();
+        let net = repeat_network(candidate.builder.as_ref(), 3, 0, &device);
+        let shortened = relu_patterns(net.as_ref(), images.clone());
+        let mut whole = ForwardCtx::new(BnMode::Batch, Taps { relu: true, ..Taps::default() });
+        let _ = net.forward(images.clone(), &mut whole);
+        let what = format!("{space} {task} {arch}");
+        assert!(!shortened.is_empty(), "{what}: the encoder applies ReLUs");
+        assert_eq!(shortened.len(), whole.relu.len(), "{what}: ReLU layers");
+        for (i, (a, b)) in shortened.into_iter().zip(whole.relu).enumerate() {
+            let (a, b) = (a.into_data().try_to_vec::<f32>().unwrap(), b.into_data().try_to_vec::<f32>().unwrap());
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{what}: ReLU {i} differs");
+        }
+        // AZ-NAS' pass (on the autodiff device) reads the encoder's blocks alone: the same
+        // block outputs either way.
+        let autodiff = device.clone().autodiff();
+        let ad_net = repeat_network(candidate.builder.as_ref(), 3, 0, &autodiff);
+        let ad_images = batch.images(&autodiff, burn::tensor::DType::F32);
+        let blocks = |unused: bool| {
+            let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
+            fwd.output_unused = unused;
+            let _ = ad_net.forward(ad_images.clone(), &mut fwd);
+            fwd.block_outputs.into_iter().map(|b| b.into_data().try_to_vec::<f32>().unwrap()).collect::<Vec<_>>()
+        };
+        let (short_blocks, all_blocks) = (blocks(true), blocks(false));
+        assert!(short_blocks.len() >= 2, "{what}: the encoder records blocks");
+        assert!(short_blocks == all_blocks, "{what}: block outputs differ without the decoder");
+        let flops = |unused: bool| {
+            let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+            fwd.output_unused = unused;
+            let _ = net.forward(images.clone(), &mut fwd);
+            fwd.flops
+        };
+        let (short, full) = (flops(true), flops(false));
+        assert!(short < full, "{what}: the decoder left out ({short} vs {full} FLOPs)");
     }
 }

@@ -257,6 +257,103 @@ pub fn conv2d_slice<T: Real>(
     Some(Buf { data: out, dims: [n, c_out, oh, ow] })
 }
 
+/// A transposed convolution (`nn.ConvTranspose2d`, one group, no bias): `x` `[n, c_in, h, w]`,
+/// `weight` `[c_in, c_out, k, k]` (row-major), the output `[n, c_out, oh, ow]` for the size
+/// `[oh, ow]` the caller asks (PyTorch's `(h − 1)·s − 2p + d·(k − 1) + output_padding + 1`).
+/// It is the adjoint of the conv with window `win` whose weight is `weight` read as
+/// `[c_out, c_in, k, k]` of that conv — so also that conv's input gradient for the output
+/// gradient `x` ([`grad::conv2d_backward`](crate::nn::grad::conv2d_backward)). Per image: for a
+/// stride-1 window, the conv of x with the kernel transposed in its channels and flipped in
+/// space, padding d·(k − 1) − p (one GEMM of depth c_in·k²); for a plain 1×1, `Wᵀ · x`;
+/// otherwise `col = Wᵀ · x` (`[c_out·k², h·w]`) and [`col2im`]. `None` where `win` does not take
+/// `[oh, ow]` to `[h, w]`.
+pub fn conv_transpose2d_slice<T: Real>(
+    x: &[T],
+    [n, c_in, h, w]: [usize; 4],
+    weight: &[T],
+    c_out: usize,
+    win: Window,
+    [oh, ow]: [usize; 2],
+) -> Option<Buf<T>> {
+    if win.out_side(oh)? != h || win.out_side(ow)? != w {
+        return None;
+    }
+    let kk = win.kernel * win.kernel;
+    debug_assert_eq!(weight.len(), c_in * c_out * kk);
+    let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
+    let span = win.dilation * (win.kernel - 1);
+    if !direct && win.stride == 1 && win.padding <= span {
+        let flipped = flip_kernel(weight, c_in, c_out, win.kernel);
+        let transposed = Window { kernel: win.kernel, stride: 1, padding: span - win.padding, dilation: win.dilation };
+        let y = conv2d_slice(x, [n, c_in, h, w], &flipped, c_out, None, transposed).filter(|y| y.dims == [n, c_out, oh, ow]);
+        if y.is_some() {
+            return y;
+        }
+    }
+    let (plane, out_plane) = (h * w, oh * ow);
+    let k = c_out * kk;
+    let mut out = vec![T::ZERO; n * c_out * out_plane];
+    let mut col = if direct { Vec::new() } else { vec![T::ZERO; k * plane] };
+    for b in 0..n {
+        let image = &x[b * c_in * plane..(b + 1) * c_in * plane];
+        let dst = &mut out[b * c_out * out_plane..(b + 1) * c_out * out_plane];
+        let target: &mut [T] = if direct { dst } else { &mut col };
+        // col[k, plane] = Wᵀ[k, c_in] · x_b[c_in, plane] (W read transposed).
+        matmul(target, [k, plane, c_in], false, Mat::transposed(weight, k), Mat::rows(image, plane));
+        if !direct {
+            col2im(&col, [c_out, oh, ow], win, [h, w], dst);
+        }
+    }
+    Some(Buf { data: out, dims: [n, c_out, oh, ow] })
+}
+
+/// `W'[c, o, i, j] = W[o, c, k − 1 − i, k − 1 − j]`: the kernel of a stride-1 conv's input
+/// gradient.
+pub fn flip_kernel<T: Real>(weight: &[T], c_out: usize, c_in: usize, kernel: usize) -> Vec<T> {
+    let kk = kernel * kernel;
+    let mut flipped = vec![T::ZERO; weight.len()];
+    for o in 0..c_out {
+        for c in 0..c_in {
+            let src = &weight[(o * c_in + c) * kk..][..kk];
+            let dst = &mut flipped[(c * c_out + o) * kk..][..kk];
+            dst.iter_mut().zip(src.iter().rev()).for_each(|(d, s)| *d = *s);
+        }
+    }
+    flipped
+}
+
+/// The adjoint of [`im2col`]: `x[c, iy, ix] += col[(c·k + i)·k + j, oy·ow + ox]` for
+/// every window tap that reads inside the input (`x` zeroed by the caller).
+pub fn col2im<T: Real>(col: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], x: &mut [T]) {
+    let plane = oh * ow;
+    let kernel = win.kernel;
+    for c in 0..c_in {
+        let dst = &mut x[c * h * w..(c + 1) * h * w];
+        for i in 0..kernel {
+            for j in 0..kernel {
+                let row = &col[((c * kernel + i) * kernel + j) * plane..][..plane];
+                // The outputs whose tap j reads inside a row: ox in lo..hi.
+                let lo = (0..ow).find(|&o| win.source(o, j, w).is_some());
+                let Some(lo) = lo else { continue };
+                let hi = (lo..ow).take_while(|&o| win.source(o, j, w).is_some()).last().map_or(lo, |o| o + 1);
+                let ix0 = win.source(lo, j, w).unwrap_or(0);
+                for oy in 0..oh {
+                    let Some(iy) = win.source(oy, i, h) else { continue };
+                    let src = &row[oy * ow + lo..oy * ow + hi];
+                    let line = &mut dst[iy * w..(iy + 1) * w];
+                    if win.stride == 1 {
+                        line[ix0..ix0 + src.len()].iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                    } else {
+                        for (t, &s) in src.iter().enumerate() {
+                            line[ix0 + t * win.stride] += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A depthwise convolution (`groups` = channels, one k × k filter per channel): `x` is
 /// `[n, c, h, w]`, `weight` `[c, 1, k, k]` (row-major), no bias. Per image and channel, the
 /// channel's im2col rows (k² × plane) weighted by its k² taps. `None` if the window does not fit.
@@ -654,6 +751,13 @@ impl SignCodes {
 /// `max(x, 0)` in place (NaN stays NaN, as `relu` in burn and PyTorch).
 pub fn relu(x: &mut Buf) {
     x.data.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.0 } else { *v });
+}
+
+/// LeakyReLU in place, as burn's flex op computes it: x where x ≥ 0, else `slope`·x (in f32;
+/// a NaN stays NaN).
+pub fn leaky_relu(x: &mut Buf, slope: f64) {
+    let slope = slope as f32;
+    x.data.iter_mut().for_each(|v| *v = if *v >= 0.0 { *v } else { slope * *v });
 }
 
 #[cfg(test)]

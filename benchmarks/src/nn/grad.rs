@@ -10,9 +10,10 @@
 //! but these layers run on the native kernels both ways:
 //!
 //! - [`conv2d`]: forward as [`cpu::conv2d`] (one GEMM per image into NCHW); backward, per
-//!   image, `dW += dY · colᵀ`, and `dX` as the forward conv of dY with the channel-transposed,
+//!   image, `dW += dY · colᵀ`, and `dX` as the transposed conv of dY
+//!   ([`cpu::conv_transpose2d_slice`]: the forward conv of dY with the channel-transposed,
 //!   spatially flipped kernel for stride 1, `dX = Wᵀ · dY` directly for a plain 1×1 conv, and
-//!   otherwise `dcol = Wᵀ · dY` followed by col2im (the adjoint of im2col, a scatter-add) —
+//!   otherwise `dcol = Wᵀ · dY` followed by col2im, the adjoint of im2col, a scatter-add) —
 //!   GEMMs on the same layout as the forward;
 //! - [`depthwise_conv2d`] (DARTS' separable and dilated convs): forward per channel from its
 //!   im2col rows, backward dW from the same rows and dX by col2im;
@@ -25,8 +26,12 @@
 //!   identity forward and one dot product per sample backward;
 //! - [`max_pool`]: forward as [`cpu::max_pool_slice`] (burn's choice of maximum), backward
 //!   each output's gradient to the input it took;
-//! - [`relu`] and [`initial_batch_norm`] (eval-mode BN on fresh statistics, VKDNW's): the same
-//!   float operations as burn's, as single operations.
+//! - [`conv_transpose2d`] (TransNAS-Bench-101's decoders): forward as
+//!   [`cpu::conv_transpose2d_slice`] — the adjoint of the conv with the same weight, which is
+//!   how a conv's dX is computed above — and backward as that conv's forward (dX) and weight
+//!   gradient (dW);
+//! - [`relu`], [`leaky_relu`] and [`initial_batch_norm`] (eval-mode BN on fresh statistics,
+//!   VKDNW's): the same float operations as burn's, as single operations.
 //!
 //! A pass whose batch is r copies of its first images (VKDNW back-propagates several seeds
 //! through copies of one batch; [`ForwardCtx::replicas`](crate::ForwardCtx)) computes the
@@ -182,13 +187,18 @@ enum ConvKind {
     OneGroup,
     /// One filter per channel: [`cpu::depthwise_conv2d_slice`], [`depthwise_conv2d_backward`].
     Depthwise,
+    /// A transposed conv to the output size `[oh, ow]` ([`cpu::conv_transpose2d_slice`]):
+    /// the adjoint of the one-group conv with the same weight, so its backward is that
+    /// conv's forward (dX) and weight gradient with the roles of input and output swapped (dW).
+    Transposed([usize; 2]),
 }
 
 impl ConvKind {
-    fn forward<T: Real>(self, x: &[T], dims: [usize; 4], weight: &[T], c_out: usize, win: Window) -> Option<Buf<T>> {
+    fn forward<T: Real>(self, x: &[T], dims: [usize; 4], weight: &[T], weight_dims: [usize; 4], win: Window) -> Option<Buf<T>> {
         match self {
-            ConvKind::OneGroup => cpu::conv2d_slice(x, dims, weight, c_out, None, win),
+            ConvKind::OneGroup => cpu::conv2d_slice(x, dims, weight, weight_dims[0], None, win),
             ConvKind::Depthwise => cpu::depthwise_conv2d_slice(x, dims, weight, win),
+            ConvKind::Transposed(out) => cpu::conv_transpose2d_slice(x, dims, weight, weight_dims[1], win, out),
         }
     }
 
@@ -196,15 +206,26 @@ impl ConvKind {
     fn backward<T: Real>(
         self,
         x: (&[T], [usize; 4]),
-        weight: &[T],
-        c_out: usize,
+        (weight, weight_dims): (&[T], [usize; 4]),
         win: Window,
         dy: (&[T], [usize; 4]),
         (want_x, want_w): (bool, bool),
     ) -> (Option<Vec<T>>, Option<Vec<T>>) {
         match self {
-            ConvKind::OneGroup => conv2d_backward(x, weight, c_out, win, dy, want_x, want_w),
+            ConvKind::OneGroup => conv2d_backward(x, weight, weight_dims[0], win, dy, want_x, want_w),
             ConvKind::Depthwise => depthwise_conv2d_backward(x, weight, win, dy, want_x, want_w),
+            ConvKind::Transposed(_) => {
+                // y = Cᵀx for the conv C of `weight` (`[c_in, c_out, k, k]` here is C's
+                // `[out, in, k, k]`): dX = C·dY, and dW the weight gradient of C at input dY
+                // for the output gradient x.
+                let c = weight_dims[0];
+                let dx = want_x.then(|| match cpu::conv2d_slice(dy.0, dy.1, weight, c, None, win) {
+                    Some(dx) if dx.dims == x.1 => dx.data,
+                    _ => unreachable!("the forward checked that the window takes the output's size to the input's"),
+                });
+                let dw = if want_w { conv2d_backward(dy, weight, c, win, x, false, true).1 } else { None };
+                (dx, dw)
+            }
         }
     }
 }
@@ -212,7 +233,7 @@ impl ConvKind {
 /// A bias-free convolution of `kind` as one autodiff operation on the native kernels, forward
 /// once per copy where `x` is `replicas` copies; the caller checked the shapes and the window.
 fn conv_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: usize, kind: ConvKind) -> Option<Tensor<4>> {
-    let c_out = weight.dims()[0];
+    let weight_dims = weight.dims();
     let (x, weight) = (autodiff_primitive(x)?, autodiff_primitive(weight)?);
 
     #[derive(Debug)]
@@ -227,8 +248,7 @@ fn conv_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: us
             let (dims, weight_dims) = (dims4(&x), dims4(&weight));
             let (dx, dw) = kind.backward::<T>(
                 (&slice_of(&x), dims),
-                &slice_of(&weight),
-                weight_dims[0],
+                (&slice_of(&weight), weight_dims),
                 win,
                 (&slice_of(&dy), dims4(&dy)),
                 (node_x.is_some(), node_w.is_some()),
@@ -244,10 +264,11 @@ fn conv_as<T: Native>(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: us
 
     let forward = |x: &FlexTensor, weight: &FlexTensor| -> FlexTensor {
         let weight = slice_of(weight);
-        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| match kind.forward::<T>(x, dims, &weight, c_out, win) {
-            Some(y) => y,
-            None => unreachable!("the window was checked to fit"),
-        });
+        let y =
+            per_copy(&slice_of(x), dims4(x), replicas, |x, dims| match kind.forward::<T>(x, dims, &weight, weight_dims, win) {
+                Some(y) => y,
+                None => unreachable!("the window was checked to fit"),
+            });
         primitive(y.data, y.dims)
     };
     let out = match NativeConv::<T>(PhantomData).prepare::<NoCheckpointing>([x.node(), weight.node()]).compute_bound().stateful()
@@ -280,6 +301,29 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, win: Window, replicas: 
     by_dtype!(x.dtype(), conv_as(x, weight, win, replicas, ConvKind::Depthwise))
 }
 
+/// A transposed convolution without bias (`nn.ConvTranspose2d`, one group), `x`
+/// `[n, c_in, h, w]` and `weight` `[c_in, c_out, k, k]` on the autodiff flex device, to the
+/// output size `out`, differentiable in both: forward as [`cpu::conv_transpose2d_slice`] (once
+/// per copy where `x` is `replicas` copies), backward as the adjoint conv's forward (dX) and
+/// weight gradient (dW). `None` where the tensors are elsewhere or the window does not take
+/// `out` to the input's size (the caller then runs burn's op).
+pub fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, win: Window, out: [usize; 2], replicas: usize) -> Option<Tensor<4>> {
+    let [_, c_in, h, w] = x.dims();
+    let [c_in_w, _, kh, kw] = weight.dims();
+    if c_in != c_in_w
+        || kh != win.kernel
+        || kw != win.kernel
+        || win.out_side(out[0]) != Some(h)
+        || win.out_side(out[1]) != Some(w)
+    {
+        return None;
+    }
+    if x.dtype() != weight.dtype() {
+        return None;
+    }
+    by_dtype!(x.dtype(), conv_as(x, weight, win, replicas, ConvKind::Transposed(out)))
+}
+
 /// The gradients of a bias-free depthwise convolution for the output gradient `dy`: the
 /// input's (if `want_x`) and the weight's (if `want_w`), row-major.
 pub fn depthwise_conv2d_backward<T: Real>(
@@ -308,14 +352,16 @@ pub fn depthwise_conv2d_backward<T: Real>(
             for (&tap, row) in weight[ch * kk..(ch + 1) * kk].iter().zip(col.chunks_exact_mut(plane)) {
                 row.iter_mut().zip(grad).for_each(|(r, &g)| *r = tap * g);
             }
-            col2im(&col, [1, h, w], win, [oh, ow], &mut dx[p * h * w..(p + 1) * h * w]);
+            cpu::col2im(&col, [1, h, w], win, [oh, ow], &mut dx[p * h * w..(p + 1) * h * w]);
         }
     }
     (dx, dw)
 }
 
 /// The gradients of a bias-free one-group convolution for the output gradient `dy`: the
-/// input's (if `want_x`) and the weight's (if `want_w`), row-major.
+/// input's (if `want_x`) and the weight's (if `want_w`), row-major. dX is the transposed conv
+/// of dY with the same weight ([`cpu::conv_transpose2d_slice`]: for stride 1 a conv with the
+/// flipped kernel, else `dcol = Wᵀ · dY` and col2im); per image `dW += dY · colᵀ`.
 pub fn conv2d_backward<T: Real>(
     (x, [n, c_in, h, w]): (&[T], [usize; 4]),
     weight: &[T],
@@ -325,33 +371,19 @@ pub fn conv2d_backward<T: Real>(
     want_x: bool,
     want_w: bool,
 ) -> (Option<Vec<T>>, Option<Vec<T>>) {
+    let dx = want_x.then(|| match cpu::conv_transpose2d_slice(dy, [n, c_out, oh, ow], weight, c_in, win, [h, w]) {
+        Some(dx) => dx.data,
+        None => unreachable!("a conv's window takes its input's size to its output's"),
+    });
     let plane = oh * ow;
     let k = c_in * win.kernel * win.kernel;
     let direct = win.kernel == 1 && win.stride == 1 && win.padding == 0;
-    // A stride-1 conv's input gradient is itself a convolution: of dY with the kernel
-    // transposed in its channels and flipped in space, padding d·(k − 1) − p. One GEMM of depth
-    // c_out·k² per image, instead of a k-deep one writing a c_in·k²-row dcol for col2im.
-    let span = win.dilation * (win.kernel - 1);
-    if want_x && !direct && win.stride == 1 && win.padding <= span {
-        let flipped = flip_kernel(weight, c_out, c_in, win.kernel);
-        let transposed = Window { kernel: win.kernel, stride: 1, padding: span - win.padding, dilation: win.dilation };
-        let dx = cpu::conv2d_slice(dy, [n, c_out, oh, ow], &flipped, c_in, None, transposed)
-            .filter(|dx| dx.dims == [n, c_in, h, w])
-            .map(|dx| dx.data);
-        if dx.is_some() {
-            let (_, dw) = conv2d_backward((x, [n, c_in, h, w]), weight, c_out, win, (dy, [n, c_out, oh, ow]), false, want_w);
-            return (dx, dw);
-        }
-    }
-    // Allocated (and zeroed) only on this path: the one above makes its own.
-    let mut dx = want_x.then(|| vec![T::ZERO; x.len()]);
     let mut dw = want_w.then(|| vec![T::ZERO; c_out * k]);
-    let mut col = if direct || !want_w { Vec::new() } else { vec![T::ZERO; k * plane] };
-    let mut dcol = if direct || !want_x { Vec::new() } else { vec![T::ZERO; k * plane] };
-    for b in 0..n {
-        let image = &x[b * c_in * h * w..(b + 1) * c_in * h * w];
-        let grad = &dy[b * c_out * plane..(b + 1) * c_out * plane];
-        if let Some(dw) = dw.as_mut() {
+    if let Some(dw) = dw.as_mut() {
+        let mut col = if direct { Vec::new() } else { vec![T::ZERO; k * plane] };
+        for b in 0..n {
+            let image = &x[b * c_in * h * w..(b + 1) * c_in * h * w];
+            let grad = &dy[b * c_out * plane..(b + 1) * c_out * plane];
             let rhs: &[T] = if direct {
                 image
             } else {
@@ -361,64 +393,8 @@ pub fn conv2d_backward<T: Real>(
             // dW[c_out, k] (+)= dY_b[c_out, plane] · col[k, plane]ᵀ.
             cpu::matmul(dw, [c_out, k, plane], b > 0, Mat::rows(grad, plane), Mat::transposed(rhs, plane));
         }
-        if let Some(dx) = dx.as_mut() {
-            let dst = &mut dx[b * c_in * h * w..(b + 1) * c_in * h * w];
-            let out: &mut [T] = if direct { dst } else { &mut dcol };
-            // dcol[k, plane] = Wᵀ[k, c_out] · dY_b[c_out, plane] (W read transposed).
-            cpu::matmul(out, [k, plane, c_out], false, Mat::transposed(weight, k), Mat::rows(grad, plane));
-            if !direct {
-                col2im(&dcol, [c_in, h, w], win, [oh, ow], dst);
-            }
-        }
     }
     (dx, dw)
-}
-
-/// `W'[c, o, i, j] = W[o, c, k − 1 − i, k − 1 − j]`: the kernel of a stride-1 conv's input
-/// gradient.
-fn flip_kernel<T: Real>(weight: &[T], c_out: usize, c_in: usize, kernel: usize) -> Vec<T> {
-    let kk = kernel * kernel;
-    let mut flipped = vec![T::ZERO; weight.len()];
-    for o in 0..c_out {
-        for c in 0..c_in {
-            let src = &weight[(o * c_in + c) * kk..][..kk];
-            let dst = &mut flipped[(c * c_out + o) * kk..][..kk];
-            dst.iter_mut().zip(src.iter().rev()).for_each(|(d, s)| *d = *s);
-        }
-    }
-    flipped
-}
-
-/// The adjoint of [`cpu::im2col`]: `x[c, iy, ix] += col[(c·k + i)·k + j, oy·ow + ox]` for
-/// every window tap that reads inside the input (`x` zeroed by the caller).
-fn col2im<T: Real>(col: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]: [usize; 2], x: &mut [T]) {
-    let plane = oh * ow;
-    let kernel = win.kernel;
-    for c in 0..c_in {
-        let dst = &mut x[c * h * w..(c + 1) * h * w];
-        for i in 0..kernel {
-            for j in 0..kernel {
-                let row = &col[((c * kernel + i) * kernel + j) * plane..][..plane];
-                // The outputs whose tap j reads inside a row: ox in lo..hi.
-                let lo = (0..ow).find(|&o| win.source(o, j, w).is_some());
-                let Some(lo) = lo else { continue };
-                let hi = (lo..ow).take_while(|&o| win.source(o, j, w).is_some()).last().map_or(lo, |o| o + 1);
-                let ix0 = win.source(lo, j, w).unwrap_or(0);
-                for oy in 0..oh {
-                    let Some(iy) = win.source(oy, i, h) else { continue };
-                    let src = &row[oy * ow + lo..oy * ow + hi];
-                    let line = &mut dst[iy * w..(iy + 1) * w];
-                    if win.stride == 1 {
-                        line[ix0..ix0 + src.len()].iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                    } else {
-                        for (t, &s) in src.iter().enumerate() {
-                            line[ix0 + t * win.stride] += s;
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// `nn.AvgPool2d` (floor mode, `count_include_pad` either way) of `x` on the autodiff flex
@@ -694,6 +670,62 @@ fn relu_as<T: Native>(x: Tensor<4>, replicas: usize) -> Option<Tensor<4>> {
     Some(Tensor::from_primitive::<Ad>(out))
 }
 
+/// LeakyReLU with `slope` of `x` on the autodiff flex device as one operation, forward
+/// computed once per copy where `x` is `replicas` copies ([`per_copy`]); `None` elsewhere. The
+/// same values as burn's `leaky_relu` on the autodiff backend both ways (x where x < 0 is
+/// false, else slope·x, a NaN propagating; dX = slope·dY where x < 0, else dY): the backward
+/// keeps one bit per input (x < 0) rather than the input, since slope·x can round to −0.
+pub fn leaky_relu(x: Tensor<4>, slope: f64, replicas: usize) -> Option<Tensor<4>> {
+    by_dtype!(x.dtype(), leaky_relu_as(x, slope, replicas))
+}
+
+fn leaky_relu_as<T: Native>(x: Tensor<4>, slope: f64, replicas: usize) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
+    let slope = T::of_f64(slope);
+
+    #[derive(Debug)]
+    struct NativeLeakyRelu<T>(PhantomData<T>);
+    impl<T: Native> Backward<Flex, 1> for NativeLeakyRelu<T> {
+        /// Which inputs were negative (bit i % 64 of word i / 64) and the slope.
+        type State = (Vec<u64>, T);
+
+        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+            let [node_x] = ops.parents;
+            let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
+            if let Some(node) = node_x {
+                let (negative, slope) = ops.state;
+                for (chunk, &bits) in dy.data.chunks_mut(64).zip(&negative) {
+                    for (j, g) in chunk.iter_mut().enumerate() {
+                        if bits >> j & 1 == 1 {
+                            *g *= slope;
+                        }
+                    }
+                }
+                grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
+            }
+        }
+    }
+
+    let forward = |x: &FlexTensor| -> FlexTensor {
+        let y = per_copy(&slice_of::<T>(x), dims4(x), replicas, |x, dims| Buf {
+            data: x.iter().map(|&v| if v < T::ZERO { v * slope } else { v }).collect(),
+            dims,
+        });
+        primitive(y.data, y.dims)
+    };
+    let out = match NativeLeakyRelu::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let negative = slice_of::<T>(x.primitive())
+                .chunks(64)
+                .map(|chunk| chunk.iter().enumerate().fold(0u64, |m, (j, &v)| m | (u64::from(v < T::ZERO) << j)))
+                .collect();
+            prep.finish((negative, slope), forward(x.primitive()))
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
+    };
+    Some(Tensor::from_primitive::<Ad>(out))
+}
+
 /// Eval-mode BN on a fresh network's running statistics, `(x / divisor) · γ_c + β_c` per
 /// channel with γ and β constants (`[c]`, untracked), as one operation on the autodiff flex
 /// device: forward once per copy where `x` is `replicas` copies ([`per_copy`]), backward
@@ -904,6 +936,11 @@ mod tests {
     /// `ours` (a conv of `x` with `weight`) against burn's conv with `options`: forward, dX, dW.
     fn same_conv(what: &str, x: &Tensor<4>, weight: &Tensor<4>, ours: Tensor<4>, options: ConvOptions<2>) {
         let theirs = burn_conv2d(x.clone(), weight.clone(), None, options);
+        same_op(what, x, weight, ours, theirs)
+    }
+
+    /// `ours` against `theirs`, both ops of `x` and `weight`: forward, dX, dW.
+    fn same_op(what: &str, x: &Tensor<4>, weight: &Tensor<4>, ours: Tensor<4>, theirs: Tensor<4>) {
         assert_eq!(ours.dims(), theirs.dims(), "{what}: shape");
         close(values(ours.clone()), values(theirs.clone()), &format!("{what} forward"));
         // A non-uniform output gradient: the loss Σ y², so dY = 2y.
@@ -947,6 +984,91 @@ mod tests {
         let x = Tensor::<4>::random([1, 4, 6, 6], Distribution::Normal(0.0, 1.0), &device);
         let w = Tensor::<4>::random([4, 2, 3, 3], Distribution::Normal(0.0, 1.0), &device);
         assert!(depthwise_conv2d(x, w, Window { kernel: 3, stride: 1, padding: 1, dilation: 1 }, 1).is_none());
+    }
+
+    /// The transposed conv (TransNAS-Bench-101's decoders: 3×3, stride 2, padding 1, output
+    /// padding 1) against burn's `conv_transpose2d`: forward, dX and dW, on the decoders'
+    /// geometry and on each path of the kernel (stride 1 through the flipped kernel, a plain
+    /// 1×1, col2im for larger strides and output paddings), f32 and f64, a replicated batch;
+    /// and the plain forward (no autodiff) on the same values.
+    #[test]
+    fn native_transposed_conv_gradients_equal_burns() {
+        use burn::tensor::module::conv_transpose2d as burn_conv_transpose2d;
+        use burn::tensor::ops::ConvTransposeOptions;
+        let device = Device::flex().autodiff();
+        // (n, c_in, c_out, side, kernel, stride, padding, output padding, replicas, dtype)
+        for (n, c_in, c_out, side, kernel, stride, padding, extra, replicas, dtype) in [
+            (2, 3, 4, 5, 3, 2, 1, 1, 1, DType::F32),
+            (2, 4, 3, 6, 3, 1, 1, 0, 1, DType::F32),
+            (3, 2, 5, 4, 1, 1, 0, 0, 1, DType::F32),
+            (2, 3, 2, 5, 4, 2, 1, 0, 1, DType::F32),
+            (2, 3, 3, 4, 3, 3, 0, 2, 1, DType::F32),
+            (4, 3, 4, 5, 3, 2, 1, 1, 2, DType::F32),
+            (2, 3, 4, 5, 3, 2, 1, 1, 1, DType::F64),
+        ] {
+            let random = |dims: [usize; 4]| Tensor::<4>::random(dims, Distribution::Normal(0.0, 1.0), &device).cast(dtype);
+            let x = random([n / replicas, c_in, side, side]).repeat_dim(0, replicas).detach().require_grad();
+            let weight = random([c_in, c_out, kernel, kernel]).detach().require_grad();
+            let win = Window { kernel, stride, padding, dilation: 1 };
+            let out = (side - 1) * stride + kernel + extra - 2 * padding;
+            let ours = conv_transpose2d(x.clone(), weight.clone(), win, [out; 2], replicas).expect("on the autodiff flex device");
+            assert_eq!(ours.dtype(), dtype);
+            let options = ConvTransposeOptions::new([stride; 2], [padding; 2], [extra; 2], [1, 1], 1);
+            let theirs = burn_conv_transpose2d(x.clone(), weight.clone(), None, options.clone());
+            let what = format!("transposed k={kernel} s={stride} p={padding} op={extra} r={replicas} {dtype:?}");
+            same_op(&what, &x, &weight, ours, theirs.clone());
+            if dtype == DType::F32 {
+                let plain = Buf::<f32>::take(x.clone().inner());
+                let y = cpu::conv_transpose2d_slice(
+                    &plain.data,
+                    plain.dims,
+                    &cpu::values(weight.clone().inner()),
+                    c_out,
+                    win,
+                    [out; 2],
+                )
+                .expect("the window fits");
+                close(y.data.iter().map(|&v| v.into()).collect(), values(theirs), &format!("{what} plain forward"));
+            }
+        }
+        // An output size the window does not take to the input's: not ours.
+        let x = Tensor::<4>::random([1, 2, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+        let w = Tensor::<4>::random([2, 3, 3, 3], Distribution::Normal(0.0, 1.0), &device);
+        assert!(conv_transpose2d(x, w, Window { kernel: 3, stride: 2, padding: 1, dilation: 1 }, [10, 10], 1).is_none());
+    }
+
+    /// LeakyReLU(0.2) bitwise as burn's on the autodiff backend, forward and backward, f32 and
+    /// f64, on values that test its edges: ±0, a negative that 0.2·x rounds to −0, a NaN, a
+    /// positive subnormal; a replicated batch; and the plain in-place op.
+    #[test]
+    fn native_leaky_relu_equals_burns_bitwise() {
+        let device = Device::flex().autodiff();
+        let same = |a: Vec<f64>, b: Vec<f64>, what: &str| {
+            assert_eq!(a.len(), b.len());
+            for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{what} at {i}: {a} vs {b}");
+            }
+        };
+        for (dtype, replicas) in [(DType::F32, 1), (DType::F32, 2), (DType::F64, 1)] {
+            let first = Tensor::<4>::random([2, 3, 4, 4], Distribution::Normal(0.0, 1.0), &device);
+            let mut v = values(first);
+            v[..6].copy_from_slice(&[0.0, -0.0, -1e-45, f64::NAN, 1e-40, -3.0]);
+            let first = Tensor::<4>::from_data(TensorData::new(v, [2, 3, 4, 4]), (&device, DType::F64)).cast(dtype);
+            let x = first.repeat_dim(0, replicas).detach().require_grad();
+            let ours = leaky_relu(x.clone(), 0.2, replicas).expect("on the autodiff flex device");
+            let theirs = burn::tensor::activation::leaky_relu(x.clone(), 0.2);
+            same(values(ours.clone()), values(theirs.clone()), &format!("{dtype:?} r={replicas} forward"));
+            let r = Tensor::<4>::random(x.dims(), Distribution::Normal(0.0, 1.0), &device).cast(dtype);
+            let g_ours = ours.mul(r.clone()).sum().backward();
+            let g_theirs = theirs.mul(r).sum().backward();
+            same(values(x.grad(&g_ours).unwrap()), values(x.grad(&g_theirs).unwrap()), &format!("{dtype:?} r={replicas} dX"));
+            if dtype == DType::F32 {
+                let mut plain = Buf::<f32>::take(x.clone().inner());
+                cpu::leaky_relu(&mut plain, 0.2);
+                let theirs = burn::tensor::activation::leaky_relu(x.inner(), 0.2);
+                same(plain.data.iter().map(|&v| v.into()).collect(), values(theirs), "plain forward");
+            }
+        }
     }
 
     /// The float64 path (GraSP's, SynFlow's): conv, pool and BN agree with burn's f64 ops to

@@ -359,7 +359,19 @@ pub struct ConvTranspose {
 }
 
 impl ConvTranspose {
-    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
+    /// The native kernels' window and the output size for an input `[h, w]`, for one group and
+    /// a square kernel: `(h − 1)·s − 2p + k + output_padding`, as PyTorch's.
+    fn window(&self, [h, w]: [usize; 2]) -> Option<(Window, [usize; 2])> {
+        let [_, _, kh, kw] = self.weight.dims();
+        if self.groups != 1 || kh != kw || h == 0 || w == 0 {
+            return None;
+        }
+        let side = |s: usize| ((s - 1) * self.stride + kh + self.output_padding).checked_sub(2 * self.padding);
+        let win = Window { kernel: kh, stride: self.stride, padding: self.padding, dilation: 1 };
+        Some((win, [side(h)?, side(w)?]))
+    }
+
+    fn burn_forward(&self, x: Tensor<4>) -> Tensor<4> {
         let options = burn::tensor::ops::ConvTransposeOptions::new(
             [self.stride; 2],
             [self.padding; 2],
@@ -367,8 +379,43 @@ impl ConvTranspose {
             [1, 1],
             self.groups,
         );
+        burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options)
+    }
+
+    /// The native kernels where they run (a plain pass: [`cpu::conv_transpose2d_slice`] with the
+    /// bias added per channel; a gradient pass: [`grad::conv_transpose2d`], bias added by burn's
+    /// ops), burn's op elsewhere.
+    fn convolve(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let Some((win, out)) = self.window([h, w]) else { return self.burn_forward(x) };
+        let c_out = self.weight.dims()[1];
+        if ctx.kernels.native_grad_for(&x) {
+            return match grad::conv_transpose2d(x.clone(), self.weight.val(), win, out, ctx.replicas) {
+                Some(y) => y.add(self.bias.val().reshape([1, c_out, 1, 1])),
+                None => self.burn_forward(x),
+            };
+        }
+        if !ctx.kernels.native_for(&x) {
+            return self.burn_forward(x);
+        }
+        let x = Buf::take(x);
+        match cpu::conv_transpose2d_slice(&x.data, x.dims, &cpu::values(self.weight.val()), c_out, win, out) {
+            Some(mut y) => {
+                let bias = cpu::values(self.bias.val());
+                for (p, dst) in y.data.chunks_exact_mut(out[0] * out[1]).enumerate() {
+                    let beta = bias[p % c_out];
+                    dst.iter_mut().for_each(|v| *v += beta);
+                }
+                y.into_tensor()
+            }
+            // The window does not fit: let burn's op say so.
+            None => self.burn_forward(x.into_tensor()),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
         let x0 = ctx.taps.first_params.then(|| x.clone());
-        let y = burn::tensor::module::conv_transpose2d(x, self.weight.val(), Some(self.bias.val()), options.clone());
+        let y = self.convolve(x, ctx);
         // W[0, 0, 0, 0] carries input channel 0 to output channel 0 at the kernel's first tap
         // (a one-tap transposed conv); the bias's first entry adds 1.
         let y = match x0 {

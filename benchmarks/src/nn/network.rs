@@ -186,6 +186,9 @@ pub struct ForwardCtx {
     /// probes' terms are the first copy's (the same values; VKDNW back-propagates one seed
     /// per copy). 1 normally; the caller that sets it guarantees both conditions.
     pub replicas: usize,
+    /// The caller reads only what the taps record, never the network's output (SWAP's and
+    /// L-SWAG's pattern passes, AZ-NAS' block pass): see [`ForwardCtx::may_skip_decoder`]. `false` normally.
+    pub output_unused: bool,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -224,7 +227,28 @@ impl ForwardCtx {
             stack: 1,
             device_codes: None,
             replicas: 1,
+            output_unused: false,
         }
+    }
+
+    /// Whether a network may end its pass before a dense decoder (TransNAS-Bench-101's: convs,
+    /// transposed convs, BN, LeakyReLU — no `nn.ReLU`, no block) and return what it has
+    /// instead of the output: the caller reads no output ([`ForwardCtx::output_unused`]) and
+    /// taps only what such a decoder cannot add to — ReLU outputs or their codes (exact for
+    /// SWAP: its reference hooks `isinstance(m, nn.ReLU)`, which a LeakyReLU is not), blocks
+    /// (AZ-NAS' are the encoder's), the decoder's input (`pre_gap`) — or FLOPs, which are then
+    /// the shortened pass's own (`bench` counts SWAP's arithmetic so).
+    pub fn may_skip_decoder(&self) -> bool {
+        let t = self.taps;
+        let allowed = Taps {
+            relu: t.relu,
+            relu_codes: t.relu_codes,
+            blocks: t.blocks,
+            pre_gap: t.pre_gap,
+            flops: t.flops,
+            ..Taps::default()
+        };
+        self.output_unused && t == allowed
     }
 
     /// A pass through R networks stacked side by side (built from
@@ -308,6 +332,27 @@ impl ForwardCtx {
             self.relu.push(y.clone());
         }
         self.module_output(&y);
+        y
+    }
+
+    /// Applies LeakyReLU with `slope` (TransNAS-Bench-101's decoders: `nn.LeakyReLU(0.2)`). Not
+    /// a ReLU module, so not a ReLU tap (SWAP counts `nn.ReLU` outputs); its own tap
+    /// (`taps.leaky_relu`, for NASLib's NWOT, which hooks it); FLOPs one per element. Native
+    /// both ways in a gradient pass ([`crate::nn::grad::leaky_relu`]) and in place in a plain
+    /// native one, burn's op otherwise — the same values.
+    pub fn leaky_relu(&mut self, x: Tensor<4>, slope: f64) -> Tensor<4> {
+        self.add_flops(x.shape().num_elements() as f64);
+        let y = if self.kernels.native_grad_for(&x) {
+            crate::nn::grad::leaky_relu(x.clone(), slope, self.replicas)
+                .unwrap_or_else(|| burn::tensor::activation::leaky_relu(x, slope))
+        } else if self.kernels.native_for(&x) {
+            let mut buf = Buf::take(x);
+            cpu::leaky_relu(&mut buf, slope);
+            buf.into_tensor()
+        } else {
+            burn::tensor::activation::leaky_relu(x, slope)
+        };
+        self.leaky_relu_output(&y);
         y
     }
 

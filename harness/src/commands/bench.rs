@@ -258,12 +258,14 @@ fn profile_paths(
     threads: usize,
 ) -> Result<(Vec<SwapProfile>, Sgemm)> {
     let (images, _) = engine.batch.first_tensors(swap::BATCH.get(&plan.settings), &engine.device, DType::F32);
-    // The networks' multiply-adds per image, as they count them themselves.
+    // The multiply-adds per image of the pass SWAP runs, as the networks count them
+    // themselves (without a tail that applies no ReLU, which SWAP's pass leaves out).
     let forward_flop: f64 = candidates
         .iter()
         .map(|c| {
             let net = repeat_network(c.builder.as_ref(), 0, 0, &engine.device);
             let mut fwd = ForwardCtx::new(BnMode::Batch, Taps { flops: true, ..Taps::default() });
+            fwd.output_unused = true;
             let _ = net.forward(images.clone().narrow(0, 0, 1), &mut fwd);
             2.0 * fwd.flops * (swap::BATCH.get(&plan.settings) * swap::REPEATS.get(&plan.settings)) as f64
         })
@@ -331,7 +333,7 @@ fn markdown(report: &BenchReport) -> String {
     let _ = write!(
         md,
         "\n{} ÷ {}: {:.2}× the archs/s; SWAP scores differ by at most {:.2e} (relative; float rounding). SWAP's \
-         arithmetic: {:.3e} FLOP of forward passes (2 × the networks' multiply-adds × B × R).\n",
+         arithmetic: {:.3e} FLOP of forward passes (2 × the multiply-adds of SWAP's pass × B × R).\n",
         capitalise(&report.swap_profiles[1].kernels),
         report.swap_profiles[0].kernels,
         report.swap_speedup,

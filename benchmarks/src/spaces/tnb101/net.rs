@@ -302,13 +302,9 @@ impl Encoder {
     }
 }
 
-/// LeakyReLU(0.2): not a ReLU module, so not a ReLU tap (SWAP counts `nn.ReLU` outputs);
-/// its own tap for NASLib's NWOT, which hooks it.
+/// The decoders' `nn.LeakyReLU(0.2)` ([`ForwardCtx::leaky_relu`]).
 fn leaky(x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-    ctx.add_flops(x.shape().num_elements() as f64);
-    let y = burn::tensor::activation::leaky_relu(x, 0.2);
-    ctx.leaky_relu_output(&y);
-    y
+    ctx.leaky_relu(x, 0.2)
 }
 
 /// `ConvLayer` (conv3×3 with bias, BN, LeakyReLU 0.2) or `DeconvLayer` (transposed conv3×3,
@@ -468,6 +464,11 @@ impl ModuleNetwork for TnbNet {
             Head::Linear(linear) => Output::Flat(pool_and_classify(features, linear, ctx)),
             Head::Dense(decoder) => {
                 ctx.pre_gap_features(&features);
+                // A pass that reads nothing a decoder records ends here (the encoder's
+                // features stand in for the unread output).
+                if ctx.may_skip_decoder() {
+                    return Output::Dense(features);
+                }
                 Output::Dense(decoder.forward(features, ctx))
             }
         }
