@@ -19,6 +19,11 @@
 //! same on class_object and autoencoder); of the first 12 seed-0 class_object archs (one
 //! repeat) 6 micro and 9 macro score exactly 65,536 and tie, and reg-SWAP ranks them by its size
 //! prior alone. The reference has the same ceiling. `--batch 32` (up to 128) lifts it.
+//! Once the codes hold all 2^B patterns no later layer can change the count (nor `ap`'s: every
+//! pair of samples then differs), so a network may end the pass there
+//! ([`ForwardCtx::patterns_complete`]; TransNAS-Bench-101's encoders do), and the pass never
+//! runs a dense decoder, which applies no `nn.ReLU` (the reference hooks `isinstance(m,
+//! nn.ReLU)`; [`ForwardCtx::may_skip_decoder`]).
 //!
 //! Counting is done without sorting a float matrix: on the device each neuron's B signs are
 //! packed into integers (a matmul of the 0/1 matrix with powers of two, exact in f32 for

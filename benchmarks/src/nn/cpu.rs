@@ -730,6 +730,20 @@ impl SignCodes {
         self.layers == 0
     }
 
+    /// The ReLU layers pushed so far.
+    pub fn layers(&self) -> usize {
+        self.layers
+    }
+
+    /// Whether every pattern that B ≤ 16 samples can show (2^B) has been seen: no later layer
+    /// can add a pattern, nor make two samples differ that do not already (every pair differs
+    /// in some pattern). Always false for B > 16 (2^B keys).
+    pub fn is_complete(&self) -> bool {
+        (1..=CODE_BITS).contains(&self.batch)
+            && !self.seen.is_empty()
+            && self.seen.iter().map(|w| w.count_ones() as usize).sum::<usize>() == 1 << self.batch
+    }
+
     pub fn batch(&self) -> usize {
         self.batch
     }

@@ -231,6 +231,16 @@ impl ForwardCtx {
         }
     }
 
+    /// Whether the rest of the pass can change nothing its caller reads: the caller reads no
+    /// output ([`ForwardCtx::output_unused`]) and taps only ReLU sign codes packed on the host
+    /// (SWAP's pass on the native kernels), and those hold every pattern its B ≤ 16 samples can
+    /// show already ([`SignCodes::is_complete`]), so SWAP's count (and `ap`'s) is final. A
+    /// network may then end its pass at a block boundary: TransNAS-Bench-101's encoders do, as
+    /// at 224² and B = 16 they often reach the ceiling of 2^16 patterns within their cells.
+    pub fn patterns_complete(&self) -> bool {
+        self.output_unused && self.taps == Taps { relu_codes: true, ..Taps::default() } && self.relu_codes.is_complete()
+    }
+
     /// Whether a network may end its pass before a dense decoder (TransNAS-Bench-101's: convs,
     /// transposed convs, BN, LeakyReLU — no `nn.ReLU`, no block) and return what it has
     /// instead of the output: the caller reads no output ([`ForwardCtx::output_unused`]) and

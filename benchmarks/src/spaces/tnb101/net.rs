@@ -297,6 +297,10 @@ impl Encoder {
                 Layer::Block(block) => block.forward(x, ctx),
             };
             ctx.block_output(&x);
+            // SWAP's count is final: the rest of the pass is not needed.
+            if ctx.patterns_complete() {
+                break;
+            }
         }
         x
     }
@@ -450,6 +454,9 @@ impl TnbNet {
             features.push(self.encoder.forward(tile, ctx));
             ctx.taps.flops = false;
             ctx.taps.blocks = false;
+            if ctx.patterns_complete() {
+                break;
+            }
         }
         ctx.taps.flops = counting;
         ctx.taps.blocks = blocks;
@@ -460,6 +467,11 @@ impl TnbNet {
 impl ModuleNetwork for TnbNet {
     fn forward_output(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Output {
         let features = if self.jigsaw { self.tiles(x, ctx) } else { self.encoder.forward(x, ctx) };
+        // SWAP's count is final (the encoder may have ended its pass early): the features,
+        // perhaps an inner block's, stand in for the unread output.
+        if ctx.patterns_complete() {
+            return Output::Dense(features);
+        }
         match &self.head {
             Head::Linear(linear) => Output::Flat(pool_and_classify(features, linear, ctx)),
             Head::Dense(decoder) => {
