@@ -343,6 +343,10 @@ impl crate::nn::network::ModuleNetwork for DartsNet {
             let (c0, c1) = (ctx.block_side_input(s0), ctx.block_input(s1.clone()));
             let out = cell.forward(c0, c1, ctx);
             ctx.block_output(&out);
+            // SWAP's count is final: the rest of the pass is not needed (its output is unread).
+            if ctx.patterns_complete() {
+                return Output::Dense(out);
+            }
             (s0, s1) = (s1, out);
         }
         Output::Flat(pool_and_classify(s1, &self.classifier, ctx))

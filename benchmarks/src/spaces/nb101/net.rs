@@ -185,6 +185,10 @@ impl crate::nn::network::ModuleNetwork for Nb101Net {
                 }
                 x = cell.forward(x, ctx);
                 ctx.block_output(&x);
+                // SWAP's count is final: the rest of the pass is not needed (its output is unread).
+                if ctx.patterns_complete() {
+                    return Output::Dense(x);
+                }
             }
         }
         ctx.pre_gap_features(&x);

@@ -180,6 +180,10 @@ impl crate::nn::network::ModuleNetwork for Nb201Net {
                 Block::Reduction(red) => red.forward(x, ctx),
             };
             ctx.block_output(&x);
+            // SWAP's count is final: the rest of the pass is not needed (its output is unread).
+            if ctx.patterns_complete() {
+                return Output::Dense(x);
+            }
             let stage_ends = matches!(block, Block::Cell(_)) && !matches!(self.blocks.get(i + 1), Some(Block::Cell(_)));
             if stage_ends {
                 ctx.module_output(&x); // the stage's Sequential of cells
