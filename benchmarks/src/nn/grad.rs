@@ -604,11 +604,12 @@ fn batch_norm_as<T: Native>(x: Tensor<4>, affine: Option<(Tensor<1>, Tensor<1>)>
     let inv_std: Vec<T> = variances.iter().map(|&v| T::ONE / (v + T::of_f64(eps)).sqrt()).collect();
     let [n, _, h, w] = xhat.dims;
     let plane = h * w;
-    let mut y = xhat.data.clone();
-    for (p, values) in y.chunks_exact_mut(plane).enumerate() {
+    // y = x̂·γ + β, written once from x̂ (no copy of x̂ first).
+    let mut y = Vec::with_capacity(xhat.data.len());
+    for (p, values) in xhat.data.chunks_exact(plane).enumerate() {
         let ch = p % c;
         let (g, b) = (gamma_values[ch], beta_values[ch]);
-        values.iter_mut().for_each(|v| *v = *v * g + b);
+        y.extend(values.iter().map(|&v| v * g + b));
     }
     debug_assert_eq!(y.len(), n * c * plane);
     let y = primitive(y, xhat.dims);
