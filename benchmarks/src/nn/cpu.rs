@@ -248,16 +248,22 @@ pub fn conv2d_slice<T: Real>(
         };
         let dst = &mut out[b * c_out * plane..(b + 1) * c_out * plane];
         matmul(dst, [c_out, plane, k], false, Mat::rows(weight, k), Mat::rows(rhs, plane));
-        if let Some(bias) = bias {
-            for (o, &beta) in bias.iter().enumerate() {
-                dst[o * plane..(o + 1) * plane].iter_mut().for_each(|v| *v += beta);
-            }
-        }
+        add_channel_bias(dst, bias, plane);
     }
     Some(Buf { data: out, dims: [n, c_out, oh, ow] })
 }
 
-/// A transposed convolution (`nn.ConvTranspose2d`, one group, no bias): `x` `[n, c_in, h, w]`,
+/// Adds `bias[o]` to every value of channel o of one image's `[c, plane]` values (none: nothing).
+fn add_channel_bias<T: Real>(image: &mut [T], bias: Option<&[T]>, plane: usize) {
+    if let Some(bias) = bias {
+        for (values, &beta) in image.chunks_exact_mut(plane).zip(bias) {
+            values.iter_mut().for_each(|v| *v += beta);
+        }
+    }
+}
+
+/// A transposed convolution (`nn.ConvTranspose2d`, one group, bias `[c_out]` if any, added
+/// after the sum as [`conv2d_slice`] adds it): `x` `[n, c_in, h, w]`,
 /// `weight` `[c_in, c_out, k, k]` (row-major), the output `[n, c_out, oh, ow]` for the size
 /// `[oh, ow]` the caller asks (PyTorch's `(h − 1)·s − 2p + d·(k − 1) + output_padding + 1`).
 /// It is the adjoint of the conv with window `win` whose weight is `weight` read as
@@ -272,6 +278,7 @@ pub fn conv_transpose2d_slice<T: Real>(
     [n, c_in, h, w]: [usize; 4],
     weight: &[T],
     c_out: usize,
+    bias: Option<&[T]>,
     win: Window,
     [oh, ow]: [usize; 2],
 ) -> Option<Buf<T>> {
@@ -285,7 +292,7 @@ pub fn conv_transpose2d_slice<T: Real>(
     if !direct && win.stride == 1 && win.padding <= span {
         let flipped = flip_kernel(weight, c_in, c_out, win.kernel);
         let transposed = Window { kernel: win.kernel, stride: 1, padding: span - win.padding, dilation: win.dilation };
-        let y = conv2d_slice(x, [n, c_in, h, w], &flipped, c_out, None, transposed).filter(|y| y.dims == [n, c_out, oh, ow]);
+        let y = conv2d_slice(x, [n, c_in, h, w], &flipped, c_out, bias, transposed).filter(|y| y.dims == [n, c_out, oh, ow]);
         if y.is_some() {
             return y;
         }
@@ -303,6 +310,7 @@ pub fn conv_transpose2d_slice<T: Real>(
         if !direct {
             col2im(&col, [c_out, oh, ow], win, [h, w], dst);
         }
+        add_channel_bias(dst, bias, out_plane);
     }
     Some(Buf { data: out, dims: [n, c_out, oh, ow] })
 }

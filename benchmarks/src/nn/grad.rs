@@ -198,7 +198,7 @@ impl ConvKind {
         match self {
             ConvKind::OneGroup => cpu::conv2d_slice(x, dims, weight, weight_dims[0], None, win),
             ConvKind::Depthwise => cpu::depthwise_conv2d_slice(x, dims, weight, win),
-            ConvKind::Transposed(out) => cpu::conv_transpose2d_slice(x, dims, weight, weight_dims[1], win, out),
+            ConvKind::Transposed(out) => cpu::conv_transpose2d_slice(x, dims, weight, weight_dims[1], None, win, out),
         }
     }
 
@@ -371,7 +371,7 @@ pub fn conv2d_backward<T: Real>(
     want_x: bool,
     want_w: bool,
 ) -> (Option<Vec<T>>, Option<Vec<T>>) {
-    let dx = want_x.then(|| match cpu::conv_transpose2d_slice(dy, [n, c_out, oh, ow], weight, c_in, win, [h, w]) {
+    let dx = want_x.then(|| match cpu::conv_transpose2d_slice(dy, [n, c_out, oh, ow], weight, c_in, None, win, [h, w]) {
         Some(dx) => dx.data,
         None => unreachable!("a conv's window takes its input's size to its output's"),
     });
@@ -1025,6 +1025,7 @@ mod tests {
                     plain.dims,
                     &cpu::values(weight.clone().inner()),
                     c_out,
+                    None,
                     win,
                     [out; 2],
                 )

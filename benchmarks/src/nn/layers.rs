@@ -383,7 +383,7 @@ impl ConvTranspose {
     }
 
     /// The native kernels where they run (a plain pass: [`cpu::conv_transpose2d_slice`] with the
-    /// bias added per channel; a gradient pass: [`grad::conv_transpose2d`], bias added by burn's
+    /// bias; a gradient pass: [`grad::conv_transpose2d`], bias added by burn's
     /// ops), burn's op elsewhere.
     fn convolve(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
@@ -399,15 +399,9 @@ impl ConvTranspose {
             return self.burn_forward(x);
         }
         let x = Buf::take(x);
-        match cpu::conv_transpose2d_slice(&x.data, x.dims, &cpu::values(self.weight.val()), c_out, win, out) {
-            Some(mut y) => {
-                let bias = cpu::values(self.bias.val());
-                for (p, dst) in y.data.chunks_exact_mut(out[0] * out[1]).enumerate() {
-                    let beta = bias[p % c_out];
-                    dst.iter_mut().for_each(|v| *v += beta);
-                }
-                y.into_tensor()
-            }
+        let bias = cpu::values(self.bias.val());
+        match cpu::conv_transpose2d_slice(&x.data, x.dims, &cpu::values(self.weight.val()), c_out, Some(&bias), win, out) {
+            Some(y) => y.into_tensor(),
             // The window does not fit: let burn's op say so.
             None => self.burn_forward(x.into_tensor()),
         }
