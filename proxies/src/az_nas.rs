@@ -35,7 +35,8 @@
 //! graph, so each cell's gradient is its own; the first cell reads the stem twice and its
 //! gradient takes the predecessor path only, where an intact graph would sum both — tried
 //! both ways on 30 seeded NB301 archs, trainability's ρ 0.141 vs 0.065, noise either way);
-//! TransNAS-Bench-101 — the encoder's stem, then
+//! TransNAS-Bench-101 — the encoder's convs, which the space initialises by fan-out, re-drawn
+//! by fan-in as every conv (the reference's `init_model` walks every `nn.Conv2d`); the stem, then
 //! each of its cells (micro) or residual blocks (macro); the task decoders are not blocks (so
 //! the pass leaves a dense decoder out: [`swapnas_benchmarks::ForwardCtx::may_skip_decoder`]), and
 //! the jigsaw network records its first tile's pass through the shared encoder (the nine noise
@@ -66,7 +67,8 @@ macro_rules! component {
             about: $about,
             needs: crate::Needs::INPUT_GRADIENTS,
             settings: &[],
-            version: 1,
+            // 2: TransNAS-Bench-101's fan-out convs re-drawn by fan-in, as every conv.
+            version: 2,
             function_only: true,
             key: crate::az_nas::key,
             batch: |_| 1,

@@ -78,8 +78,9 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     about: "VKDNW_single: parameter tensors, ties broken by the Fisher spectrum's decile entropy (Týbl & Neumann 2025)",
     needs: NEEDS,
     settings: &[],
-    // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ).
-    version: 2,
+    // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ);
+    // 3: TransNAS-Bench-101's fan-out convs re-drawn by fan-in, as every conv.
+    version: 3,
     function_only: false,
     key,
     batch: |_| 1,

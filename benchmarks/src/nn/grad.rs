@@ -633,42 +633,13 @@ pub fn relu(x: Tensor<4>, replicas: usize) -> Option<Tensor<4>> {
 }
 
 fn relu_as<T: Native>(x: Tensor<4>, replicas: usize) -> Option<Tensor<4>> {
-    let x = autodiff_primitive(x)?;
-
-    #[derive(Debug)]
-    struct NativeRelu<T>(PhantomData<T>);
-    impl<T: Native> Backward<Flex, 1> for NativeRelu<T> {
-        /// The output.
-        type State = FlexTensor;
-
-        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let [node_x] = ops.parents;
-            let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
-            if let Some(node) = node_x {
-                let y = slice_of::<T>(&ops.state);
-                // Kept where y > 0 or y is NaN (`y <= 0` is false for NaN).
-                dy.data.iter_mut().zip(y.iter()).for_each(|(g, &y)| *g = if y <= T::ZERO { T::ZERO } else { *g });
-                grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
-            }
-        }
-    }
-
-    let forward = |x: &FlexTensor| -> FlexTensor {
-        // A NaN propagates (`v <= 0` is false for NaN).
-        let y = per_copy(&slice_of(x), dims4(x), replicas, |x, dims| Buf {
-            data: x.iter().map(|&v| if v <= T::ZERO { T::ZERO } else { v }).collect(),
-            dims,
-        });
-        primitive(y.data, y.dims)
+    // A NaN propagates (`v <= 0` is false for NaN).
+    let forward = |x: &[T], _| x.iter().map(|&v| if v <= T::ZERO { T::ZERO } else { v }).collect();
+    // The output; the gradient is kept where y > 0 or y is NaN (`y <= 0` is false for NaN).
+    let backward = |y: FlexTensor, dy: &mut [T], _| {
+        dy.iter_mut().zip(slice_of::<T>(&y).iter()).for_each(|(g, &y)| *g = if y <= T::ZERO { T::ZERO } else { *g });
     };
-    let out = match NativeRelu::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => {
-            let y = forward(x.primitive());
-            prep.finish(y.clone(), y)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
-    };
-    Some(Tensor::from_primitive::<Ad>(out))
+    pointwise(x, replicas, forward, |_, y| y.clone(), backward)
 }
 
 /// LeakyReLU with `slope` of `x` on the autodiff flex device as one operation, forward
@@ -681,50 +652,26 @@ pub fn leaky_relu(x: Tensor<4>, slope: f64, replicas: usize) -> Option<Tensor<4>
 }
 
 fn leaky_relu_as<T: Native>(x: Tensor<4>, slope: f64, replicas: usize) -> Option<Tensor<4>> {
-    let x = autodiff_primitive(x)?;
     let slope = T::of_f64(slope);
-
-    #[derive(Debug)]
-    struct NativeLeakyRelu<T>(PhantomData<T>);
-    impl<T: Native> Backward<Flex, 1> for NativeLeakyRelu<T> {
-        /// Which inputs were negative (bit i % 64 of word i / 64) and the slope.
-        type State = (Vec<u64>, T);
-
-        fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-            let [node_x] = ops.parents;
-            let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
-            if let Some(node) = node_x {
-                let (negative, slope) = ops.state;
-                for (chunk, &bits) in dy.data.chunks_mut(64).zip(&negative) {
-                    for (j, g) in chunk.iter_mut().enumerate() {
-                        if bits >> j & 1 == 1 {
-                            *g *= slope;
-                        }
-                    }
+    let forward = move |x: &[T], _| x.iter().map(|&v| if v < T::ZERO { v * slope } else { v }).collect();
+    // Which inputs were negative (bit i % 64 of word i / 64) and the slope.
+    let negative = |x: &FlexTensor, _: &FlexTensor| -> (Vec<u64>, T) {
+        let bits = slice_of::<T>(x)
+            .chunks(64)
+            .map(|chunk| chunk.iter().enumerate().fold(0u64, |m, (j, &v)| m | (u64::from(v < T::ZERO) << j)))
+            .collect();
+        (bits, slope)
+    };
+    let backward = |(negative, slope): (Vec<u64>, T), dy: &mut [T], _| {
+        for (chunk, &bits) in dy.chunks_mut(64).zip(&negative) {
+            for (j, g) in chunk.iter_mut().enumerate() {
+                if bits >> j & 1 == 1 {
+                    *g *= slope;
                 }
-                grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
             }
         }
-    }
-
-    let forward = |x: &FlexTensor| -> FlexTensor {
-        let y = per_copy(&slice_of::<T>(x), dims4(x), replicas, |x, dims| Buf {
-            data: x.iter().map(|&v| if v < T::ZERO { v * slope } else { v }).collect(),
-            dims,
-        });
-        primitive(y.data, y.dims)
     };
-    let out = match NativeLeakyRelu::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => {
-            let negative = slice_of::<T>(x.primitive())
-                .chunks(64)
-                .map(|chunk| chunk.iter().enumerate().fold(0u64, |m, (j, &v)| m | (u64::from(v < T::ZERO) << j)))
-                .collect();
-            prep.finish((negative, slope), forward(x.primitive()))
-        }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
-    };
-    Some(Tensor::from_primitive::<Ad>(out))
+    pointwise(x, replicas, forward, negative, backward)
 }
 
 /// Eval-mode BN on a fresh network's running statistics, `(x / divisor) · γ_c + β_c` per
@@ -749,52 +696,68 @@ fn initial_batch_norm_as<T: Native>(
     divisor: f64,
     replicas: usize,
 ) -> Option<Tensor<4>> {
-    let x = autodiff_primitive(x)?;
     let gamma: Vec<T> = gamma.iter().map(|&v| T::of_f64(v)).collect();
     let beta: Vec<T> = beta.iter().map(|&v| T::of_f64(v)).collect();
     let divisor = T::of_f64(divisor);
+    let forward = |x: &[T], [_, c, h, w]: [usize; 4]| {
+        let mut y = x.to_vec();
+        for (p, plane) in y.chunks_exact_mut(h * w).enumerate() {
+            let (g, b) = (gamma[p % c], beta[p % c]);
+            plane.iter_mut().for_each(|v| *v = *v / divisor * g + b);
+        }
+        y
+    };
+    // γ and the divisor.
+    let backward = |(gamma, divisor): (Vec<T>, T), dy: &mut [T], [_, c, h, w]: [usize; 4]| {
+        // burn's div_scalar back-propagates as a product with 1 / divisor in f32.
+        let inverse = T::of_f64(f64::from(1.0f32 / divisor.as_f64() as f32));
+        for (p, plane) in dy.chunks_exact_mut(h * w).enumerate() {
+            let g = gamma[p % c];
+            plane.iter_mut().for_each(|v| *v = (*v * g) * inverse);
+        }
+    };
+    pointwise(x, replicas, forward, |_, _| (gamma.clone(), divisor), backward)
+}
+
+/// A pointwise operation of our own on the autodiff flex device (`None` elsewhere): `forward`
+/// maps one copy's values ([`per_copy`]: computed once where `x` is `replicas` copies), `keep`
+/// what the backward needs from the input and the output (called only where a gradient is
+/// tracked), and `backward` turns dY into dX in place.
+fn pointwise<T: Native, S: Clone + Send + std::fmt::Debug + 'static>(
+    x: Tensor<4>,
+    replicas: usize,
+    forward: impl Fn(&[T], [usize; 4]) -> Vec<T>,
+    keep: impl FnOnce(&FlexTensor, &FlexTensor) -> S,
+    backward: fn(S, &mut [T], [usize; 4]),
+) -> Option<Tensor<4>> {
+    let x = autodiff_primitive(x)?;
 
     #[derive(Debug)]
-    struct NativeInitialBn<T>(PhantomData<T>);
-    impl<T: Native> Backward<Flex, 1> for NativeInitialBn<T> {
-        /// γ and the divisor.
-        type State = (Vec<T>, T);
+    struct Pointwise<T, S>(fn(S, &mut [T], [usize; 4]));
+    impl<T: Native, S: Clone + Send + std::fmt::Debug + 'static> Backward<Flex, 1> for Pointwise<T, S> {
+        type State = S;
 
         fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
             let [node_x] = ops.parents;
             let mut dy = buf::<T>(grads.consume::<Flex>(&ops.node));
             if let Some(node) = node_x {
-                let (gamma, divisor) = ops.state;
-                // burn's div_scalar back-propagates as a product with 1 / divisor in f32.
-                let inverse = T::of_f64(f64::from(1.0f32 / divisor.as_f64() as f32));
-                let [_, c, h, w] = dy.dims;
-                for (p, plane) in dy.data.chunks_exact_mut(h * w).enumerate() {
-                    let g = gamma[p % c];
-                    plane.iter_mut().for_each(|v| *v = (*v * g) * inverse);
-                }
+                (self.0)(ops.state, &mut dy.data, dy.dims);
                 grads.register::<Flex>(node.id, primitive(dy.data, dy.dims));
             }
         }
     }
 
-    let forward = |x: &FlexTensor| -> FlexTensor {
-        let y = per_copy(&slice_of::<T>(x), dims4(x), replicas, |x: &[T], dims| {
-            let [_, c, h, w] = dims;
-            let mut data = x.to_vec();
-            for (p, plane) in data.chunks_exact_mut(h * w).enumerate() {
-                let (g, b) = (gamma[p % c], beta[p % c]);
-                plane.iter_mut().for_each(|v| *v = *v / divisor * g + b);
-            }
-            Buf { data, dims }
-        });
+    let y = {
+        let x = x.primitive();
+        let y = per_copy(&slice_of::<T>(x), dims4(x), replicas, |x, dims| Buf { data: forward(x, dims), dims });
         primitive(y.data, y.dims)
     };
-    let out = match NativeInitialBn::<T>(PhantomData).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
+    let out = match Pointwise::<T, S>(backward).prepare::<NoCheckpointing>([x.node()]).compute_bound().stateful() {
         OpsKind::Tracked(prep) => {
-            let y = forward(x.primitive());
-            prep.finish((gamma.clone(), divisor), y)
+            let state = keep(x.primitive(), &y);
+            prep.finish(state, y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.primitive())),
+        OpsKind::UnTracked(prep) => prep.finish(y),
     };
     Some(Tensor::from_primitive::<Ad>(out))
 }

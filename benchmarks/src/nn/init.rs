@@ -25,8 +25,9 @@ pub enum InitScheme {
     /// biases 0; BN weight 1, bias 0.
     Gaussian,
     /// AZ-NAS's `init_model(model, 'kaiming_norm_fanin')`: conv and linear weights N(0, 2/fan_in)
-    /// (`kaiming_normal_(mode='fan_in', nonlinearity='relu')`), biases 0; BN weight 1, bias 0.
-    /// Convs a network initialises by fan-out (TransNAS-Bench-101's encoder) keep that.
+    /// (`kaiming_normal_(mode='fan_in', nonlinearity='relu')`), biases 0; BN weight 1, bias 0 —
+    /// every conv, those a network initialises by fan-out (TransNAS-Bench-101's encoder) too, as
+    /// `init_model` re-draws every `nn.Conv2d`.
     KaimingNormalFanIn,
 }
 
@@ -87,11 +88,14 @@ impl WeightInit {
 
     /// Conv weights the reference initialises with `kaiming_normal_(mode='fan_out',
     /// nonlinearity='relu')` (TransNAS-Bench-101's encoder): N(0, 2/fan_out) under
-    /// [`InitScheme::PytorchDefault`]; N(0, 1) under [`InitScheme::Gaussian`] as every weight.
-    pub fn kaiming_fan_out(&mut self, numel: usize, fan_out: usize) -> Vec<f32> {
+    /// [`InitScheme::PytorchDefault`] (the network's own init); a proxy's scheme re-draws them
+    /// as it re-draws every conv — N(0, 1) under [`InitScheme::Gaussian`], N(0, 2/fan_in) under
+    /// [`InitScheme::KaimingNormalFanIn`] (AZ-NAS' `init_model` walks every `nn.Conv2d`).
+    pub fn kaiming_fan_out(&mut self, numel: usize, fan_in: usize, fan_out: usize) -> Vec<f32> {
         match self.scheme {
-            InitScheme::PytorchDefault | InitScheme::KaimingNormalFanIn => self.normal(numel, (2.0 / fan_out as f64).sqrt()),
+            InitScheme::PytorchDefault => self.normal(numel, (2.0 / fan_out as f64).sqrt()),
             InitScheme::Gaussian => self.standard(numel),
+            InitScheme::KaimingNormalFanIn => self.weight(numel, fan_in),
         }
     }
 
@@ -144,9 +148,24 @@ mod tests {
                 assert_eq!(stacked.weight(numel, fan), expect, "{scheme:?} weight");
                 let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.bias(numel, fan)).collect();
                 assert_eq!(stacked.bias(numel, fan), expect, "{scheme:?} bias");
-                let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.kaiming_fan_out(numel, fan)).collect();
-                assert_eq!(stacked.kaiming_fan_out(numel, fan), expect, "{scheme:?} fan-out");
+                let expect: Vec<f32> = single.iter_mut().flat_map(|w| w.kaiming_fan_out(numel, fan, fan + 1)).collect();
+                assert_eq!(stacked.kaiming_fan_out(numel, fan, fan + 1), expect, "{scheme:?} fan-out");
             }
         }
+    }
+
+    /// A proxy's fan-in scheme re-draws a fan-out conv as every conv (AZ-NAS' `init_model`);
+    /// the network's own init keeps N(0, 2/fan_out).
+    #[test]
+    fn fan_out_convs_follow_the_proxys_fan_in_scheme() {
+        let (numel, fan_in, fan_out) = (20_000, 27, 288);
+        let (mut a, mut b) =
+            (WeightInit::new(InitScheme::KaimingNormalFanIn, 4), WeightInit::new(InitScheme::KaimingNormalFanIn, 4));
+        assert_eq!(a.kaiming_fan_out(numel, fan_in, fan_out), b.weight(numel, fan_in));
+        let sd = |w: &[f32]| (w.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / w.len() as f64).sqrt();
+        let own = WeightInit::new(InitScheme::PytorchDefault, 4).kaiming_fan_out(numel, fan_in, fan_out);
+        let fan_in_draw = WeightInit::new(InitScheme::KaimingNormalFanIn, 4).kaiming_fan_out(numel, fan_in, fan_out);
+        assert!((sd(&own) / (2.0 / fan_out as f64).sqrt() - 1.0).abs() < 0.03, "{}", sd(&own));
+        assert!((sd(&fan_in_draw) / (2.0 / fan_in as f64).sqrt() - 1.0).abs() < 0.03, "{}", sd(&fan_in_draw));
     }
 }

@@ -60,7 +60,7 @@ impl LayerBuilder<'_> {
         assert!(!bias, "the kaiming fan-out convs have no bias");
         let numel = c_out * (c_in / groups) * kernel * kernel;
         let r = self.stack();
-        let weight = self.init.kaiming_fan_out(numel, c_out / groups * kernel * kernel);
+        let weight = self.init.kaiming_fan_out(numel, c_in / groups * kernel * kernel, c_out / groups * kernel * kernel);
         let weight = self.param(weight, [r * c_out, c_in / groups, kernel, kernel]);
         Conv { weight, bias: None, stride, padding, dilation, groups: r * groups }
     }
