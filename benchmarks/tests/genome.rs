@@ -14,7 +14,9 @@ use common::data_dir;
 fn table_labels(space: &str) -> HashSet<String> {
     let space = spaces::find(space).unwrap();
     let task = &space.tasks()[0];
-    let request = Request { task, set: None, archs: Some(0), seed: 0, accuracy: &task.accuracies[0], largest: false };
+    // The table of every arch (TransNAS-Bench-101's `all` set; NB201 has one table).
+    let set = space.sets().iter().find(|s| s.name == "all");
+    let request = Request { task, set, archs: Some(0), seed: 0, accuracy: &task.accuracies[0], largest: false };
     space.load(&request, &data_dir()).unwrap().candidates.into_iter().map(|c| c.label).collect()
 }
 

@@ -103,3 +103,47 @@ fn outputs_have_the_task_shapes_and_flops_match() {
         assert!((ours - expected).abs() < 1e-3, "{task:?}: flops ours {ours} vs Suite-Zero {expected}");
     }
 }
+
+/// The default set reads the best epoch (Suite-Zero's zc files, NASLib's query); the `all` set
+/// reads the zen run's value, never above it and below it for some archs of every task; both
+/// say which in the accuracy label, and every arch of the default set is in the `all` set.
+#[test]
+fn default_set_is_the_best_epoch_and_the_all_set_never_exceeds_it() {
+    let Some(_full) = common::full_data("the TransNAS-Bench-101 tables") else { return };
+    use std::collections::HashMap;
+    use swapnas_benchmarks::{space::Request, spaces};
+    let dir = data_dir();
+    for name in ["tnb101-micro", "tnb101-macro"] {
+        let space = spaces::find(name).unwrap();
+        let all_set = space.sets().iter().find(|s| s.name == "all").unwrap();
+        assert_eq!(space.sets()[0].name, "suitezero", "{name}: the default set");
+        for task in space.tasks().iter().filter(|t| ["room_layout", "normal"].contains(&t.name)) {
+            let load = |set| {
+                let request = Request { task, set, archs: Some(0), seed: 0, accuracy: &task.accuracies[0], largest: false };
+                space.load(&request, &dir).unwrap()
+            };
+            let (best, all) = (load(None), load(Some(all_set)));
+            assert!(best.accuracy_label.contains("best epoch"), "{}", best.accuracy_label);
+            assert!(all.accuracy_label.contains("at or below the best"), "{}", all.accuracy_label);
+            let zen: HashMap<String, f64> = all.candidates.iter().map(|c| (c.label.clone(), c.accuracy)).collect();
+            assert_eq!(zen.len(), if name == "tnb101-micro" { 4096 } else { 3256 });
+            assert!(
+                best.candidates.len() > 600 && best.candidates.len() < 800,
+                "{name} {}: {}",
+                task.name,
+                best.candidates.len()
+            );
+            let (mut below, mut equal) = (0, 0);
+            for c in &best.candidates {
+                let z = zen[&c.label];
+                assert!(z <= c.accuracy, "{name} {} {}: zen {z} above the best {}", task.name, c.label, c.accuracy);
+                if z < c.accuracy {
+                    below += 1;
+                } else {
+                    equal += 1;
+                }
+            }
+            assert!(below > 0 && equal > 0, "{name} {}: {below} below, {equal} equal", task.name);
+        }
+    }
+}

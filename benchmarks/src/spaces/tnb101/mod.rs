@@ -2,10 +2,18 @@
 //! and the macro space (3,256 stage sequences), seven Taskonomy tasks each — declared here as
 //! two search spaces, `tnb101-micro` and `tnb101-macro` ([`MICRO`], [`MACRO`]).
 //!
-//! * Tables: Suite-Zero's zen zips, every arch × task with its validation metric (top-1 for
-//!   class_object / class_scene / jigsaw, SSIM for normal / autoencoder, negative L2 loss for
-//!   room_layout, pixel accuracy for segmentsemantic), or the converted official archive
-//!   (`scripts/convert_tnb101.py` → `benchmarks/tnb101/tnb101_<space>.h5`) when present.
+//! * Tables (`--set`, [`SETS`]), each task's validation metric (top-1 for class_object /
+//!   class_scene / jigsaw, SSIM for normal / autoencoder, negative L2 loss for room_layout, pixel
+//!   accuracy for segmentsemantic):
+//!   - `suitezero` (the default): Suite-Zero's archs of the task (711 micro, 662–725 macro) with
+//!     the **best epoch**'s value, `zc_transbench101_<space>.json` — what NASLib's query returns
+//!     (the TransNAS-Bench-101 API's `get_single_metric(mode="best")`) and what Suite-Zero, LIBRA
+//!     and L-SWAG correlate against;
+//!   - `all`: every arch (4,096 / 3,256) from Suite-Zero's zen zips, whose value is never above
+//!     that best epoch's and below it for 4–99 % of archs by task (checked on every shared arch:
+//!     apparently the final epoch) — or, when present, the converted official archive
+//!     (`scripts/convert_tnb101.py` → `benchmarks/tnb101/tnb101_<space>.h5`), the best epoch of
+//!     every arch. Searches query this table (they need every arch).
 //! * Networks: [`net`] (the official encoders and decoders; parameter counts equal Suite-Zero's
 //!   `params` for every arch of both reference files on every task, see [`params`]).
 //! * Inputs: Taskonomy is not available here; a STAND-IN of 64 ImageNet photos (224×224) is
@@ -21,14 +29,14 @@ pub use net::{TnbArch, TnbBuilder, TnbConfig, TnbNet, TnbTask, GRID, INPUT_SIDE,
 
 use crate::data::archive::BenchmarkArchive;
 use crate::data::data_dir::{DataDir, DataFile};
-use crate::data::suite_zero::read_zen_zip;
+use crate::data::suite_zero::{read_zen_zip, ZcTable};
 use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
 use crate::space::{
-    AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Representative, Request, SearchSpace, SpaceInfo, TargetSource, Task,
+    AccuracyColumn, TableSet, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, Reference, Representative, Request, SearchSpace, SpaceInfo, TargetSource, Task,
 };
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 
 pub const MICRO_ZIP: DataFile = DataFile {
     rel_path: "benchmarks/tnb101/suitezero-transbench101-micro-zen.zip",
@@ -126,7 +134,7 @@ const TASKS: &[Task] = &[
         Head::Classes(100),
         Loss::SoftCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), class_object" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_object (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "class_scene",
@@ -136,7 +144,7 @@ const TASKS: &[Task] = &[
         Head::Classes(63),
         Loss::SoftCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), class_scene" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_scene (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "room_layout",
@@ -146,7 +154,7 @@ const TASKS: &[Task] = &[
         Head::Regression(9),
         Loss::Mse,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "best validation negative L2 loss, room_layout" }],
+        &[AccuracyColumn { name: "val", about: "validation negative L2 loss, room_layout (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "jigsaw",
@@ -156,7 +164,7 @@ const TASKS: &[Task] = &[
         Head::Classes(1000),
         Loss::CrossEntropy,
         TargetSource::ImageLabels,
-        &[AccuracyColumn { name: "val", about: "best validation top-1 accuracy (%), jigsaw" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), jigsaw (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "segmentsemantic",
@@ -166,7 +174,7 @@ const TASKS: &[Task] = &[
         Head::PixelClasses(17),
         Loss::PixelCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "best validation pixel accuracy (%), segmentsemantic" }],
+        &[AccuracyColumn { name: "val", about: "validation pixel accuracy (%), segmentsemantic (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "normal",
@@ -176,7 +184,7 @@ const TASKS: &[Task] = &[
         Head::Image(3),
         Loss::L1,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "best validation SSIM, normal" }],
+        &[AccuracyColumn { name: "val", about: "validation SSIM, normal (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
     task(
         "autoencoder",
@@ -186,7 +194,7 @@ const TASKS: &[Task] = &[
         Head::Image(3),
         Loss::L1,
         TargetSource::Input,
-        &[AccuracyColumn { name: "val", about: "best validation SSIM, autoencoder" }],
+        &[AccuracyColumn { name: "val", about: "validation SSIM, autoencoder (the set's epoch: best or Suite-Zero's zen run)" }],
     ),
 ];
 
@@ -194,6 +202,22 @@ const TASKS: &[Task] = &[
 fn declared(name: &str) -> &'static Task {
     TASKS.iter().find(|t| t.name == name).expect("every TnbTask is declared in TASKS")
 }
+
+/// The two tables (the module doc says where each value comes from); the first is the default.
+pub const SETS: &[TableSet] = &[
+    TableSet {
+        name: "suitezero",
+        about: "Suite-Zero's archs of the task (711 micro, 662-725 macro) with the best epoch's validation metric \
+                (zc_transbench101_<space>.json: NASLib's query, what Suite-Zero, LIBRA and L-SWAG correlate against)",
+        default_archs: 20,
+    },
+    TableSet {
+        name: "all",
+        about: "every arch (4,096 micro / 3,256 macro) with Suite-Zero's zen-run value, at or below the best epoch's \
+                (apparently the final epoch), or the best epoch of the converted official archive when present",
+        default_archs: 20,
+    },
+];
 
 /// Which of the two spaces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,8 +277,33 @@ impl TnbSpace {
         }
     }
 
-    /// Every arch of the space with its metric on `task`, and where they came from.
-    fn table(&self, task: &Task, data: &DataDir) -> Result<(Vec<(TnbArch, f64)>, String)> {
+    fn zc_json(&self) -> DataFile {
+        match self.kind {
+            Kind::Micro => MICRO_ZC_JSON,
+            Kind::Macro => MACRO_ZC_JSON,
+        }
+    }
+
+    /// The rows of `set` on `task`, and where they came from.
+    fn table(&self, set: &TableSet, task: &Task, data: &DataDir) -> Result<(Vec<(TnbArch, f64)>, String)> {
+        if set.name != "suitezero" {
+            return self.full_table(task, data);
+        }
+        let file = self.zc_json();
+        let mut rows = ZcTable::load(data, &file, task.name)?
+            .entries
+            .iter()
+            .filter(|e| e.val_accuracy.is_finite())
+            .map(|e| Ok((self.parse(&e.arch).with_context(|| format!("in {}", file.rel_path))?, e.val_accuracy)))
+            .collect::<Result<Vec<_>>>()?;
+        rows.sort_by_key(|r| r.0.to_string());
+        ensure!(!rows.is_empty(), "{} holds no arch with a validation value for {}", file.rel_path, task.name);
+        let name = file.rel_path.rsplit('/').next().unwrap_or(file.rel_path);
+        Ok((rows, format!("Suite-Zero {name}, best epoch")))
+    }
+
+    /// Every arch of the space with its metric on `task` (the `all` set), and where they came from.
+    fn full_table(&self, task: &Task, data: &DataDir) -> Result<(Vec<(TnbArch, f64)>, String)> {
         let archive = data.path(self.archive_path());
         if archive.is_file() {
             let a = BenchmarkArchive::read(&archive)?;
@@ -265,7 +314,7 @@ impl TnbSpace {
                 .zip(values)
                 .map(|(s, &v)| Ok((self.parse(s).with_context(|| format!("{}", archive.display()))?, v)))
                 .collect::<Result<Vec<_>>>()?;
-            return Ok((rows, format!("{}, converted from the official database", self.archive_path())));
+            return Ok((rows, format!("{}, converted from the official database, best epoch", self.archive_path())));
         }
         let file = match self.kind {
             // The micro entries zipped on their own, else the published zip they come from.
@@ -290,7 +339,8 @@ impl TnbSpace {
         if rows.len() != expected {
             bail!("{} holds {} archs for {}, expected {expected}", file.rel_path, rows.len(), task.name);
         }
-        Ok((rows, format!("Suite-Zero {}", file.rel_path.rsplit('/').next().unwrap_or(file.rel_path))))
+        let name = file.rel_path.rsplit('/').next().unwrap_or(file.rel_path);
+        Ok((rows, format!("Suite-Zero {name}, its zen run's epoch, at or below the best")))
     }
 
     /// The network a micro arch's same-function class is scored by, when that is another
@@ -318,7 +368,8 @@ const INFO_MICRO: SpaceInfo = SpaceInfo {
     tasks: TASKS,
     // The networks are large (256×256 inputs, up to 64M parameters with a decoder).
     default_archs: 20,
-    reference: Some(Reference { file: MICRO_ZC_JSON, set: None }),
+    reference: Some(Reference { file: MICRO_ZC_JSON, set: Some("suitezero") }),
+    sets: SETS,
     data_files: FILES_MICRO,
     genome: Some(Genome {
         choices: &[4; 6],
@@ -334,7 +385,7 @@ const INFO_MACRO: SpaceInfo = SpaceInfo {
     about: "TransNAS-Bench-101 macro: 3,256 stage sequences, 7 Taskonomy tasks (stand-in images)",
     encodings: "NASLib's zero-padded 6-tuple of stage codes 1..4, or 64-<codes>-basic",
     data_files: FILES_MACRO,
-    reference: Some(Reference { file: MACRO_ZC_JSON, set: None }),
+    reference: Some(Reference { file: MACRO_ZC_JSON, set: Some("suitezero") }),
     genome: Some(Genome {
         choices: &[4, 4, 4, 4, 5, 5],
         valid: macro_valid,
@@ -405,9 +456,10 @@ impl SearchSpace for TnbSpace {
 
     fn load(&self, request: &Request, data: &DataDir) -> Result<Loaded> {
         let task = request.task;
-        let (rows, source) = self.table(task, data)?;
-        let picked = sample_indices(rows.len(), request.archs.unwrap_or(self.default_archs()), request.seed);
-        let t = TnbTask::from_name(task.name).context("not a TransNAS-Bench-101 task")?;
+        let set = request.set.unwrap_or(&SETS[0]);
+        let (rows, source) = self.table(set, task, data)?;
+        let picked = sample_indices(rows.len(), request.archs.unwrap_or(set.default_archs), request.seed);
+        TnbTask::from_name(task.name).context("not a TransNAS-Bench-101 task")?;
         let candidates = picked
             .iter()
             .map(|&i| {
@@ -421,7 +473,11 @@ impl SearchSpace for TnbSpace {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let largest_params = request.largest.then(|| rows.iter().map(|(a, _)| params(a, t)).max().unwrap_or(0));
+        // The largest network of the whole space, whichever set is sampled (reg-SWAP's rule).
+        let largest_params = request.largest.then(|| match self.kind {
+            Kind::Micro => micro_largest(task),
+            Kind::Macro => macro_largest(task),
+        });
         Ok(Loaded {
             name: format!("{}-{}", self.name(), task.name),
             candidates,
@@ -465,13 +521,13 @@ impl SearchSpace for TnbSpace {
     /// and reports, `test_accs = val_accs` in its code), no training seconds recorded; its
     /// budget there is 100.
     fn queries(&self, task: &Task, data: &DataDir) -> Result<crate::space::QueryTable> {
-        let (rows, source) = self.table(task, data)?;
+        let (rows, source) = self.full_table(task, data)?;
         let entries = rows
             .into_iter()
             .map(|(arch, value)| (arch.to_string(), crate::space::Query { accuracy: value, train_seconds: None }))
             .collect();
         Ok(crate::space::QueryTable {
-            about: format!("{} {} final validation {} ({source}; training seconds not recorded)", self.name(), task.name, task.metric.name),
+            about: format!("{} {} validation {} ({source}; training seconds not recorded)", self.name(), task.name, task.metric.name),
             entries,
             budget: 100,
         })
