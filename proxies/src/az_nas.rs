@@ -42,9 +42,10 @@
 //! the jigsaw network records its first tile's pass through the shared encoder (the nine noise
 //! tiles are alike). A network that records no blocks cannot be scored.
 
-use crate::measure::{gaussian, symmetric_eigenvalues, to_host};
+use crate::measure::{gaussian, real_batch, symmetric_eigenvalues, to_host};
+use crate::setting::Setting;
 use crate::{derive_seed, Ensemble, ProxyContext};
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use nalgebra::DMatrix;
@@ -53,9 +54,26 @@ use swapnas_benchmarks::{BnMode, BuildOptions, InitScheme, Taps, WeightInit};
 /// Noise images per pass (the reference's batch size).
 pub const BATCH: usize = 64;
 
+/// The input of the shared pass: the reference's N(0, 1) noise (`noise`, the default), or the
+/// task's first 64 real training images (`real`), as a pipeline that feeds every proxy one data
+/// batch would (NAS-Bench-Suite-Zero's, on which L-SWAG's authors reran AZ-NAS) — a variant to
+/// measure, not the reference.
+pub const INPUT: Setting<bool> = Setting {
+    name: "az_input",
+    value: "noise|real",
+    about: "AZ-NAS' input: `noise` (the reference's 64 N(0, 1) images) or `real` (the task's first 64 training images, as a pipeline that feeds every proxy a data batch would; not the reference)",
+    default: "noise",
+    parse: |t| match t {
+        "noise" => Ok(false),
+        "real" => Ok(true),
+        _ => bail!("`{t}` is neither noise nor real"),
+    },
+};
+
 /// The key the three components of the shared pass write (their scores come from one pass).
-pub fn key(_: &crate::ProxySettings) -> String {
-    format!("noise B={BATCH} init=kaiming_fan_in bn=batch")
+pub fn key(s: &crate::ProxySettings) -> String {
+    let input = if INPUT.get(s) { "real" } else { "noise" };
+    format!("{input} B={BATCH} init=kaiming_fan_in bn=batch")
 }
 
 /// The registry entry of a component of the shared pass: `component!("az_x", field, "about")`
@@ -66,12 +84,12 @@ macro_rules! component {
             name: $name,
             about: $about,
             needs: crate::Needs::INPUT_GRADIENTS,
-            settings: &[],
+            settings: &[&crate::az_nas::INPUT],
             // 2: TransNAS-Bench-101's fan-out convs re-drawn by fan-in, as every conv.
             version: 2,
             function_only: true,
             key: crate::az_nas::key,
-            batch: |_| 1,
+            batch: |s| if crate::az_nas::INPUT.get(s) { crate::az_nas::BATCH } else { 1 },
             score: |ctx| Ok(crate::az_nas::components(ctx)?.$field),
         }
     };
@@ -117,8 +135,12 @@ fn compute(ctx: &ProxyContext) -> Result<Components> {
     let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
     let net = ctx.builder.build(&mut init, &BuildOptions::new(ctx.builder.num_classes()), &device);
     let side = ctx.batch.side;
-    let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
-    let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
+    let x: Tensor<4> = if INPUT.get(ctx.settings) {
+        real_batch(ctx, BATCH, &device, DType::F32)?.0
+    } else {
+        let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
+        Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32))
+    };
     let mut fwd = ctx.forward_ctx(BnMode::Batch, Taps { blocks: true, ..Taps::default() });
     // Only the blocks are read: a network may leave out a dense decoder, which holds none.
     fwd.output_unused = true;
@@ -221,4 +243,23 @@ fn cell_trainability(g_in: Tensor<4>, g_out: Tensor<4>) -> Result<f64> {
     }
     let sigma = mat.singular_values().iter().copied().fold(0.0, f64::max);
     Ok(-sigma - 1.0 / (sigma + 1e-6) + 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference's noise keeps its cache key (scores written before the setting stay
+    /// valid); real images are keyed apart and ask the run for 64 images.
+    #[test]
+    fn the_input_setting_keys_real_images_apart() {
+        let mut s = crate::ProxySettings::default();
+        assert_eq!(key(&s), "noise B=64 init=kaiming_fan_in bn=batch");
+        let decl: crate::ProxyDecl = component!("az_x", expressivity, "test");
+        assert_eq!((decl.batch)(&s), 1);
+        s.set("az_input", "real").unwrap();
+        assert_eq!(key(&s), "real B=64 init=kaiming_fan_in bn=batch");
+        assert_eq!((decl.batch)(&s), BATCH);
+        assert!(s.set("az_input", "images").is_err());
+    }
 }
