@@ -134,7 +134,7 @@ const TASKS: &[Task] = &[
         Head::Classes(100),
         Loss::SoftCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_object (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_object" }],
     ),
     task(
         "class_scene",
@@ -144,7 +144,7 @@ const TASKS: &[Task] = &[
         Head::Classes(63),
         Loss::SoftCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_scene (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), class_scene" }],
     ),
     task(
         "room_layout",
@@ -154,7 +154,7 @@ const TASKS: &[Task] = &[
         Head::Regression(9),
         Loss::Mse,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "validation negative L2 loss, room_layout (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation negative L2 loss, room_layout" }],
     ),
     task(
         "jigsaw",
@@ -164,7 +164,7 @@ const TASKS: &[Task] = &[
         Head::Classes(1000),
         Loss::CrossEntropy,
         TargetSource::ImageLabels,
-        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), jigsaw (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation top-1 accuracy (%), jigsaw" }],
     ),
     task(
         "segmentsemantic",
@@ -174,7 +174,7 @@ const TASKS: &[Task] = &[
         Head::PixelClasses(17),
         Loss::PixelCrossEntropy,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "validation pixel accuracy (%), segmentsemantic (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation pixel accuracy (%), segmentsemantic" }],
     ),
     task(
         "normal",
@@ -184,7 +184,7 @@ const TASKS: &[Task] = &[
         Head::Image(3),
         Loss::L1,
         TargetSource::Synthetic,
-        &[AccuracyColumn { name: "val", about: "validation SSIM, normal (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation SSIM, normal" }],
     ),
     task(
         "autoencoder",
@@ -194,7 +194,7 @@ const TASKS: &[Task] = &[
         Head::Image(3),
         Loss::L1,
         TargetSource::Input,
-        &[AccuracyColumn { name: "val", about: "validation SSIM, autoencoder (the set's epoch: best or Suite-Zero's zen run)" }],
+        &[AccuracyColumn { name: "val", about: "validation SSIM, autoencoder" }],
     ),
 ];
 
@@ -277,19 +277,13 @@ impl TnbSpace {
         }
     }
 
-    fn zc_json(&self) -> DataFile {
-        match self.kind {
-            Kind::Micro => MICRO_ZC_JSON,
-            Kind::Macro => MACRO_ZC_JSON,
-        }
-    }
-
     /// The rows of `set` on `task`, and where they came from.
     fn table(&self, set: &TableSet, task: &Task, data: &DataDir) -> Result<(Vec<(TnbArch, f64)>, String)> {
         if set.name != "suitezero" {
             return self.full_table(task, data);
         }
-        let file = self.zc_json();
+        // The space's Suite-Zero reference file is the `suitezero` table.
+        let file = self.info().reference.context("no Suite-Zero reference file declared")?.file;
         let mut rows = ZcTable::load(data, &file, task.name)?
             .entries
             .iter()
@@ -459,7 +453,6 @@ impl SearchSpace for TnbSpace {
         let set = request.set.unwrap_or(&SETS[0]);
         let (rows, source) = self.table(set, task, data)?;
         let picked = sample_indices(rows.len(), request.archs.unwrap_or(set.default_archs), request.seed);
-        TnbTask::from_name(task.name).context("not a TransNAS-Bench-101 task")?;
         let candidates = picked
             .iter()
             .map(|&i| {
@@ -474,10 +467,7 @@ impl SearchSpace for TnbSpace {
             })
             .collect::<Result<Vec<_>>>()?;
         // The largest network of the whole space, whichever set is sampled (reg-SWAP's rule).
-        let largest_params = request.largest.then(|| match self.kind {
-            Kind::Micro => micro_largest(task),
-            Kind::Macro => macro_largest(task),
-        });
+        let largest_params = request.largest.then(|| self.info().genome.and_then(|g| g.largest_params).map_or(0, |f| f(task)));
         Ok(Loaded {
             name: format!("{}-{}", self.name(), task.name),
             candidates,
