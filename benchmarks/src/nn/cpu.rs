@@ -150,6 +150,19 @@ impl Window {
         (side + 2 * self.padding).checked_sub(span).map(|d| d / self.stride + 1)
     }
 
+    /// The outputs `lo..hi` (of `out` along a side of length `side`) whose input index at
+    /// kernel offset `k` is inside the input: every output below `lo` reads left of it, every
+    /// output from `hi` on right of it ([`Window::source`]'s `Some` range; empty: `lo == hi`).
+    pub fn inside(&self, k: usize, side: usize, out: usize) -> (usize, usize) {
+        let off = (k * self.dilation) as isize - self.padding as isize;
+        let s = self.stride as isize;
+        // o·s + off ≥ 0 ⇔ o ≥ ⌈−off / s⌉; o·s + off < side ⇔ o < ⌈(side − off) / s⌉.
+        let ceil_div = |a: isize| if a <= 0 { 0 } else { (a + s - 1) / s };
+        let lo = (ceil_div(-off) as usize).min(out);
+        let hi = (ceil_div(side as isize - off) as usize).clamp(lo, out);
+        (lo, hi)
+    }
+
     /// Input index of output `o` at kernel offset `k`, if inside the input.
     pub fn source(&self, o: usize, k: usize, side: usize) -> Option<usize> {
         let i = (o * self.stride + k * self.dilation) as isize - self.padding as isize;
@@ -488,14 +501,21 @@ pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]:
                     shifted_plane(src, [h, w], [i * win.dilation, j * win.dilation], win.padding, row);
                     continue;
                 }
+                // The output columns whose source column is inside, `lo..hi`: a strided read.
+                let (lo, hi) = win.inside(j, w, ow);
+                let first = (lo * win.stride + j * win.dilation).wrapping_sub(win.padding);
                 for oy in 0..oh {
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
                     match win.source(oy, i, h) {
                         None => dst.fill(T::ZERO),
                         Some(iy) => {
-                            let line = &src[iy * w..(iy + 1) * w];
-                            for (ox, v) in dst.iter_mut().enumerate() {
-                                *v = win.source(ox, j, w).map_or(T::ZERO, |ix| line[ix]);
+                            dst[..lo].fill(T::ZERO);
+                            dst[hi..].fill(T::ZERO);
+                            if hi > lo {
+                                let line = &src[iy * w + first..];
+                                for (v, &x) in dst[lo..hi].iter_mut().zip(line.iter().step_by(win.stride)) {
+                                    *v = x;
+                                }
                             }
                         }
                     }
@@ -800,6 +820,45 @@ mod tests {
         assert_eq!(a.len(), b.len(), "{what}: lengths");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}]: native {x} vs burn {y}");
+        }
+    }
+
+    /// `Window::inside` is exactly the range where `Window::source` is `Some`, and im2col's
+    /// strided path copies what `source` names, for strides, dilations and paddings beyond
+    /// the input (so some outputs read nothing).
+    #[test]
+    fn im2col_reads_what_source_names() {
+        for (kernel, stride, padding, dilation) in
+            [(3, 2, 1, 1), (3, 3, 0, 1), (5, 2, 2, 1), (3, 2, 2, 2), (1, 2, 0, 1), (3, 1, 4, 1), (7, 2, 3, 1)]
+        {
+            let win = Window { kernel, stride, padding, dilation };
+            for side in [1, 2, 5, 8] {
+                let Some(out) = win.out_side(side) else { continue };
+                for k in 0..kernel {
+                    let (lo, hi) = win.inside(k, side, out);
+                    for o in 0..out {
+                        assert_eq!(win.source(o, k, side).is_some(), (lo..hi).contains(&o), "{win:?} side {side} k {k} o {o}");
+                    }
+                }
+                let (c, h, w) = (2, side, side + 1);
+                let Some(ow) = win.out_side(w) else { continue };
+                let x = pseudo(c * h * w, 9);
+                let mut col = vec![f32::NAN; c * kernel * kernel * out * ow];
+                im2col(&x, [c, h, w], win, [out, ow], &mut col);
+                let mut at = 0;
+                for ch in 0..c {
+                    for (i, j) in (0..kernel).flat_map(|i| (0..kernel).map(move |j| (i, j))) {
+                        for (oy, ox) in (0..out).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+                            let want = match (win.source(oy, i, h), win.source(ox, j, w)) {
+                                (Some(iy), Some(ix)) => x[(ch * h + iy) * w + ix],
+                                _ => 0.0,
+                            };
+                            assert_eq!(col[at].to_bits(), want.to_bits(), "{win:?} {h}×{w} c {ch} k ({i}, {j}) o ({oy}, {ox})");
+                            at += 1;
+                        }
+                    }
+                }
+            }
         }
     }
 
