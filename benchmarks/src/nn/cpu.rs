@@ -353,11 +353,9 @@ pub fn col2im<T: Real>(col: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow
         for i in 0..kernel {
             for j in 0..kernel {
                 let row = &col[((c * kernel + i) * kernel + j) * plane..][..plane];
-                // The outputs whose tap j reads inside a row: ox in lo..hi.
-                let lo = (0..ow).find(|&o| win.source(o, j, w).is_some());
-                let Some(lo) = lo else { continue };
-                let hi = (lo..ow).take_while(|&o| win.source(o, j, w).is_some()).last().map_or(lo, |o| o + 1);
-                let ix0 = win.source(lo, j, w).unwrap_or(0);
+                // The outputs whose tap j reads inside a row: ox in lo..hi, the first reading ix0.
+                let (lo, hi) = win.inside(j, w, ow);
+                let Some(ix0) = win.source(lo, j, w).filter(|_| hi > lo) else { continue };
                 for oy in 0..oh {
                     let Some(iy) = win.source(oy, i, h) else { continue };
                     let src = &row[oy * ow + lo..oy * ow + hi];
@@ -501,9 +499,10 @@ pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]:
                     shifted_plane(src, [h, w], [i * win.dilation, j * win.dilation], win.padding, row);
                     continue;
                 }
-                // The output columns whose source column is inside, `lo..hi`: a strided read.
+                // The output columns whose source column is inside, `lo..hi`: a strided read
+                // from the first one's source column.
                 let (lo, hi) = win.inside(j, w, ow);
-                let first = (lo * win.stride + j * win.dilation).wrapping_sub(win.padding);
+                let first = win.source(lo, j, w).filter(|_| hi > lo);
                 for oy in 0..oh {
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
                     match win.source(oy, i, h) {
@@ -511,7 +510,7 @@ pub fn im2col<T: Real>(x: &[T], [c_in, h, w]: [usize; 3], win: Window, [oh, ow]:
                         Some(iy) => {
                             dst[..lo].fill(T::ZERO);
                             dst[hi..].fill(T::ZERO);
-                            if hi > lo {
+                            if let Some(first) = first {
                                 let line = &src[iy * w + first..];
                                 for (v, &x) in dst[lo..hi].iter_mut().zip(line.iter().step_by(win.stride)) {
                                     *v = x;
