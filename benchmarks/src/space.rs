@@ -301,6 +301,20 @@ pub struct SpaceInfo {
     pub data_files: &'static [CheckedFile],
     /// The space's archs as genes, if it can be searched (`swapnas search`).
     pub genome: Option<Genome>,
+    /// Label-free features of an arch's graph that few-shot learners may read, if declared.
+    pub graph_features: Option<GraphFeatures>,
+}
+
+/// Features of an arch's graph, read from its label alone — no network is built and no label
+/// of any arch is read — that a few-shot learner may read beside the proxies' scores (the
+/// `gp_graph` learner), as GRAF (Kadlecová et al., ICML 2024) feeds a predictor graph
+/// features beside zero-cost proxies. The space says what each one is.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphFeatures {
+    /// One short name per feature, in the order [`GraphFeatures::compute`] returns them.
+    pub names: &'static [&'static str],
+    /// The features of an arch written in the space's canonical encoding (a candidate's label).
+    pub compute: fn(&str) -> Result<Vec<f64>>,
 }
 
 impl SpaceInfo {
@@ -318,6 +332,7 @@ impl SpaceInfo {
         published_searches: &[],
         data_files: &[],
         genome: None,
+        graph_features: None,
     };
 }
 
@@ -366,6 +381,10 @@ pub trait SearchSpace: Send + Sync {
     /// The space's archs as genes, if it can be searched.
     fn genome(&self) -> Option<&Genome> {
         self.info().genome.as_ref()
+    }
+    /// Label-free graph features of its archs, if the space declares them.
+    fn graph_features(&self) -> Option<&GraphFeatures> {
+        self.info().graph_features.as_ref()
     }
     /// The run name (cache key part, [`Loaded::name`]) of the networks
     /// [`SearchSpace::reference_candidate`] builds for `task`.

@@ -573,10 +573,11 @@ fn data_commands_default_to_the_runs_data_directory() {
     let _ = std::fs::remove_dir_all(home);
 }
 
-/// `--few-shot K,…`: per K and learner (greedy, GP) a row of ρ and τ on the unlabelled archs
-/// (mean ± sd over the draws) beside the run's ensembles on the same archs, in few_shot.md /
-/// .csv; a K that leaves nothing to predict says so; a K below 3 or an unknown learner is a
-/// usage error naming the flag.
+/// `--few-shot K,…`: per K and learner (greedy, GP, and on NB201, which declares graph
+/// features, the GP on them too) a row of ρ and τ on the unlabelled archs (mean ± sd over the
+/// draws) beside the run's ensembles on the same archs, in few_shot.md / .csv; a K that leaves
+/// nothing to predict says so; a K below 3 or an unknown learner is a usage error naming the
+/// flag, and `gp_graph` on a space without graph features an error naming the space.
 #[test]
 fn few_shot_reports_rho_on_the_unlabelled_archs() {
     let out = temp_dir("few-shot");
@@ -592,16 +593,19 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let md = std::fs::read_to_string(out.join("few_shot.md")).unwrap();
     assert!(md.contains("30 archs") && md.contains("3 draws") && md.contains("params+synflow ρ, same archs"), "{md}");
-    for learner in ["greedy", "gp"] {
+    for learner in ["greedy", "gp", "gp_graph"] {
         assert!(md.contains(&format!("| 10 | {learner} | 0.")) || md.contains(&format!("| 10 | {learner} | -0.")), "{md}");
         assert!(md.contains(&format!("| 30 | {learner} | — (needs 3 ≤ K < 30)")), "{md}");
     }
     assert!(md.contains("all members; median ℓ"), "the GP rows give their fits: {md}");
+    assert!(md.contains("all members and 9 graph features; median ℓ"), "{md}");
+    assert!(md.contains("graph features (9, no label read): edges_none,") && md.contains("open_path_edges_min."), "{md}");
     let csv = std::fs::read_to_string(out.join("few_shot.csv")).unwrap();
     let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
-    assert_eq!(rows.len(), 2, "one row per learner for K = 10: {csv}");
+    assert_eq!(rows.len(), 3, "one row per learner for K = 10: {csv}");
     assert_eq!(&rows[0][..4], ["10", "greedy", "3", "20"], "{csv}");
     assert_eq!(&rows[1][..4], ["10", "gp", "3", "20"], "{csv}");
+    assert_eq!(&rows[2][..4], ["10", "gp_graph", "3", "20"], "{csv}");
     let o = swapnas().args(["--bench", "nb201", "--few-shot", "2"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--few-shot"));
@@ -609,7 +613,16 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--few-shot-learners") && err.contains("`forest` is not a few-shot learner") && err.contains("greedy, gp"),
+        err.contains("--few-shot-learners")
+            && err.contains("`forest` is not a few-shot learner")
+            && err.contains("greedy, gp, gp_graph"),
+        "{err}"
+    );
+    let o = swapnas().args(["--bench", "nb101", "--few-shot", "10", "--few-shot-learners", "greedy,gp_graph"]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--few-shot-learners gp_graph: --bench nb101 declares no graph features") && err.contains("greedy or gp"),
         "{err}"
     );
     std::fs::remove_dir_all(out).unwrap();

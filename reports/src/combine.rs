@@ -195,24 +195,30 @@ pub fn fit_out_of_fold(members: &[Vec<f64>], accuracy: &[f64], k: usize, seed: u
     Fitted { scores, folds, k, seed }
 }
 
-/// What learns from the labelled archs in few-shot prediction. Both read the same features: each
-/// member's scores as normalised ranks among the labelled archs, an unlabelled arch placed where
-/// its score falls among theirs; the target is the labelled archs' accuracy rank.
+/// What learns from the labelled archs in few-shot prediction. All read the same member
+/// features: each member's scores as normalised ranks among the labelled archs, an unlabelled
+/// arch placed where its score falls among theirs; the target is the labelled archs' accuracy
+/// rank. `GpGraph` also reads the space's graph features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Learner {
     /// Greedy member choice and least-squares weights, as a fold of [`fit_out_of_fold`].
     Greedy,
     /// A Gaussian process on every member ([`crate::gp`]).
     Gp,
+    /// The same Gaussian process on every member and every graph feature of the arch (each
+    /// scaled to [0, 1] over the labelled archs, the range of the member features), as GRAF
+    /// (Kadlecová et al., ICML 2024) feeds a predictor graph features beside zero-cost proxies.
+    GpGraph,
 }
 
 impl Learner {
-    pub const ALL: [Learner; 2] = [Learner::Greedy, Learner::Gp];
+    pub const ALL: [Learner; 3] = [Learner::Greedy, Learner::Gp, Learner::GpGraph];
 
     pub fn name(self) -> &'static str {
         match self {
             Learner::Greedy => "greedy",
             Learner::Gp => "gp",
+            Learner::GpGraph => "gp_graph",
         }
     }
 
@@ -220,7 +226,13 @@ impl Learner {
         match self {
             Learner::Greedy => "greedy member choice, least-squares weights",
             Learner::Gp => "Gaussian process (constant × RBF + white noise, marginal likelihood) on every member",
+            Learner::GpGraph => "the same Gaussian process on every member and the space's graph features",
         }
+    }
+
+    /// Whether it reads the space's graph features.
+    pub fn needs_graph(self) -> bool {
+        self == Learner::GpGraph
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -251,11 +263,19 @@ pub struct FewShotDraw {
 /// Few-shot prediction with `k` labels: for each seed, `k` archs drawn at random are
 /// labelled, `learner` is fitted on them alone and scores every other arch, whose accuracies
 /// enter nothing but the ρ reported for that draw. The draws depend on the seeds only, so every
-/// learner sees the same labelled archs.
-pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64], learner: Learner) -> Vec<FewShotDraw> {
+/// learner sees the same labelled archs. `graph`: per graph feature, its value for every arch
+/// (read by [`Learner::GpGraph`] only, which gives no draws without them).
+pub fn few_shot(
+    members: &[Vec<f64>],
+    graph: &[Vec<f64>],
+    accuracy: &[f64],
+    k: usize,
+    seeds: &[u64],
+    learner: Learner,
+) -> Vec<FewShotDraw> {
     let n = accuracy.len();
     let mut draws = Vec::new();
-    if k < 3 || k >= n {
+    if k < 3 || k >= n || (learner.needs_graph() && graph.is_empty()) {
         return draws;
     }
     for &seed in seeds {
@@ -270,8 +290,15 @@ pub fn few_shot(members: &[Vec<f64>], accuracy: &[f64], k: usize, seeds: &[u64],
                 let scores = score_held_out(members, &fit, &labelled, rest);
                 (LearnerFit::Greedy(fit), scores)
             }
-            Learner::Gp => {
-                let (x, x_rest) = rank_features(members, &labelled, rest);
+            Learner::Gp | Learner::GpGraph => {
+                let (mut x, mut x_rest) = rank_features(members, &labelled, rest);
+                if learner.needs_graph() {
+                    for feature in graph {
+                        let (train, others) = scaled_to_train(feature, &labelled, rest);
+                        x.iter_mut().zip(train).for_each(|(row, v)| row.push(v));
+                        x_rest.iter_mut().zip(others).for_each(|(row, v)| row.push(v));
+                    }
+                }
                 let (fit, scores) = crate::gp::fit_predict(&x, &train_ranks(accuracy, &labelled), &x_rest);
                 (LearnerFit::Gp(fit), scores)
             }
@@ -293,6 +320,16 @@ fn rank_features(members: &[Vec<f64>], train: &[usize], rest: &[usize]) -> (Vec<
         rows(members.iter().map(|m| train_ranks(m, train)).collect(), train.len()),
         rows(members.iter().map(|m| placed(m, train, rest)).collect(), rest.len()),
     )
+}
+
+/// A feature's values on the `train` archs and the `rest`, scaled so that the train archs span
+/// [0, 1] (a constant feature is 0 on them; the rest may fall outside); uses no accuracy.
+fn scaled_to_train(feature: &[f64], train: &[usize], rest: &[usize]) -> (Vec<f64>, Vec<f64>) {
+    let (lo, hi) =
+        train.iter().map(|&i| feature[i]).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let scale = |ids: &[usize]| ids.iter().map(|&i| (feature[i] - lo) / span).collect();
+    (scale(train), scale(rest))
 }
 
 /// Mean and sample standard deviation of a statistic over draws (NaN sd for one draw).
@@ -319,18 +356,20 @@ mod tests {
         let a = c_noise(&mut rng, n);
         let b = c_noise(&mut rng, n);
         let acc: Vec<f64> = (0..n).map(|i| a[i] + 0.5 * b[i] + 0.05 * rng.random::<f64>()).collect();
+        // The graph feature repeats an informative member: every learner reads what it needs.
+        let graph = [b.clone()];
         let members = [a.clone(), b, c_noise(&mut rng, n)];
         let mut shuffled = acc.clone();
         shuffled.shuffle(&mut rng);
         let mut labelled = Vec::new();
         for learner in Learner::ALL {
-            let draws = few_shot(&members, &acc, 30, &[1, 2, 3, 4, 5], learner);
+            let draws = few_shot(&members, &graph, &acc, 30, &[1, 2, 3, 4, 5], learner);
             assert_eq!(draws.len(), 5);
             let (rho, _) = mean_sd(&draws.iter().map(|d| d.rho).collect::<Vec<_>>());
             assert!(rho > spearman_rho(&a, &acc) + 0.05 && rho > 0.9, "{learner:?}: few-shot ρ {rho}");
             assert!(draws.iter().all(|d| d.labelled.len() == 30 && d.labelled.windows(2).all(|w| w[0] < w[1])));
             labelled.push(draws.iter().map(|d| d.labelled.clone()).collect::<Vec<_>>());
-            let draws = few_shot(&members, &shuffled, 30, &(1..=20).collect::<Vec<_>>(), learner);
+            let draws = few_shot(&members, &graph, &shuffled, 30, &(1..=20).collect::<Vec<_>>(), learner);
             let rhos: Vec<f64> = draws.iter().map(|d| d.rho).filter(|r| r.is_finite()).collect();
             let (mean, _) = mean_sd(&rhos);
             assert!(rhos.len() >= 15 && mean.abs() < 0.05, "{learner:?}, shuffled target: mean ρ {mean} over {rhos:?}");
@@ -340,9 +379,37 @@ mod tests {
                     "each fit finds some training ρ"
                 );
             }
-            assert!(few_shot(&members, &acc, 400, &[1], learner).is_empty(), "k = n leaves nothing to predict");
+            assert!(few_shot(&members, &graph, &acc, 400, &[1], learner).is_empty(), "k = n leaves nothing to predict");
         }
-        assert_eq!(labelled[0], labelled[1], "the draws depend on the seeds only");
+        assert!(labelled.windows(2).all(|w| w[0] == w[1]), "the draws depend on the seeds only");
+    }
+
+    /// `gp_graph` learns from a graph feature that no member carries, and scaling it over the
+    /// labelled archs lets no unlabelled accuracy in: against a shuffled target its ρ on the rest
+    /// is ≈ 0. Without graph features it gives no draws.
+    #[test]
+    fn gp_graph_reads_what_the_members_lack_and_leaks_nothing() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let n = 300;
+        let a = c_noise(&mut rng, n);
+        // A graph feature on another scale, as counts are.
+        let g: Vec<f64> = (0..n).map(|_| (rng.random::<f64>() * 6.0).floor()).collect();
+        let acc: Vec<f64> = (0..n).map(|i| a[i] + g[i] / 6.0 + 0.05 * rng.random::<f64>()).collect();
+        let members = [a, c_noise(&mut rng, n)];
+        let graph = [g];
+        let seeds: Vec<u64> = (1..=5).collect();
+        let rho = |learner, acc: &[f64], seeds: &[u64]| {
+            let draws = few_shot(&members, &graph, acc, 40, seeds, learner);
+            assert_eq!(draws.len(), seeds.len());
+            mean_sd(&draws.iter().map(|d| d.rho).collect::<Vec<_>>()).0
+        };
+        let (with, without) = (rho(Learner::GpGraph, &acc, &seeds), rho(Learner::Gp, &acc, &seeds));
+        assert!(with > 0.9 && with > without + 0.1, "gp_graph ρ {with}, gp ρ {without}");
+        let mut shuffled = acc.clone();
+        shuffled.shuffle(&mut rng);
+        let mean = rho(Learner::GpGraph, &shuffled, &(1..=20).collect::<Vec<_>>());
+        assert!(mean.abs() < 0.05, "shuffled target: mean ρ {mean}");
+        assert!(few_shot(&members, &[], &acc, 40, &seeds, Learner::GpGraph).is_empty());
     }
 
     fn c_noise(rng: &mut impl Rng, n: usize) -> Vec<f64> {

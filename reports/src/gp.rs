@@ -1,5 +1,5 @@
 //! A small Gaussian process regressor, the few-shot learner beside the greedy least-squares fit
-//! (`combine::Learner::Gp`).
+//! (`combine::Learner::Gp`; `Learner::GpGraph` gives it the space's graph features too).
 //!
 //! The model is scikit-learn's `GaussianProcessRegressor(ConstantKernel × RBF + WhiteKernel,
 //! normalize_y=True)`, the learner `scripts/few_shot_learners.py` measured: targets

@@ -59,9 +59,11 @@ pub struct RunArgs {
     pub few_shot_seeds: u64,
 
     /// The learners --few-shot fits, each on the same labelled archs: `greedy` (greedy member
-    /// choice, least-squares weights, as --fitted) and `gp` (a Gaussian process on every member;
-    /// constant × RBF + white noise, hyperparameters by marginal likelihood).
-    #[arg(long, value_name = "L,…", value_delimiter = ',', default_value = "greedy,gp", value_parser = parse_learner)]
+    /// choice, least-squares weights, as --fitted), `gp` (a Gaussian process on every member;
+    /// constant × RBF + white noise, hyperparameters by marginal likelihood) and `gp_graph` (the
+    /// same GP on every member and the space's graph features, where the space declares them)
+    /// [default: greedy,gp, and gp_graph where the space declares graph features].
+    #[arg(long, value_name = "L,…", value_delimiter = ',', value_parser = parse_learner)]
     pub few_shot_learners: Vec<Learner>,
 
     /// Score only shard I of N of the arch sample (archs I, I+N, I+2N, … of the same sample
@@ -120,6 +122,26 @@ fn parse_learner(text: &str) -> Result<Learner, String> {
     })
 }
 
+/// `--few-shot-learners` as given, checked against the space (a learner that reads graph
+/// features needs a space that declares them), or the default: `greedy`, `gp`, and `gp_graph`
+/// where the space declares graph features.
+fn few_shot_learners(target: &Target, given: &[Learner]) -> Result<Vec<Learner>> {
+    let has_graph = target.space.graph_features().is_some();
+    if given.is_empty() {
+        return Ok(Learner::ALL.into_iter().filter(|l| has_graph || !l.needs_graph()).collect());
+    }
+    if let Some(l) = given.iter().find(|l| l.needs_graph() && !has_graph) {
+        let others: Vec<&str> = Learner::ALL.iter().filter(|l| !l.needs_graph()).map(|l| l.name()).collect();
+        anyhow::bail!(
+            "--few-shot-learners {}: --bench {} declares no graph features for it to read; use {} (or a space that declares them, e.g. nb201)",
+            l.name(),
+            target.space.name(),
+            others.join(" or ")
+        );
+    }
+    Ok(given.to_vec())
+}
+
 /// `--shard I/N` → (I, N), 1 ≤ I ≤ N.
 pub fn parse_shard(text: &str) -> Result<(usize, usize)> {
     let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)));
@@ -152,7 +174,7 @@ impl RunConfig {
             few_shot: FewShot {
                 ks: args.few_shot.iter().map(|&k| k as usize).collect(),
                 draws: args.few_shot_seeds as usize,
-                learners: args.few_shot_learners.clone(),
+                learners: few_shot_learners(&target, &args.few_shot_learners)?,
             },
             shard: args.shard.as_deref().map(parse_shard).transpose()?,
             cache_only: false,
@@ -204,7 +226,8 @@ pub fn run_task(config: &RunConfig) -> Result<CorrelationTable> {
     let scored = score_task(config, None)?;
     let ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns } = &scored;
     if !config.few_shot.ks.is_empty() {
-        let report = few_shot_report(config, rows, columns, accuracies, engine.proxies.len());
+        let graph = graph_columns(config, loaded)?;
+        let report = few_shot_report(config, rows, columns, &graph, accuracies, engine.proxies.len());
         outputs.write("few_shot.md", &report.0)?;
         outputs.write("few_shot.csv", &report.1)?;
         println!("{}", report.0);
@@ -313,12 +336,36 @@ pub fn score_task(config: &RunConfig, archs: Option<&[String]>) -> Result<Scored
     Ok(ScoredTask { loaded, engine, outputs, results, accuracies, rows, columns })
 }
 
+/// The space's graph features of every candidate, per feature a column (empty when no learner
+/// of the run reads them), with their names.
+fn graph_columns(config: &RunConfig, loaded: &swapnas_benchmarks::Loaded) -> Result<(Vec<&'static str>, Vec<Vec<f64>>)> {
+    let declared = config.target.space.graph_features();
+    let (Some(features), true) = (declared, config.few_shot.learners.iter().any(|l| l.needs_graph())) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let mut columns = vec![Vec::with_capacity(loaded.candidates.len()); features.names.len()];
+    for c in &loaded.candidates {
+        let values = (features.compute)(&c.label)?;
+        anyhow::ensure!(
+            values.len() == columns.len(),
+            "--bench {} computed {} graph features for `{}` but declares {}",
+            config.target.space.name(),
+            values.len(),
+            c.label,
+            columns.len()
+        );
+        columns.iter_mut().zip(values).for_each(|(col, v)| col.push(v));
+    }
+    Ok((features.names.to_vec(), columns))
+}
+
 /// `--few-shot`: per K and learner, the draws' ρ and τ on the unlabelled archs (mean ± sd), what
 /// the fits chose, and each label-free ensemble of the run on the same archs. Markdown and CSV.
 fn few_shot_report(
     config: &RunConfig,
     rows: &[TableRow],
     columns: &[Vec<f64>],
+    (graph_names, graph): &(Vec<&'static str>, Vec<Vec<f64>>),
     accuracies: &[f64],
     single: usize,
 ) -> (String, String) {
@@ -332,9 +379,13 @@ fn few_shot_report(
     let seeds: Vec<u64> = (0..plan.draws as u64).map(|i| config.seed + i).collect();
     let n = accuracies.len();
     let learners: Vec<String> = plan.learners.iter().map(|l| format!("`{}` ({})", l.name(), l.about())).collect();
+    let graph_text = match graph_names.len() {
+        0 => String::new(),
+        g => format!(" The space's graph features ({g}, no label read): {}.", graph_names.join(", ")),
+    };
     let mut md = format!(
         "## Few-shot prediction ({n} archs; each draw labels K archs at random and is scored on the other n − K only; {} draws, seeds {}…)\n\n\
-         Candidates: {}. Learners, each on the same labelled archs: {}. ρ/τ: mean ± sd over draws.\n\n| K | learner | ρ | τ | fit (draws) |",
+         Candidates: {}. Learners, each on the same labelled archs: {}.{graph_text} ρ/τ: mean ± sd over draws.\n\n| K | learner | ρ | τ | fit (draws) |",
         plan.draws,
         config.seed,
         usable.iter().map(|&m| rows[m].proxy.as_str()).collect::<Vec<_>>().join(", "),
@@ -352,7 +403,7 @@ fn few_shot_report(
         // rest is taken once per K.
         let mut on_rest: Option<Vec<(f64, f64)>> = None;
         for &learner in &plan.learners {
-            let found = few_shot(&members, accuracies, k, &seeds, learner);
+            let found = few_shot(&members, graph, accuracies, k, &seeds, learner);
             if found.is_empty() {
                 md.push_str(&format!(
                     "| {k} | {} | — (needs 3 ≤ K < {n}) | | |{}\n",
@@ -366,7 +417,7 @@ fn few_shot_report(
             md.push_str(&format!(
                 "| {k} | {} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |",
                 learner.name(),
-                fits_text(found.iter().map(|d| &d.fit), &usable, rows)
+                fits_text(found.iter().map(|d| &d.fit), &usable, rows, if learner.needs_graph() { graph.len() } else { 0 })
             ));
             csv.push_str(&format!("{k},{},{},{},{rho},{rho_sd},{tau},{tau_sd}", learner.name(), found.len(), n - k));
             let ensembles_on_rest = on_rest.get_or_insert_with(|| {
@@ -400,7 +451,7 @@ fn few_shot_report(
 
 /// The greedy fits' chosen members (with how many draws chose each), or the GP fits'
 /// median length scale and noise ratio.
-fn fits_text<'a>(fits: impl Iterator<Item = &'a LearnerFit>, usable: &[usize], rows: &[TableRow]) -> String {
+fn fits_text<'a>(fits: impl Iterator<Item = &'a LearnerFit>, usable: &[usize], rows: &[TableRow], graph: usize) -> String {
     let (mut greedy, mut gp) = (Vec::new(), Vec::new());
     for f in fits {
         match f {
@@ -416,7 +467,8 @@ fn fits_text<'a>(fits: impl Iterator<Item = &'a LearnerFit>, usable: &[usize], r
             v[v.len() / 2]
         };
         parts.push(format!(
-            "all members; median ℓ {:.3}, noise/signal {:.3}",
+            "all members{}; median ℓ {:.3}, noise/signal {:.3}",
+            if graph > 0 { format!(" and {graph} graph features") } else { String::new() },
             median(gp.iter().map(|f| f.length_scale).collect()),
             median(gp.iter().map(|f| f.noise_ratio).collect())
         ));

@@ -119,6 +119,37 @@ impl Nb201Arch {
         Self::from_ordinal(r).expect("a representative is an arch of the space")
     }
 
+    /// Its graph features ([`GRAPH_FEATURES`]): how many edges carry each op (`none`,
+    /// `skip_connect`, `nor_conv_1x1`, `nor_conv_3x3`, `avg_pool_3x3`); how many of the cell's
+    /// four input → output paths (1→4, 1→2→4, 1→3→4, 1→2→3→4) have no `none` edge; the most and
+    /// the fewest convolutions (1×1 or 3×3 edges) on such a path; and the shortest such path's
+    /// edges. Without such a path (the cell's output is 0) the conv counts are −1 and the
+    /// shortest path 4, one beyond the longest.
+    ///
+    /// The op counts are GRAF's `op_count` and the shortest path its `min_path_len` with `none`
+    /// banned (Kadlecová et al., ICML 2024); the path count and the conv depth along open paths
+    /// are ours (GRAF's `max_op_on_path` weighs the other ops of a path against the counted
+    /// ones, which this does not). The nine were written down, then tried in the `gp_graph`
+    /// few-shot learner on NB201 CIFAR-100's accuracies and kept there over GRAF's own 185 NB201
+    /// features (README, "Graph features beside the proxies"): chosen with accuracies in view.
+    pub fn graph_features(&self) -> [f64; 9] {
+        const ORDER: [Nb201Op; 5] = [Nb201Op::None, Nb201Op::Skip, Nb201Op::Conv1x1, Nb201Op::Conv3x3, Nb201Op::AvgPool3x3];
+        const PATHS: [&[(usize, usize)]; 4] = [&[(1, 4)], &[(1, 2), (2, 4)], &[(1, 3), (3, 4)], &[(1, 2), (2, 3), (3, 4)]];
+        let mut f = [0.0; 9];
+        for (slot, op) in f.iter_mut().zip(ORDER) {
+            *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
+        }
+        let open: Vec<&[(usize, usize)]> =
+            PATHS.into_iter().filter(|p| p.iter().all(|&(a, b)| self.op(a, b) != Nb201Op::None)).collect();
+        let convs =
+            |p: &[(usize, usize)]| p.iter().filter(|&&(a, b)| matches!(self.op(a, b), Nb201Op::Conv1x1 | Nb201Op::Conv3x3)).count();
+        f[5] = open.len() as f64;
+        f[6] = open.iter().map(|p| convs(p) as f64).fold(-1.0, f64::max);
+        f[7] = open.iter().map(|p| convs(p) as f64).reduce(f64::min).unwrap_or(-1.0);
+        f[8] = open.iter().map(|p| p.len() as f64).reduce(f64::min).unwrap_or(4.0);
+        f
+    }
+
     fn parse_tuple(s: &str) -> Result<Self> {
         let parts = crate::data::literal::int_sequence(s).context("a tuple must be written (a, b, c, d, e, f)")?;
         if parts.len() != 6 {
@@ -168,6 +199,19 @@ impl Nb201Arch {
     }
 }
 
+/// The names of [`Nb201Arch::graph_features`], in order.
+pub const GRAPH_FEATURES: [&str; 9] = [
+    "edges_none",
+    "edges_skip_connect",
+    "edges_nor_conv_1x1",
+    "edges_nor_conv_3x3",
+    "edges_avg_pool_3x3",
+    "open_paths",
+    "open_path_convs_max",
+    "open_path_convs_min",
+    "open_path_edges_min",
+];
+
 /// [`EDGES`] with the cell input numbered 0.
 const CELL_EDGES: [(usize, usize); 6] = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)];
 
@@ -204,6 +248,22 @@ impl fmt::Display for Nb201Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The features of cells whose paths are counted by hand.
+    #[test]
+    fn graph_features_count_ops_and_open_paths() {
+        // 1→2 skip, 1→3 3×3, 1→4 1×1, 2→3 3×3, 2→4 3×3, 3→4 none: open paths 1→4 (one conv)
+        // and 1→2→4 (one); 1→3→4 and 1→2→3→4 end in `none`.
+        let a: Nb201Arch = "(0, 2, 3, 2, 2, 1)".parse().unwrap();
+        assert_eq!(a.graph_features(), [1.0, 1.0, 1.0, 3.0, 0.0, 2.0, 1.0, 1.0, 1.0]);
+        // Every edge a 3×3 conv: four paths of 1–3 convs, the shortest one edge.
+        assert_eq!(Nb201Arch([Nb201Op::Conv3x3; 6]).graph_features(), [0.0, 0.0, 0.0, 6.0, 0.0, 4.0, 3.0, 1.0, 1.0]);
+        // 1→2→3→4 only (pool, skip, 1×1): one open path of 3 edges, one conv.
+        let chain: Nb201Arch = "|avg_pool_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|".parse().unwrap();
+        assert_eq!(chain.graph_features(), [3.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 3.0]);
+        // No open path: the output is 0.
+        assert_eq!(Nb201Arch([Nb201Op::None; 6]).graph_features(), [6.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, 4.0]);
+    }
 
     #[test]
     fn both_encodings_agree() {

@@ -7,7 +7,7 @@ mod net;
 mod queries;
 mod table;
 
-pub use arch::{function_classes, Nb201Arch, Nb201Op, EDGES, NUM_ARCHS};
+pub use arch::{function_classes, Nb201Arch, Nb201Op, EDGES, GRAPH_FEATURES, NUM_ARCHS};
 pub use net::{Nb201Builder, Nb201Config, Nb201Net};
 pub use table::{Nb201Record, Nb201Table, Nb201Task, NB201_ARCHIVE};
 
@@ -15,7 +15,7 @@ use crate::data::data_dir::{sha256_file, DataDir, DataFile};
 use crate::genome::{always_valid, Genome};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{Representative, SpaceInfo};
+use crate::space::{GraphFeatures, Representative, SpaceInfo};
 use crate::space::{
     AccuracyColumn, Candidate, CheckedFile, PublishedSearch, QueryTable, Head, InputPrep, Loaded, Loss, Metric, Published, Reference, Request, SearchSpace,
     TargetSource, Task,
@@ -138,8 +138,14 @@ const INFO: SpaceInfo = SpaceInfo {
         table_complete: true,
         largest_params: Some(genome_largest),
     }),
+    graph_features: Some(GraphFeatures { names: &GRAPH_FEATURES, compute: graph_features }),
     ..SpaceInfo::EMPTY
 };
+
+/// [`Nb201Arch::graph_features`] of an arch label.
+fn graph_features(label: &str) -> Result<Vec<f64>> {
+    Ok(label.parse::<Nb201Arch>()?.graph_features().to_vec())
+}
 
 /// RoBoT's NB201 row (ICLR 2024, Table 2: 10 runs, T = 20, 3,051 GPU-s on a 1080Ti).
 const fn robot(task: &'static str, value: f64) -> PublishedSearch {
