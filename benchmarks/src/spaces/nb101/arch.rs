@@ -198,6 +198,48 @@ impl Nb101Spec {
         self.ops.len()
     }
 
+    /// Its graph features ([`GRAPH_FEATURES`]), of the pruned cell: its vertices of each op
+    /// (3×3 conv, 1×1 conv, 3×3 max pool) and its edges; how many input → output paths it has;
+    /// the most and the fewest convolutions (1×1 or 3×3 vertices) on one of them; and the
+    /// shortest and the longest one's edges. Written down for `gp_graph` as NB201's nine were
+    /// (op counts, GRAF's `op_count`; the shortest path, its `min_path_len`; Kadlecová et al.,
+    /// ICML 2024), with the longest path beside it since NB101's cells vary in depth, **before**
+    /// any NB101 accuracy was looked at with them.
+    pub fn graph_features(&self) -> [f64; 9] {
+        let n = self.num_vertices();
+        let count = |op: Nb101Op| self.ops.iter().filter(|&&o| o == op).count() as f64;
+        let is_conv = |v: usize| matches!(self.ops[v], Nb101Op::Conv1x1 | Nb101Op::Conv3x3);
+        // Per vertex, over the paths from the input to it: how many, and the fewest / most
+        // convs and edges on one (vertices are in topological order: edges go from u < v).
+        let mut paths = vec![0.0f64; n];
+        let (mut convs, mut edges) = (vec![(f64::INFINITY, f64::NEG_INFINITY); n], vec![(f64::INFINITY, f64::NEG_INFINITY); n]);
+        paths[0] = 1.0;
+        convs[0] = (0.0, 0.0);
+        edges[0] = (0.0, 0.0);
+        for v in 1..n {
+            let c = if is_conv(v) { 1.0 } else { 0.0 };
+            let from: Vec<usize> = (0..v).filter(|&u| self.matrix[u][v] && paths[u] > 0.0).collect();
+            for u in from {
+                paths[v] += paths[u];
+                convs[v] = (convs[v].0.min(convs[u].0 + c), convs[v].1.max(convs[u].1 + c));
+                edges[v] = (edges[v].0.min(edges[u].0 + 1.0), edges[v].1.max(edges[u].1 + 1.0));
+            }
+        }
+        let out = n - 1;
+        let edge_count = self.matrix.iter().flatten().filter(|&&e| e).count() as f64;
+        [
+            count(Nb101Op::Conv3x3),
+            count(Nb101Op::Conv1x1),
+            count(Nb101Op::MaxPool3x3),
+            edge_count,
+            paths[out],
+            convs[out].1,
+            convs[out].0,
+            edges[out].0,
+            edges[out].1,
+        ]
+    }
+
     /// Channels of every vertex of a cell from `c_in` to `c_out` channels (`nasbench`'s
     /// `compute_vertex_channels`): the output's channels are split among the vertices feeding
     /// it (the first ones get the remainder), and every other interior vertex takes the max of
@@ -250,9 +292,44 @@ impl fmt::Display for Nb101Arch {
     }
 }
 
+/// The names of [`Nb101Spec::graph_features`], in order.
+pub const GRAPH_FEATURES: [&str; 9] = [
+    "vertices_conv3x3",
+    "vertices_conv1x1",
+    "vertices_maxpool3x3",
+    "edges",
+    "paths",
+    "path_convs_max",
+    "path_convs_min",
+    "path_edges_min",
+    "path_edges_max",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The features of cells whose paths are counted by hand, after pruning.
+    #[test]
+    fn graph_features_count_ops_and_paths_of_the_pruned_cell() {
+        use Nb101Op::*;
+        let mut m = [[false; NUM_VERTICES]; NUM_VERTICES];
+        // 0→1 (3×3) →2 (1×1) →6, 0→3 (pool) →6, 0→6, and vertex 4 (3×3) fed by 1 but feeding
+        // nothing, vertex 5 (1×1) isolated: both pruned away.
+        for (a, b) in [(0, 1), (1, 2), (2, 6), (0, 3), (3, 6), (0, 6), (1, 4)] {
+            m[a][b] = true;
+        }
+        let arch = Nb101Arch::new(m, [Input, Conv3x3, Conv1x1, MaxPool3x3, Conv3x3, Conv1x1, Output]).unwrap();
+        // Paths: 0→1→2→6 (2 convs, 3 edges), 0→3→6 (0, 2), 0→6 (0, 1).
+        assert_eq!(arch.pruned().graph_features(), [1.0, 1.0, 1.0, 6.0, 3.0, 2.0, 0.0, 1.0, 3.0]);
+        // A diamond: 0→1, 0→2, 1→3, 2→3, 3→6, with 1 and 2 convs, 3 a pool (4 and 5 pruned).
+        let mut m = [[false; NUM_VERTICES]; NUM_VERTICES];
+        for (a, b) in [(0, 1), (0, 2), (1, 3), (2, 3), (3, 6)] {
+            m[a][b] = true;
+        }
+        let arch = Nb101Arch::new(m, [Input, Conv3x3, Conv1x1, MaxPool3x3, Conv3x3, Conv3x3, Output]).unwrap();
+        assert_eq!(arch.pruned().graph_features(), [1.0, 1.0, 1.0, 5.0, 2.0, 1.0, 1.0, 3.0, 3.0]);
+    }
 
     /// `graph_util.hash_module` run in Python on two cells (the values it printed); an
     /// isomorphic relabelling of the interior vertices keeps the hash, another op changes it.

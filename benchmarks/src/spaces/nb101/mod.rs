@@ -6,14 +6,14 @@ mod arch;
 mod net;
 mod table;
 
-pub use arch::{Nb101Arch, Nb101Op, Nb101Spec, MAX_EDGES, NUM_VERTICES};
+pub use arch::{Nb101Arch, Nb101Op, Nb101Spec, GRAPH_FEATURES, MAX_EDGES, NUM_VERTICES};
 pub use net::{Nb101Builder, Nb101Config, Nb101Net};
 pub use table::{load_nb101, load_nb101_zc, nb101_from_archive, Nb101Record, NB101_ARCHIVE};
 
 use crate::data::data_dir::{DataDir, DataFile};
 use crate::images::ImageSet;
 use crate::sample::sample_indices;
-use crate::space::{AccuracyColumn, Candidate, CheckedFile, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, SpaceInfo, Task};
+use crate::space::{AccuracyColumn, Candidate, CheckedFile, GraphFeatures, Head, InputPrep, Loaded, Loss, Metric, TargetSource, Reference, Request, SearchSpace, SpaceInfo, Task};
 use crate::genome::Genome;
 use crate::NetworkBuilder;
 use anyhow::Result;
@@ -68,8 +68,14 @@ const INFO: SpaceInfo = SpaceInfo {
         table_complete: false,
         largest_params: None,
     }),
+    graph_features: Some(GraphFeatures { names: &GRAPH_FEATURES, compute: graph_features }),
     ..SpaceInfo::EMPTY
 };
+
+/// [`Nb101Spec::graph_features`] of an arch label (of its pruned cell).
+fn graph_features(label: &str) -> Result<Vec<f64>> {
+    Ok(label.parse::<Nb101Arch>()?.pruned().graph_features().to_vec())
+}
 
 /// The genome: the 21 entries above the diagonal of the 7×7 adjacency matrix (row-major), then
 /// the 5 interior vertices' ops (conv3×3, conv1×1, max pool); valid as `nasbench` checks a cell
