@@ -618,11 +618,15 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
             && err.contains("greedy, gp, gp_graph"),
         "{err}"
     );
-    let o = swapnas().args(["--bench", "nb301", "--few-shot", "10", "--few-shot-learners", "greedy,gp_graph"]).output().unwrap();
+    let o = swapnas()
+        .args(["--bench", "tnb101-micro", "--task", "class_scene", "--few-shot", "10", "--few-shot-learners", "greedy,gp_graph"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--few-shot-learners gp_graph: --bench nb301 declares no graph features") && err.contains("greedy or gp"),
+        err.contains("--few-shot-learners gp_graph: --bench tnb101-micro declares no graph features")
+            && err.contains("greedy or gp"),
         "{err}"
     );
     std::fs::remove_dir_all(out).unwrap();

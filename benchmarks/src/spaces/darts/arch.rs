@@ -102,6 +102,38 @@ impl DartsCell {
         Ok(())
     }
 
+    /// Its eleven graph features ([`GRAPH_FEATURES`] per cell): its edges of each op of
+    /// NB301's compact encoding (7); its edges that read the cell's inputs (states 0 and 1);
+    /// how many paths lead from the inputs to the output (which concatenates states 2..=5);
+    /// the longest such path's edges; and the most convolutions (separable or dilated) on one.
+    /// A `none` edge carries no path. Written down for `gp_graph` as NB201's and NB101's
+    /// (GRAF's `op_count` and node degree of the input; Kadlecová et al., ICML 2024) **before**
+    /// any NB301 accuracy was looked at with them.
+    pub fn graph_features(&self) -> [f64; 11] {
+        let mut f = [0.0; 11];
+        for (slot, op) in f.iter_mut().zip(DartsOp::COMPACT) {
+            *slot = self.0.iter().filter(|(o, _)| *o == op).count() as f64;
+        }
+        f[7] = self.0.iter().filter(|&&(o, i)| o != DartsOp::None && i < 2).count() as f64;
+        // Per state: paths from the inputs to it, the longest one's edges and most convs on one.
+        let mut paths = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+        let (mut longest, mut convs) = ([0.0f64; 6], [0.0f64; 6]);
+        for (e, &(op, input)) in self.0.iter().enumerate() {
+            if op == DartsOp::None || paths[input] == 0.0 {
+                continue;
+            }
+            let node = Self::target(e);
+            let conv = matches!(op, DartsOp::SepConv3x3 | DartsOp::SepConv5x5 | DartsOp::DilConv3x3 | DartsOp::DilConv5x5);
+            paths[node] += paths[input];
+            longest[node] = longest[node].max(longest[input] + 1.0);
+            convs[node] = convs[node].max(convs[input] + if conv { 1.0 } else { 0.0 });
+        }
+        f[8] = paths[2..].iter().sum();
+        f[9] = longest[2..].iter().copied().fold(0.0, f64::max);
+        f[10] = convs[2..].iter().copied().fold(0.0, f64::max);
+        f
+    }
+
     fn genotype_list(&self) -> String {
         let edges: Vec<String> = self.0.iter().map(|(op, i)| format!("('{}', {i})", op.name())).collect();
         format!("[{}]", edges.join(", "))
@@ -141,6 +173,12 @@ impl DartsArch {
             self.normal.genotype_list(),
             self.reduce.genotype_list()
         )
+    }
+
+    /// Its graph features: the normal cell's eleven, then the reduction cell's
+    /// ([`DartsCell::graph_features`], [`GRAPH_FEATURES`]).
+    pub fn graph_features(&self) -> Vec<f64> {
+        self.normal.graph_features().into_iter().chain(self.reduce.graph_features()).collect()
     }
 
     /// Whether any edge uses the zero op.
@@ -270,9 +308,58 @@ impl fmt::Display for DartsArch {
     }
 }
 
+/// The names of [`DartsArch::graph_features`], in order.
+pub const GRAPH_FEATURES: [&str; 22] = [
+    "normal_max_pool_3x3",
+    "normal_avg_pool_3x3",
+    "normal_skip_connect",
+    "normal_sep_conv_3x3",
+    "normal_sep_conv_5x5",
+    "normal_dil_conv_3x3",
+    "normal_dil_conv_5x5",
+    "normal_input_edges",
+    "normal_paths",
+    "normal_path_edges_max",
+    "normal_path_convs_max",
+    "reduce_max_pool_3x3",
+    "reduce_avg_pool_3x3",
+    "reduce_skip_connect",
+    "reduce_sep_conv_3x3",
+    "reduce_sep_conv_5x5",
+    "reduce_dil_conv_3x3",
+    "reduce_dil_conv_5x5",
+    "reduce_input_edges",
+    "reduce_paths",
+    "reduce_path_edges_max",
+    "reduce_path_convs_max",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The features of a cell whose paths are counted by hand.
+    #[test]
+    fn graph_features_count_ops_and_paths() {
+        use DartsOp::*;
+        // Node 2 ← 0 (sep3), 1 (skip); node 3 ← 2 (dil5), 0 (max); node 4 ← 3 (sep5), 1 (avg);
+        // node 5 ← 4 (sep3), 2 (none).
+        let cell = DartsCell([
+            (SepConv3x3, 0),
+            (SkipConnect, 1),
+            (DilConv5x5, 2),
+            (MaxPool3x3, 0),
+            (SepConv5x5, 3),
+            (AvgPool3x3, 1),
+            (SepConv3x3, 4),
+            (None, 2),
+        ]);
+        // Paths into node 2: 2, node 3: 2 + 1 = 3, node 4: 3 + 1 = 4, node 5: 4 (the `none`
+        // edge carries none): 13. Longest: 0→2→3→4→5, 4 edges, with 4 convs.
+        assert_eq!(cell.graph_features(), [1.0, 1.0, 1.0, 2.0, 1.0, 0.0, 1.0, 4.0, 13.0, 4.0, 4.0]);
+        let arch = DartsArch::new(cell, cell).unwrap();
+        assert_eq!(arch.graph_features().len(), GRAPH_FEATURES.len());
+    }
 
     /// Suite-Zero row idx 534 of zc_nasbench301.json.
     const COMPACT_534: &str = "[[(0, 0), (1, 5), (1, 1), (0, 1), (1, 3), (0, 3), (1, 3), (3, 2)], [(1, 0), (0, 2), (1, 3), (0, 3), (3, 0), (0, 1), (2, 0), (3, 6)]]";

@@ -6,7 +6,7 @@ mod arch;
 mod net;
 mod table;
 
-pub use arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL};
+pub use arch::{DartsArch, DartsCell, DartsOp, EDGES_PER_CELL, GRAPH_FEATURES};
 pub use net::{DartsBuilder, DartsConfig, DartsNet};
 pub use table::{load_nb301_zc, load_swap_darts_csv, load_swap_darts_csv_file, parse_swap_darts_csv, DartsRecord};
 
@@ -90,8 +90,14 @@ const INFO: SpaceInfo = SpaceInfo {
     data_files: FILES,
     // The tables sample the space (725 and 1000 of ~10^18 archs): a found arch is one to train.
     genome: Some(Genome { choices: &GENE_CHOICES, valid: genes_valid, label: genes_label, table_complete: false, largest_params: None }),
+    graph_features: Some(crate::space::GraphFeatures { names: &GRAPH_FEATURES, compute: graph_features }),
     ..SpaceInfo::EMPTY
 };
+
+/// [`DartsArch::graph_features`] of an arch label.
+fn graph_features(label: &str) -> Result<Vec<f64>> {
+    Ok(label.parse::<DartsArch>()?.graph_features())
+}
 
 /// Genes per cell (normal, then reduction): per edge its op (index into
 /// [`DartsOp::COMPACT`], no `none`) and its input state (edge `e` may read states
