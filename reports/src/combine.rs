@@ -254,10 +254,13 @@ pub struct FewShotDraw {
     /// The labelled archs (indices).
     pub labelled: Vec<usize>,
     pub fit: LearnerFit,
-    /// Spearman ρ of the fitted scores with accuracy over the unlabelled archs only.
+    /// Spearman ρ of the fitted scores with accuracy over the unlabelled archs only (0 when
+    /// the fit gave them all one score).
     pub rho: f64,
-    /// Kendall τ-b over the same archs.
+    /// Kendall τ-b over the same archs (likewise).
     pub tau: f64,
+    /// Whether the fit gave every unlabelled arch the same score (it ranks nothing).
+    pub constant: bool,
 }
 
 /// Few-shot prediction with `k` labels: for each seed, `k` archs drawn at random are
@@ -304,9 +307,12 @@ pub fn few_shot(
             }
         };
         let truth: Vec<f64> = rest.iter().map(|&i| accuracy[i]).collect();
-        let rho = spearman_rho(&scores, &truth);
-        let tau = crate::stats::kendall_tau(&scores, &truth);
-        draws.push(FewShotDraw { seed, labelled, fit, rho, tau });
+        // One value for every unlabelled arch (a GP that fits the labels as noise) ranks
+        // nothing: ρ and τ are 0, their value when the ties are broken at random.
+        let constant = scores.windows(2).all(|w| w[0] == w[1]);
+        let (rho, tau) =
+            if constant { (0.0, 0.0) } else { (spearman_rho(&scores, &truth), crate::stats::kendall_tau(&scores, &truth)) };
+        draws.push(FewShotDraw { seed, labelled, fit, rho, tau, constant });
     }
     draws
 }
@@ -410,6 +416,11 @@ mod tests {
         let mean = rho(Learner::GpGraph, &shuffled, &(1..=20).collect::<Vec<_>>());
         assert!(mean.abs() < 0.05, "shuffled target: mean ρ {mean}");
         assert!(few_shot(&members, &[], &acc, 40, &seeds, Learner::GpGraph).is_empty());
+        // Labels that say nothing (all alike): the GP scores every unlabelled arch alike, which
+        // ranks nothing — ρ = τ = 0 and the draw says so.
+        let flat = few_shot(&members, &graph, &vec![0.5; n], 40, &seeds, Learner::GpGraph);
+        assert!(flat.iter().all(|d| d.constant && d.rho == 0.0 && d.tau == 0.0));
+        assert!(few_shot(&members, &graph, &acc, 40, &seeds, Learner::GpGraph).iter().all(|d| !d.constant));
     }
 
     fn c_noise(rng: &mut impl Rng, n: usize) -> Vec<f64> {

@@ -418,6 +418,7 @@ fn few_shot_report(
                 "| {k} | {} | {rho:.3} ± {rho_sd:.3} | {tau:.3} ± {tau_sd:.3} | {} |",
                 learner.name(),
                 fits_text(found.iter().map(|d| &d.fit), &usable, rows, if learner.needs_graph() { graph.len() } else { 0 })
+                    + &constant_text(found.iter().filter(|d| d.constant).count())
             ));
             csv.push_str(&format!("{k},{},{},{},{rho},{rho_sd},{tau},{tau_sd}", learner.name(), found.len(), n - k));
             let ensembles_on_rest = on_rest.get_or_insert_with(|| {
@@ -474,6 +475,15 @@ fn fits_text<'a>(fits: impl Iterator<Item = &'a LearnerFit>, usable: &[usize], r
         ));
     }
     parts.join(", ")
+}
+
+/// How many draws' fits scored every unlabelled arch alike (counted at ρ = τ = 0), if any.
+fn constant_text(draws: usize) -> String {
+    match draws {
+        0 => String::new(),
+        1 => "; 1 draw scored every unlabelled arch alike (ρ 0)".to_string(),
+        n => format!("; {n} draws scored every unlabelled arch alike (ρ 0)"),
+    }
 }
 
 /// Every proxy's scores with their correlation rows, then the derived columns: rank ensembles

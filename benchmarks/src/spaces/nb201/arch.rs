@@ -134,19 +134,11 @@ impl Nb201Arch {
     /// features (README, "Graph features beside the proxies"): chosen with accuracies in view.
     pub fn graph_features(&self) -> [f64; 9] {
         const ORDER: [Nb201Op; 5] = [Nb201Op::None, Nb201Op::Skip, Nb201Op::Conv1x1, Nb201Op::Conv3x3, Nb201Op::AvgPool3x3];
-        const PATHS: [&[(usize, usize)]; 4] = [&[(1, 4)], &[(1, 2), (2, 4)], &[(1, 3), (3, 4)], &[(1, 2), (2, 3), (3, 4)]];
         let mut f = [0.0; 9];
         for (slot, op) in f.iter_mut().zip(ORDER) {
             *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
         }
-        let open: Vec<&[(usize, usize)]> =
-            PATHS.into_iter().filter(|p| p.iter().all(|&(a, b)| self.op(a, b) != Nb201Op::None)).collect();
-        let convs =
-            |p: &[(usize, usize)]| p.iter().filter(|&&(a, b)| matches!(self.op(a, b), Nb201Op::Conv1x1 | Nb201Op::Conv3x3)).count();
-        f[5] = open.len() as f64;
-        f[6] = open.iter().map(|p| convs(p) as f64).fold(-1.0, f64::max);
-        f[7] = open.iter().map(|p| convs(p) as f64).reduce(f64::min).unwrap_or(-1.0);
-        f[8] = open.iter().map(|p| p.len() as f64).reduce(f64::min).unwrap_or(4.0);
+        f[5..].copy_from_slice(&cell_class::open_path_features(&CELL_EDGES, &self.cell_ops()));
         f
     }
 

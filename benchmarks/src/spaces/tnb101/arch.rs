@@ -37,6 +37,29 @@ impl MicroOp {
 /// The six edges `(from, to)` of a micro cell in tuple / string order.
 pub const MICRO_EDGES: [(usize, usize); 6] = [(0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3)];
 
+/// The names of [`MicroArch::graph_features`], in order.
+pub const MICRO_GRAPH_FEATURES: [&str; 8] = [
+    "edges_zero",
+    "edges_skip",
+    "edges_conv1x1",
+    "edges_conv3x3",
+    "open_paths",
+    "open_path_convs_max",
+    "open_path_convs_min",
+    "open_path_edges_min",
+];
+
+/// The names of [`MacroArch::graph_features`], in order.
+pub const MACRO_GRAPH_FEATURES: [&str; 7] = [
+    "stages",
+    "stages_keep",
+    "stages_widen",
+    "stages_downsample",
+    "stages_widen_downsample",
+    "stages_before_downsample",
+    "stages_before_widen",
+];
+
 /// Number of micro architectures (4^6).
 pub const NUM_MICRO: usize = 4096;
 
@@ -67,6 +90,19 @@ impl MicroArch {
             MicroOp::Conv1x1 => CellOp::Weighted(1),
             MicroOp::Conv3x3 => CellOp::Weighted(3),
         })
+    }
+
+    /// Its graph features ([`MICRO_GRAPH_FEATURES`]), as NB201's (`Nb201Arch::graph_features`)
+    /// on this cell of four ops: its edges of each op (zero, skip, 1×1 conv, 3×3 conv), then
+    /// [`cell_class::open_path_features`] of the cell (a normal cell: skips are identities).
+    /// Declared for `gp_graph` before any TransNAS-Bench-101 accuracy was looked at with them.
+    pub fn graph_features(&self) -> [f64; 8] {
+        let mut f = [0.0; 8];
+        for (slot, op) in f.iter_mut().zip(MicroOp::ALL) {
+            *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
+        }
+        f[4..].copy_from_slice(&cell_class::open_path_features(&MICRO_EDGES, &self.cell_ops(false)));
+        f
     }
 
     /// Its same-function class's canonical form: the network has normal and reducing cells
@@ -164,6 +200,18 @@ impl MacroArch {
         &self.codes[..self.len]
     }
 
+    /// Its graph features ([`MACRO_GRAPH_FEATURES`]): its stages; its stages of each code (1
+    /// keeps the shape, 2 doubles the channels, 3 halves the resolution, 4 both); and the
+    /// stages before the first that halves the resolution and before the first that doubles the
+    /// channels (all of them when none does). Declared for `gp_graph` before any
+    /// TransNAS-Bench-101 accuracy was looked at with them.
+    pub fn graph_features(&self) -> [f64; 7] {
+        let codes = self.codes();
+        let count = |c: u8| codes.iter().filter(|&&x| x == c).count() as f64;
+        let before = |f: fn(u8) -> bool| codes.iter().position(|&c| f(c)).unwrap_or(codes.len()) as f64;
+        [codes.len() as f64, count(1), count(2), count(3), count(4), before(|c| c > 2), before(|c| c % 2 == 0)]
+    }
+
     /// The official string `64-{codes}-basic`.
     pub fn official(&self) -> String {
         let codes: String = self.codes().iter().map(|c| c.to_string()).collect();
@@ -206,6 +254,26 @@ impl fmt::Display for MacroArch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The micro cell's graph features, counted by hand: the same cell as NB201's test with its
+    /// pooling-free ops.
+    #[test]
+    fn micro_graph_features_count_ops_and_open_paths() {
+        // 0→1 skip, 0→2 3×3, 1→2 3×3, 0→3 1×1, 1→3 3×3, 2→3 zero: open paths 0→3 (one conv)
+        // and 0→1→3 (one); both through node 2 end in the zero edge.
+        let a: MicroArch = "64-41414-1_33_230".parse().unwrap();
+        assert_eq!(a.graph_features(), [1.0, 1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 1.0]);
+        let none: MicroArch = "64-41414-0_00_000".parse().unwrap();
+        assert_eq!(none.graph_features(), [6.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, 4.0]);
+    }
+
+    #[test]
+    fn macro_graph_features_count_stage_codes() {
+        let a = MacroArch::new(&[1, 2, 1, 3, 4]).unwrap();
+        assert_eq!(a.graph_features(), [5.0, 2.0, 1.0, 1.0, 1.0, 3.0, 1.0]);
+        let keep = MacroArch::new(&[1, 1, 1, 1]).unwrap();
+        assert_eq!(keep.graph_features(), [4.0, 4.0, 0.0, 0.0, 0.0, 4.0, 4.0]);
+    }
 
     #[test]
     fn micro_tuple_is_the_official_string_digit_for_digit() {

@@ -24,7 +24,7 @@
 mod arch;
 mod net;
 
-pub use arch::{micro_function_classes, MacroArch, MicroArch, MicroOp, MICRO_EDGES, NUM_MICRO};
+pub use arch::{micro_function_classes, MacroArch, MicroArch, MicroOp, MACRO_GRAPH_FEATURES, MICRO_EDGES, MICRO_GRAPH_FEATURES, NUM_MICRO};
 pub use net::{TnbArch, TnbBuilder, TnbConfig, TnbNet, TnbTask, GRID, INPUT_SIDE, TILE};
 
 use crate::data::archive::BenchmarkArchive;
@@ -372,8 +372,14 @@ const INFO_MICRO: SpaceInfo = SpaceInfo {
         table_complete: true,
         largest_params: Some(micro_largest),
     }),
+    graph_features: Some(crate::space::GraphFeatures { names: &MICRO_GRAPH_FEATURES, compute: micro_graph_features }),
     ..SpaceInfo::EMPTY
 };
+
+/// [`MicroArch::graph_features`] of an arch label.
+fn micro_graph_features(label: &str) -> Result<Vec<f64>> {
+    Ok(label.parse::<MicroArch>()?.graph_features().to_vec())
+}
 const INFO_MACRO: SpaceInfo = SpaceInfo {
     name: "tnb101-macro",
     about: "TransNAS-Bench-101 macro: 3,256 stage sequences, 7 Taskonomy tasks (stand-in images)",
@@ -387,8 +393,14 @@ const INFO_MACRO: SpaceInfo = SpaceInfo {
         table_complete: true,
         largest_params: Some(macro_largest),
     }),
+    graph_features: Some(crate::space::GraphFeatures { names: &MACRO_GRAPH_FEATURES, compute: macro_graph_features }),
     ..INFO_MICRO
 };
+
+/// [`MacroArch::graph_features`] of an arch label.
+fn macro_graph_features(label: &str) -> Result<Vec<f64>> {
+    Ok(label.parse::<MacroArch>()?.graph_features().to_vec())
+}
 
 /// Micro genes: the 6 edges' official digits.
 fn micro_genes(genes: &[u8]) -> Option<TnbArch> {
