@@ -619,13 +619,15 @@ fn few_shot_reports_rho_on_the_unlabelled_archs() {
         "{err}"
     );
     let o = swapnas()
-        .args(["--bench", "tnb101-micro", "--task", "class_scene", "--few-shot", "10", "--few-shot-learners", "greedy,gp_graph"])
+        .args(["--bench", "nasbench-nlp", "--few-shot", "10", "--few-shot-learners", "greedy,gp_graph"])
+        .arg("--data-dir")
+        .arg(data_dir())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--few-shot-learners gp_graph: --bench tnb101-micro declares no graph features")
+        err.contains("--few-shot-learners gp_graph: --bench nasbench-nlp declares no graph features")
             && err.contains("greedy or gp"),
         "{err}"
     );
