@@ -73,15 +73,19 @@ def features(scores, train, rest):
     return np.column_stack(cols_train), np.column_stack(cols_rest)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser(doc):
+    """The flags this script and `nb201_graph_features.py` share."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     p.add_argument("scores_csv")
     p.add_argument("--accuracy", default="test_accuracy")
     p.add_argument("--members", default=LABEL_FREE)
     p.add_argument("--k", default="20,50,100,200")
     p.add_argument("--draws", type=int, default=5)
-    p.add_argument("--shuffled", action="store_true")
-    args = p.parse_args()
+    return p
+
+
+def load(args):
+    """A run's scores.csv: its rows, the members, their scores (one column each), accuracy."""
     warnings.filterwarnings("ignore")
     rows = list(csv.DictReader(open(args.scores_csv)))
     members = args.members.split(",")
@@ -90,6 +94,14 @@ def main():
         raise SystemExit(f"{args.scores_csv} has no column {missing}: pass --members / --accuracy")
     scores = np.array([[score(r[m]) for m in members] for r in rows])
     acc = np.array([float(r[args.accuracy]) for r in rows])
+    return rows, members, scores, acc
+
+
+def main():
+    p = parser(__doc__)
+    p.add_argument("--shuffled", action="store_true")
+    args = p.parse_args()
+    rows, members, scores, acc = load(args)
     n = len(acc)
     print(f"{args.scores_csv}: n = {n}, accuracy {args.accuracy}, members {','.join(members)}")
     if "label_free" in rows[0]:

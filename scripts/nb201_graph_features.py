@@ -21,16 +21,13 @@ on the unlabelled rest, mean ± sd over draws. The nine are computed here indepe
 Rust code; GRAF's follow the definitions of their `zc_combine/features/base.py` (read, not
 copied). Needs numpy, scipy and scikit-learn.
 """
-import argparse
-import csv
 import itertools
-import warnings
 
 import numpy as np
 from scipy.stats import rankdata, spearmanr
 from sklearn.ensemble import RandomForestRegressor
 
-from few_shot_learners import LABEL_FREE, LEARNERS, features, score
+from few_shot_learners import LEARNERS, features, load, parser
 
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 SUBSETS = [set(s) for r in (1, 2, 3, 4) for s in itertools.combinations(range(5), r)]
@@ -91,18 +88,8 @@ def scaled(g, train, rest):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("scores_csv")
-    p.add_argument("--accuracy", default="test_accuracy")
-    p.add_argument("--members", default=LABEL_FREE)
-    p.add_argument("--k", default="20,50,100,200")
-    p.add_argument("--draws", type=int, default=5)
-    args = p.parse_args()
-    warnings.filterwarnings("ignore")
-    rows = list(csv.DictReader(open(args.scores_csv)))
-    members = args.members.split(",")
-    scores = np.array([[score(r[m]) for m in members] for r in rows])
-    acc = np.array([float(r[args.accuracy]) for r in rows])
+    args = parser(__doc__).parse_args()
+    rows, members, scores, acc = load(args)
     g9 = np.array([nine(r["arch"]) for r in rows], float)
     g185 = np.array([graf(r["arch"]) for r in rows], float)
     n = len(acc)
