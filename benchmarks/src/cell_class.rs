@@ -45,20 +45,20 @@ pub enum CellOp {
 /// Path features of a cell (edge `e` runs `edges[e] = (from, to)` with `ops[e]`; node 0 the
 /// input, the largest node the output; every edge runs forward), over its *open* input → output
 /// paths — those without a [`CellOp::Zero`] edge: how many there are, the most and the fewest
-/// weighted ops (convolutions) on one, and the fewest edges on one. Without an open path (the
-/// output is 0) the counts of weighted ops are −1 and the fewest edges one more than the nodes
-/// a path can pass (`last + 1`). What spaces' `graph_features` share.
-pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> [f64; 4] {
+/// weighted ops (convolutions) on one, and the fewest and the most edges on one. Without an open
+/// path (the output is 0) the counts of weighted ops are −1 and the fewest and most edges one
+/// more than the nodes a path can pass (`last + 1`). What spaces' `graph_features` share.
+pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> [f64; 5] {
     assert_eq!(edges.len(), ops.len(), "one op per edge");
     let last = edges.iter().map(|&(_, t)| t).max().unwrap_or(0);
-    // Per node, over the open paths from the input to it: how many, the fewest / most weighted
-    // ops on one and the fewest edges (nodes in index order are in topological order).
+    // Per node, over the open paths from the input to it: how many, and the fewest / most
+    // weighted ops and edges on one (nodes in index order are in topological order).
     let mut paths = vec![0.0f64; last + 1];
     let mut weighted = vec![(f64::INFINITY, f64::NEG_INFINITY); last + 1];
-    let mut shortest = vec![f64::INFINITY; last + 1];
+    let mut length = vec![(f64::INFINITY, f64::NEG_INFINITY); last + 1];
     paths[0] = 1.0;
     weighted[0] = (0.0, 0.0);
-    shortest[0] = 0.0;
+    length[0] = (0.0, 0.0);
     for node in 1..=last {
         for (&(from, _), &op) in edges.iter().zip(ops).filter(|&(&(_, to), &op)| to == node && op != CellOp::Zero) {
             if paths[from] == 0.0 {
@@ -67,13 +67,14 @@ pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> [f64; 4] 
             let w = if matches!(op, CellOp::Weighted(_)) { 1.0 } else { 0.0 };
             paths[node] += paths[from];
             weighted[node] = (weighted[node].0.min(weighted[from].0 + w), weighted[node].1.max(weighted[from].1 + w));
-            shortest[node] = shortest[node].min(shortest[from] + 1.0);
+            length[node] = (length[node].0.min(length[from].0 + 1.0), length[node].1.max(length[from].1 + 1.0));
         }
     }
     if paths[last] == 0.0 {
-        return [0.0, -1.0, -1.0, (last + 1) as f64];
+        let beyond = (last + 1) as f64;
+        return [0.0, -1.0, -1.0, beyond, beyond];
     }
-    [paths[last], weighted[last].1, weighted[last].0, shortest[last]]
+    [paths[last], weighted[last].1, weighted[last].0, length[last].0, length[last].1]
 }
 
 /// An atom `Linearᵏ(base)`: `(k, base)` with base 0 the cell input and `i + 1` instance `i`.

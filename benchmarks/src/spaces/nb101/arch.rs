@@ -7,6 +7,7 @@
 //! input → output path; [`Nb101Arch::pruned`] removes them as `nasbench`'s `ModelSpec` does,
 //! and the network is built from the pruned cell.
 
+use crate::cell_class::CellOp;
 use anyhow::{bail, ensure, Context, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -208,35 +209,30 @@ impl Nb101Spec {
     pub fn graph_features(&self) -> [f64; 9] {
         let n = self.num_vertices();
         let count = |op: Nb101Op| self.ops.iter().filter(|&&o| o == op).count() as f64;
-        let is_conv = |v: usize| matches!(self.ops[v], Nb101Op::Conv1x1 | Nb101Op::Conv3x3);
-        // Per vertex, over the paths from the input to it: how many, and the fewest / most
-        // convs and edges on one (vertices are in topological order: edges go from u < v).
-        let mut paths = vec![0.0f64; n];
-        let (mut convs, mut edges) = (vec![(f64::INFINITY, f64::NEG_INFINITY); n], vec![(f64::INFINITY, f64::NEG_INFINITY); n]);
-        paths[0] = 1.0;
-        convs[0] = (0.0, 0.0);
-        edges[0] = (0.0, 0.0);
-        for v in 1..n {
-            let c = if is_conv(v) { 1.0 } else { 0.0 };
-            let from: Vec<usize> = (0..v).filter(|&u| self.matrix[u][v] && paths[u] > 0.0).collect();
-            for u in from {
-                paths[v] += paths[u];
-                convs[v] = (convs[v].0.min(convs[u].0 + c), convs[v].1.max(convs[u].1 + c));
-                edges[v] = (edges[v].0.min(edges[u].0 + 1.0), edges[v].1.max(edges[u].1 + 1.0));
-            }
-        }
-        let out = n - 1;
-        let edge_count = self.matrix.iter().flatten().filter(|&&e| e).count() as f64;
+        // The paths as `cell_class` reads a cell: an edge carries the op of the vertex it
+        // enters (a conv vertex makes its incoming edges weighted; the output sums).
+        let (edges, ops): (Vec<(usize, usize)>, Vec<CellOp>) = (0..n)
+            .flat_map(|v| (0..v).filter(move |&u| self.matrix[u][v]).map(move |u| (u, v)))
+            .map(|(u, v)| {
+                let op = match self.ops[v] {
+                    Nb101Op::Conv1x1 => CellOp::Weighted(1),
+                    Nb101Op::Conv3x3 => CellOp::Weighted(3),
+                    _ => CellOp::Identity,
+                };
+                ((u, v), op)
+            })
+            .unzip();
+        let [paths, convs_max, convs_min, edges_min, edges_max] = crate::cell_class::open_path_features(&edges, &ops);
         [
             count(Nb101Op::Conv3x3),
             count(Nb101Op::Conv1x1),
             count(Nb101Op::MaxPool3x3),
-            edge_count,
-            paths[out],
-            convs[out].1,
-            convs[out].0,
-            edges[out].0,
-            edges[out].1,
+            edges.len() as f64,
+            paths,
+            convs_max,
+            convs_min,
+            edges_min,
+            edges_max,
         ]
     }
 
