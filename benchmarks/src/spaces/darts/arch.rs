@@ -15,6 +15,7 @@
 //! 2..=5.
 
 use crate::data::literal::{parse_literal, Lit};
+use crate::cell_class::{self, CellOp};
 use anyhow::{bail, ensure, Context, Result};
 use std::fmt;
 use std::str::FromStr;
@@ -115,22 +116,26 @@ impl DartsCell {
             *slot = self.0.iter().filter(|(o, _)| *o == op).count() as f64;
         }
         f[7] = self.0.iter().filter(|&&(o, i)| o != DartsOp::None && i < 2).count() as f64;
-        // Per state: paths from the inputs to it, the longest one's edges and most convs on one.
-        let mut paths = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
-        let (mut longest, mut convs) = ([0.0f64; 6], [0.0f64; 6]);
+        // The paths as `cell_class` reads a cell: a node 0 feeding both inputs (states 0, 1 →
+        // nodes 1, 2; state s → node s + 1), and node 7 summing states 2..=5, both by identity
+        // edges — so a path has two edges more than from an input to a state.
+        let conv = |op| matches!(op, DartsOp::SepConv3x3 | DartsOp::SepConv5x5 | DartsOp::DilConv3x3 | DartsOp::DilConv5x5);
+        let mut edges = vec![(0, 1), (0, 2)];
+        let mut ops = vec![CellOp::Identity; 2];
         for (e, &(op, input)) in self.0.iter().enumerate() {
-            if op == DartsOp::None || paths[input] == 0.0 {
-                continue;
-            }
-            let node = Self::target(e);
-            let conv = matches!(op, DartsOp::SepConv3x3 | DartsOp::SepConv5x5 | DartsOp::DilConv3x3 | DartsOp::DilConv5x5);
-            paths[node] += paths[input];
-            longest[node] = longest[node].max(longest[input] + 1.0);
-            convs[node] = convs[node].max(convs[input] + if conv { 1.0 } else { 0.0 });
+            edges.push((input + 1, Self::target(e) + 1));
+            ops.push(match op {
+                DartsOp::None => CellOp::Zero,
+                op if conv(op) => CellOp::Weighted(0),
+                _ => CellOp::Identity,
+            });
         }
-        f[8] = paths[2..].iter().sum();
-        f[9] = longest[2..].iter().copied().fold(0.0, f64::max);
-        f[10] = convs[2..].iter().copied().fold(0.0, f64::max);
+        edges.extend((3..=6).map(|node| (node, 7)));
+        ops.extend([CellOp::Identity; 4]);
+        let [paths, convs_max, _, _, edges_max] = cell_class::open_path_features(&edges, &ops);
+        if paths > 0.0 {
+            (f[8], f[9], f[10]) = (paths, edges_max - 2.0, convs_max);
+        }
         f
     }
 
