@@ -48,7 +48,7 @@ pub enum CellOp {
 /// weighted ops (convolutions) on one, and the fewest and the most edges on one. Without an open
 /// path (the output is 0) the counts of weighted ops are −1 and the fewest and most edges one
 /// more than the nodes a path can pass (`last + 1`). What spaces' `graph_features` share.
-pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> [f64; 5] {
+pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> OpenPaths {
     assert_eq!(edges.len(), ops.len(), "one op per edge");
     let last = edges.iter().map(|&(_, t)| t).max().unwrap_or(0);
     // Per node, over the open paths from the input to it: how many, and the fewest / most
@@ -72,9 +72,28 @@ pub fn open_path_features(edges: &[(usize, usize)], ops: &[CellOp]) -> [f64; 5] 
     }
     if paths[last] == 0.0 {
         let beyond = (last + 1) as f64;
-        return [0.0, -1.0, -1.0, beyond, beyond];
+        return OpenPaths { count: 0.0, weighted_max: -1.0, weighted_min: -1.0, edges_min: beyond, edges_max: beyond };
     }
-    [paths[last], weighted[last].1, weighted[last].0, length[last].0, length[last].1]
+    OpenPaths {
+        count: paths[last],
+        weighted_max: weighted[last].1,
+        weighted_min: weighted[last].0,
+        edges_min: length[last].0,
+        edges_max: length[last].1,
+    }
+}
+
+/// [`open_path_features`]' result, over a cell's open input → output paths.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenPaths {
+    /// How many there are.
+    pub count: f64,
+    /// The most / fewest weighted ops on one (−1 without an open path).
+    pub weighted_max: f64,
+    pub weighted_min: f64,
+    /// The fewest / most edges on one (`last + 1` without an open path).
+    pub edges_min: f64,
+    pub edges_max: f64,
 }
 
 /// An atom `Linearᵏ(base)`: `(k, base)` with base 0 the cell input and `i + 1` instance `i`.

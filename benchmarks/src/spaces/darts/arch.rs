@@ -132,9 +132,9 @@ impl DartsCell {
         }
         edges.extend((3..=6).map(|node| (node, 7)));
         ops.extend([CellOp::Identity; 4]);
-        let [paths, convs_max, _, _, edges_max] = cell_class::open_path_features(&edges, &ops);
-        if paths > 0.0 {
-            (f[8], f[9], f[10]) = (paths, edges_max - 2.0, convs_max);
+        let p = cell_class::open_path_features(&edges, &ops);
+        if p.count > 0.0 {
+            (f[8], f[9], f[10]) = (p.count, p.edges_max - 2.0, p.weighted_max);
         }
         f
     }

@@ -222,17 +222,17 @@ impl Nb101Spec {
                 ((u, v), op)
             })
             .unzip();
-        let [paths, convs_max, convs_min, edges_min, edges_max] = crate::cell_class::open_path_features(&edges, &ops);
+        let p = crate::cell_class::open_path_features(&edges, &ops);
         [
             count(Nb101Op::Conv3x3),
             count(Nb101Op::Conv1x1),
             count(Nb101Op::MaxPool3x3),
             edges.len() as f64,
-            paths,
-            convs_max,
-            convs_min,
-            edges_min,
-            edges_max,
+            p.count,
+            p.weighted_max,
+            p.weighted_min,
+            p.edges_min,
+            p.edges_max,
         ]
     }
 

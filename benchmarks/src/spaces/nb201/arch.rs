@@ -138,7 +138,8 @@ impl Nb201Arch {
         for (slot, op) in f.iter_mut().zip(ORDER) {
             *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
         }
-        f[5..].copy_from_slice(&cell_class::open_path_features(&CELL_EDGES, &self.cell_ops())[..4]);
+        let p = cell_class::open_path_features(&CELL_EDGES, &self.cell_ops());
+        f[5..].copy_from_slice(&[p.count, p.weighted_max, p.weighted_min, p.edges_min]);
         f
     }
 

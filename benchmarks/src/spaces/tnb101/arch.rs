@@ -101,7 +101,8 @@ impl MicroArch {
         for (slot, op) in f.iter_mut().zip(MicroOp::ALL) {
             *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
         }
-        f[4..].copy_from_slice(&cell_class::open_path_features(&MICRO_EDGES, &self.cell_ops(false))[..4]);
+        let p = cell_class::open_path_features(&MICRO_EDGES, &self.cell_ops(false));
+        f[4..].copy_from_slice(&[p.count, p.weighted_max, p.weighted_min, p.edges_min]);
         f
     }
 
