@@ -17,7 +17,10 @@ implementations' ρ with the run's accuracy, whether every tensor count matches,
 The scores.csv of `swapnas check --draws K` works too (Suite-Zero's arch tuples, accuracy in
 `val_accuracy`, our draws in `vkdnw_entropy`, `vkdnw_entropy_draw1`, …): then the entropy's
 agreements are averaged over every pair — ours with ours, the reference with itself, ours with
-the reference — so the three can be compared on the same archs. VKDNW_single needs `vkdnw`.
+the reference — so the three can be compared on the same archs, and per arch (its mean and sd
+over the draws of each implementation, and the paired difference of the means against its
+standard error): whether both draw each arch's entropy from one distribution. VKDNW_single
+needs `vkdnw`.
 
 `--formula ARCH …` instead scores each NB201 arch string on weights and an input that are a
 formula, not a random draw (the `formula_*` functions below, which
@@ -226,6 +229,24 @@ def main():
     print(f"  reference vs reference: {mean_sd(within(refs))}")
     print(f"  ours vs reference:      {mean_sd([(a, b) for a in ours_draws for b in refs])}")
     print(f"  with {acc_key}: ours {mean_sd([(a, acc) for a in ours_draws])}, reference {mean_sd([(b, acc) for b in refs])}")
+    if len(ours_draws) > 1 and len(refs) > 1:
+        per_arch_summary(np.array(ours_draws), np.array(refs), acc)
+
+
+def per_arch_summary(ours, refs, acc):
+    """Whether the two implementations draw an arch's entropy from one distribution: per-arch
+    means and sds over the draws (arrays draws × archs), their agreement, and the paired
+    differences of the means against their standard errors."""
+    om, rm = ours.mean(axis=0), refs.mean(axis=0)
+    osd, rsd = ours.std(axis=0, ddof=1), refs.std(axis=0, ddof=1)
+    diff = om - rm
+    se = np.sqrt(osd**2 / len(ours) + rsd**2 / len(refs))
+    n = len(om)
+    print(f"vkdnw_entropy per arch ({len(ours)} draws of ours, {len(refs)} of the reference, {n} archs):")
+    print(f"  Spearman of the per-arch means {spearman(list(om), list(rm)):.3f}, Pearson {np.corrcoef(om, rm)[0, 1]:.3f}")
+    print(f"  mean difference ours − reference {diff.mean():+.4f} (SE {diff.std(ddof=1) / math.sqrt(n):.4f}); |z| > 2 on {int((np.abs(diff / se) > 2).sum())} of {n} archs")
+    print(f"  mean within-arch sd: ours {osd.mean():.4f}, reference {rsd.mean():.4f}")
+    print(f"  ρ(per-arch mean, accuracy): ours {spearman(list(om), acc):.3f}, reference {spearman(list(rm), acc):.3f}")
 
 if __name__ == "__main__":
     main()
