@@ -96,6 +96,14 @@ pub struct OpenPaths {
     pub edges_max: f64,
 }
 
+impl OpenPaths {
+    /// How many, the most and fewest weighted ops on one, the fewest edges on one: the four
+    /// features NB201's and TransNAS-Bench-101 micro's cells take (one place for their order).
+    pub fn count_weighted_shortest(&self) -> [f64; 4] {
+        [self.count, self.weighted_max, self.weighted_min, self.edges_min]
+    }
+}
+
 /// An atom `Linearᵏ(base)`: `(k, base)` with base 0 the cell input and `i + 1` instance `i`.
 type Atom = (u32, u32);
 

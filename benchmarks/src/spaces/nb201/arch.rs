@@ -138,8 +138,7 @@ impl Nb201Arch {
         for (slot, op) in f.iter_mut().zip(ORDER) {
             *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
         }
-        let p = cell_class::open_path_features(&CELL_EDGES, &self.cell_ops());
-        f[5..].copy_from_slice(&[p.count, p.weighted_max, p.weighted_min, p.edges_min]);
+        f[5..].copy_from_slice(&cell_class::open_path_features(&CELL_EDGES, &self.cell_ops()).count_weighted_shortest());
         f
     }
 

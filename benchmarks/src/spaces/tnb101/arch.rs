@@ -101,8 +101,7 @@ impl MicroArch {
         for (slot, op) in f.iter_mut().zip(MicroOp::ALL) {
             *slot = self.0.iter().filter(|&&o| o == op).count() as f64;
         }
-        let p = cell_class::open_path_features(&MICRO_EDGES, &self.cell_ops(false));
-        f[4..].copy_from_slice(&[p.count, p.weighted_max, p.weighted_min, p.edges_min]);
+        f[4..].copy_from_slice(&cell_class::open_path_features(&MICRO_EDGES, &self.cell_ops(false)).count_weighted_shortest());
         f
     }
 
