@@ -29,7 +29,7 @@ pub use nn::cpu::Kernels;
 pub use nn::init::{InitScheme, WeightInit};
 pub use nn::network::{
     BnMode, BuildOptions, CellActivation, ClassifierTap, ConvGeometry, ForwardCtx, LayerInput, ModuleNetwork, Network,
-    NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Taps, Weight, WeightKind,
-    WeightTensor,
+    NetworkBuilder, Output, ParamMapFn, ParamSlot, Probe, ReluReplay, SpaceBuilder, SpaceNetwork, Tangents, Taps, Weight,
+    WeightKind, WeightTensor,
 };
 pub use space::{Candidate, Head, Loaded, Loss, SearchSpace, Task};

@@ -36,8 +36,21 @@
 //! [`of_network_per_class`] is the per-class check) — the batch repeated for several seeds at
 //! once where it is small, the per-sample derivatives read from each parameter's first-scalar
 //! probe ([`swapnas_benchmarks::Taps::first_params`]; a parameter a pass uses several times, as
-//! the jigsaw network's shared encoder, sums its probes). [`of_network`] is the pass on a given
-//! network and input; `compute` only draws the weights and the noise for it.
+//! the jigsaw network's shared encoder, sums its probes). Where the θ are fewer than the
+//! classes' passes (P < C − 1: TransNAS-Bench-101's jigsaw head, 1,000 permutations), forward
+//! mode instead ([`of_network_by_tangents`]): each forward pass carries, beside the 64 samples,
+//! their derivatives with respect to several θ in extra rows of the batch
+//! ([`swapnas_benchmarks::Tangents`]: ReLU gates them by the samples' signs, each θ's layer adds
+//! its first-scalar term), and J_b's column k is read off group k's logits — P / (groups per
+//! pass) forward passes, whatever C; exact for the ReLU networks VKDNW initialises (biases and
+//! BN shifts 0), the same Jacobians as the backward passes up to float32 rounding
+//! (`tests/vkdnw_reference.rs`, NB201 and TransNAS-Bench-101 micro / macro / jigsaw). The
+//! mode is a setting ([`JACOBIAN`], `--vkdnw-jacobian auto|backward|tangents`): `auto` takes
+//! tangents where C − 1 > P, the rule measured on one core (README "What is computed": NB201
+//! CIFAR-100's 64 feature passes 14.8 s against 25.0 s by tangents; TransNAS-Bench-101 micro
+//! class_scene's 62 class passes 630 s against 522 s, about even; jigsaw's 999 passes ≈ 2.8 h
+//! against 1.5–5 min). [`of_network`] is the backward pass on a given network and input;
+//! `compute` only draws the weights and the noise and chooses the mode.
 //! Deviations: the noise and the weights derive from each arch's seed (the reference seeds
 //! once per run); the spectrum and entropy are computed in float64 from float32 passes (the
 //! reference's exact value: `tests/vkdnw_reference.rs` agrees with its float64 run to 5·10⁻⁴ on
@@ -56,7 +69,7 @@ use anyhow::{bail, ensure, Context, Result};
 use burn::prelude::*;
 use burn::tensor::{DType, TensorData};
 use nalgebra::DMatrix;
-use swapnas_benchmarks::{BnMode, BuildOptions, ClassifierTap, InitScheme, Network, Output, Taps, WeightInit};
+use swapnas_benchmarks::{BnMode, BuildOptions, ClassifierTap, InitScheme, Network, Output, Tangents, Taps, WeightInit};
 
 /// Noise images per pass (the reference driver's batch size).
 pub const BATCH: usize = 64;
@@ -64,7 +77,39 @@ pub const BATCH: usize = 64;
 pub const TENSORS: usize = 128;
 /// Pixels (images × side²) one pass may hold: small inputs take several classes per pass.
 const PASS_PIXELS: usize = 4 * BATCH * 32 * 32;
+/// Pixels one tangent pass may hold, its primal rows included: 8 batches at 224² (7 tangent
+/// groups per pass; ≈ 0.8 GB per 32-channel activation at 112²).
+const TANGENT_PIXELS: usize = 8 * BATCH * 224 * 224;
 const NOISE_STREAM: u64 = 0x7d_0001;
+
+/// How the per-sample Jacobians are computed ([`JACOBIAN`]): the same values either way, up
+/// to float32 rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JacobianMode {
+    /// Tangents where the classes' backward passes outnumber the θ (C − 1 > P), else backward.
+    Auto,
+    Backward,
+    Tangents,
+}
+
+fn jacobian_mode(text: &str) -> Result<JacobianMode> {
+    match text {
+        "auto" => Ok(JacobianMode::Auto),
+        "backward" => Ok(JacobianMode::Backward),
+        "tangents" => Ok(JacobianMode::Tangents),
+        _ => bail!("expected auto, backward or tangents, got {text:?}"),
+    }
+}
+
+/// VKDNW's Jacobian mode (a speed choice: the scores agree up to float32 rounding, so the
+/// cache key does not name it).
+pub const JACOBIAN: crate::setting::Setting<JacobianMode> = crate::setting::Setting {
+    name: "vkdnw_jacobian",
+    value: "MODE",
+    about: "VKDNW: how the per-sample Jacobians are computed — `backward` (one backward pass per class but the last, or per head feature where fewer), `tangents` (forward passes carrying the derivatives with respect to several θ at once: P = 128 θ whatever the classes; ReLU networks only), or `auto`: tangents where the classes' passes outnumber the θ (TransNAS-Bench-101 jigsaw's 1,000 permutations). Equal up to float32 rounding",
+    default: "auto",
+    parse: jacobian_mode,
+};
 
 /// The key the VKDNW proxies write (both come from one pass).
 pub fn key(_: &crate::ProxySettings) -> String {
@@ -79,7 +124,7 @@ pub const PROXY: ProxyDecl = ProxyDecl {
     name: "vkdnw",
     about: "VKDNW_single: parameter tensors, ties broken by the Fisher spectrum's decile entropy (Týbl & Neumann 2025)",
     needs: NEEDS,
-    settings: &[],
+    settings: &[&JACOBIAN],
     // 2: NB201's parameters in the reference's named_parameters() order (the first 128 differ);
     // 3: TransNAS-Bench-101's fan-out convs re-drawn by fan-in, as every conv.
     version: 3,
@@ -106,6 +151,8 @@ pub struct Vkdnw {
     pub tensors: usize,
     /// Backward passes the Jacobians took (each back-propagating several seeds at once).
     pub backward_passes: usize,
+    /// Forward passes carrying tangents the Jacobians took instead ([`of_network_by_tangents`]).
+    pub tangent_passes: usize,
 }
 
 impl Vkdnw {
@@ -122,28 +169,140 @@ pub fn shared(ctx: &ProxyContext) -> Result<Vkdnw> {
 }
 
 fn compute(ctx: &ProxyContext) -> Result<Vkdnw> {
-    let device = ctx.device.clone().autodiff();
     let classes = ctx.builder.num_classes();
-    let mut init = WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
-    // Only the probes' gradients are read: the weights need none.
-    let net = ctx.builder.build(&mut init, &BuildOptions::new(classes), &device).weights_untracked();
+    let init = || WeightInit::new(InitScheme::KaimingNormalFanIn, ctx.seed);
     let side = ctx.batch.side;
     let noise = gaussian(derive_seed(ctx.seed, NOISE_STREAM), BATCH * 3 * side * side);
-    let x: Tensor<4> = Tensor::from_data(TensorData::new(noise, [BATCH, 3, side, side]), (&device, DType::F32));
-    of_network(ctx, net.as_ref(), x)
+    let input = |device: &Device| -> Tensor<4> {
+        Tensor::from_data(TensorData::new(noise.clone(), [BATCH, 3, side, side]), (device, DType::F32))
+    };
+    // Tangents where the θ are fewer than the classes' passes (the jigsaw head's 1,000): the
+    // same Jacobians, P forward passes' worth instead of C − 1 backward ones.
+    let plain = ctx.builder.build(&mut init(), &BuildOptions::new(classes), ctx.device);
+    let tangents = match JACOBIAN.get(ctx.settings) {
+        JacobianMode::Auto => thetas(plain.as_ref()).0.len() < classes.saturating_sub(1),
+        JacobianMode::Backward => false,
+        JacobianMode::Tangents => true,
+    };
+    if tangents {
+        return of_network_by_tangents(ctx, plain.as_ref(), input(ctx.device));
+    }
+    let device = ctx.device.clone().autodiff();
+    // Only the probes' gradients are read: the weights need none.
+    let net = ctx.builder.build(&mut init(), &BuildOptions::new(classes), &device).weights_untracked();
+    of_network(ctx, net.as_ref(), input(&device))
 }
 
 /// The VKDNW pass of a given network (built for the context's arch, weights untracked, on
 /// the autodiff device) on a given batch `x`: `compute` with the weights and the input
 /// chosen by the caller (a test holds it against the reference on the same weights).
 pub fn of_network(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
-    passes(ctx, net, x, true)
+    passes(ctx, net, x, true)?.score()
 }
 
 /// [`of_network`] with one backward pass per class but the last even where the head's
 /// features are fewer (the check of the feature passes: equal up to rounding).
 pub fn of_network_per_class(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
-    passes(ctx, net, x, false)
+    passes(ctx, net, x, false)?.score()
+}
+
+/// The per-sample Jacobians of the logits with respect to θ and what F needs with them.
+#[derive(Debug, Clone)]
+pub struct Jacobians {
+    /// `values[(b·C + c)·P + k]`: ∂ logit c of sample b / ∂ θ_k.
+    pub values: Vec<f64>,
+    /// The logits `[B, C]`, row-major.
+    pub logits: Vec<f64>,
+    pub classes: usize,
+    pub batch: usize,
+    /// P, the θ taken.
+    pub thetas: usize,
+    /// The network's parameter tensors.
+    pub tensors: usize,
+    pub backward_passes: usize,
+    pub tangent_passes: usize,
+}
+
+impl Jacobians {
+    /// The backward passes' Jacobians ([`of_network`]'s; the network on the autodiff device).
+    pub fn by_backward(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Self> {
+        passes(ctx, net, x, true)
+    }
+
+    /// The tangent passes' Jacobians ([`of_network_by_tangents`]'s; the network on the plain
+    /// device), `group` θ per pass where given (else as many as fit).
+    pub fn by_tangents(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, group: Option<usize>) -> Result<Self> {
+        tangents(ctx, net, x, group)
+    }
+
+    /// The decile entropy of the Fisher matrix they make.
+    pub fn entropy(&self) -> Result<f64> {
+        fisher_entropy(&self.values, &self.logits, self.classes, self.batch, self.thetas)
+    }
+
+    fn score(self) -> Result<Vkdnw> {
+        Ok(Vkdnw {
+            entropy: self.entropy()?,
+            tensors: self.tensors,
+            backward_passes: self.backward_passes,
+            tangent_passes: self.tangent_passes,
+        })
+    }
+}
+
+/// [`of_network`] in forward mode, for a network on the plain device whose biases and BN shifts
+/// are 0 (VKDNW's initialisation; [`swapnas_benchmarks::Tangents`] says why): each pass carries
+/// the samples and, in extra rows, their derivatives with respect to several θ, and the
+/// Jacobians are read off the tangent rows' logits — P / (groups per pass) passes, whatever the
+/// classes. The same Jacobians as the backward passes up to float32 rounding
+/// (`tests/vkdnw_reference.rs`). Fails where the network has an activation other than ReLU.
+pub fn of_network_by_tangents(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>) -> Result<Vkdnw> {
+    tangents(ctx, net, x, None)?.score()
+}
+
+fn tangents(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, group: Option<usize>) -> Result<Jacobians> {
+    let device = x.device();
+    let classes = ctx.builder.num_classes();
+    let (chosen, tensors) = thetas(net);
+    let chosen = &chosen[..];
+    let p = chosen.len();
+    let [batch, channels, height, width] = x.dims();
+    let fits = (TANGENT_PIXELS / (batch * height * width)).saturating_sub(1);
+    let group = group.unwrap_or(fits).clamp(1, p.max(1));
+    let mut jac = vec![0.0f64; batch * classes * p];
+    let mut logits_host = Vec::new();
+    let mut tangent_passes = 0;
+    for (i, params) in chosen.chunks(group).enumerate() {
+        let m = params.len();
+        let zeros = Tensor::zeros([m * batch, channels, height, width], (&device, DType::F32));
+        let xs = Tensor::cat(vec![x.clone(), zeros], 0);
+        let mut fwd = ctx.forward_ctx(BnMode::Initial, Taps { first_params: true, ..Taps::default() });
+        fwd.tangents = Some(Tangents::new(batch, params.to_vec()));
+        let logits = class_logits(ctx, net.forward(xs, &mut fwd))?;
+        if let Some(op) = fwd.tangents.as_ref().and_then(|t| t.unsupported) {
+            bail!("VKDNW's tangent pass cannot differentiate the {} network's {op}", ctx.builder.arch_label());
+        }
+        ensure!(
+            logits.dims() == [(m + 1) * batch, classes],
+            "logits {:?}, expected [{}, {classes}]",
+            logits.dims(),
+            (m + 1) * batch
+        );
+        let host = to_host(logits)?;
+        if i == 0 {
+            logits_host = host[..batch * classes].to_vec();
+        }
+        for j in 0..m {
+            let k = i * group + j;
+            for b in 0..batch {
+                for c in 0..classes {
+                    jac[(b * classes + c) * p + k] = host[((j + 1) * batch + b) * classes + c];
+                }
+            }
+        }
+        tangent_passes += 1;
+    }
+    Ok(Jacobians { values: jac, logits: logits_host, classes, batch, thetas: p, tensors, backward_passes: 0, tangent_passes })
 }
 
 /// Where the backward passes start.
@@ -218,12 +377,28 @@ impl Seeds {
     }
 }
 
-fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed: bool) -> Result<Vkdnw> {
+/// θ — the first scalar of each of the network's first [`TENSORS`] parameter tensors — and
+/// the network's count of parameter tensors.
+fn thetas(net: &dyn Network) -> (Vec<burn::module::ParamId>, usize) {
+    let mut ids = net.parameter_ids();
+    let tensors = ids.len();
+    ids.truncate(TENSORS);
+    (ids, tensors)
+}
+
+/// A pass's class logits (VKDNW is not defined on a dense output).
+fn class_logits(ctx: &ProxyContext, output: Output) -> Result<Tensor<2>> {
+    match output {
+        Output::Flat(l) => Ok(l),
+        Output::Dense(_) => bail!("VKDNW needs class logits; the {} network's output is dense", ctx.builder.arch_label()),
+    }
+}
+
+fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed: bool) -> Result<Jacobians> {
     let device = x.device();
     let classes = ctx.builder.num_classes();
-    let ids = net.parameter_ids();
-    let tensors = ids.len();
-    let chosen = &ids[..tensors.min(TENSORS)];
+    let (chosen, tensors) = thetas(net);
+    let chosen = &chosen[..];
     let p = chosen.len();
     let [batch, _, side, _] = x.dims();
     let per_pass = (PASS_PIXELS / (batch * side * side)).max(1);
@@ -246,10 +421,7 @@ fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed:
         let mut fwd = ctx.forward_ctx(BnMode::Initial, taps);
         // Eval-mode BN keeps the copies apart: each layer's forward is computed once.
         fwd.replicas = g;
-        let logits = match net.forward(xs, &mut fwd) {
-            Output::Flat(l) => l,
-            Output::Dense(_) => bail!("VKDNW needs class logits; the {} network's output is dense", ctx.builder.arch_label()),
-        };
+        let logits = class_logits(ctx, net.forward(xs, &mut fwd))?;
         ensure!(logits.dims() == [g * batch, classes], "logits {:?}, expected [{}, {classes}]", logits.dims(), g * batch);
         if seeds.is_none() {
             logits_host = to_host(logits.clone().detach().slice([0..batch, 0..classes]))?;
@@ -291,16 +463,21 @@ fn passes(ctx: &ProxyContext, net: &dyn Network, x: Tensor<4>, features_allowed:
         first += used;
     }
     let jac = seeds.unwrap_or(Seeds::Classes).jacobian(rows, chosen, classes, batch);
+    Ok(Jacobians { values: jac, logits: logits_host, classes, batch, thetas: p, tensors, backward_passes, tangent_passes: 0 })
+}
 
+/// The decile entropy of F = mean_b (L_b J_b)ᵀ(L_b J_b), from the Jacobians `jac[(b·C + c)·P + k]`
+/// and the logits `[B, C]`.
+fn fisher_entropy(jac: &[f64], logits: &[f64], classes: usize, batch: usize, p: usize) -> Result<f64> {
     // A = the stacked L_b J_b (B·C × P); F = AᵀA / B.
     let mut a = DMatrix::<f64>::zeros(batch * classes, p);
     for b in 0..batch {
-        let factor = CovarianceFactor::new(&logits_host[b * classes..(b + 1) * classes]);
+        let factor = CovarianceFactor::new(&logits[b * classes..(b + 1) * classes]);
         let j_b = &jac[b * classes * p..(b + 1) * classes * p];
         factor.apply(j_b, p, |c, k, v| a[(b * classes + c, k)] = v);
     }
     let fisher = a.tr_mul(&a) / batch as f64;
-    Ok(Vkdnw { entropy: decile_entropy(&fisher)?, tensors, backward_passes })
+    decile_entropy(&fisher)
 }
 
 /// The reference's `cholesky_covariance` of one sample's logits: L = (lower part of

@@ -133,3 +133,96 @@ fn vkdnw_feature_passes_equal_one_pass_per_class() {
         assert!(rel < 1e-4, "{arch}: entropy {} by features, {} per class", by_features.entropy, per_class.entropy);
     }
 }
+
+/// Forward mode against the backward passes on the same weights and input: the tangent rows'
+/// per-sample Jacobians (`Jacobians::by_tangents`, what VKDNW takes where the θ are fewer than
+/// the classes' passes, as on TransNAS-Bench-101's jigsaw head) equal the backward passes'
+/// (`Jacobians::by_backward`) up to float32 rounding, column by column, on NB201 and on
+/// TransNAS-Bench-101 micro and macro networks at full width (class, and the siamese jigsaw
+/// net whose shared encoder carries each θ nine times) at small inputs; so do the entropies.
+#[test]
+fn vkdnw_tangent_passes_equal_the_backward_passes() {
+    use swapnas_benchmarks::spaces::tnb101::{TnbArch, TnbBuilder, TnbConfig, TnbTask};
+    use swapnas_benchmarks::Task;
+    use swapnas_proxies::vkdnw::Jacobians;
+    let tnb = |space: &str, arch: &str, task: TnbTask, name: &str, classes: usize| -> (Box<dyn NetworkBuilder>, &'static Task) {
+        let arch =
+            if space == "tnb101-micro" { TnbArch::Micro(arch.parse().unwrap()) } else { TnbArch::Macro(arch.parse().unwrap()) };
+        let task_ref = swapnas_benchmarks::spaces::find(space).unwrap().task(name).unwrap();
+        (Box::new(TnbBuilder { arch, config: TnbConfig { task }, num_classes: classes }), task_ref)
+    };
+    let mut nb201 = builder("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|");
+    nb201.num_classes = 100;
+    type Case = (&'static str, (Box<dyn NetworkBuilder>, &'static Task), usize, usize);
+    let cases: Vec<Case> = vec![
+        ("nb201, 100 classes", (Box::new(nb201), task()), 32, 8),
+        ("tnb101-micro class_object", tnb("tnb101-micro", "64-41414-3_13_023", TnbTask::ClassObject, "class_object", 100), 32, 4),
+        ("tnb101-macro class_scene", tnb("tnb101-macro", "64-1342-basic", TnbTask::ClassScene, "class_scene", 63), 32, 4),
+        ("tnb101-micro jigsaw", tnb("tnb101-micro", "64-41414-3_13_023", TnbTask::Jigsaw, "jigsaw", 1000), 48, 2),
+    ];
+    let batch = ImageSet::CIFAR10.load_first(&data_dir(), 1).unwrap();
+    let flex = Device::flex();
+    let ad = flex.clone().autodiff();
+    let s = settings();
+    for (i, (label, (b, task), side, images)) in cases.into_iter().enumerate() {
+        let memo = Memo::new();
+        let ctx = ProxyContext { builder: b.as_ref(), batch: &batch, device: &flex, seed: 0, memo: &memo, settings: &s, task };
+        let classes = b.num_classes();
+        let init = || WeightInit::new(InitScheme::KaimingNormalFanIn, 11 + i as u64);
+        let plain = b.build(&mut init(), &BuildOptions::new(classes), &flex);
+        let tracked = b.build(&mut init(), &BuildOptions::new(classes), &ad).weights_untracked();
+        let stream = INPUT_STREAM + 10 + i as u64;
+        // As many θ per pass as fit (all 128 at these sizes), and 9 per pass (several passes).
+        let forward = Jacobians::by_tangents(&ctx, plain.as_ref(), formula_input(stream, images, side, &flex), None).unwrap();
+        let grouped = Jacobians::by_tangents(&ctx, plain.as_ref(), formula_input(stream, images, side, &flex), Some(9)).unwrap();
+        assert_eq!(grouped.tangent_passes, forward.thetas.div_ceil(9), "{label}: passes of 9 θ");
+        assert_eq!(forward.tangent_passes, 1, "{label}: one pass");
+        let most = forward.values.iter().zip(&grouped.values).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(most < 1e-5 * forward.values.iter().fold(0.0f64, |m, v| m.max(v.abs())), "{label}: grouping changed J by {most}");
+        let backward = Jacobians::by_backward(&ctx, tracked.as_ref(), formula_input(stream, images, side, &ad)).unwrap();
+        assert_eq!((forward.thetas, forward.tensors), (backward.thetas, backward.tensors), "{label}");
+        assert!(forward.tangent_passes > 0 && backward.tangent_passes == 0, "{label}: which passes ran");
+        let p = forward.thetas;
+        // The last class's row: the backward passes skip it (L's last column is 0, so F never
+        // reads it) where they seed classes, and compute it where they seed the head's features.
+        let read = |j: &Jacobians, k: usize| -> Vec<f64> {
+            (0..j.batch * classes).filter(|r| r % classes != classes - 1).map(|r| j.values[r * p + k]).collect()
+        };
+        let scale = (0..p).flat_map(|k| read(&backward, k)).fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 0.0, "{label}: the Jacobians are 0");
+        let mut nonzero = 0;
+        for k in 0..p {
+            let column = |j: &Jacobians| read(j, k);
+            let (f, g) = (column(&forward), column(&backward));
+            let norm = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+            let diff = f.iter().zip(&g).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+            if norm > 1e-6 * scale {
+                nonzero += 1;
+            }
+            assert!(diff <= 1e-4 * norm + 1e-6 * scale, "{label}: θ {k}: ‖tangent − backward‖ {diff:e}, ‖backward‖ {norm:e}");
+        }
+        let logit_diff = forward.logits.iter().zip(&backward.logits).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(logit_diff < 1e-4, "{label}: logits differ by {logit_diff}");
+        let (ef, eb) = (forward.entropy().unwrap(), backward.entropy().unwrap());
+        eprintln!(
+            "{label}: {p} θ ({nonzero} with a nonzero column), entropy {ef} by tangents ({} passes), {eb} backward ({} passes)",
+            forward.tangent_passes, backward.backward_passes
+        );
+        assert!(nonzero > p / 2, "{label}: only {nonzero} of {p} columns are nonzero");
+        assert!((ef - eb).abs() < 1e-4 * eb.abs().max(1e-3), "{label}: entropy {ef} by tangents, {eb} backward");
+    }
+}
+
+/// VKDNW chooses its mode by the passes each needs: backward passes where C − 1 ≤ P (NB201
+/// on CIFAR-10: 9 classes' passes), tangent passes where the classes' passes would outnumber
+/// the 128 θ (a 200-class head), and both score the arch alike.
+#[test]
+fn vkdnw_takes_tangents_only_where_classes_outnumber_the_thetas() {
+    let arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|";
+    let ten = in_context(arch, 10, |ctx, _, _| vkdnw::shared(ctx).unwrap());
+    assert!(ten.backward_passes > 0 && ten.tangent_passes == 0, "10 classes: {ten:?}");
+    let many = in_context(arch, 200, |ctx, _, _| vkdnw::shared(ctx).unwrap());
+    assert!(many.tangent_passes > 0 && many.backward_passes == 0, "200 classes: {many:?}");
+    assert_eq!(many.tensors, 156);
+    assert!(many.entropy.is_finite() && many.entropy > 0.0, "200 classes: {many:?}");
+}

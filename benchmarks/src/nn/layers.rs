@@ -276,7 +276,8 @@ impl Conv {
     }
 
     pub fn forward(&self, x: Tensor<4>, ctx: &mut ForwardCtx) -> Tensor<4> {
-        let x0 = ctx.taps.first_params.then(|| x.clone());
+        let probed = ctx.wants_first_param(self.weight.id) || self.bias.as_ref().is_some_and(|b| ctx.wants_first_param(b.id));
+        let x0 = probed.then(|| x.clone());
         let input = (ctx.taps.layer_outputs && ctx.taps.layer_inputs).then(|| {
             let [_, _, kh, kw] = self.weight.dims();
             LayerInput {
@@ -297,6 +298,11 @@ impl Conv {
                 let c_out = self.weight.dims()[0];
                 let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
                 let x = Buf::take(x);
+                let live = ctx.tangents.as_ref().map(|t| live_groups(&x, t.batch));
+                if let Some(Some((live, batch))) = live {
+                    // Tangent groups still all 0 (their θ's layer not reached yet) stay 0.
+                    return self.finish(self.tangent_conv(x, &live, batch, win), x0, input, ctx);
+                }
                 match cpu::conv2d(&x, &cpu::values(self.weight.val()), c_out, bias.as_deref(), win) {
                     Some(y) => y.into_tensor(),
                     // The window does not fit: let burn's conv say so.
@@ -312,6 +318,34 @@ impl Conv {
             }
             (None, None) => self.native_grad_conv(x, ctx),
         };
+        self.finish(y, x0, input, ctx)
+    }
+
+    /// The native conv of the live groups of a tangent pass's rows ([`live_groups`]), zeros
+    /// for the others (a zero input's derivative: no bias reaches a tangent).
+    fn tangent_conv(&self, x: Buf, live: &[usize], batch: usize, win: Window) -> Tensor<4> {
+        let [n, c, h, w] = x.dims;
+        let per = batch * c * h * w;
+        let compact = Buf {
+            data: live.iter().flat_map(|&g| x.data[g * per..(g + 1) * per].iter().copied()).collect(),
+            dims: [live.len() * batch, c, h, w],
+        };
+        let c_out = self.weight.dims()[0];
+        let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
+        let Some(y) = cpu::conv2d(&compact, &cpu::values(self.weight.val()), c_out, bias.as_deref(), win) else {
+            return self.burn_conv(x.into_tensor());
+        };
+        let [_, c_out, ho, wo] = y.dims;
+        let per_out = batch * c_out * ho * wo;
+        let mut data = vec![0.0f32; (n / batch) * per_out];
+        for (i, &g) in live.iter().enumerate() {
+            data[g * per_out..(g + 1) * per_out].copy_from_slice(&y.data[i * per_out..(i + 1) * per_out]);
+        }
+        Buf { data, dims: [n, c_out, ho, wo] }.into_tensor()
+    }
+
+    /// FLOPs, first-scalar probes and layer taps of the conv's output `y`.
+    fn finish(&self, y: Tensor<4>, x0: Option<Tensor<4>>, input: Option<LayerInput<4>>, ctx: &mut ForwardCtx) -> Tensor<4> {
         if ctx.taps.flops {
             let [c_out, c_in_per_group, kh, kw] = self.weight.dims();
             let [n, _, h, w] = y.dims();
@@ -332,6 +366,20 @@ impl Conv {
         }
         y
     }
+}
+
+/// In a tangent pass ([`crate::nn::network::Tangents`]) of groups of `batch` rows, the groups
+/// whose rows are not all 0 (the primal group always) and `batch`, where some group is all 0;
+/// `None` where every group is live.
+fn live_groups(x: &Buf, batch: usize) -> Option<(Vec<usize>, usize)> {
+    let [n, c, h, w] = x.dims;
+    if batch == 0 || n % batch != 0 {
+        return None;
+    }
+    let per = batch * c * h * w;
+    let live: Vec<usize> =
+        (0..n / batch).filter(|&g| g == 0 || x.data[g * per..(g + 1) * per].iter().any(|v| *v != 0.0)).collect();
+    (live.len() < n / batch).then_some((live, batch))
 }
 
 /// Input channel 0 of `x` and a `kh × kw` kernel that is 1 at its first tap: convolved with
@@ -462,6 +510,9 @@ impl BatchNorm {
             ctx.add_flops(2.0 * x.shape().num_elements() as f64);
         }
         let c = self.gamma.dims()[0];
+        if ctx.bn == BnMode::Batch {
+            ctx.not_differentiated("batch-statistics BN");
+        }
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => {
@@ -477,25 +528,18 @@ impl BatchNorm {
                 }
             },
             BnMode::Initial => {
-                let native = self.native_initial(&x, ctx);
                 // γ₀ scales channel 0 of the normalised input (the first copy's suffices).
-                let x0 = ctx.taps.first_params.then(|| {
+                let probed = ctx.wants_first_param(self.gamma.id) || ctx.wants_first_param(self.beta.id);
+                let x0 = probed.then(|| {
                     let [b, _, h, w] = x.dims();
-                    ctx.first_copy(x.clone().slice([0..b, 0..1, 0..h, 0..w]))
+                    initial_normalise(ctx.first_copy(x.clone().slice([0..b, 0..1, 0..h, 0..w])).detach())
                 });
-                let y = match native {
-                    Some(y) => y,
-                    None => {
-                        let gamma = self.gamma.val().reshape([1, c, 1, 1]);
-                        let beta = self.beta.val().reshape([1, c, 1, 1]);
-                        initial_normalise(x).mul(gamma).add(beta)
-                    }
-                };
+                let y = self.initial(x, ctx);
                 match x0 {
                     Some(x0) => {
                         // β₀ adds 1 to channel 0.
                         let [b, _, h, w] = x0.dims();
-                        let y = ctx.first_param(self.gamma.id, y, || initial_normalise(x0.detach()));
+                        let y = ctx.first_param(self.gamma.id, y, || x0);
                         ctx.first_param(self.beta.id, y.clone(), || Tensor::ones([b, 1, h, w], &y.device()))
                     }
                     None => y,
@@ -506,13 +550,30 @@ impl BatchNorm {
         y
     }
 
-    /// [`native_initial_batch_norm`] where γ and β need no gradient (VKDNW's untracked weights).
-    fn native_initial(&self, x: &Tensor<4>, ctx: &ForwardCtx) -> Option<Tensor<4>> {
+    /// Eval-mode BN on fresh statistics: in place on the host in a plain native pass (VKDNW's
+    /// tangent pass), [`native_initial_batch_norm`] where γ and β need no gradient (VKDNW's
+    /// untracked weights), burn's ops otherwise — the same values.
+    fn initial(&self, x: Tensor<4>, ctx: &ForwardCtx) -> Tensor<4> {
         let (gamma, beta) = (self.gamma.val(), self.beta.val());
-        if gamma.is_require_grad() || beta.is_require_grad() {
-            return None;
+        if ctx.kernels.native_for(&x) {
+            let scale = (1.0 + BatchNorm::EPS).sqrt() as f32;
+            let (gamma, beta) = (cpu::values(gamma), cpu::values(beta));
+            let mut buf = Buf::<f32>::take(x);
+            let [_, c, h, w] = buf.dims;
+            for (i, plane) in buf.data.chunks_mut(h * w).enumerate() {
+                let (g, b) = (gamma[i % c], beta[i % c]);
+                // burn's ops: (x / √(1 + ε))·γ + β, rounded as they round.
+                plane.iter_mut().for_each(|v| *v = *v / scale * g + b);
+            }
+            return buf.into_tensor();
         }
-        native_initial_batch_norm(x, (&cpu::values(gamma), &cpu::values(beta)), ctx)
+        if !gamma.is_require_grad() && !beta.is_require_grad() {
+            if let Some(y) = native_initial_batch_norm(&x, (&cpu::values(gamma.clone()), &cpu::values(beta.clone())), ctx) {
+                return y;
+            }
+        }
+        let c = gamma.dims()[0];
+        initial_normalise(x).mul(gamma.reshape([1, c, 1, 1])).add(beta.reshape([1, c, 1, 1]))
     }
 }
 
@@ -795,6 +856,9 @@ impl PlainBatchNorm {
         if ctx.taps.flops {
             ctx.add_flops(x.shape().num_elements() as f64);
         }
+        if ctx.bn == BnMode::Batch {
+            ctx.not_differentiated("batch-statistics BN");
+        }
         let y = match ctx.bn {
             BnMode::Off => x,
             BnMode::Batch if ctx.kernels.native_for(&x) => native_batch_norm(x, None, ctx),
@@ -817,6 +881,7 @@ impl PlainBatchNorm {
 pub fn max_pool(x: Tensor<4>, kernel: usize, stride: usize, padding: usize, ctx: &mut ForwardCtx) -> Tensor<4> {
     let options = MaxPoolOptions::new([kernel; 2]).with_stride([stride; 2]).with_padding([padding; 2]);
     let win = Window { kernel, stride, padding, dilation: 1 };
+    ctx.not_differentiated("max pooling");
     let y = if ctx.kernels.native_for(&x) {
         let x = Buf::<f32>::take(x);
         match cpu::max_pool_values(&x.data, x.dims, win) {

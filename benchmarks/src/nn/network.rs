@@ -119,6 +119,67 @@ pub struct FirstParamProbe {
     pub leaf: Tensor<1>,
 }
 
+/// Forward-mode derivatives carried beside a pass ([`ForwardCtx::tangents`]; VKDNW's tangent
+/// pass): the batch's first `batch` rows are the samples (the primal pass), and rows
+/// (j + 1)·`batch` … (j + 2)·`batch` − 1 carry, for the same samples, the derivative of every
+/// activation with respect to the first scalar of `params[j]` (zero rows at the input). ReLU
+/// multiplies every group by the primal rows' gate (x > 0, PyTorch's ReLU′(0) = 0); each
+/// [`ForwardCtx::first_param`] of `params[j]` adds its term, computed from the primal rows,
+/// to group j's channel 0 (a parameter used several times adds each use's term); every other
+/// layer of the convolutional spaces is linear and applies to all rows alike. Exact — the
+/// derivative of a ReLU network whose biases and BN shifts are 0 and whose BN is eval-mode on
+/// fresh statistics (a fixed scale), as VKDNW's initialisation makes them; a shift would be
+/// added to the tangent rows too. An activation with another derivative (LeakyReLU, GELU, a
+/// recurrent cell's, max pooling) marks the pass [`Tangents::unsupported`] and is not
+/// differentiated.
+#[derive(Debug, Clone)]
+pub struct Tangents {
+    /// Samples per group.
+    pub batch: usize,
+    /// The parameter each tangent group follows.
+    pub params: Vec<burn::module::ParamId>,
+    /// The first operation the pass met whose derivative it does not carry (the tangent rows
+    /// are then wrong and the caller must not read them).
+    pub unsupported: Option<&'static str>,
+}
+
+impl Tangents {
+    pub fn new(batch: usize, params: Vec<burn::module::ParamId>) -> Self {
+        Self { batch, params, unsupported: None }
+    }
+
+    /// ReLU on the primal rows, their gate on every tangent group: in place on the host for
+    /// a native pass, burn's ops elsewhere.
+    fn relu(&self, x: Tensor<4>, native: bool) -> Tensor<4> {
+        use rayon::prelude::*;
+        let n = x.dims()[0];
+        if !native || !n.is_multiple_of(self.batch) {
+            let gate = x.clone().narrow(0, 0, self.batch.min(n)).greater_elem(0.0).float();
+            return x.mul(gate.repeat_dim(0, n / self.batch.min(n).max(1)));
+        }
+        let mut buf = Buf::<f32>::take(x);
+        let len = self.batch * buf.dims[1] * buf.dims[2] * buf.dims[3];
+        let (primal, groups) = buf.data.split_at_mut(len);
+        groups.par_chunks_mut(len).for_each(|group| {
+            for (t, p) in group.iter_mut().zip(primal.iter()) {
+                if *p <= 0.0 {
+                    *t = 0.0;
+                }
+            }
+        });
+        primal.iter_mut().for_each(|v| {
+            if *v <= 0.0 {
+                *v = 0.0;
+            }
+        });
+        buf.into_tensor()
+    }
+
+    fn mark(&mut self, op: &'static str) {
+        self.unsupported.get_or_insert(op);
+    }
+}
+
 /// The classification head's linear layer and what it reads ([`Taps::classifier`]): the
 /// pass's logits are exactly `features · weightᵀ + bias` (plus the zero first-scalar probes).
 #[derive(Debug, Clone)]
@@ -189,6 +250,9 @@ pub struct ForwardCtx {
     /// The caller reads only what the taps record, never the network's output (SWAP's and
     /// L-SWAG's pattern passes, AZ-NAS' block pass): see [`ForwardCtx::may_skip_decoder`]. `false` normally.
     pub output_unused: bool,
+    /// Forward-mode derivatives carried in extra rows of the batch (see [`Tangents`]; needs
+    /// `taps.first_params`); `None` normally.
+    pub tangents: Option<Tangents>,
 }
 
 /// Frozen ReLU gates: the i-th ReLU of a pass computes x ⊙ mask_i (mask_i a 0/1 tensor of
@@ -228,6 +292,7 @@ impl ForwardCtx {
             device_codes: None,
             replicas: 1,
             output_unused: false,
+            tangents: None,
         }
     }
 
@@ -308,6 +373,9 @@ impl ForwardCtx {
         if self.taps.flops {
             self.flops += x.shape().num_elements() as f64;
         }
+        if let Some(tangents) = &self.tangents {
+            return tangents.relu(x.clone(), self.kernels.native_for(&x));
+        }
         let native = self.relu_replay.is_none() && self.kernels.native_for(&x);
         // Signs packed on the host as the native ReLU runs (one network), else on the device.
         let host_codes = self.taps.relu_codes && native && self.stack == 1;
@@ -352,6 +420,7 @@ impl ForwardCtx {
     /// native one, burn's op otherwise — the same values.
     pub fn leaky_relu(&mut self, x: Tensor<4>, slope: f64) -> Tensor<4> {
         self.add_flops(x.shape().num_elements() as f64);
+        self.not_differentiated("LeakyReLU");
         let y = if self.kernels.native_grad_for(&x) {
             crate::nn::grad::leaky_relu(x.clone(), slope, self.replicas)
                 .unwrap_or_else(|| burn::tensor::activation::leaky_relu(x, slope))
@@ -372,6 +441,7 @@ impl ForwardCtx {
     /// input: GELU(x) > 0 exactly when x > 0); FLOPs count one per element, as for a ReLU.
     pub fn gelu(&mut self, x: Tensor<4>) -> Tensor<4> {
         self.add_flops(x.shape().num_elements() as f64);
+        self.not_differentiated("GELU");
         let y = burn::tensor::activation::gelu(x);
         self.pattern_output(&y);
         y
@@ -384,6 +454,7 @@ impl ForwardCtx {
     /// most the all-active pattern). FLOPs: one per element.
     pub fn cell_activation(&mut self, activation: CellActivation, x: Tensor<2>) -> Tensor<2> {
         self.add_flops(x.shape().num_elements() as f64);
+        self.not_differentiated("a recurrent cell's activation");
         let y = match activation {
             CellActivation::Tanh => burn::tensor::activation::tanh(x),
             CellActivation::Sigmoid => burn::tensor::activation::sigmoid(x),
@@ -392,6 +463,13 @@ impl ForwardCtx {
         let [b, h] = y.dims();
         self.pattern_output(&y.clone().reshape([b, h, 1, 1]));
         y
+    }
+
+    /// Marks a pass carrying [`Tangents`] as unable to differentiate `op` (the first one met is kept).
+    pub fn not_differentiated(&mut self, op: &'static str) {
+        if let Some(tangents) = self.tangents.as_mut() {
+            tangents.mark(op);
+        }
     }
 
     /// Records an activation other than a native ReLU for the pattern taps (SWAP's codes,
@@ -456,6 +534,22 @@ impl ForwardCtx {
         if !self.taps.first_params {
             return y;
         }
+        if let Some(tangents) = &self.tangents {
+            // The groups that follow this parameter: its term (the primal rows') joins their channel 0.
+            let batch = tangents.batch;
+            let groups: Vec<usize> = (0..tangents.params.len()).filter(|&j| tangents.params[j] == id).collect();
+            if groups.is_empty() {
+                return y;
+            }
+            let term = term();
+            let mut y = y;
+            for j in groups {
+                let rows = (j + 1) * batch..(j + 2) * batch;
+                let part = y.clone().slice([rows.clone(), 0..1]);
+                y = y.slice_assign([rows, 0..1], part.add(term.clone()));
+            }
+            return y;
+        }
         let dims = y.dims();
         let device = y.device();
         let mut term = term();
@@ -486,6 +580,13 @@ impl ForwardCtx {
         y
     }
 
+    /// Whether the pass probes parameter `id`'s first scalar: `taps.first_params`, and in a
+    /// tangent pass only the parameters its groups follow (a layer then keeps its input for the
+    /// probe's term only where it is read).
+    pub fn wants_first_param(&self, id: burn::module::ParamId) -> bool {
+        self.taps.first_params && self.tangents.as_ref().is_none_or(|t| t.params.contains(&id))
+    }
+
     /// The first copy's samples of `x` where the batch is [`ForwardCtx::replicas`] copies (what
     /// a first-scalar probe's term needs), else `x`.
     pub fn first_copy<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
@@ -499,6 +600,9 @@ impl ForwardCtx {
 
     /// The first copy's rows of a batch of `n` (`n` itself where the batch is not copies).
     pub fn first_copy_rows(&self, n: usize) -> usize {
+        if let Some(tangents) = &self.tangents {
+            return tangents.batch.min(n);
+        }
         if self.replicas <= 1 || !n.is_multiple_of(self.replicas) {
             return n;
         }
