@@ -451,12 +451,17 @@ impl TnbNet {
         for i in 0..GRID * GRID {
             let (r, c) = (i / GRID, i % GRID);
             let tile = x.clone().slice(s![.., .., r * th..(r + 1) * th, c * tw..(c + 1) * tw]);
-            features.push(self.encoder.forward(tile, ctx));
+            let tile_features = self.encoder.forward(tile, ctx);
             ctx.taps.flops = false;
             ctx.taps.blocks = false;
             if ctx.patterns_complete() {
-                break;
+                // SWAP's count is final, and the encoder may have ended this tile's pass inside
+                // (an inner block's features, another shape): they stand in for the unread output.
+                ctx.taps.flops = counting;
+                ctx.taps.blocks = blocks;
+                return tile_features;
             }
+            features.push(tile_features);
         }
         ctx.taps.flops = counting;
         ctx.taps.blocks = blocks;
