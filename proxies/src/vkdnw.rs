@@ -18,7 +18,13 @@
 //!   1 − α and α/C are float16 values, as the reference's tensor arithmetic rounds them);
 //!   L_b the reference's lower-triangular factor (`cholesky_covariance`: q = 1 − cumsum(p),
 //!   q_C = 0, d_i = √(p_i q_i / q_{i−1}) with q_0 = 1, L_ij = −p_i/q_j (a division by zero
-//!   counts 0) for i > j, L_ii = 1, columns scaled by d); F = mean_b (L_b J_b)ᵀ(L_b J_b) —
+//!   counts 0) for i > j, L_ii = 1, columns scaled by d; on a 1,000-class head the rounded
+//!   probabilities sum to 0.9502 + 1000 · 5.0008·10⁻⁵ = 1.0002, so q turns negative in the
+//!   tail wherever the last classes' softmax mass is small, d is NaN there and F non-finite —
+//!   the reference's failed SVD, entropy 0: 8 of 10 seeded TransNAS-Bench-101 micro jigsaw
+//!   archs score exactly their tensor count (one checked: F non-finite); kept, as the
+//!   reference computes it;
+//!   on 100 classes the floor 5·10⁻⁴ exceeds the excess and q stays ≥ 0); F = mean_b (L_b J_b)ᵀ(L_b J_b) —
 //!   as the code computes it (Jᵀ LᵀL J), which differs from the textbook Jᵀ L Lᵀ J;
 //! * λ = the singular values of F (its eigenvalues' magnitudes); the 9 deciles 0.1…0.9 of λ
 //!   (linear interpolation, as `torch.quantile`), normalised to sum 1 (+10⁻¹⁰), and the
@@ -589,6 +595,21 @@ mod tests {
         let mut second = vec![0.0; c * cols];
         f.apply(&j, cols, |i, k, v| second[i * cols + k] = v);
         assert_eq!(first, second);
+    }
+
+    /// The reference's float16 smoothing on 1,000 classes: 1 − α rounds to 0.9502 and α / C to
+    /// 5.0008·10⁻⁵, so the probabilities sum to 1.0002 and q = 1 − cumsum(p) turns negative in
+    /// the tail when the last classes' mass is small (one dominant logit): d is NaN there, as
+    /// the reference's `torch.sqrt` makes it. On 100 classes the floor covers the excess.
+    #[test]
+    fn the_float16_smoothing_breaks_the_factor_on_a_thousand_classes() {
+        let peaked = |c: usize| -> Vec<f64> { (0..c).map(|i| if i == 0 { 60.0 } else { 0.0 }).collect() };
+        let thousand = CovarianceFactor::new(&peaked(1000));
+        let total: f64 = thousand.p.iter().sum();
+        assert!((total - 1.0002).abs() < 5e-5, "the probabilities sum to {total}");
+        assert!(thousand.d.iter().any(|d| d.is_nan()), "1,000 classes: some d is NaN");
+        let hundred = CovarianceFactor::new(&peaked(100));
+        assert!(hundred.d.iter().all(|d| d.is_finite()), "100 classes: every d is finite");
     }
 
     /// Deciles of 1…11 are 2…10 (linear interpolation), then the normalised entropy.
