@@ -298,8 +298,8 @@ impl Conv {
                 let c_out = self.weight.dims()[0];
                 let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
                 let x = Buf::take(x);
-                let live = ctx.tangents.as_ref().map(|t| live_groups(&x, t.batch));
-                if let Some(Some((live, batch))) = live {
+                let batch = ctx.tangents.as_ref().map(|t| t.batch);
+                if let Some((batch, live)) = batch.and_then(|b| live_groups(&x, b).map(|live| (b, live))) {
                     // Tangent groups still all 0 (their θ's layer not reached yet) stay 0.
                     return self.finish(self.tangent_conv(x, &live, batch, win), x0, input, ctx);
                 }
@@ -369,9 +369,9 @@ impl Conv {
 }
 
 /// In a tangent pass ([`crate::nn::network::Tangents`]) of groups of `batch` rows, the groups
-/// whose rows are not all 0 (the primal group always) and `batch`, where some group is all 0;
-/// `None` where every group is live.
-fn live_groups(x: &Buf, batch: usize) -> Option<(Vec<usize>, usize)> {
+/// whose rows are not all 0 (the primal group always), where some group is all 0; `None`
+/// where every group is live.
+fn live_groups(x: &Buf, batch: usize) -> Option<Vec<usize>> {
     let [n, c, h, w] = x.dims;
     if batch == 0 || n % batch != 0 {
         return None;
@@ -379,7 +379,7 @@ fn live_groups(x: &Buf, batch: usize) -> Option<(Vec<usize>, usize)> {
     let per = batch * c * h * w;
     let live: Vec<usize> =
         (0..n / batch).filter(|&g| g == 0 || x.data[g * per..(g + 1) * per].iter().any(|v| *v != 0.0)).collect();
-    (live.len() < n / batch).then_some((live, batch))
+    (live.len() < n / batch).then_some(live)
 }
 
 /// Input channel 0 of `x` and a `kh × kw` kernel that is 1 at its first tap: convolved with
