@@ -23,8 +23,8 @@
 //!   tail wherever the last classes' softmax mass is small, d is NaN there and F non-finite —
 //!   the reference's failed SVD, entropy 0: 8 of 10 seeded TransNAS-Bench-101 micro jigsaw
 //!   archs score exactly their tensor count (one checked: F non-finite); kept, as the
-//!   reference computes it;
-//!   on 100 classes the floor 5·10⁻⁴ exceeds the excess and q stays ≥ 0); F = mean_b (L_b J_b)ᵀ(L_b J_b) —
+//!   reference computes it; on 100 classes the floor 5·10⁻⁴ exceeds the excess and q stays
+//!   ≥ 0); F = mean_b (L_b J_b)ᵀ(L_b J_b) —
 //!   as the code computes it (Jᵀ LᵀL J), which differs from the textbook Jᵀ L Lᵀ J;
 //! * λ = the singular values of F (its eigenvalues' magnitudes); the 9 deciles 0.1…0.9 of λ
 //!   (linear interpolation, as `torch.quantile`), normalised to sum 1 (+10⁻¹⁰), and the

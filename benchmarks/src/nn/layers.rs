@@ -298,10 +298,11 @@ impl Conv {
                 let c_out = self.weight.dims()[0];
                 let bias = self.bias.as_ref().map(|b| cpu::values(b.val()));
                 let x = Buf::take(x);
-                let batch = ctx.tangents.as_ref().map(|t| t.batch);
-                if let Some((batch, live)) = batch.and_then(|b| live_groups(&x, b).map(|live| (b, live))) {
-                    // Tangent groups still all 0 (their θ's layer not reached yet) stay 0.
-                    return self.finish(self.tangent_conv(x, &live, batch, win), x0, input, ctx);
+                if let Some(batch) = ctx.tangents.as_ref().map(|t| t.batch) {
+                    if let Some(live) = live_groups(&x, batch) {
+                        // Tangent groups still all 0 (their θ's layer not reached yet) stay 0.
+                        return self.finish(self.tangent_conv(x, &live, batch, win), x0, input, ctx);
+                    }
                 }
                 match cpu::conv2d(&x, &cpu::values(self.weight.val()), c_out, bias.as_deref(), win) {
                     Some(y) => y.into_tensor(),
